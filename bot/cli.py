@@ -1,0 +1,223 @@
+"""Command line: tdxbot review | rules | b4-check.
+
+Every failure a user can cause ends as one line on stderr and exit status 2;
+findings at warning or above give 1; a clean run gives 0.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from bot import __version__
+from bot.errors import UserError
+
+
+def _split_ids(values: list[str] | None) -> set[str]:
+    out: set[str] = set()
+    for v in values or []:
+        out.update(x.strip() for x in v.replace(",", " ").split() if x.strip())
+    return out
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="tdxbot",
+        description="Review Linux kernel patches that touch Intel TDX code.",
+    )
+    parser.add_argument("--version", action="version", version=f"tdxbot {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    review = sub.add_parser("review", help="review a series and draft replies",
+                            description="Review a patch series from mbox/.eml/maildir files, "
+                                        "stdin ('-'), a Message-ID or a lore URL.")
+    review.add_argument("sources", nargs="+", metavar="SOURCE",
+                        help="mbox, .eml/.patch, maildir, '-' for stdin, Message-ID or lore URL")
+    _add_common(review)
+    review.add_argument("--drafts", metavar="DIR", help="write reply drafts (.eml) into DIR")
+    review.add_argument("--lore-url", metavar="URL",
+                        help="public-inbox to fetch from (default: git config tdxbot.lore-url, "
+                             "else https://lore.kernel.org/all)")
+    review.add_argument("--version", dest="series_version", type=int, metavar="N",
+                        help="review version N of the series (default: newest complete)")
+    review.add_argument("--from", dest="sender", metavar="ADDR",
+                        help="From: of the drafts (default: tdxbot.from, else git user.name/email)")
+    review.add_argument("--timeout", type=float, default=30.0, metavar="SECONDS",
+                        help="network timeout for lore requests (default 30)")
+
+    rules = sub.add_parser("rules", help="list the rules", description="List the rules.")
+    rules.add_argument("--doc", metavar="RULE", help="print one rule's full documentation")
+
+    b4check = sub.add_parser("b4-check", help="b4 per-patch check command (patch on stdin)",
+                             description="Read one patch mail on stdin and print findings in "
+                                         "the checkpatch --terse style b4 parses.")
+    b4check.add_argument("--ignore", action="append", metavar="RULE")
+    return parser
+
+
+def _add_common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--format", choices=("text", "json", "checkpatch"), default="text")
+    p.add_argument("--ignore", action="append", metavar="RULE",
+                   help="skip these rule ids (repeatable, comma-separated)")
+    p.add_argument("--select", action="append", metavar="RULE",
+                   help="run only these rule ids (repeatable, comma-separated)")
+    p.add_argument("--color", choices=("auto", "always", "never"), default="auto")
+
+
+def _options(args, settings):
+    from bot.engine import Options, validate_rule_ids
+
+    ignore = _split_ids(args.ignore)
+    validate_rule_ids(ignore, "--ignore")
+    select = _split_ids(getattr(args, "select", None)) or None
+    if select:
+        validate_rule_ids(select, "--select")
+    cfg_ignore = settings.ignored()
+    validate_rule_ids(cfg_ignore, "git config tdxbot.ignore")
+    severities = settings.severities()
+    validate_rule_ids(severities, "git config tdxbot.severity")
+    for rid, sev in severities.items():
+        if sev not in ("error", "warning", "info"):
+            raise UserError(f"git config tdxbot.severity.{rid}: {sev!r} is not error, warning or info")
+    return Options(ignore=frozenset(ignore | cfg_ignore), select=frozenset(select) if select else None,
+                   severity=tuple(sorted(severities.items())))
+
+
+def cmd_review(args) -> int:
+    from datetime import datetime, timezone
+
+    from bot.config import read_git_config, sender_address
+    from bot.engine import exit_status, review_series
+    from bot.model import Review
+    from bot.reports import render_checkpatch, render_json, render_text, to_json_obj, use_colour
+    from bot.sources import is_remote_source, load_series, parse_msgid_arg
+
+    settings = read_git_config()
+    options = _options(args, settings)
+    for src in args.sources:
+        if is_remote_source(src):
+            parse_msgid_arg(src)  # reject a malformed Message-ID before any request
+    lore_url = args.lore_url or settings.get("tdxbot.lore-url")
+    local = [s for s in args.sources if not is_remote_source(s)]
+    remote = [s for s in args.sources if is_remote_source(s)]
+    if local.count("-") > 1:
+        raise UserError("'-' (stdin) given more than once")
+    series_list = []
+    if local:
+        series_list.append(_load_local_pooled(local, args.series_version))
+    for src in remote:
+        series_list.append(load_series(src, lore_url=lore_url, version=args.series_version,
+                                       timeout=args.timeout))
+    reviews: list[Review] = [review_series(s, options) for s in series_list]
+
+    if args.drafts:
+        from bot.replies import draft_replies, write_drafts
+
+        sender = sender_address(settings, args.sender)
+        if sender is None:
+            if args.sender:
+                raise UserError(f"--from: not an address: {args.sender!r}")
+            raise UserError("no sender for the drafts: pass --from 'Name <you@example.org>' or "
+                            "set git config tdxbot.from (or user.name and user.email)")
+        now = datetime.now(timezone.utc).astimezone()
+        written = []
+        for review in reviews:
+            written += write_drafts(draft_replies(review, sender, now), args.drafts)
+        print(f"tdxbot: wrote {len(written)} draft(s) to {args.drafts}", file=sys.stderr)
+
+    if args.format == "json":
+        if len(reviews) == 1:
+            sys.stdout.write(render_json(reviews[0]))
+        else:
+            import json
+
+            objs = [to_json_obj(r) for r in reviews]
+            merged = dict(objs[0])
+            merged["series"] = [s for o in objs for s in o["series"]]
+            merged["findings"] = [f for o in objs for f in o["findings"]]
+            sys.stdout.write(json.dumps(merged, indent=2) + "\n")
+    elif args.format == "checkpatch":
+        for review in reviews:
+            sys.stdout.write(render_checkpatch(review))
+    else:
+        colour = use_colour(sys.stdout, args.color)
+        sys.stdout.write("\n".join(render_text(r, colour) for r in reviews))
+    return max((exit_status(r) for r in reviews), default=0)
+
+
+def _load_local_pooled(sources: list[str], version: int | None):
+    from bot.sources import assemble, load_local
+
+    messages = []
+    for src in sources:
+        messages.extend(load_local(src))
+    where = sources[0] if len(sources) == 1 else f"{len(sources)} inputs"
+    if where == "-":
+        where = "<stdin>"
+    return assemble(messages, version, where)
+
+
+def cmd_rules(args) -> int:
+    from bot.engine import all_rules
+
+    rules = all_rules()
+    if args.doc:
+        for rule in rules:
+            if rule.id == args.doc:
+                scope = ", ".join(rule.paths) if rule.paths else "all files"
+                print(f"{rule.id} (default severity: {rule.severity}; paths: {scope})\n")
+                print(rule.doc)
+                return 0
+        raise UserError(f"unknown rule id: {args.doc} (see 'tdxbot rules')")
+    width = max(len(r.id) for r in rules)
+    for rule in rules:
+        print(f"{rule.id:<{width}}  {rule.severity:<7}  {rule.summary}")
+    return 0
+
+
+def cmd_b4_check(args) -> int:
+    from bot.engine import Options, review_series, validate_rule_ids
+    from bot.reports import render_checkpatch
+    from bot.sources import assemble, load_local
+
+    ignore = _split_ids(args.ignore)
+    validate_rule_ids(ignore, "--ignore")
+    series = assemble(load_local("-"), None, "<stdin>")
+    review = review_series(series, Options(ignore=frozenset(ignore)))
+    sys.stdout.write(render_checkpatch(review))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:
+        return 2 if exc.code not in (0, None) else 0
+    if not args.command:
+        parser.print_help(sys.stderr)
+        return 2
+    handlers = {"review": cmd_review, "rules": cmd_rules, "b4-check": cmd_b4_check}
+    try:
+        return handlers[args.command](args)
+    except UserError as exc:
+        print(f"tdxbot: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("tdxbot: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        try:
+            sys.stdout = open(os.devnull, "w")
+        except OSError:
+            pass
+        return 0
+    except RecursionError:
+        print("tdxbot: input nests too deeply to parse", file=sys.stderr)
+        return 2
+    except Exception as exc:  # noqa: BLE001 - a traceback is never the answer to bad input
+        if os.environ.get("TDXBOT_DEBUG"):
+            raise
+        print(f"tdxbot: internal error: {type(exc).__name__}: {exc} "
+              "(set TDXBOT_DEBUG=1 for a traceback)", file=sys.stderr)
+        return 2

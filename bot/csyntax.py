@@ -1,0 +1,208 @@
+"""C structure for rules, from tree-sitter-c.
+
+A Region is a piece of post-image source: one hunk's context and added lines,
+or the whole post-image file when it is known. Tree-sitter parses fragments
+with error recovery, so a hunk that starts mid-function still yields its
+comments, loops and calls. A hunk that starts inside a block comment gets a
+synthetic '/*' line so the comment parses as one.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Iterator
+
+_PARSER = None
+
+
+def parser():
+    global _PARSER
+    if _PARSER is None:
+        import tree_sitter
+        import tree_sitter_c
+
+        _PARSER = tree_sitter.Parser(tree_sitter.Language(tree_sitter_c.language()))
+    return _PARSER
+
+
+def _starts_inside_comment(lines: list[str]) -> bool:
+    for text in lines:
+        opened = text.find("/*")
+        closed = text.find("*/")
+        if closed >= 0 and (opened < 0 or closed < opened):
+            return True
+        if opened >= 0:
+            return False
+        stripped = text.strip()
+        if stripped and not stripped.startswith("*"):
+            return False
+    return False
+
+
+@dataclass
+class Region:
+    """Consecutive post-image lines, parsed as C."""
+
+    lines: list[str]
+    numbers: list[int]  # post-image line number of each line
+    added: frozenset[int]  # the post-image numbers this patch adds
+    offset: int = field(init=False, default=0)  # synthetic rows before lines[0]
+
+    def __post_init__(self) -> None:
+        self.offset = 1 if _starts_inside_comment(self.lines[:40]) else 0
+
+    @cached_property
+    def source(self) -> bytes:
+        prefix = "/*\n" if self.offset else ""
+        return (prefix + "\n".join(self.lines) + "\n").encode("utf-8", "surrogateescape")
+
+    @cached_property
+    def tree(self):
+        return parser().parse(self.source)
+
+    @property
+    def root(self):
+        return self.tree.root_node
+
+    def line_no(self, row: int) -> int | None:
+        """Post-image number of a tree row (None for the synthetic line)."""
+        i = row - self.offset
+        if 0 <= i < len(self.numbers):
+            return self.numbers[i]
+        return None
+
+    def row_of(self, line_no: int) -> int | None:
+        try:
+            return self.numbers.index(line_no) + self.offset
+        except ValueError:
+            return None
+
+    def text_at(self, line_no: int) -> str:
+        row = self.row_of(line_no)
+        return self.lines[row - self.offset] if row is not None else ""
+
+    def is_added(self, line_no: int | None) -> bool:
+        return line_no is not None and line_no in self.added
+
+    def node_lines(self, node) -> range:
+        """Post-image line numbers a node spans (clipped to the region)."""
+        first = self.line_no(max(node.start_point[0], self.offset))
+        last = self.line_no(min(node.end_point[0], self.offset + len(self.numbers) - 1))
+        if first is None or last is None:
+            return range(0)
+        return range(first, last + 1)
+
+    def touches_added(self, node) -> bool:
+        return any(n in self.added for n in self.node_lines(node))
+
+    def text(self, node) -> str:
+        return self.source[node.start_byte:node.end_byte].decode("utf-8", "replace")
+
+    # ---- queries -------------------------------------------------------
+
+    def nodes(self, *types: str) -> Iterator:
+        return iter_nodes(self.root, set(types))
+
+    def comments(self) -> list["Comment"]:
+        out = []
+        for node in self.nodes("comment"):
+            raw = self.text(node)
+            start = node.start_point[0]
+            rows = raw.split("\n")
+            entries = []
+            for k, text in enumerate(rows):
+                no = self.line_no(start + k)
+                if no is not None:
+                    entries.append((no, self.lines[start + k - self.offset]))
+            if entries:
+                out.append(Comment(node=node, raw=raw, lines=entries,
+                                   is_block=raw.startswith("/*"),
+                                   complete_start=self.line_no(start) is not None))
+        return out
+
+    def comment_above(self, node, max_gap: int = 12) -> list["Comment"]:
+        """Comments that end within max_gap lines above node, nearest first,
+        plus comments inside node."""
+        start_row = node.start_point[0]
+        found = []
+        for c in self.comments():
+            end_row = c.node.end_point[0]
+            if c.node.start_byte >= node.start_byte and c.node.end_byte <= node.end_byte:
+                found.append(c)
+            elif end_row <= start_row and start_row - end_row <= max_gap:
+                found.append(c)
+        found.sort(key=lambda c: -c.node.end_point[0])
+        return found
+
+
+@dataclass
+class Comment:
+    node: object
+    raw: str
+    lines: list[tuple[int, str]]  # (post-image number, full source line)
+    is_block: bool
+    complete_start: bool  # False when the '/*' lies before the region
+
+    def prose(self) -> str:
+        """The comment's words without the comment markers."""
+        words = []
+        for _, text in self.lines:
+            words.append(strip_comment_markers(text))
+        return " ".join(w for w in words if w)
+
+
+_MARKER = re.compile(r"^\s*(/\*+|\*(?!/)|//+)?")
+
+
+def strip_comment_markers(text: str) -> str:
+    text = text.rstrip()
+    if text.endswith("*/"):
+        text = text[:-2]
+    return _MARKER.sub("", text, count=1).strip()
+
+
+def comment_inner(text: str) -> str | None:
+    """A block comment line's text after its leading '*' (or '/*'), keeping
+    the indentation that follows; None for a line that is only a marker."""
+    s = text.strip()
+    if s.endswith("*/"):
+        s = s[:-2].rstrip()
+    if s.startswith("/*"):
+        s = s[2:]
+    elif s.startswith("*"):
+        s = s[1:]
+    else:
+        return s
+    return s.rstrip()
+
+
+def iter_nodes(node, types: set[str]) -> Iterator:
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if n.type in types:
+            yield n
+        stack.extend(reversed(n.children))
+
+
+def call_name(call) -> str:
+    fn = call.child_by_field_name("function")
+    if fn is None:
+        return ""
+    return fn.text.decode("utf-8", "replace") if fn.text is not None else ""
+
+
+def calls_in(node) -> list:
+    return list(iter_nodes(node, {"call_expression"}))
+
+
+def loop_condition(loop):
+    return loop.child_by_field_name("condition")
+
+
+def loop_body(loop):
+    return loop.child_by_field_name("body")
+
+
+LOOP_TYPES = ("while_statement", "do_statement", "for_statement")

@@ -1,0 +1,241 @@
+"""Discover the rules and run them over a series.
+
+The engine knows no rule by name: it imports every module in rules/, reads
+the attributes described in bot/rulekit.py and turns each rule's Hits into
+Findings. It also enforces what holds for every rule: a code finding lands on
+a line the series adds, or it is dropped.
+"""
+from __future__ import annotations
+
+import importlib
+import pkgutil
+import re
+from dataclasses import dataclass, replace
+from functools import lru_cache
+from types import ModuleType
+from typing import Iterable
+
+from bot.errors import UserError
+from bot.model import SEVERITIES, Finding, Patch, Review, Series
+from bot.rulekit import C_SUFFIXES, Hit, path_matches, source_file
+
+_ID = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    severity: str
+    paths: tuple[str, ...] | None
+    summary: str
+    doc: str
+    module: ModuleType
+
+    @property
+    def kind(self) -> str:
+        for kind in ("file", "patch", "series"):
+            if hasattr(self.module, f"check_{kind}"):
+                return kind
+        raise AssertionError(self.id)
+
+
+def _rule_from_module(module: ModuleType) -> Rule:
+    rid = getattr(module, "ID")
+    if not _ID.match(rid):
+        raise ValueError(f"{module.__name__}: rule id {rid!r} is not kebab-case")
+    severity = getattr(module, "SEVERITY", "warning")
+    if severity not in SEVERITIES:
+        raise ValueError(f"{module.__name__}: unknown severity {severity!r}")
+    doc = (module.__doc__ or "").strip()
+    if not doc:
+        raise ValueError(f"{module.__name__}: a rule needs a docstring")
+    if not any(hasattr(module, f"check_{k}") for k in ("file", "patch", "series")):
+        raise ValueError(f"{module.__name__}: no check_file/check_patch/check_series")
+    paths = getattr(module, "PATHS", None)
+    return Rule(rid, severity, tuple(paths) if paths is not None else None,
+                doc.splitlines()[0].strip(), doc, module)
+
+
+@lru_cache(maxsize=1)
+def all_rules() -> tuple[Rule, ...]:
+    import rules as package
+
+    found = []
+    for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda i: i.name):
+        if info.name.startswith("_"):
+            continue
+        module = importlib.import_module(f"rules.{info.name}")
+        if hasattr(module, "ID"):
+            found.append(_rule_from_module(module))
+    ids = [r.id for r in found]
+    dupes = {i for i in ids if ids.count(i) > 1}
+    if dupes:
+        raise ValueError(f"duplicate rule ids: {sorted(dupes)}")
+    return tuple(sorted(found, key=lambda r: r.id))
+
+
+@dataclass(frozen=True)
+class Options:
+    ignore: frozenset[str] = frozenset()
+    select: frozenset[str] | None = None  # run only these rule ids
+    severity: tuple[tuple[str, str], ...] = ()  # (rule id, severity) overrides
+
+
+def validate_rule_ids(ids: Iterable[str], where: str) -> None:
+    known = {r.id for r in all_rules()}
+    unknown = sorted(set(ids) - known)
+    if unknown:
+        raise UserError(f"{where}: unknown rule id(s): {', '.join(unknown)} (see 'tdxbot rules')")
+
+
+def active_rules(options: Options) -> list[Rule]:
+    out = []
+    for rule in all_rules():
+        if rule.id in options.ignore:
+            continue
+        if options.select is not None and rule.id not in options.select:
+            continue
+        out.append(rule)
+    return out
+
+
+def _finding(rule: Rule, hit: Hit, patch: Patch | None, severity: dict[str, str],
+             path: str | None = None, source_text: str | None = None) -> Finding:
+    sev = severity.get(rule.id) or hit.severity or rule.severity
+    text = source_text
+    if patch is not None and hit.changelog_line is not None \
+            and 0 <= hit.changelog_line < len(patch.changelog_lines):
+        text = patch.changelog_lines[hit.changelog_line]
+    elif patch is not None and hit.on_subject:
+        text = patch.subject
+    return Finding(
+        rule=rule.id,
+        severity=sev,
+        message=hit.message,
+        patch_index=patch.index if patch is not None else None,
+        message_id=patch.message_id if patch is not None else None,
+        path=path,
+        line=hit.line if path is not None else None,
+        changelog_line=hit.changelog_line,
+        on_subject=hit.on_subject,
+        source_text=text,
+        comment=hit.comment,
+    )
+
+
+def review_series(series: Series, options: Options = Options()) -> Review:
+    severity = dict(options.severity)
+    rules = active_rules(options)
+    findings: list[Finding] = []
+    for patch in series.patches:
+        sources = {}
+        for rule in rules:
+            if rule.kind == "patch":
+                if rule.paths is not None and not any(path_matches(f.path, rule.paths)
+                                                      for f in patch.files):
+                    continue
+                for hit in rule.module.check_patch(patch):
+                    findings.append(_finding(rule, hit, patch, severity))
+            elif rule.kind == "file":
+                for diff in patch.files:
+                    if diff.is_deleted or diff.is_binary or not diff.path.endswith(C_SUFFIXES):
+                        continue
+                    if not path_matches(diff.path, rule.paths):
+                        continue
+                    if diff.path not in sources:
+                        sources[diff.path] = source_file(diff)
+                    src = sources[diff.path]
+                    added_text = {ln.new_no: ln.text for ln in diff.added_lines()}
+                    for hit in rule.module.check_file(src, patch):
+                        if hit.line not in added_text:
+                            continue  # findings land only on lines the patch adds
+                        findings.append(_finding(rule, hit, patch, severity, diff.path,
+                                                 added_text[hit.line]))
+    for rule in rules:
+        if rule.kind == "series":
+            for hit in rule.module.check_series(series):
+                findings.append(_finding(rule, hit, None, severity))
+    findings = _dedupe(findings)
+    findings = mark_already_raised(findings, series)
+    findings.sort(key=lambda f: _order(f, series))
+    review = Review(series=series, findings=findings)
+    if series.missing:
+        review.notes.append("missing patches: " + ", ".join(
+            f"{i}/{series.total}" for i in series.missing))
+    return review
+
+
+def _dedupe(findings: list[Finding]) -> list[Finding]:
+    seen = set()
+    out = []
+    for f in findings:
+        key = (f.rule, f.patch_index, f.path, f.line, f.changelog_line, f.on_subject, f.message)
+        if key not in seen:
+            seen.add(key)
+            out.append(f)
+    return out
+
+
+def _order(f: Finding, series: Series) -> tuple:
+    file_order = 0
+    if f.path is not None and f.patch_index is not None:
+        for p in series.patches:
+            if p.index == f.patch_index:
+                paths = [d.path for d in p.files]
+                file_order = paths.index(f.path) + 1 if f.path in paths else len(paths)
+    place = (0, 0) if f.on_subject else (1, f.changelog_line) if f.changelog_line is not None \
+        else (2 + file_order, f.line or 0)
+    return (f.patch_index if f.patch_index is not None else -1, place, f.rule)
+
+
+def mark_already_raised(findings: list[Finding], series: Series) -> list[Finding]:
+    """A human reply that quotes a line and comments right below it has made
+    a point on that line; a finding there is marked and left out of drafts."""
+    commented: dict[str, set[str]] = {}
+    for reply in series.replies:
+        if reply.in_reply_to:
+            commented.setdefault(reply.in_reply_to, set()).update(_commented_lines(reply.body_lines))
+    if not commented:
+        return findings
+    out = []
+    for f in findings:
+        lines = commented.get(f.message_id or "", set())
+        key = _quote_key(f.source_text) if f.source_text else None
+        if key and key in lines:
+            f = replace(f, already_raised=True)
+        out.append(f)
+    return out
+
+
+def _quote_key(text: str) -> str:
+    return " ".join(text.lstrip("+").split())
+
+
+def _commented_lines(body: tuple[str, ...]) -> set[str]:
+    """Quoted lines directly followed by the replier's own words."""
+    out = set()
+    last_quoted = None
+    for text in body:
+        if text.startswith(">"):
+            inner = text[1:]
+            inner = inner[1:] if inner.startswith(" ") else inner
+            if inner.startswith(">"):
+                last_quoted = None  # a quote of a quote is somebody else's point
+                continue
+            last_quoted = inner
+            continue
+        if not text.strip():
+            continue
+        if text.startswith("-- "):
+            break
+        if last_quoted is not None:
+            content = last_quoted[1:] if last_quoted[:1] in ("+", "-", " ") else last_quoted
+            key = _quote_key(content)
+            if key:
+                out.add(key)
+        last_quoted = None
+    return out
+
+
+def exit_status(review: Review) -> int:
+    return 1 if any(f.rank >= 1 for f in review.findings) else 0

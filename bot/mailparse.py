@@ -1,0 +1,283 @@
+"""Turn one mail message into a Patch: subject, author, changelog, trailers
+and the diff (parsed with unidiff) with post-image line numbers."""
+from __future__ import annotations
+
+import re
+from email.message import Message
+from email.utils import getaddresses, parseaddr
+
+from bot.errors import UserError
+from bot.model import Address, FileDiff, Hunk, Line, Patch, Trailer
+
+_BRACKETS = re.compile(r"^\s*\[([^\]]*)\]\s*")
+_REPLY_PREFIX = re.compile(r"^\s*((re|fwd?|aw)\s*:\s*)+", re.I)
+_COUNTER = re.compile(r"^(\d+)/(\d+)$")
+_VERSION = re.compile(r"^v(\d+)$", re.I)
+# "x86/virt/tdx: ", "KVM: TDX: ", "coco/tdx-host: "
+_SUBSYSTEM = re.compile(r"^((?:[A-Za-z0-9_][\w./+,-]*:\s+)+)(.*)$", re.S)
+_TRAILER = re.compile(r"^([A-Za-z0-9][A-Za-z0-9-]*):\s+(\S.*)$")
+_HANDLER_NOTE = re.compile(r"^\s*\[.*\]\s*$")
+_KNOWN_TRAILERS = {
+    "fixes", "link", "closes", "cc", "signed-off-by", "reviewed-by", "acked-by",
+    "tested-by", "reported-by", "suggested-by", "co-developed-by", "originally-by",
+    "assisted-by", "message-id", "change-id",
+}
+_DIFF_START = re.compile(r"^(diff --git |Index: |--- (a/|/dev/null))")
+
+
+def split_title(title: str) -> tuple[str, str]:
+    """'KVM: TDX: Fix foo' -> ('KVM: TDX:', 'Fix foo')."""
+    m = _SUBSYSTEM.match(title)
+    if not m:
+        return "", title.strip()
+    return m.group(1).strip(), m.group(2).strip()
+
+
+def parse_subject(subject: str) -> tuple[str, tuple[str, ...], int, int, int, bool]:
+    """Return (title, tags, version, index, total, is_reply)."""
+    subject = " ".join(subject.split())
+    is_reply = bool(_REPLY_PREFIX.match(subject))
+    rest = _REPLY_PREFIX.sub("", subject)
+    tags: list[str] = []
+    while m := _BRACKETS.match(rest):
+        tags.extend(m.group(1).replace(",", " ").split())
+        rest = rest[m.end():]
+    version, index, total = 1, 1, 1
+    for tag in tags:
+        if m := _VERSION.match(tag):
+            version = int(m.group(1))
+        elif m := _COUNTER.match(tag):
+            index, total = int(m.group(1)), int(m.group(2))
+    return rest.strip(), tuple(tags), version, index, total, is_reply
+
+
+def body_text(msg: Message) -> str:
+    """The text/plain body, decoded, with LF line endings."""
+    part = msg
+    if msg.is_multipart():
+        part = None
+        for sub in msg.walk():
+            if sub.get_content_type() == "text/plain" and not sub.is_multipart() \
+                    and sub.get_content_disposition() != "attachment":
+                part = sub
+                break
+        if part is None:
+            for sub in msg.walk():
+                if sub.get_content_type() in ("text/plain", "text/x-patch", "text/x-diff") \
+                        and not sub.is_multipart():
+                    part = sub
+                    break
+        if part is None:
+            raise UserError("message has no text/plain part")
+    elif part.get_content_type() not in ("text/plain", "text/x-patch", "text/x-diff"):
+        raise UserError(f"message body is {part.get_content_type()}, not plain text")
+    raw = part.get_payload(decode=True)
+    if raw is None:
+        raw = str(part.get_payload()).encode("utf-8", "replace")
+    charset = part.get_content_charset() or "utf-8"
+    try:
+        text = raw.decode(charset, "replace")
+    except LookupError:
+        text = raw.decode("utf-8", "replace")
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _addresses(msg: Message, header: str) -> tuple[Address, ...]:
+    values = [decode_header_value(v) for v in msg.get_all(header, [])]
+    out = []
+    for name, addr in getaddresses(values):
+        if addr and "@" in addr:
+            out.append(Address(name, addr))
+    return tuple(out)
+
+
+def _msgid(value: str | None) -> str | None:
+    if not value:
+        return None
+    m = re.search(r"<([^<>\s]+)>", str(value))
+    if m:
+        return m.group(1)
+    value = str(value).strip()
+    return value or None
+
+
+def decode_header_value(value) -> str:
+    """RFC 2047 decoding that never raises; whitespace folded."""
+    from email.header import decode_header, make_header
+
+    if value is None:
+        return ""
+    text = str(value)
+    if "=?" in text:
+        try:
+            text = str(make_header(decode_header(text)))
+        except (ValueError, LookupError, UnicodeError, TypeError):
+            pass
+    return " ".join(text.split())
+
+
+def _header(msg: Message, name: str) -> str:
+    return decode_header_value(msg.get(name))
+
+
+def find_trailers(lines: list[str]) -> list[Trailer]:
+    """Trailers are the last paragraph of the commit message when every line
+    in it looks like a trailer, a handler note or a continuation."""
+    end = len(lines)
+    while end and not lines[end - 1].strip():
+        end -= 1
+    start = end
+    while start and lines[start - 1].strip():
+        start -= 1
+    block = range(start, end)
+    found: list[Trailer] = []
+    known = False
+    for i in block:
+        text = lines[i]
+        m = _TRAILER.match(text)
+        if m:
+            found.append(Trailer(m.group(1), m.group(2).strip(), i))
+            known = known or m.group(1).lower() in _KNOWN_TRAILERS or m.group(1).lower().endswith("-by")
+        elif _HANDLER_NOTE.match(text) or (text[:1] in (" ", "\t") and found):
+            continue
+        else:
+            return []
+    return found if known else []
+
+
+def handler_notes(lines: tuple[str, ...], trailers: tuple[Trailer, ...]) -> list[int]:
+    """Indices of '[...]' lines inside the trailer block."""
+    if not trailers:
+        return []
+    lo, hi = trailers[0].line, trailers[-1].line
+    return [i for i in range(lo, hi + 1) if _HANDLER_NOTE.match(lines[i])]
+
+
+def _split_body(lines: list[str]) -> tuple[int, int | None]:
+    """Return (end of the commit message, start of the diff or None)."""
+    diff_start = None
+    for i, text in enumerate(lines):
+        if text.startswith("diff --git ") or text.startswith("Index: "):
+            diff_start = i
+            break
+        if text.startswith("--- ") and i + 1 < len(lines) and lines[i + 1].startswith("+++ "):
+            diff_start = i
+            break
+    limit = diff_start if diff_start is not None else len(lines)
+    for i in range(limit):
+        if lines[i].rstrip() == "---":
+            return i, diff_start
+    return limit, diff_start
+
+
+def parse_diff(diff_lines: list[str], body_offset: int, where: str) -> tuple[FileDiff, ...]:
+    from unidiff import PatchSet
+    from unidiff.errors import UnidiffParseError
+
+    # A format-patch signature ('-- ' then the git version) ends the diff.
+    end = len(diff_lines)
+    for i in range(len(diff_lines) - 1, -1, -1):
+        if diff_lines[i] == "-- ":
+            if not any(ln.startswith(("diff --git ", "@@ ")) for ln in diff_lines[i + 1:]):
+                end = i
+            break
+    text = "\n".join(diff_lines[:end]) + "\n"
+    try:
+        patchset = PatchSet(text)
+    except UnidiffParseError as exc:
+        raise UserError(f"{where}: broken diff: {exc}") from None
+    except (ValueError, IndexError) as exc:
+        raise UserError(f"{where}: broken diff: {exc}") from None
+    files = []
+    for pf in patchset:
+        hunks = []
+        for h in pf:
+            hunk_lines = tuple(
+                Line(
+                    kind=ln.line_type if ln.line_type in "+- " else " ",
+                    text=ln.value.rstrip("\n"),
+                    new_no=ln.target_line_no,
+                    old_no=ln.source_line_no,
+                    body_index=body_offset + ln.diff_line_no - 1 if ln.diff_line_no else None,
+                )
+                for ln in h
+                if ln.line_type in ("+", "-", " ")
+            )
+            header_index = None
+            if hunk_lines and hunk_lines[0].body_index is not None:
+                header_index = hunk_lines[0].body_index - 1
+            hunks.append(Hunk(h.source_start, h.source_length, h.target_start, h.target_length,
+                              (h.section_header or "").strip(), hunk_lines, header_index))
+        path = pf.path
+        old_path = pf.source_file[2:] if pf.source_file and pf.source_file.startswith("a/") else None
+        files.append(FileDiff(
+            path=path,
+            old_path=old_path,
+            is_new=pf.is_added_file,
+            is_deleted=pf.is_removed_file,
+            is_binary=pf.is_binary_file,
+            hunks=tuple(hunks),
+            header_body_index=_file_header_index(diff_lines, path, body_offset),
+        ))
+    return tuple(files)
+
+
+def _file_header_index(diff_lines: list[str], path: str, offset: int) -> int | None:
+    for i, text in enumerate(diff_lines):
+        if text.startswith("diff --git ") and text.endswith("/" + path):
+            return offset + i
+    return None
+
+
+def patch_from_message(msg: Message, where: str = "message") -> Patch:
+    """Build a Patch from a parsed mail. Raises UserError on unusable input."""
+    subject = _header(msg, "Subject")
+    title, tags, version, index, total, _ = parse_subject(subject)
+    if index > total or total == 0:
+        index, total = 1, max(total, 1)
+    name, email = parseaddr(_header(msg, "From"))
+    body = body_text(msg)
+    lines = body.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    changelog_end, diff_start = _split_body(lines)
+    # A format-patch mail may carry in-body 'From:'/'Subject:' headers first.
+    start = 0
+    while start < changelog_end and re.match(r"^(From|Subject|Date): ", lines[start]):
+        start += 1
+    if start and start < changelog_end and not lines[start].strip():
+        start += 1
+    else:
+        start = 0 if start == 0 else start
+    changelog = lines[start:changelog_end]
+    while changelog and not changelog[-1].strip():
+        changelog.pop()
+    trailers = tuple(find_trailers(changelog))
+    files: tuple[FileDiff, ...] = ()
+    if diff_start is not None:
+        files = parse_diff(lines[diff_start:], diff_start, where)
+    refs = tuple(re.findall(r"<([^<>\s]+)>", _header(msg, "References")))
+    return Patch(
+        subject=subject,
+        title=title,
+        tags=tags,
+        version=version,
+        index=0 if (index == 0) else index,
+        total=total,
+        author=Address(name, email),
+        date=_header(msg, "Date"),
+        message_id=_msgid(msg.get("Message-ID")),
+        in_reply_to=_msgid(msg.get("In-Reply-To")),
+        references=refs,
+        to=_addresses(msg, "To"),
+        cc=_addresses(msg, "Cc"),
+        reply_to=_addresses(msg, "Reply-To"),
+        changelog_lines=tuple(changelog),
+        trailers=trailers,
+        files=files,
+        body_lines=tuple(lines),
+        changelog_body_start=start,
+        headers=tuple((k, decode_header_value(v)) for k, v in msg.items()
+                      if k.lower() in ("auto-submitted", "x-mailer", "list-id", "precedence")),
+        is_cover=index == 0 and total > 0 and not files,
+    )

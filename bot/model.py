@@ -1,0 +1,182 @@
+"""The data model every other part of tdxbot works on.
+
+Plain frozen dataclasses: a Series holds Patches, a Patch holds FileDiffs,
+a FileDiff holds Hunks of Lines. Line numbers of added and context lines
+are post-image numbers (the file as it is after the patch).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+SEVERITIES = ("error", "warning", "info")
+SEVERITY_RANK = {"info": 0, "warning": 1, "error": 2}
+
+
+@dataclass(frozen=True)
+class Line:
+    kind: str  # "+", "-" or " "
+    text: str
+    new_no: int | None  # post-image line number, None for removed lines
+    old_no: int | None  # pre-image line number, None for added lines
+    body_index: int | None = None  # index of this line in the mail body
+
+    @property
+    def added(self) -> bool:
+        return self.kind == "+"
+
+
+@dataclass(frozen=True)
+class Hunk:
+    old_start: int
+    old_len: int
+    new_start: int
+    new_len: int
+    section: str
+    lines: tuple[Line, ...]
+    header_body_index: int | None = None
+
+    def post_image(self) -> list[Line]:
+        return [ln for ln in self.lines if ln.kind != "-"]
+
+
+@dataclass(frozen=True)
+class FileDiff:
+    path: str  # post-image path; the pre-image path for a deleted file
+    old_path: str | None
+    is_new: bool
+    is_deleted: bool
+    is_binary: bool
+    hunks: tuple[Hunk, ...]
+    header_body_index: int | None = None
+    # The whole post-image file when it is known (local git checks); else None.
+    post_image_text: str | None = None
+
+    def added_lines(self) -> list[Line]:
+        return [ln for h in self.hunks for ln in h.lines if ln.added]
+
+    @property
+    def added_line_numbers(self) -> frozenset[int]:
+        return frozenset(ln.new_no for ln in self.added_lines())
+
+
+@dataclass(frozen=True)
+class Trailer:
+    name: str
+    value: str
+    line: int  # index into Patch.changelog_lines
+
+
+@dataclass(frozen=True)
+class Address:
+    name: str
+    email: str
+
+    def __str__(self) -> str:
+        from email.utils import formataddr
+
+        return formataddr((self.name, self.email)) if self.name else self.email
+
+
+@dataclass(frozen=True)
+class Patch:
+    subject: str  # the Subject header as sent
+    title: str  # subject without [PATCH ...] bracket prefixes
+    tags: tuple[str, ...]  # words inside the brackets, e.g. ("PATCH", "v2", "3/5")
+    version: int
+    index: int  # N of N/M; 0 for a cover letter; 1 for a lone patch
+    total: int  # M of N/M; 1 for a lone patch
+    author: Address
+    date: str  # the Date header as sent
+    message_id: str | None
+    in_reply_to: str | None
+    references: tuple[str, ...]
+    to: tuple[Address, ...]
+    cc: tuple[Address, ...]
+    reply_to: tuple[Address, ...]
+    # The commit message: everything above the '---' line, trailers included.
+    changelog_lines: tuple[str, ...]
+    trailers: tuple[Trailer, ...]
+    files: tuple[FileDiff, ...]
+    body_lines: tuple[str, ...]  # the decoded mail body, for quoting in replies
+    changelog_body_start: int = 0  # index of changelog_lines[0] in body_lines
+    headers: tuple[tuple[str, str], ...] = ()
+    is_cover: bool = False
+
+    @property
+    def prose_lines(self) -> list[tuple[int, str]]:
+        """Changelog lines a human wrote as prose: no trailers, no quoted or
+        indented (code/log) text. Each with its index in changelog_lines."""
+        trailer_lines = {t.line for t in self.trailers}
+        out = []
+        for i, text in enumerate(self.changelog_lines):
+            if i in trailer_lines or text.startswith((">", "\t", "    ")):
+                continue
+            out.append((i, text))
+        return out
+
+    @property
+    def summary(self) -> str:
+        """The part of the title after the subsystem prefix."""
+        from bot.mailparse import split_title
+
+        return split_title(self.title)[1]
+
+    @property
+    def subsystem(self) -> str:
+        from bot.mailparse import split_title
+
+        return split_title(self.title)[0]
+
+
+@dataclass(frozen=True)
+class Series:
+    title: str
+    version: int
+    total: int
+    cover: Patch | None
+    patches: tuple[Patch, ...]
+    missing: tuple[int, ...] = ()
+    # Replies in the thread, as (in_reply_to msgid, body lines, author); used to
+    # avoid repeating a point a human reviewer already made.
+    replies: tuple["Reply", ...] = ()
+
+    @property
+    def message_id(self) -> str | None:
+        if self.cover is not None:
+            return self.cover.message_id
+        return self.patches[0].message_id if self.patches else None
+
+
+@dataclass(frozen=True)
+class Reply:
+    message_id: str | None
+    in_reply_to: str | None
+    author: Address
+    body_lines: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Finding:
+    rule: str
+    severity: str
+    message: str
+    patch_index: int | None  # None for series-level findings
+    message_id: str | None
+    path: str | None = None
+    line: int | None = None
+    changelog_line: int | None = None  # index into Patch.changelog_lines
+    on_subject: bool = False
+    source_text: str | None = None  # the offending line, for reports
+    comment: str | None = None  # reviewer prose for reply drafts
+    already_raised: bool = False  # a human reviewer already made this point
+
+    @property
+    def rank(self) -> int:
+        return SEVERITY_RANK[self.severity]
+
+
+@dataclass
+class Review:
+    series: Series
+    findings: list[Finding] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)

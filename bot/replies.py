@@ -1,0 +1,269 @@
+"""Draft reply mails the way a reviewer writes them on the list.
+
+Trimmed, interleaved quoting: the attribution line, then only the quoted
+lines that lead up to each comment (at most CONTEXT lines, plus the file and
+hunk headers), '> [...]' where lines are left out, and each comment directly
+below the line it is about. Headers thread the reply under the patch.
+
+draft_replies() is pure; write_drafts() is the only function touching disk.
+"""
+from __future__ import annotations
+
+import os
+import re
+import textwrap
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
+
+from bot import __version__
+from bot.errors import UserError
+from bot.model import Address, Finding, Patch, Review
+
+CONTEXT = 5
+WRAP = 72
+GAP = "> [...]"
+_FUNCTION_START = re.compile(r"^[A-Za-z_][\w\s\*]*\(")
+
+
+@dataclass(frozen=True)
+class Draft:
+    filename: str
+    message: EmailMessage
+    patch_index: int | None
+    in_reply_to: str | None
+
+
+def _anchor(patch: Patch, f: Finding) -> int | None:
+    """Index in the quoted text (0 = subject line, 1.. = body) of the line a
+    finding is about; None for a general remark."""
+    if f.on_subject:
+        return 0
+    if f.changelog_line is not None:
+        return 1 + patch.changelog_body_start + f.changelog_line
+    if f.path is not None and f.line is not None:
+        for diff in patch.files:
+            if diff.path != f.path:
+                continue
+            for hunk in diff.hunks:
+                for ln in hunk.lines:
+                    if ln.added and ln.new_no == f.line and ln.body_index is not None:
+                        return 1 + ln.body_index
+    return None
+
+
+def _headers_for(patch: Patch, index: int) -> list[int]:
+    """Quoted-text indices of the 'diff --git' and '@@' lines above index."""
+    out = []
+    for diff in patch.files:
+        for hunk in diff.hunks:
+            body = [ln.body_index for ln in hunk.lines if ln.body_index is not None]
+            if body and min(body) <= index - 1 <= max(body):
+                if diff.header_body_index is not None:
+                    out.append(1 + diff.header_body_index)
+                if hunk.header_body_index is not None:
+                    out.append(1 + hunk.header_body_index)
+                return out
+    return out
+
+
+def _context_start(quoted: list[str], index: int, floor: int, in_diff: bool) -> int:
+    """First index of the context shown above an anchor: up to CONTEXT lines,
+    stretched by a few to reach the start of the function they are in."""
+    def stop(i: int) -> bool:
+        prev = quoted[i]
+        if in_diff:
+            return prev.startswith(("@@ ", "diff --git "))
+        return not prev.strip()
+
+    start = index
+    while start - 1 > floor and index - (start - 1) <= CONTEXT and not stop(start - 1):
+        start -= 1
+    if in_diff:
+        for i in range(start - 1, max(floor, start - 4), -1):
+            if stop(i) or not quoted[i][1:].strip():
+                break
+            if _FUNCTION_START.match(quoted[i][1:]):
+                return i
+    return start
+
+
+def wrap(text: str) -> list[str]:
+    out = []
+    for para in text.split("\n"):
+        out.extend(textwrap.wrap(para, WRAP, break_long_words=False, break_on_hyphens=False) or [""])
+    return out
+
+
+def _comment_text(f: Finding, previous: Finding | None) -> str:
+    text = f.comment or (f.message[:1].upper() + f.message[1:] + ".")
+    if previous is not None and previous.rule == f.rule and (previous.comment or previous.message) == \
+            (f.comment or f.message):
+        text = "And here."
+    return f"{text} [{f.rule}]"
+
+
+def quote_body(patch: Patch, findings: list[Finding]) -> list[str]:
+    """The trimmed, interleaved body: quotes and comments, no attribution."""
+    quoted = [patch.title] + list(patch.body_lines)
+    diff_start = min((1 + d.header_body_index for d in patch.files
+                      if d.header_body_index is not None), default=len(quoted))
+    anchored: dict[int, list[Finding]] = {}
+    general: list[Finding] = []
+    for f in findings:
+        idx = _anchor(patch, f)
+        if idx is None or idx >= len(quoted):
+            general.append(f)
+        else:
+            anchored.setdefault(idx, []).append(f)
+    out: list[str] = []
+    previous: Finding | None = None
+    for f in general:
+        out.extend(wrap(_comment_text(f, previous)))
+        out.append("")
+        previous = f
+    shown = -1  # last quoted index already printed
+    for idx in sorted(anchored):
+        wanted = []
+        if idx >= diff_start:
+            wanted = [h for h in _headers_for(patch, idx) if h > shown]
+        start = _context_start(quoted, idx, shown, idx >= diff_start)
+        for i in wanted + list(range(start, idx + 1)):
+            if i <= shown:
+                continue
+            if i > shown + 1:
+                out.append(GAP)
+            out.append(_quote(quoted[i]))
+            shown = i
+        out.append("")
+        for f in anchored[idx]:
+            out.extend(wrap(_comment_text(f, previous)))
+            previous = f
+        out.append("")
+    if shown < len(quoted) - 1 and anchored:
+        out.append(GAP)
+        out.append("")
+    while out and not out[-1]:
+        out.pop()
+    return out
+
+
+def _quote(text: str) -> str:
+    return "> " + text if text else ">"
+
+
+def _attribution(patch: Patch) -> str:
+    who = str(patch.author) if patch.author.email else (patch.author.name or "the author")
+    when = patch.date or "an unknown date"
+    return f"On {when}, {who} wrote:"
+
+
+def _dedupe_addresses(addrs: list[Address], exclude: set[str]) -> list[Address]:
+    out, seen = [], set(exclude)
+    for a in addrs:
+        key = a.email.lower()
+        if key not in seen:
+            seen.add(key)
+            out.append(a)
+    return out
+
+
+def build_message(patch: Patch, body: str, sender: Address, date, extra_headers=()) -> EmailMessage:
+    msg = EmailMessage()
+    to = list(patch.reply_to) or [patch.author]
+    to = [a for a in to if a.email]
+    cc = _dedupe_addresses(list(patch.to) + list(patch.cc),
+                           {a.email.lower() for a in to} | {sender.email.lower()})
+    subject = patch.subject
+    msg["From"] = str(sender)
+    if to:
+        msg["To"] = ", ".join(str(a) for a in to)
+    if cc:
+        msg["Cc"] = ", ".join(str(a) for a in cc)
+    msg["Subject"] = subject if re.match(r"(?i)^re:", subject) else f"Re: {subject}"
+    msg["Date"] = format_datetime(date)
+    domain = sender.email.split("@", 1)[1] if "@" in sender.email else "tdxbot.invalid"
+    msg["Message-ID"] = make_msgid(idstring="tdxbot", domain=domain)
+    if patch.message_id:
+        refs = [r for r in patch.references if r != patch.message_id] + [patch.message_id]
+        msg["In-Reply-To"] = f"<{patch.message_id}>"
+        msg["References"] = " ".join(f"<{r}>" for r in refs)
+    msg["X-Mailer"] = f"tdxbot {__version__}"
+    for name, value in extra_headers:
+        msg[name] = value
+    long_lines = any(len(ln.encode("utf-8")) > 900 for ln in body.split("\n"))
+    ascii_only = body.isascii()
+    cte = "quoted-printable" if long_lines else ("7bit" if ascii_only else "8bit")
+    msg.set_content(body, charset="utf-8", cte=cte)
+    return msg
+
+
+def message_bytes(msg: EmailMessage) -> bytes:
+    """The mail as sent: LF line ends, headers folded only when very long."""
+    from email.policy import default
+
+    return msg.as_bytes(policy=default.clone(max_line_length=998, linesep="\n"))
+
+
+def _slug(text: str) -> str:
+    text = re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-").lower()
+    return text[:52].rstrip("-") or "patch"
+
+
+def draft_replies(review: Review, sender: Address, date, extra_headers=()) -> list[Draft]:
+    series = review.series
+    by_patch: dict[int | None, list[Finding]] = {}
+    for f in review.findings:
+        if not f.already_raised:
+            by_patch.setdefault(f.patch_index, []).append(f)
+    drafts = []
+    series_level = by_patch.pop(None, [])
+    if series_level and series.cover is None and series.patches:
+        first = series.patches[0].index
+        by_patch[first] = series_level + by_patch.get(first, [])
+        series_level = []
+    targets: list[tuple[Patch, list[Finding]]] = []
+    if series_level and series.cover is not None:
+        targets.append((series.cover, series_level))
+    for patch in series.patches:
+        if patch.index in by_patch:
+            targets.append((patch, by_patch[patch.index]))
+    for patch, findings in targets:
+        lines = [_attribution(patch)] + quote_body(patch, findings)
+        lines += ["", "-- ", f"Drafted by tdxbot {__version__}. 'tdxbot rules --doc RULE-ID'",
+                  "explains each [rule-id] above."]
+        body = "\n".join(lines) + "\n"
+        msg = build_message(patch, body, sender, date, extra_headers)
+        name = f"v{series.version}-{patch.index:04d}-{_slug(patch.title)}.eml"
+        drafts.append(Draft(name, msg, patch.index, patch.message_id))
+    return drafts
+
+
+def write_drafts(drafts: list[Draft], folder: str) -> list[str]:
+    """Write each draft as a new file; an existing file is never replaced
+    (the new draft gets a numbered name instead)."""
+    try:
+        os.makedirs(folder, exist_ok=True)
+    except OSError as exc:
+        raise UserError(f"{folder}: cannot create drafts folder: {exc.strerror or exc}") from None
+    if not os.path.isdir(folder):
+        raise UserError(f"{folder}: not a directory")
+    written = []
+    for draft in drafts:
+        data = message_bytes(draft.message)
+        stem, ext = os.path.splitext(draft.filename)
+        for n in range(1, 1000):
+            name = draft.filename if n == 1 else f"{stem}.{n}{ext}"
+            path = os.path.join(folder, name)
+            try:
+                with open(path, "xb") as fh:
+                    fh.write(data)
+            except FileExistsError:
+                continue
+            except OSError as exc:
+                raise UserError(f"{path}: cannot write draft: {exc.strerror or exc}") from None
+            written.append(path)
+            break
+        else:
+            raise UserError(f"{folder}: too many drafts named {draft.filename}")
+    return written

@@ -1,0 +1,118 @@
+"""Render a Review: text for people, JSON for tools, checkpatch-style lines
+for b4. Pure functions from a Review to a string."""
+from __future__ import annotations
+
+import json
+import os
+
+from bot import __version__
+from bot.model import Finding, Review
+
+_COLOURS = {"error": "\033[1;31m", "warning": "\033[1;33m", "info": "\033[1;36m",
+            "bold": "\033[1m", "dim": "\033[2m", "reset": "\033[0m"}
+
+
+def use_colour(stream, mode: str = "auto") -> bool:
+    if mode == "always":
+        return True
+    if mode == "never" or os.environ.get("NO_COLOR") or os.environ.get("TERM") == "dumb":
+        return False
+    return hasattr(stream, "isatty") and stream.isatty()
+
+
+def _where(f: Finding) -> str:
+    if f.path is not None:
+        return f"{f.path}:{f.line}"
+    if f.on_subject:
+        return "subject"
+    if f.changelog_line is not None:
+        return f"changelog:{f.changelog_line + 1}"
+    return "series"
+
+
+def render_text(review: Review, colour: bool = False) -> str:
+    def c(name: str, text: str) -> str:
+        return f"{_COLOURS[name]}{text}{_COLOURS['reset']}" if colour else text
+
+    series = review.series
+    out = []
+    head = f"Series: {series.title} (v{series.version}, {len(series.patches)} of {series.total} patches"
+    head += ", with cover letter)" if series.cover else ")"
+    out.append(c("bold", head))
+    for note in review.notes:
+        out.append(f"  note: {note}")
+    groups: dict[int | None, list[Finding]] = {}
+    for f in review.findings:
+        groups.setdefault(f.patch_index, []).append(f)
+    if None in groups:
+        out.append("")
+        out.append(c("bold", "Series"))
+        out.extend(_finding_lines(groups[None], c))
+    for patch in series.patches:
+        found = groups.get(patch.index, [])
+        out.append("")
+        out.append(c("bold", patch.subject or patch.title))
+        if not found:
+            out.append(c("dim", "  no findings"))
+        out.extend(_finding_lines(found, c))
+    counts = {s: sum(1 for f in review.findings if f.severity == s) for s in ("error", "warning", "info")}
+    raised = sum(1 for f in review.findings if f.already_raised)
+    out.append("")
+    summary = f"{counts['error']} errors, {counts['warning']} warnings, {counts['info']} info"
+    if raised:
+        summary += f" ({raised} already raised by a reviewer in the thread)"
+    out.append(summary)
+    return "\n".join(out) + "\n"
+
+
+def _finding_lines(findings: list[Finding], c) -> list[str]:
+    out = []
+    for f in findings:
+        mark = " (already raised in the thread)" if f.already_raised else ""
+        out.append(f"  {_where(f)}: {c(f.severity, f.severity)}: [{f.rule}] {f.message}{mark}")
+        if f.source_text is not None:
+            out.append(c("dim", "      " + f.source_text.expandtabs(8).rstrip()))
+    return out
+
+
+def to_json_obj(review: Review) -> dict:
+    series = review.series
+    return {
+        "tool": "tdxbot",
+        "version": __version__,
+        "series": [{
+            "subject": series.title,
+            "version": series.version,
+            "message_id": series.message_id,
+            "patches": [{"index": p.index, "total": p.total, "subject": p.subject,
+                         "message_id": p.message_id} for p in series.patches],
+            "missing": list(series.missing),
+        }],
+        "findings": [{
+            "rule": f.rule,
+            "severity": f.severity,
+            "patch_index": f.patch_index,
+            "message_id": f.message_id,
+            "path": f.path,
+            "line": f.line,
+            "message": f.message,
+            "already_raised": f.already_raised,
+        } for f in review.findings],
+    }
+
+
+def render_json(review: Review) -> str:
+    return json.dumps(to_json_obj(review), indent=2) + "\n"
+
+
+def render_checkpatch(review: Review) -> str:
+    """One line per finding in the shape b4's check runners parse:
+    'path:line: LEVEL: [rule] message' (ERROR lines count as failures)."""
+    out = []
+    for f in review.findings:
+        level = {"error": "ERROR", "warning": "WARNING", "info": "CHECK"}[f.severity]
+        where = f"{f.path}:{f.line}: " if f.path is not None else ""
+        if f.changelog_line is not None:
+            where = f"-:{f.changelog_line + 1}: "
+        out.append(f"{where}{level}: [{f.rule}] {f.message}")
+    return "\n".join(out) + ("\n" if out else "")

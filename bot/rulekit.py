@@ -1,0 +1,177 @@
+"""What a rule module is, and the helpers rules share.
+
+A rule is a module in rules/ with:
+
+- a docstring: first line is the summary `tdxbot rules` shows; the rest says
+  what it flags, why, an example that fires and one that must not;
+- ID (stable, kebab-case), SEVERITY ("error", "warning" or "info");
+- PATHS: fnmatch patterns of the files it reads (None: every file);
+- one of check_file(source, patch), check_patch(patch) or
+  check_series(series), each yielding Hit objects;
+- INVALID and VALID: lists of Case, the hits and near-misses that the one
+  shared test (tests/test_rule_cases.py) runs for every rule.
+
+The engine knows no rule by name; it only reads these attributes.
+"""
+from __future__ import annotations
+
+import fnmatch
+import textwrap
+from dataclasses import dataclass, field
+from email.parser import BytesParser
+from email.policy import compat32
+from typing import Iterable
+
+from bot.csyntax import Region
+from bot.model import FileDiff, Patch
+
+TDX_PATHS = (
+    "arch/x86/virt/vmx/tdx/*",
+    "arch/x86/kvm/vmx/tdx*",
+    "arch/x86/coco/tdx/*",
+    "arch/x86/include/asm/tdx*.h",
+    "arch/x86/include/asm/shared/tdx*.h",
+    "drivers/virt/coco/tdx*",
+)
+X86_PATHS = ("arch/x86/*",) + TDX_PATHS
+C_SUFFIXES = (".c", ".h")
+
+
+def path_matches(path: str, patterns: Iterable[str] | None) -> bool:
+    if patterns is None:
+        return True
+    return any(fnmatch.fnmatchcase(path, p) for p in patterns)
+
+
+def touches_tdx(patch: Patch) -> bool:
+    return any(path_matches(f.path, TDX_PATHS) for f in patch.files)
+
+
+@dataclass(frozen=True)
+class Hit:
+    """What a rule reports. Exactly one location: a post-image line of the
+    file being checked, a changelog line index, the subject, or none."""
+
+    message: str
+    line: int | None = None
+    changelog_line: int | None = None
+    on_subject: bool = False
+    comment: str | None = None  # reviewer prose for the reply draft
+    severity: str | None = None  # overrides the rule's default
+
+
+@dataclass
+class SourceFile:
+    """A changed C file as rules see it: its diff and its post-image regions."""
+
+    diff: FileDiff
+    regions: list[Region] = field(default_factory=list)
+
+    @property
+    def path(self) -> str:
+        return self.diff.path
+
+    @property
+    def added(self) -> frozenset[int]:
+        return self.diff.added_line_numbers
+
+    @property
+    def whole_file(self) -> bool:
+        return self.diff.post_image_text is not None
+
+
+def source_file(diff: FileDiff) -> SourceFile:
+    added = diff.added_line_numbers
+    if diff.post_image_text is not None:
+        lines = diff.post_image_text.split("\n")
+        if lines and lines[-1] == "":
+            lines.pop()
+        return SourceFile(diff, [Region(lines, list(range(1, len(lines) + 1)), added)])
+    regions = []
+    for hunk in diff.hunks:
+        post = hunk.post_image()
+        if post:
+            regions.append(Region([ln.text for ln in post], [ln.new_no for ln in post], added))
+    return SourceFile(diff, regions)
+
+
+# ---------------------------------------------------------------------------
+# Cases: each rule's hits and near-misses, built into real patch mails.
+
+
+@dataclass(frozen=True)
+class Case:
+    """One example for a rule.
+
+    code: the lines the patch adds; before/after: unchanged context around
+    them. at: for INVALID cases, one substring per expected finding, matched
+    against the flagged source line, changelog line or subject.
+    """
+
+    code: str = ""
+    path: str = "arch/x86/virt/vmx/tdx/tdx.c"
+    before: str = ""
+    after: str = ""
+    subject: str = "x86/virt/tdx: Tidy up the SEAMCALL error path"
+    changelog: str = ("Make the error path print the failing status so there is a\n"
+                      "breadcrumb when the SEAMCALL fails.")
+    trailers: str = "Signed-off-by: Alice Example <alice@example.org>"
+    extra_files: tuple[tuple[str, str], ...] = ()  # (path, added code)
+    at: tuple[str, ...] = ()
+    whole_file: bool = False  # give rules the post-image of the whole file
+    why: str = ""
+
+
+def _dedent(text: str) -> list[str]:
+    text = textwrap.dedent(text).strip("\n")
+    return text.split("\n") if text else []
+
+
+def _hunk(path: str, before: list[str], code: list[str], after: list[str], start: int) -> list[str]:
+    old_len = len(before) + len(after)
+    new_len = old_len + len(code)
+    out = [
+        f"diff --git a/{path} b/{path}",
+        "index 1111111..2222222 100644",
+        f"--- a/{path}",
+        f"+++ b/{path}",
+        f"@@ -{start},{old_len} +{start},{new_len} @@",
+    ]
+    out += [" " + ln for ln in before] + ["+" + ln for ln in code] + [" " + ln for ln in after]
+    return out
+
+
+def case_mail(case: Case) -> bytes:
+    """The patch mail a Case stands for, as git format-patch would write it."""
+    body = _dedent(case.changelog) + [""] + _dedent(case.trailers) + ["---", ""]
+    files = [(case.path, _dedent(case.before), _dedent(case.code), _dedent(case.after))]
+    files += [(p, [], _dedent(c), []) for p, c in case.extra_files]
+    for path, before, code, after in files:
+        body += _hunk(path, before, code, after, 100)
+    body += ["-- ", "2.53.0", ""]
+    headers = [
+        "From: Alice Example <alice@example.org>",
+        "To: linux-kernel@vger.kernel.org",
+        "Date: Mon, 23 Mar 2026 14:59:06 -0600",
+        f"Subject: [PATCH] {case.subject}",
+        "Message-ID: <case@example.org>",
+        "MIME-Version: 1.0",
+        "Content-Type: text/plain; charset=utf-8",
+    ]
+    return ("\n".join(headers) + "\n\n" + "\n".join(body)).encode("utf-8")
+
+
+def case_patch(case: Case) -> Patch:
+    from dataclasses import replace
+
+    from bot.mailparse import patch_from_message
+
+    msg = BytesParser(policy=compat32).parsebytes(case_mail(case))
+    patch = patch_from_message(msg, "case")
+    if case.whole_file:
+        # The case's lines are the whole file: before, code, after, from line 100.
+        f = patch.files[0]
+        pad = [""] * 99
+        text = "\n".join(pad + _dedent(case.before) + _dedent(case.code) + _dedent(case.after)) + "\n"
+        patch = replace(patch, files=(replace(f, post_image_text=text),) + patch.files[1:])
+    return patch

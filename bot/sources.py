@@ -1,0 +1,297 @@
+"""Where series come from: files, maildirs, stdin and lore (public-inbox).
+
+This is the I/O edge. Messages are read as bytes and parsed with the email
+package; a thread of several messages is assembled into a series with b4's
+own series logic (LoreMailbox), not a re-implementation.
+"""
+from __future__ import annotations
+
+import os
+import re
+import sys
+import urllib.parse
+from email.message import Message
+from email.parser import BytesParser
+from email.policy import compat32
+
+from bot.errors import UserError
+from bot.mailparse import patch_from_message, parse_subject
+from bot.model import Address, Patch, Reply, Series
+
+DEFAULT_LORE_URL = "https://lore.kernel.org/all"
+MAX_MESSAGE_BYTES = 64 * 1024 * 1024
+
+_MSGID = re.compile(r"^<?([^\s<>@/\\\"';`$|&()]+@[^\s<>@/\\\"';`$|&()]+)>?$")
+_FROM_LINE = re.compile(rb"^From \S+.*$", re.M)
+
+
+def is_remote_source(arg: str) -> bool:
+    """A Message-ID or URL rather than a path. An existing path always wins."""
+    if arg == "-" or os.path.exists(arg):
+        return False
+    return arg.startswith(("http://", "https://")) or ("@" in arg and "/" not in arg)
+
+
+def parse_msgid_arg(arg: str) -> tuple[str, str | None]:
+    """Return (msgid, base URL or None) for a Message-ID or a lore URL.
+    A malformed Message-ID is rejected here, before any request is made."""
+    if arg.startswith(("http://", "https://")):
+        parsed = urllib.parse.urlsplit(arg)
+        parts = [urllib.parse.unquote(p) for p in parsed.path.split("/") if p]
+        for i, part in enumerate(parts):
+            if "@" in part:
+                msgid = part
+                base = f"{parsed.scheme}://{parsed.netloc}" + "".join("/" + p for p in parts[:i])
+                if not _MSGID.match(msgid):
+                    raise UserError(f"malformed Message-ID in URL: {msgid!r}")
+                return msgid.strip("<>"), base
+        raise UserError(f"no Message-ID in URL: {arg}")
+    if arg.startswith("id:"):
+        arg = arg[3:]
+    m = _MSGID.match(arg.strip())
+    if not m:
+        raise UserError(f"malformed Message-ID: {arg!r}")
+    return m.group(1), None
+
+
+def split_mbox(data: bytes) -> list[bytes]:
+    """Split an mbox (mboxo or mboxrd) into raw messages."""
+    starts = [m.start() for m in _FROM_LINE.finditer(data)
+              if m.start() == 0 or data[m.start() - 1:m.start()] == b"\n"]
+    if not starts or starts[0] != 0:
+        return [data]
+    out = []
+    for i, start in enumerate(starts):
+        end = starts[i + 1] if i + 1 < len(starts) else len(data)
+        chunk = data[start:end]
+        nl = chunk.find(b"\n")
+        chunk = chunk[nl + 1:] if nl >= 0 else b""
+        # mboxrd escaping: '>From ' -> 'From ', '>>From ' -> '>From '
+        chunk = re.sub(rb"(?m)^>(>*From )", rb"\1", chunk)
+        if chunk.strip():
+            out.append(chunk)
+    return out
+
+
+def parse_message(raw: bytes, where: str) -> Message:
+    if len(raw) > MAX_MESSAGE_BYTES:
+        raise UserError(f"{where}: message larger than {MAX_MESSAGE_BYTES >> 20} MiB")
+    msg = BytesParser(policy=compat32).parsebytes(raw)
+    if not any(msg.get(h) for h in ("From", "Subject", "Message-ID", "Date")):
+        raise UserError(f"{where}: not a mail message (no From, Subject or Message-ID header)")
+    return msg
+
+
+def _read_bytes(path: str) -> bytes:
+    try:
+        with open(path, "rb") as fh:
+            return fh.read()
+    except IsADirectoryError:
+        raise UserError(f"{path}: is a directory but not a maildir") from None
+    except OSError as exc:
+        raise UserError(f"{path}: {exc.strerror or exc}") from None
+
+
+def load_local(source: str) -> list[Message]:
+    """Messages from a path ('-' for stdin): mbox, single message or maildir."""
+    if source == "-":
+        data = sys.stdin.buffer.read()
+        where = "<stdin>"
+        raws = split_mbox(data) if data.strip() else []
+    elif os.path.isdir(source):
+        where = source
+        if not all(os.path.isdir(os.path.join(source, d)) for d in ("cur", "new")):
+            raise UserError(f"{source}: is a directory but not a maildir (no cur/ and new/)")
+        raws = []
+        for sub in ("cur", "new"):
+            folder = os.path.join(source, sub)
+            for name in sorted(os.listdir(folder)):
+                path = os.path.join(folder, name)
+                if os.path.isfile(path):
+                    raws.append(_read_bytes(path))
+    else:
+        where = source
+        if not os.path.exists(source):
+            raise UserError(f"{source}: no such file")
+        data = _read_bytes(source)
+        raws = split_mbox(data) if data.strip() else []
+    if not raws:
+        raise UserError(f"{where}: empty input, no mail found")
+    return [parse_message(raw, where) for raw in raws]
+
+
+def fetch_thread(msgid: str, lore_url: str, timeout: float = 30.0) -> list[Message]:
+    """Fetch the whole thread of msgid from a public-inbox server via liblore."""
+    import logging
+
+    import liblore
+
+    logging.getLogger("liblore").setLevel(logging.CRITICAL)
+    node = liblore.LoreNode(lore_url.rstrip("/"), request_timeout=(min(5.0, timeout), timeout),
+                            cache_dir=None, follow_upstream=False)
+    try:
+        data = node.get_mbox_by_msgid(msgid, nocache=True)
+    except liblore.RemoteError as exc:
+        status = getattr(exc, "status_code", None)
+        if status == 404:
+            raise UserError(f"{msgid}: not found on {lore_url}") from None
+        if status:
+            raise UserError(f"{lore_url}: server answered HTTP {status} for {msgid}") from None
+        raise UserError(f"{lore_url}: server unreachable ({_short_reason(exc)})") from None
+    except (liblore.LibloreError, OSError, EOFError, ValueError) as exc:
+        raise UserError(f"{lore_url}: could not fetch {msgid}: {_short_reason(exc)}") from None
+    finally:
+        try:
+            node.shutdown()
+        except Exception:  # noqa: BLE001 - closing a session must not mask the real error
+            pass
+    raws = split_mbox(data) if data else []
+    if not raws:
+        raise UserError(f"{msgid}: the server returned an empty thread")
+    return [parse_message(raw, f"{lore_url} thread {msgid}") for raw in raws]
+
+
+def _short_reason(exc: Exception) -> str:
+    text = str(exc)
+    for needle in ("Connection refused", "timed out", "Name or service not known",
+                   "No route to host", "Temporary failure in name resolution"):
+        if needle in text:
+            return needle.lower()
+    return text.splitlines()[0][:160] if text else type(exc).__name__
+
+
+def _setup_b4() -> None:
+    import argparse
+    import logging
+
+    import b4
+
+    logging.getLogger("b4").setLevel(logging.CRITICAL)
+    if not getattr(_setup_b4, "done", False):
+        b4.setup_config(argparse.Namespace(config={"b4.attestation-policy": "off"}))
+        _setup_b4.done = True
+    b4.can_network = False
+
+
+def _is_patch_message(msg: Message) -> bool:
+    from bot.mailparse import decode_header_value
+
+    title, tags, _v, _i, _t, is_reply = parse_subject(decode_header_value(msg.get("Subject")))
+    return not is_reply and any(t.upper() == "PATCH" for t in tags)
+
+
+def assemble(messages: list[Message], version: int | None = None, where: str = "input") -> Series:
+    """Turn the messages of a thread (or a loose mbox) into one Series."""
+    if len(messages) == 1:
+        patch = patch_from_message(messages[0], where)
+        if not patch.files:
+            raise UserError(f"{where}: no patch found in the message")
+        missing = tuple(i for i in range(1, patch.total + 1) if i != patch.index)
+        return Series(title=patch.title, version=patch.version, total=patch.total, cover=None,
+                      patches=(patch,), missing=missing)
+    if any(_is_patch_message(m) for m in messages):
+        series = _assemble_with_b4(messages, version, where)
+        if series is not None:
+            return series
+    if version is not None:
+        raise UserError(f"{where}: no version {version} of a series found")
+    # No [PATCH] subjects b4 recognises: every message with a diff is a patch.
+    patches = []
+    replies = []
+    for i, msg in enumerate(messages):
+        p = patch_from_message(msg, f"{where} message {i + 1}")
+        if p.files and not p.subject.lower().startswith("re:"):
+            patches.append(p)
+        else:
+            replies.append(_reply(p))
+    if not patches:
+        raise UserError(f"{where}: no patch found in {len(messages)} messages")
+    total = len(patches)
+    patches = [_renumber(p, i + 1, total) for i, p in enumerate(patches)]
+    return Series(title=patches[0].title, version=patches[0].version, total=total, cover=None,
+                  patches=tuple(patches), replies=tuple(replies))
+
+
+def _renumber(p: Patch, index: int, total: int) -> Patch:
+    from dataclasses import replace
+
+    return replace(p, index=index, total=total)
+
+
+def _reply(p: Patch) -> Reply:
+    return Reply(p.message_id, p.in_reply_to, p.author, p.body_lines)
+
+
+def _assemble_with_b4(messages: list[Message], version: int | None, where: str) -> Series | None:
+    import io
+    from contextlib import redirect_stderr, redirect_stdout
+
+    import b4
+
+    _setup_b4()
+    mailbox = b4.LoreMailbox()
+    sink = io.StringIO()
+    with redirect_stdout(sink), redirect_stderr(sink):
+        for msg in messages:
+            try:
+                mailbox.add_message(msg)
+            except Exception:  # noqa: BLE001 - b4 rejects odd mails; they are context at most
+                continue
+        revisions = sorted(r for r, s in mailbox.series.items() if any(s.patches))
+        if not revisions:
+            return None
+        if version is not None:
+            if version not in revisions:
+                have = ", ".join(f"v{r}" for r in revisions)
+                raise UserError(f"{where}: no version {version} in this thread (it has {have})")
+            chosen = version
+        else:
+            complete = [r for r in revisions if mailbox.series[r].complete]
+            chosen = complete[-1] if complete else revisions[-1]
+        lseries = mailbox.get_series(revision=chosen, codereview_trailers=False)
+    if lseries is None:
+        return None
+    cover = None
+    patches: list[Patch] = []
+    used: set[int] = set()
+    for idx, lmsg in enumerate(lseries.patches):
+        if lmsg is None:
+            continue
+        used.add(id(lmsg.msg))
+        p = patch_from_message(lmsg.msg, f"{where}: {lmsg.full_subject}")
+        if idx == 0:
+            cover = p
+        else:
+            patches.append(p)
+    expected = max(lseries.expected or 1, 1)
+    present = {p.index for p in patches}
+    missing = tuple(i for i in range(1, expected + 1) if i not in present)
+    if not patches:
+        raise UserError(f"{where}: the thread has a cover letter but no patches")
+    for p in patches:
+        if not p.files:
+            raise UserError(f"{where}: no diff found in '{p.subject}'")
+    replies = []
+    for msg in messages:
+        if id(msg) in used:
+            continue
+        try:
+            replies.append(_reply(patch_from_message(msg, where)))
+        except UserError:
+            continue
+    title = cover.title if cover is not None else patches[0].title
+    return Series(title=title, version=chosen, total=expected, cover=cover,
+                  patches=tuple(patches), missing=missing, replies=tuple(replies))
+
+
+def load_series(source: str, *, lore_url: str | None = None, version: int | None = None,
+                timeout: float = 30.0) -> Series:
+    """The one entry point: a path, '-', a Message-ID or a lore URL."""
+    if is_remote_source(source):
+        msgid, url_base = parse_msgid_arg(source)
+        base = url_base or lore_url or DEFAULT_LORE_URL
+        messages = fetch_thread(msgid, base, timeout)
+        return assemble(messages, version, where=msgid)
+    messages = load_local(source)
+    where = "<stdin>" if source == "-" else source
+    return assemble(messages, version, where)

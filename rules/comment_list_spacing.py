@@ -1,0 +1,198 @@
+"""A list in a block comment is not set off by an empty ' *' line.
+
+What it flags: inside a block comment on added lines, (a) a bulleted or
+numbered list item that directly follows a prose sentence ending in '.',
+'!' or '?', and (b) a list item that directly follows a list item spanning
+several lines. The finding sits on the line after which the empty ' *'
+line belongs: the lead sentence, or the last line of the long item.
+
+Why: x86/tip reviewers read multi-line comments as paragraphs; a list glued
+to the sentence above it, or long items glued together, read as one run-on
+block. The TDH.SYS.DISABLE v2 review asked for exactly these two lines
+("Nit: Add a new line here." / "And here.").
+
+Fires on:
+    /*
+     * Don't loop forever.
+     *  - TDX_INTERRUPTED_RESUMABLE guarantees forward progress between
+     *    calls.
+     *  - TDX_SYS_BUSY could transiently contend with other SEAMCALLs.
+     */
+Must not fire on the same comment with ' *' lines in both places, nor on a
+run of one-line items introduced by a line ending in ':'.
+"""
+from __future__ import annotations
+
+import re
+
+from bot.csyntax import comment_inner
+from bot.rulekit import X86_PATHS, Case, Hit
+
+ID = "comment-list-spacing"
+SEVERITY = "warning"
+PATHS = X86_PATHS
+
+_ITEM = re.compile(r"^(\s*)(?:[-*+\u2022]|\d{1,2}[.)]|[a-z][)])\s+\S")
+_KERNEL_DOC = re.compile(r"^\s*@\w+:")
+_COMMENT = ("Nit: add an empty ' *' line here; the list reads better set off "
+            "from the text around it.")
+
+
+def _classify(inner: str | None) -> tuple[str, int]:
+    """('blank'|'item'|'text', indent) for one comment line's inner text."""
+    if inner is None or not inner.strip():
+        return "blank", 0
+    m = _ITEM.match(inner)
+    if m and not _KERNEL_DOC.match(inner):
+        return "item", len(m.group(1))
+    return "text", len(inner) - len(inner.lstrip())
+
+
+def check_file(source, patch):
+    for region in source.regions:
+        for comment in region.comments():
+            if not comment.is_block or len(comment.lines) < 2:
+                continue
+            yield from _check_comment(comment, region)
+
+
+def _check_comment(comment, region):
+    rows = [(no, _classify(comment_inner(text)), comment_inner(text) or "")
+            for no, text in comment.lines]
+    item_start = None  # line number of the current item's first line
+    item_lines = 0
+    prev = None
+    for no, (kind, indent), inner in rows:
+        if kind == "item":
+            if prev is not None:
+                p_no, (p_kind, p_indent), p_inner = prev
+                if p_kind == "text" and item_start is None and p_inner.rstrip().endswith((".", "!", "?")):
+                    where = p_no if region.is_added(p_no) else no
+                    yield Hit(
+                        "no empty ' *' line between the sentence and the list below it",
+                        line=where,
+                        comment=_COMMENT,
+                    )
+                elif item_start is not None and item_lines > 1 and indent <= item_indent:
+                    where = p_no if region.is_added(p_no) else no
+                    yield Hit(
+                        "no empty ' *' line between multi-line list items",
+                        line=where,
+                        comment=_COMMENT,
+                    )
+            item_start, item_lines, item_indent = no, 1, indent
+        elif kind == "text" and item_start is not None and indent > item_indent:
+            item_lines += 1  # continuation of the current item
+        else:
+            item_start, item_lines = None, 0
+        prev = (no, (kind, indent), inner)
+
+
+INVALID = [
+    Case(
+        code="""
+        	/*
+        	 * Don't loop forever.
+        	 *  - TDX_INTERRUPTED_RESUMABLE guarantees forward progress between
+        	 *    calls.
+        	 *  - TDX_SYS_BUSY could transiently contend with TDH.SYS.* SEAMCALLs,
+        	 *    but will lock out future ones.
+        	 */
+        """,
+        at=("Don't loop forever.", "*    calls."),
+        why="the seed review: both places Kiryl marked",
+    ),
+    Case(
+        code="""
+        /*
+         * Reclaim the page in three steps.
+         * 1. Block new mappings of the page.
+         * 2. Flush the TLB.
+         */
+        """,
+        at=("three steps.",),
+        why="numbered list glued to a sentence",
+    ),
+    Case(
+        path="arch/x86/kvm/vmx/tdx.c",
+        code="""
+        	/*
+        	 * The TDX module may return either of these:
+        	 *  - TDX_OPERAND_BUSY when another vCPU holds the S-EPT lock,
+        	 *    which is released when that vCPU exits.
+        	 *  - TDX_PREVIOUS_TLB_EPOCH_BUSY when tracking is incomplete.
+        	 */
+        """,
+        at=("which is released",),
+        why="multi-line items after a ':' lead-in still need separating",
+    ),
+    Case(
+        before="""
+        	/*
+        	 * Keep issuing the SEAMCALL until it completes.
+        """,
+        code="""
+        	 *  - TDX_INTERRUPTED_RESUMABLE means an interrupt arrived.
+        """,
+        after="""
+        	 */
+        """,
+        at=("TDX_INTERRUPTED_RESUMABLE means",),
+        why="the lead sentence is context: the finding goes on the added item",
+    ),
+]
+
+VALID = [
+    Case(
+        code="""
+        	/*
+        	 * Don't loop forever.
+        	 *
+        	 *  - TDX_INTERRUPTED_RESUMABLE guarantees forward progress between
+        	 *    calls.
+        	 *
+        	 *  - TDX_SYS_BUSY could transiently contend with TDH.SYS.* SEAMCALLs.
+        	 */
+        """,
+        why="already spaced",
+    ),
+    Case(
+        code="""
+        /*
+         * SEAMCALL was successful -- read page type (via RCX):
+         *  - PT_NDA: Page is not used by the TDX module
+         *  - PT_RSVD: Reserved for Non-TDX use
+         */
+        """,
+        why="one-line items introduced by ':'",
+    ),
+    Case(
+        code="""
+        /**
+         * tdh_sys_disable() - Disable the TDX module
+         * @args: the SEAMCALL arguments
+         * @retry: how often to retry
+         */
+        """,
+        why="kernel-doc parameter lines are not a list",
+    ),
+    Case(
+        code="""
+        	/*
+        	 * -EBUSY tells userspace it can retry.
+        	 * -EIO means the TDX module is gone.
+        	 */
+        """,
+        why="errno values at the start of a line are not bullets",
+    ),
+    Case(
+        path="net/core/dev.c",
+        code="""
+        /*
+         * Walk the list.
+         *  - first the head
+         */
+        """,
+        why="out of scope: not x86",
+    ),
+]

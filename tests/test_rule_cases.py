@@ -1,0 +1,53 @@
+"""One test runs every rule's own hits (INVALID) and near-misses (VALID),
+the way Fixit runs each rule's examples."""
+import re
+
+import pytest
+
+from bot.engine import Options, all_rules, review_series
+from bot.model import Series
+from bot.rulekit import Case, case_patch
+
+RULES = all_rules()
+
+
+def _cases(kind):
+    for rule in RULES:
+        for i, case in enumerate(getattr(rule.module, kind, [])):
+            yield pytest.param(rule, case, id=f"{rule.id}-{kind.lower()}-{i}")
+
+
+def _findings(rule, case: Case):
+    patch = case_patch(case)
+    series = Series(title=patch.title, version=1, total=1, cover=None, patches=(patch,))
+    review = review_series(series, Options(select=frozenset({rule.id})))
+    return [f for f in review.findings if f.rule == rule.id]
+
+
+@pytest.mark.parametrize("rule,case", list(_cases("INVALID")))
+def test_rule_fires(rule, case):
+    found = _findings(rule, case)
+    texts = [f.source_text or "" for f in found]
+    assert len(found) == len(case.at), f"{case.why}: expected {case.at}, got {texts}"
+    for want in case.at:
+        assert sum(want in t for t in texts) == 1, f"{case.why}: {want!r} not flagged once in {texts}"
+
+
+@pytest.mark.parametrize("rule,case", list(_cases("VALID")))
+def test_rule_stays_quiet(rule, case):
+    found = _findings(rule, case)
+    assert not found, f"{case.why}: unexpected {[(f.line, f.message) for f in found]}"
+
+
+@pytest.mark.parametrize("rule", RULES, ids=[r.id for r in RULES])
+def test_rule_metadata(rule):
+    assert re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", rule.id)
+    assert rule.severity in ("error", "warning", "info")
+    doc = rule.doc
+    assert "Fires on" in doc and "Must not fire" in doc and "Why" in doc, rule.id
+    assert len(getattr(rule.module, "INVALID", [])) >= 3, "at least three hits"
+    assert len(getattr(rule.module, "VALID", [])) >= 3, "at least three near-misses"
+    for case in rule.module.INVALID:
+        assert case.at, "an INVALID case names what it expects flagged"
+    module_file = rule.module.__file__
+    assert module_file.endswith(rule.id.replace("-", "_") + ".py"), "module named after its id"
