@@ -128,23 +128,29 @@ def review_series(series: Series, options: Options = Options()) -> Review:
     rules = active_rules(options)
     findings: list[Finding] = []
     for patch in series.patches:
-        sources = {}
         for rule in rules:
             if rule.kind == "patch":
                 if rule.paths is not None and not any(path_matches(f.path, rule.paths)
                                                       for f in patch.files):
                     continue
+                added = {}
                 for hit in rule.module.check_patch(patch):
-                    findings.append(_finding(rule, hit, patch, severity))
+                    if hit.path is None:
+                        findings.append(_finding(rule, hit, patch, severity))
+                        continue
+                    if hit.path not in added:
+                        added[hit.path] = {ln.new_no: ln.text for d in patch.files
+                                           if d.path == hit.path for ln in d.added_lines()}
+                    if hit.line in added[hit.path]:
+                        findings.append(_finding(rule, hit, patch, severity, hit.path,
+                                                 added[hit.path][hit.line]))
             elif rule.kind == "file":
                 for diff in patch.files:
                     if diff.is_deleted or diff.is_binary or not diff.path.endswith(C_SUFFIXES):
                         continue
                     if not path_matches(diff.path, rule.paths):
                         continue
-                    if diff.path not in sources:
-                        sources[diff.path] = source_file(diff)
-                    src = sources[diff.path]
+                    src = source_file(diff)
                     added_text = {ln.new_no: ln.text for ln in diff.added_lines()}
                     for hit in rule.module.check_file(src, patch):
                         if hit.line not in added_text:

@@ -149,8 +149,13 @@ def handler_notes(lines: tuple[str, ...], trailers: tuple[Trailer, ...]) -> list
     """Indices of '[...]' lines inside the trailer block."""
     if not trailers:
         return []
-    lo, hi = trailers[0].line, trailers[-1].line
-    return [i for i in range(lo, hi + 1) if _HANDLER_NOTE.match(lines[i])]
+    out = []
+    for i in range(trailers[0].line, len(lines)):
+        if not lines[i].strip():
+            break
+        if _HANDLER_NOTE.match(lines[i]):
+            out.append(i)
+    return out
 
 
 def _split_body(lines: list[str]) -> tuple[int, int | None]:

@@ -88,6 +88,16 @@ def _context_start(quoted: list[str], index: int, floor: int, in_diff: bool) -> 
     return start
 
 
+def _sentence_end(quoted: list[str], index: int, limit: int) -> int:
+    """A prose line is quoted through the end of its sentence (a few lines at
+    most), so the comment does not interrupt it."""
+    end = index
+    while end + 1 < limit and end - index < 3 and quoted[end + 1].strip() \
+            and not quoted[end].rstrip().endswith((".", "!", "?", ":")):
+        end += 1
+    return end
+
+
 def wrap(text: str) -> list[str]:
     out = []
     for para in text.split("\n"):
@@ -124,11 +134,19 @@ def quote_body(patch: Patch, findings: list[Finding]) -> list[str]:
         previous = f
     shown = -1  # last quoted index already printed
     for idx in sorted(anchored):
-        wanted = []
-        if idx >= diff_start:
-            wanted = [h for h in _headers_for(patch, idx) if h > shown]
-        start = _context_start(quoted, idx, shown, idx >= diff_start)
-        for i in wanted + list(range(start, idx + 1)):
+        if idx <= shown:
+            # An earlier prose anchor already quoted through this line.
+            out.append("")
+            for f in anchored[idx]:
+                out.extend(wrap(_comment_text(f, previous)))
+                previous = f
+            out.append("")
+            continue
+        in_diff = idx >= diff_start
+        wanted = [h for h in _headers_for(patch, idx) if h > shown] if in_diff else []
+        start = _context_start(quoted, idx, shown, in_diff)
+        end = idx if in_diff else _sentence_end(quoted, idx, diff_start)
+        for i in wanted + list(range(start, end + 1)):
             if i <= shown:
                 continue
             if i > shown + 1:
@@ -136,7 +154,9 @@ def quote_body(patch: Patch, findings: list[Finding]) -> list[str]:
             out.append(_quote(quoted[i]))
             shown = i
         out.append("")
-        for f in anchored[idx]:
+        for n, f in enumerate(anchored[idx]):
+            if n:
+                out.append("")
             out.extend(wrap(_comment_text(f, previous)))
             previous = f
         out.append("")

@@ -54,6 +54,7 @@ class Hit:
 
     message: str
     line: int | None = None
+    path: str | None = None  # for check_patch rules reporting a code line
     changelog_line: int | None = None
     on_subject: bool = False
     comment: str | None = None  # reviewer prose for the reply draft
@@ -80,7 +81,29 @@ class SourceFile:
         return self.diff.post_image_text is not None
 
 
+_SOURCES: dict[int, tuple[FileDiff, SourceFile]] = {}
+
+
 def source_file(diff: FileDiff) -> SourceFile:
+    """The parsed view of a changed file, shared by every rule that reads it."""
+    entry = _SOURCES.get(id(diff))
+    if entry is not None and entry[0] is diff:
+        return entry[1]
+    if len(_SOURCES) > 512:
+        _SOURCES.clear()
+    made = _make_source_file(diff)
+    _SOURCES[id(diff)] = (diff, made)
+    return made
+
+
+def sources_in(patch: Patch, patterns: Iterable[str] | None) -> list[SourceFile]:
+    """The C files of a patch that match patterns, for check_patch rules."""
+    return [source_file(d) for d in patch.files
+            if not d.is_deleted and not d.is_binary and d.path.endswith(C_SUFFIXES)
+            and path_matches(d.path, patterns)]
+
+
+def _make_source_file(diff: FileDiff) -> SourceFile:
     added = diff.added_line_numbers
     if diff.post_image_text is not None:
         lines = diff.post_image_text.split("\n")
@@ -147,7 +170,7 @@ def case_mail(case: Case) -> bytes:
     files = [(case.path, _dedent(case.before), _dedent(case.code), _dedent(case.after))]
     files += [(p, [], _dedent(c), []) for p, c in case.extra_files]
     for path, before, code, after in files:
-        body += _hunk(path, before, code, after, 100)
+        body += _hunk(path, before, code or (["int x;"] if not before + after else []), after, 100)
     body += ["-- ", "2.53.0", ""]
     headers = [
         "From: Alice Example <alice@example.org>",

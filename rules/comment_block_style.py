@@ -1,0 +1,94 @@
+"""A multi-line comment whose text starts on the '/*' line or ends on the '*/' line.
+
+What it flags: an added block comment spanning several lines whose first
+line carries text after '/*', or whose last line carries text before '*/'.
+Kernel-doc '/**' openers are fine when alone; comments inside macro bodies
+(lines ending in '\\') are left alone.
+
+Why: coding-style.rst and the tip handbook want the opening '/*' and the
+closing '*/' on lines of their own for multi-line comments. checkpatch
+does not enforce the opener outside networking (the rule was nacked for
+the 50,000 existing instances), so reviewers ask for it by hand; tdxbot
+applies it to new comments only.
+
+Fires on:
+    /* Retry on the transient errors: the module
+     * releases its locks between calls. */
+Must not fire on:
+    /*
+     * Retry on the transient errors: the module
+     * releases its locks between calls.
+     */
+nor on a one-line /* comment */.
+"""
+from __future__ import annotations
+
+from bot.rulekit import X86_PATHS, Case, Hit
+
+ID = "comment-block-style"
+SEVERITY = "warning"
+PATHS = X86_PATHS
+
+
+def check_file(source, patch):
+    for region in source.regions:
+        for comment in region.comments():
+            if not comment.is_block or not comment.complete_start or len(comment.lines) < 2:
+                continue
+            if any(text.rstrip().endswith("\\") for _, text in comment.lines):
+                continue
+            first_no, first = comment.lines[0]
+            last_no, last = comment.lines[-1]
+            head = first[first.index("/*") + 2:].lstrip("*").strip() if "/*" in first else ""
+            if head and region.is_added(first_no):
+                yield Hit("multi-line comment starts its text on the '/*' line", line=first_no,
+                          comment="Please put the opening '/*' of a multi-line comment on a line "
+                                  "of its own.")
+            tail = last.rstrip()
+            tail = tail[:-2].strip().lstrip("*").strip() if tail.endswith("*/") else ""
+            if tail and region.is_added(last_no):
+                yield Hit("multi-line comment ends its text on the '*/' line", line=last_no,
+                          comment="Please put the closing '*/' on a line of its own.")
+
+
+INVALID = [
+    Case(code="""
+        	/* Retry on the transient errors: the module
+        	 * releases its locks between calls. */
+        """, at=("/* Retry on", "releases its locks"), why="both ends"),
+    Case(code="""
+        	/* The module may return TDX_SYS_BUSY
+        	 * while another TDH.SYS.* call runs.
+        	 */
+        """, at=("/* The module",), why="text on the opener"),
+    Case(path="arch/x86/include/asm/tdx.h", code="""
+        /*
+         * SW-defined error codes. */
+        """, at=("SW-defined error codes. */",), why="text on the closer"),
+]
+
+VALID = [
+    Case(code="""
+        	/*
+        	 * Retry on the transient errors: the module
+        	 * releases its locks between calls.
+        	 */
+        """, why="proper style"),
+    Case(code="\t/* Single-line comment. */", why="one line"),
+    Case(code="""
+        /**
+         * tdx_sys_shutdown() - Shut the TDX module down
+         */
+        """, why="kernel-doc opener"),
+    Case(code="""
+        #define TDX_DO_THING(x)		\\
+        	do {	/* run it once	\\
+        		 * more */	\\
+        		thing(x);	\\
+        	} while (0)
+        """, why="inside a macro body"),
+    Case(path="net/ipv4/tcp.c", code="""
+        	/* Networking code is out of scope
+        	 * here. */
+        """, why="not x86"),
+]

@@ -1,0 +1,189 @@
+"""A comment claims a loop bound the code does not have (or the reverse).
+
+What it flags: in TDX code, a comment at a loop that re-issues a SEAMCALL
+and (a) claims a bound ("Don't loop forever", "bounded", "at most N
+retries", "limit the number of retries") over a loop that has none, (b)
+claims a single retry ("retry once", "the second retry succeeds") over a
+loop that goes round more than twice, or (c) says the code loops forever
+over a loop that is bounded. Also a changelog that says the code loops
+forever or infinitely while a comment the patch adds says it does not.
+
+Why: readers trust comments over code they skim. "Don't loop forever."
+above `do { ... } while (ret == A || ret == B);` reads as a command the
+code does not obey (TDH.SYS.DISABLE v3), and the v2 changelog said "So
+loop infinitely" about the same loop. Say what the code does, then why
+that is safe.
+
+Fires on:
+    /* Don't loop forever. */
+    do {
+        ret = seamcall(TDH_SYS_DISABLE, &args);
+    } while (ret == TDX_INTERRUPTED_RESUMABLE);
+Must not fire on "it is safe to loop unconditionally here" over that loop,
+nor on tdx_panic()'s "Call it forever if it happens to return." over
+`while (1)`.
+"""
+from __future__ import annotations
+
+import re
+
+from bot.rulekit import TDX_PATHS, Case, Hit, sources_in
+from bot.tdxsem import analyze_loop, loops_in
+
+ID = "comment-contradicts-code"
+SEVERITY = "warning"
+PATHS = TDX_PATHS
+
+_BOUND_CLAIM = re.compile(
+    r"(?:don'?t|do not|won'?t|will not|never|not|doesn'?t|does not) (?:loop|spin|retry)(?:ing)? "
+    r"(?:forever|indefinitely|infinitely|endlessly)|\bbounded\b|"
+    r"limit(?:s|ed)? (?:the )?(?:number of )?(?:retries|retrying|attempts)|"
+    r"at most \d+ (?:times|retries|tries|attempts|iterations)", re.I)
+_ONCE_CLAIM = re.compile(r"retr(?:y|ied|ies) (?:only )?once|\b(?:a|one) single retry|"
+                         r"\bonly one retry|second (?:retry|attempt|try)", re.I)
+_FOREVER_CLAIM = re.compile(r"\b(?:loops?|looping|spins?|spinning|retr(?:y|ies|ying)|call it) "
+                            r"(?:forever|infinitely|indefinitely|unconditionally)\b", re.I)
+_NEGATION = re.compile(r"(?:don'?t|do not|won'?t|will not|never|not|doesn'?t|does not)\s+\w*\s*$", re.I)
+
+
+def _forever(text: str) -> re.Match | None:
+    for m in _FOREVER_CLAIM.finditer(text):
+        if not _NEGATION.search(text[:m.start()]):
+            return m
+    return None
+
+
+def _claims(comment):
+    """(line number, kind) for each claim line in a comment."""
+    for no, text in comment.lines:
+        if _BOUND_CLAIM.search(text):
+            yield no, "bound"
+        elif _ONCE_CLAIM.search(text):
+            yield no, "once"
+        elif _forever(text):
+            yield no, "forever"
+
+
+def _loop_comments(region, loop):
+    near = region.comment_above(loop)
+    inside = [c for c in near if c.node.start_byte >= loop.start_byte]
+    above = [c for c in near if c.node.start_byte < loop.start_byte][:1]
+    return above + inside
+
+
+def check_patch(patch):
+    added_bound_claims = []
+    for source in sources_in(patch, PATHS):
+        for region in source.regions:
+            for comment in region.comments():
+                for no, kind in _claims(comment):
+                    if kind == "bound" and region.is_added(no):
+                        added_bound_claims.append((source.path, no))
+            for loop in loops_in(region):
+                info = analyze_loop(region, loop)
+                if not info.seamcalls:
+                    continue
+                bounded = info.bound is not None
+                for comment in _loop_comments(region, loop):
+                    for no, kind in _claims(comment):
+                        if not region.is_added(no):
+                            continue
+                        text = region.text_at(no).strip()
+                        if kind == "bound" and not bounded:
+                            yield Hit(
+                                "comment claims a bound but the loop has none",
+                                line=no, path=source.path,
+                                comment="The comment says the loop is bounded, but nothing in "
+                                        "the code bounds it. Please describe what the code does "
+                                        "(e.g. 'Loop until the SEAMCALL completes; this ends "
+                                        "because ...') or add the bound.")
+                        elif kind == "once" and (not bounded or (info.numeric_bound or 0) > 2):
+                            yield Hit(
+                                "comment promises a single retry but the code loops",
+                                line=no, path=source.path,
+                                comment="This says the SEAMCALL is retried once, but the code "
+                                        "loops. Either retry exactly once or fix the comment.")
+                        elif kind == "forever" and info.bound in ("counter", "deadline"):
+                            yield Hit(
+                                f"comment says the loop runs forever, but it is bounded ({text[:40]})",
+                                line=no, path=source.path,
+                                comment="The comment says this loops forever, but the loop is "
+                                        "bounded. Please make the comment match the code.")
+    if not added_bound_claims:
+        return
+    for index, text in patch.prose_lines:
+        if _forever(text):
+            path, no = added_bound_claims[0]
+            yield Hit(
+                f"the changelog says the code loops forever, but the comment at {path}:{no} "
+                "says it does not",
+                changelog_line=index,
+                comment="The changelog says this loops forever, while the comment in the code "
+                        "says it doesn't. Please make the two tell the same story.")
+
+
+_SEED_LOOP = """
+	/*
+	 * Don't loop forever.
+	 *  - TDX_INTERRUPTED_RESUMABLE guarantees forward progress between
+	 *    calls.
+	 *  - TDX_SYS_BUSY could transiently contend with TDH.SYS.* SEAMCALLs,
+	 *    but will lock out future ones.
+	 */
+	do {
+		ret = seamcall(TDH_SYS_DISABLE, &args);
+	} while (ret == TDX_INTERRUPTED_RESUMABLE || ret == TDX_SYS_BUSY);
+"""
+
+INVALID = [
+    Case(code=_SEED_LOOP, at=("Don't loop forever.",), why="the seed's comment"),
+    Case(code=_SEED_LOOP,
+         changelog="Retry on both codes.\n\nSo loop infinitely on either of these error codes, until success or other\nerror.",
+         at=("Don't loop forever.", "So loop infinitely"),
+         why="the seed's changelog contradicts its comment"),
+    Case(path="arch/x86/kvm/vmx/tdx.c", code="""
+        	/* Retry once after kicking the vCPUs; the second retry succeeds. */
+        	do {
+        		kvm_make_all_cpus_request(kvm, KVM_REQ_OUTSIDE_GUEST_MODE);
+        		err = tdh_mem_track(&kvm_tdx->td);
+        	} while (IS_TDX_OPERAND_BUSY(err));
+        """, at=("Retry once",), why="promises one retry, loops without bound"),
+    Case(code="""
+        	/* Loop forever: the module always completes eventually. */
+        	for (i = 0; i < 16; i++) {
+        		ret = seamcall(TDH_SYS_DISABLE, &args);
+        		if (ret != TDX_INTERRUPTED_RESUMABLE)
+        			break;
+        	}
+        """, at=("Loop forever",), why="claims forever over a counted loop"),
+]
+
+VALID = [
+    Case(code="""
+        	/*
+        	 * TDH.SYS.DISABLE is guaranteed to make forward progress between
+        	 * interrupts, so it is safe to loop unconditionally here.
+        	 */
+        	do {
+        		ret = seamcall(TDH_SYS_DISABLE, &args);
+        	} while (ret == TDX_INTERRUPTED_RESUMABLE);
+        """, why="v1 wording: says what the code does"),
+    Case(path="arch/x86/coco/tdx/tdx.c", code="""
+        	/*
+        	 * This hypercall should never return and it is not safe
+        	 * to keep the guest running. Call it forever if it
+        	 * happens to return.
+        	 */
+        	while (1)
+        		__tdx_hypercall(&args);
+        """, why="tdx_panic(): forever is the point"),
+    Case(code="""
+        	/* Don't loop forever: give up after RDRAND_RETRY_LOOPS tries. */
+        	do {
+        		ret = seamcall(TDH_SYS_KEY_CONFIG, &args);
+        	} while (ret == TDX_RND_NO_ENTROPY && --retry);
+        """, why="the claimed bound exists"),
+    Case(code=_SEED_LOOP.replace("Don't loop forever.", "Loop until the SEAMCALL completes."),
+         changelog="So loop infinitely on either of these error codes, until success or other\nerror.",
+         why="changelog and comment agree"),
+]

@@ -1,0 +1,130 @@
+"""The subject prefix does not match the files the patch touches.
+
+What it flags: a `KVM:` prefix on a patch that touches no KVM code; a
+prefix that fits none of the TDX areas the patch changes
+(arch/x86/virt/vmx/tdx -> `x86/virt/tdx:`, arch/x86/coco/tdx and the
+shared headers -> `x86/tdx:`, arch/x86/kvm/vmx/tdx* -> `KVM: TDX:`,
+drivers/virt/coco/tdx-host -> `coco/tdx-host:`, ...); and a file name used
+as the prefix (`tdx.c:`). Patches that also touch code outside these
+areas are only held to the KVM check and the file-name check.
+
+Why: the prefix routes the patch to the right tree and maintainer. Chao on
+"KVM: x86: Disable the TDX module during kexec and kdump": "The scope
+'KVM: x86' is wrong as this doesn't touch any KVM code."
+
+Fires on `KVM: x86: Shut the TDX module down on reboot` touching only
+arch/x86/kernel/reboot.c and arch/x86/virt/vmx/tdx/tdx.c.
+Must not fire on `x86/virt/tdx: Add SEAMCALL wrapper for TDH.SYS.DISABLE`
+touching arch/x86/virt/vmx/tdx/ and the TDX headers.
+"""
+from __future__ import annotations
+
+import fnmatch
+import re
+
+from bot.rulekit import Case, Hit
+
+ID = "subject-prefix"
+SEVERITY = "warning"
+PATHS = None
+
+# (path patterns, canonical prefix, accepted prefixes), normalised lower-case.
+_AREAS = (
+    (("arch/x86/virt/vmx/tdx/seamldr*",), "x86/virt/seamldr",
+     {"x86/virt/seamldr", "x86/virt/tdx", "x86/tdx", "x86/seamldr"}),
+    (("arch/x86/virt/vmx/tdx/*",), "x86/virt/tdx", {"x86/virt/tdx", "x86/tdx", "x86/virt"}),
+    (("arch/x86/coco/tdx/*",), "x86/tdx", {"x86/tdx", "x86/coco/tdx", "x86/coco", "x86/virt/tdx"}),
+    (("arch/x86/include/asm/shared/tdx*", "arch/x86/include/asm/tdx*"), "x86/tdx",
+     {"x86/tdx", "x86/virt/tdx", "x86/coco/tdx", "x86/virt/seamldr", "kvm: tdx", "kvm: vmx", "kvm: x86"}),
+    (("arch/x86/kvm/vmx/tdx*",), "KVM: TDX", {"kvm: tdx", "kvm: vmx", "kvm: x86", "kvm: tdx: x86"}),
+    (("drivers/virt/coco/tdx-host/*",), "coco/tdx-host", {"coco/tdx-host", "virt: tdx-host", "x86/tdx"}),
+    (("drivers/virt/coco/tdx-guest/*",), "virt: tdx-guest",
+     {"virt: tdx-guest", "coco/tdx-guest", "x86/tdx", "virt: coco: tdx-guest"}),
+    (("Documentation/arch/x86/tdx.rst", "Documentation/x86/tdx.rst"), "Documentation/x86",
+     {"documentation/x86", "documentation/arch/x86", "documentation: x86", "docs: x86", "x86/tdx",
+      "x86/virt/tdx", "x86/docs", "docs/x86"}),
+    (("Documentation/virt/kvm/x86/intel-tdx.rst",), "KVM: TDX",
+     {"kvm: tdx", "kvm: documentation", "kvm: docs", "documentation: kvm", "kvm: x86"}),
+)
+_KVM = ("arch/x86/kvm/*", "virt/kvm/*", "include/linux/kvm*", "include/uapi/linux/kvm*",
+        "arch/x86/include/asm/kvm*", "arch/x86/include/uapi/asm/kvm*", "Documentation/virt/kvm/*",
+        "tools/testing/selftests/kvm/*", "include/kvm/*")
+
+
+def _norm(prefix: str) -> str:
+    return ": ".join(p.strip().lower() for p in prefix.rstrip(":").split(":") if p.strip())
+
+
+def _area(path: str):
+    for patterns, canonical, accepted in _AREAS:
+        if any(fnmatch.fnmatchcase(path, p) for p in patterns):
+            return canonical, accepted
+    return None
+
+
+def _added(diff) -> int:
+    return len(diff.added_lines()) + 1
+
+
+def check_patch(patch):
+    prefix = patch.subsystem
+    if not prefix or not patch.files:
+        return
+    norm = _norm(prefix)
+    paths = [d.path for d in patch.files]
+    first = norm.split(":")[0].strip()
+    if re.search(r"\.(c|h|S|rst|txt)$", first):
+        yield Hit(f"the prefix '{prefix}' is a file name, not a subsystem", on_subject=True,
+                  comment="Please use the subsystem as the prefix, not the file name.")
+        return
+    if first == "kvm" and not any(fnmatch.fnmatchcase(p, k) for p in paths for k in _KVM):
+        best = _area(max(patch.files, key=_added).path)
+        hint = f" (e.g. '{best[0]}:')" if best and not best[0].startswith("KVM") else ""
+        yield Hit(f"the prefix '{prefix}' names KVM but the patch touches no KVM code",
+                  on_subject=True,
+                  comment=f"This doesn't touch KVM, so '{prefix}' is the wrong scope; please use "
+                          f"the prefix of the code it changes{hint}.")
+        return
+    areas = [(_area(d.path), _added(d)) for d in patch.files]
+    if any(a is None for a, _ in areas):
+        return  # code outside the TDX areas: its owners' conventions apply
+    if any(norm in accepted or norm.startswith(tuple(x + ":" for x in accepted))
+           for (_, accepted), _ in areas):
+        return
+    (canonical, _), _ = max(areas, key=lambda item: item[1])
+    yield Hit(f"the prefix '{prefix}' does not match the files touched; expected '{canonical}:'",
+              on_subject=True,
+              comment=f"The prefix for this code is '{canonical}:'.")
+
+
+def _file(path: str) -> tuple[tuple[str, str], ...]:
+    return ((path, "int x;"),)
+
+
+INVALID = [
+    Case(subject="KVM: x86: Disable the TDX module during kexec and kdump",
+         path="arch/x86/kernel/machine_kexec_64.c", extra_files=_file("arch/x86/virt/vmx/tdx/tdx.c"),
+         at=("KVM: x86: Disable",), why="Chao's remark"),
+    Case(subject="KVM: TDX: Add the TDX_SYS_BUSY status code",
+         path="arch/x86/include/asm/shared/tdx_errno.h", code="#define X 1",
+         extra_files=_file("arch/x86/virt/vmx/tdx/tdx.c"),
+         at=("KVM: TDX: Add",), why="KVM prefix, no KVM file"),
+    Case(subject="x86/virt/tdx: Handle TDX_OPERAND_BUSY in the S-EPT zap path",
+         path="arch/x86/kvm/vmx/tdx.c", at=("x86/virt/tdx: Handle",), why="KVM code under a tip prefix"),
+    Case(subject="tdx.c: Print the shutdown status", at=("tdx.c: Print",), why="file name as prefix"),
+]
+
+VALID = [
+    Case(subject="x86/virt/tdx: Add SEAMCALL wrapper for TDH.SYS.DISABLE",
+         path="arch/x86/virt/vmx/tdx/tdx.c",
+         extra_files=_file("arch/x86/include/asm/shared/tdx_errno.h") + _file("arch/x86/include/asm/tdx.h"),
+         why="the seed"),
+    Case(subject="x86/tdx: Disable the TDX module during kexec and kdump",
+         path="arch/x86/kernel/machine_kexec_64.c", extra_files=_file("arch/x86/virt/vmx/tdx/tdx.c"),
+         why="Chao's suggested prefix"),
+    Case(subject="KVM: TDX: Kick vCPUs before retrying TDH.MEM.TRACK", path="arch/x86/kvm/vmx/tdx.c",
+         why="KVM code"),
+    Case(subject="x86/tdx: Remove TDCALL_RETURN_CODE()", path="arch/x86/coco/tdx/tdx.c", why="guest code"),
+    Case(subject="mm: Teach page allocation about TDX", path="mm/page_alloc.c",
+         extra_files=_file("arch/x86/virt/vmx/tdx/tdx.c"), why="other subsystems' conventions"),
+]

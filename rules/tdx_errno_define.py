@@ -1,0 +1,106 @@
+"""A new TDX status #define that is malformed or in the wrong header.
+
+What it flags, for a `#define TDX_<NAME> 0x<16 hex digits>` added to TDX
+code whose low 32 bits are zero (a status code, not a mask or field ID):
+- no ULL suffix: on a 32-bit build (the shared headers are used by the
+  decompressor too) the constant is not what it looks like;
+- class bits that contradict the name: a *_BUSY code without bit 63 (error)
+  or with bit 62 (non-recoverable) set, a *NON_RECOVERABLE* code without
+  bit 62;
+- an architectural status code added outside tdx_errno.h, or a SW-defined
+  code (built from TDX_SW_ERROR) added to asm/shared/tdx_errno.h.
+
+Why: tdx_errno.h holds only architecturally defined values (Sean: "the
+host's SW-defined error codes should [not] be used by the guest"), and the
+kexec series had to switch to 64-bit constants "to address 32 bit build
+errors".
+
+Fires on:
+    #define TDX_SYS_BUSY	0x8000020200000000
+in arch/x86/virt/vmx/tdx/tdx.c.
+Must not fire on `#define TDX_SYS_BUSY 0x8000020200000000ULL` in
+arch/x86/include/asm/shared/tdx_errno.h, nor on
+`#define TDX_SEAMCALL_STATUS_MASK 0xFFFFFFFF00000000ULL` (a mask).
+"""
+from __future__ import annotations
+
+import re
+
+from bot.csyntax import iter_nodes
+from bot.rulekit import TDX_PATHS, Case, Hit
+
+ID = "tdx-errno-define"
+SEVERITY = "warning"
+PATHS = TDX_PATHS
+
+_STATUS_VALUE = re.compile(r"^\(?\s*0x([0-9a-fA-F]{16})([uUlL]*)\s*\)?$")
+
+
+def _problems(path: str, name: str, value: str) -> list[str]:
+    out = []
+    m = _STATUS_VALUE.match(value.strip())
+    if m:
+        bits = int(m.group(1), 16)
+        if bits & 0xFFFFFFFF or not bits >> 32 or "MASK" in name:
+            return []
+        if m.group(2).upper() != "ULL":
+            out.append(f"{name} has no ULL suffix")
+        error, fatal = bool(bits >> 63 & 1), bool(bits >> 62 & 1)
+        if name.endswith("_BUSY") and (not error or fatal):
+            out.append(f"{name} is a busy status but its class bits say "
+                       f"{'non-recoverable' if fatal else 'not an error'}")
+        if "NON_RECOVERABLE" in name and not fatal:
+            out.append(f"{name} is named non-recoverable but bit 62 is clear")
+        if not path.endswith("tdx_errno.h"):
+            out.append(f"architectural status {name} belongs in <asm/shared/tdx_errno.h>")
+    elif "TDX_SW_ERROR" in value and path.endswith("shared/tdx_errno.h"):
+        out.append(f"SW-defined {name} does not belong in the architectural tdx_errno.h")
+    return out
+
+
+def check_file(source, patch):
+    for region in source.regions:
+        for node in iter_nodes(region.root, {"preproc_def"}):
+            name_node = node.child_by_field_name("name")
+            value_node = node.child_by_field_name("value")
+            if name_node is None or value_node is None:
+                continue
+            name = region.text(name_node)
+            if not name.startswith("TDX_"):
+                continue
+            line = region.line_no(node.start_point[0])
+            if not region.is_added(line):
+                continue
+            for problem in _problems(source.path, name, region.text(value_node)):
+                yield Hit(problem, line=line,
+                          comment=f"{problem[0].upper()}{problem[1:]}. Architectural status "
+                                  "codes live in <asm/shared/tdx_errno.h> as 64-bit (ULL) values "
+                                  "named after the spec; SW-defined ones stay in <asm/tdx.h>.")
+
+
+INVALID = [
+    Case(code="#define TDX_SYS_BUSY\t\t0x8000020200000000",
+         at=("#define TDX_SYS_BUSY", "#define TDX_SYS_BUSY"), why="no ULL and outside tdx_errno.h"),
+    Case(path="arch/x86/include/asm/shared/tdx_errno.h",
+         code="#define TDX_SYS_SHUTDOWN_BUSY\t\t0x4000020600000000ULL",
+         at=("TDX_SYS_SHUTDOWN_BUSY",), why="a busy code with non-recoverable class bits"),
+    Case(path="arch/x86/include/asm/shared/tdx_errno.h",
+         code="#define TDX_SEAMCALL_GP\t\t\t(TDX_SW_ERROR | X86_TRAP_GP)",
+         at=("TDX_SEAMCALL_GP",), why="SW-defined code in the architectural header"),
+    Case(path="arch/x86/include/asm/shared/tdx_errno.h",
+         code="#define TDX_NON_RECOVERABLE_TD_CORRUPT\t0x8000000900000000ULL",
+         at=("TDX_NON_RECOVERABLE_TD_CORRUPT",), why="non-recoverable name, bit 62 clear"),
+]
+
+VALID = [
+    Case(path="arch/x86/include/asm/shared/tdx_errno.h",
+         code="#define TDX_SYS_BUSY\t\t\t\t0x8000020200000000ULL", why="the seed's define"),
+    Case(path="arch/x86/include/asm/shared/tdx_errno.h",
+         code="#define TDX_SEAMCALL_STATUS_MASK\t\t0xFFFFFFFF00000000ULL", why="a mask"),
+    Case(path="arch/x86/include/asm/tdx.h",
+         code="#define TDX_SEAMCALL_UD\t\t\t(TDX_SW_ERROR | X86_TRAP_UD)", why="SW code where it belongs"),
+    Case(path="arch/x86/virt/vmx/tdx/tdx.h",
+         code="#define TDX_MD_FEATURES0\t\t0x0A00000300000008ULL", why="a metadata field ID"),
+    Case(path="arch/x86/kvm/vmx/tdx_errno.h",
+         code="#define TDX_FLUSHVP_NOT_DONE\t\t\t0x8000082400000000ULL", why="older trees' errno header"),
+]

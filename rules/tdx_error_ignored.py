@@ -1,0 +1,190 @@
+"""A SEAMCALL's failure is dropped without a word.
+
+What it flags, on added lines of TDX code:
+- a call returning a raw TDX status (seamcall*(), tdh_*(), __tdcall*(), ...)
+  used as a bare statement or cast to (void);
+- a loop that calls one in its condition (`while (seamcall(...) == X) ;`),
+  so the final status is thrown away;
+- a status stored in a variable that the function never reads again, or
+  reads only to decide whether to retry.
+It stays quiet when a comment on or just above the line says why the
+result does not matter, and for seamcall_prerr*(), which prints.
+
+Why: a failure nobody reports is found much later, somewhere else. Kiryl on
+TDH.SYS.DISABLE v1: "Silently ignore any other errors? ... It can be useful
+to leave a breadcrumb."
+
+Fires on:
+    while (seamcall(TDH_SYS_DISABLE, &args) == TDX_INTERRUPTED_RESUMABLE)
+        ;
+Must not fire on the v2 loop followed by
+`if (ret && (ret & TDX_SW_ERROR) != TDX_SW_ERROR) pr_err(...)`.
+"""
+from __future__ import annotations
+
+import re
+
+from bot.csyntax import call_name, iter_nodes
+from bot.rulekit import TDX_PATHS, Case, Hit
+from bot.tdxsem import enclosing_function, returns_status
+
+ID = "tdx-error-ignored"
+SEVERITY = "warning"
+PATHS = TDX_PATHS
+
+_WHY = re.compile(r"ignor|don'?t care|do not care|can'?t fail|cannot fail|nothing (?:to do|we can)|"
+                  r"best[- ]effort|harmless|not fatal|no need|expected to fail|deliberate|"
+                  r"never returns?|should not return", re.I)
+_COMMENT = ("Failures are dropped silently here. Please print them (skipping the "
+            "SW-defined #GP/#UD/VMFAILINVALID codes if those are expected) so that there "
+            "is a breadcrumb when this goes wrong, or say in a comment why they cannot matter.")
+
+
+def _explained(region, node) -> bool:
+    row = node.start_point[0]
+    for comment in region.comments():
+        end = comment.node.end_point[0]
+        if (row == comment.node.start_point[0] or 0 <= row - end <= 2) and _WHY.search(comment.prose()):
+            return True
+    return False
+
+
+def _unwrap(node):
+    while node is not None and node.type in ("parenthesized_expression", "cast_expression"):
+        node = node.child_by_field_name("value") if node.type == "cast_expression" else \
+            (node.named_children[0] if node.named_children else None)
+    return node
+
+
+def _function_visible(region, func) -> bool:
+    return func is not None and region.line_no(func.start_point[0]) is not None \
+        and region.line_no(func.end_point[0]) is not None and not func.has_error
+
+
+def _reads_after(region, func, name: str, after_byte: int) -> bool:
+    for ident in iter_nodes(func, {"identifier"}):
+        if ident.start_byte < after_byte or region.text(ident) != name:
+            continue
+        parent = ident.parent
+        if parent is not None and parent.type == "assignment_expression" \
+                and parent.child_by_field_name("left") == ident:
+            continue
+        return True
+    return False
+
+
+def _enclosing_loop(node, func):
+    while node is not None and node != func:
+        if node.type in ("while_statement", "do_statement", "for_statement"):
+            return node
+        node = node.parent
+    return None
+
+
+def check_file(source, patch):
+    for region in source.regions:
+        for stmt in iter_nodes(region.root, {"expression_statement"}):
+            expr = stmt.named_children[0] if stmt.named_children else None
+            call = _unwrap(expr)
+            if call is None or call.type != "call_expression" or not returns_status(call_name(call)):
+                continue
+            line = region.line_no(stmt.start_point[0])
+            if region.is_added(line) and not _explained(region, stmt) \
+                    and not _explained(region, stmt.parent or stmt):
+                yield Hit(f"result of {call_name(call)}() is discarded", line=line, comment=_COMMENT)
+        for loop in iter_nodes(region.root, {"while_statement", "do_statement", "for_statement"}):
+            cond = loop.child_by_field_name("condition")
+            if cond is None:
+                continue
+            calls = [c for c in iter_nodes(cond, {"call_expression"}) if returns_status(call_name(c))]
+            line = region.line_no(cond.start_point[0])
+            if calls and region.is_added(line) and not _explained(region, loop):
+                yield Hit(f"only the retry statuses of {call_name(calls[0])}() are looked at; "
+                          "other failures are dropped", line=line, comment=_COMMENT)
+        for assign in iter_nodes(region.root, {"assignment_expression", "init_declarator"}):
+            value = assign.child_by_field_name("right" if assign.type == "assignment_expression" else "value")
+            target = assign.child_by_field_name("left" if assign.type == "assignment_expression" else "declarator")
+            call = _unwrap(value)
+            if call is None or target is None or target.type != "identifier" \
+                    or call.type != "call_expression" or not returns_status(call_name(call)):
+                continue
+            func = enclosing_function(assign)
+            if not _function_visible(region, func):
+                continue
+            line = region.line_no(assign.start_point[0])
+            if not region.is_added(line) or _explained(region, assign):
+                continue
+            name = region.text(target)
+            loop = _enclosing_loop(assign, func)
+            after = loop.end_byte if loop is not None else assign.end_byte
+            if not _reads_after(region, func, name, after):
+                what = "only checked for a retry" if loop is not None and \
+                    _reads_after(region, loop, name, assign.end_byte) else "never checked"
+                yield Hit(f"status of {call_name(call)}() in '{name}' is {what}", line=line,
+                          comment=_COMMENT)
+
+
+INVALID = [
+    Case(code="""
+        void tdx_sys_disable(void)
+        {
+        	struct tdx_module_args args = {};
+
+        	while (seamcall(TDH_SYS_DISABLE, &args) == TDX_INTERRUPTED_RESUMABLE)
+        		;
+        }
+        """, at=("while (seamcall(TDH_SYS_DISABLE",), why="TDH.SYS.DISABLE v1"),
+    Case(code="""
+        	seamcall(TDH_SYS_LP_SHUTDOWN, &args);
+        	return 0;
+        """, at=("seamcall(TDH_SYS_LP_SHUTDOWN",), why="bare statement"),
+    Case(code="""
+        static void tdx_quiesce(void)
+        {
+        	struct tdx_module_args args = {};
+        	u64 ret;
+
+        	do {
+        		ret = seamcall(TDH_SYS_SHUTDOWN, &args);
+        	} while (ret == TDX_SYS_BUSY);
+        }
+        """, at=("ret = seamcall(TDH_SYS_SHUTDOWN",), why="checked only for the retry code"),
+    Case(path="arch/x86/kvm/vmx/tdx.c", code="\t(void)tdh_vp_flush(&tdx->vp);",
+         at=("(void)tdh_vp_flush",), why="a (void) cast is not a reason"),
+]
+
+VALID = [
+    Case(code="""
+        void tdx_sys_disable(void)
+        {
+        	struct tdx_module_args args = {};
+        	u64 ret;
+
+        	do {
+        		ret = seamcall(TDH_SYS_DISABLE, &args);
+        	} while (ret == TDX_INTERRUPTED_RESUMABLE || ret == TDX_SYS_BUSY);
+
+        	if (ret && (ret & TDX_SW_ERROR) != TDX_SW_ERROR)
+        		pr_err("TDH.SYS.DISABLE failed: 0x%016llx\\n", ret);
+        }
+        """, why="v2 prints other errors"),
+    Case(code="\tret = seamcall_prerr(TDH_SYS_LP_INIT, &args);", why="prerr prints"),
+    Case(code="""
+        	/* Best effort: the module may already be gone, nothing to do then. */
+        	seamcall(TDH_SYS_LP_SHUTDOWN, &args);
+        """, why="a comment says why"),
+    Case(path="arch/x86/coco/tdx/tdx.c", code="""
+        	/*
+        	 * This hypercall should never return and it is not safe
+        	 * to keep the guest running. Call it forever if it
+        	 * happens to return.
+        	 */
+        	while (1)
+        		__tdx_hypercall(&args);
+        """, why="tdx_panic(): the comment says it never returns"),
+    Case(code="""
+        	err = tdh_mem_track(&kvm_tdx->td);
+        	if (TDX_BUG_ON(err, TDH_MEM_TRACK, kvm))
+        		return;
+        """, why="checked (function not fully visible is no reason to fire)"),
+]

@@ -1,0 +1,92 @@
+"""A plain EXPORT_SYMBOL(_GPL) in TDX host code.
+
+What it flags: EXPORT_SYMBOL() or EXPORT_SYMBOL_GPL() added to
+arch/x86/virt/vmx/tdx/*.c. It is a warning when the file (as far as the
+patch shows it: the hunks' context, the same patch, or the whole post-image
+when known) already uses EXPORT_SYMBOL_FOR_KVM() or
+EXPORT_SYMBOL_FOR_MODULES(); otherwise an info note, since older trees have
+only the plain exports.
+
+Why: TDX host wrappers are meant for KVM (and the tdx-host driver) only.
+The tree restricts them with EXPORT_SYMBOL_FOR_KVM()/FOR_MODULES(), and a
+reviewer will ask who the consumer is ("excuse the export", Rick).
+
+Fires on:
+    EXPORT_SYMBOL_GPL(tdx_sys_shutdown);
+next to EXPORT_SYMBOL_FOR_KVM(tdh_phymem_page_wbinvd_hkid);
+Must not fire on EXPORT_SYMBOL_FOR_KVM(tdx_sys_shutdown); nor on exports
+outside the TDX host code.
+"""
+from __future__ import annotations
+
+from bot.csyntax import call_name, iter_nodes
+from bot.rulekit import Case, Hit
+
+ID = "tdx-export"
+SEVERITY = "warning"
+PATHS = ("arch/x86/virt/vmx/tdx/*.c",)
+
+_PLAIN = ("EXPORT_SYMBOL", "EXPORT_SYMBOL_GPL")
+_RESTRICTED = ("EXPORT_SYMBOL_FOR_KVM", "EXPORT_SYMBOL_FOR_MODULES")
+
+
+def check_file(source, patch):
+    exports = []
+    tree_restricts = False
+    for region in source.regions:
+        for call in iter_nodes(region.root, {"call_expression"}):
+            name = call_name(call)
+            if name in _RESTRICTED:
+                tree_restricts = True
+            elif name in _PLAIN:
+                exports.append((region, call, name))
+    for region, call, name in exports:
+        line = region.line_no(call.start_point[0])
+        if not region.is_added(line):
+            continue
+        args = call.child_by_field_name("arguments")
+        symbol = region.text(args).strip("()") if args is not None else "this"
+        if tree_restricts:
+            yield Hit(f"{name}({symbol}) where the file uses EXPORT_SYMBOL_FOR_KVM()", line=line,
+                      comment=f"Who needs {symbol}? The rest of this file restricts its exports "
+                              "with EXPORT_SYMBOL_FOR_KVM() (or EXPORT_SYMBOL_FOR_MODULES()); "
+                              "please do the same and name the user in the changelog.")
+        else:
+            yield Hit(f"{name}({symbol}) exports TDX host code to every module", line=line,
+                      severity="info",
+                      comment=f"Who needs {symbol}? If the base tree has "
+                              "EXPORT_SYMBOL_FOR_KVM(), please use it.")
+
+
+_CONTEXT = """
+	return seamcall(TDH_PHYMEM_PAGE_WBINVD, &args);
+}
+EXPORT_SYMBOL_FOR_KVM(tdh_phymem_page_wbinvd_hkid);
+"""
+
+INVALID = [
+    Case(before=_CONTEXT, code="""
+
+        u64 tdh_sys_shutdown(void)
+        {
+        	struct tdx_module_args args = {};
+
+        	return seamcall(TDH_SYS_SHUTDOWN, &args);
+        }
+        EXPORT_SYMBOL_GPL(tdh_sys_shutdown);
+        """, at=("EXPORT_SYMBOL_GPL(tdh_sys_shutdown)",), why="plain export next to FOR_KVM"),
+    Case(before=_CONTEXT, code="EXPORT_SYMBOL(tdx_get_sysinfo);",
+         at=("EXPORT_SYMBOL(tdx_get_sysinfo)",), why="non-GPL export"),
+    Case(code="""
+        EXPORT_SYMBOL_FOR_MODULES(tdx_module_update, "tdx-host");
+        EXPORT_SYMBOL_GPL(tdx_module_version);
+        """, at=("EXPORT_SYMBOL_GPL(tdx_module_version)",), why="the same patch uses FOR_MODULES"),
+]
+
+VALID = [
+    Case(before=_CONTEXT, code="EXPORT_SYMBOL_FOR_KVM(tdh_sys_shutdown);", why="restricted"),
+    Case(path="arch/x86/kernel/reboot.c", code="EXPORT_SYMBOL_GPL(native_machine_shutdown);",
+         why="not TDX host code"),
+    Case(path="arch/x86/virt/vmx/tdx/tdx.h", code="EXPORT_SYMBOL_GPL(tdx_thing);",
+         why="headers are out of scope"),
+]

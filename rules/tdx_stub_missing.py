@@ -1,0 +1,180 @@
+"""A function declared under #ifdef CONFIG_INTEL_TDX_HOST/GUEST has no #else stub.
+
+What it flags: a function prototype added to a TDX header inside an
+`#ifdef CONFIG_INTEL_TDX_HOST` (or CONFIG_INTEL_TDX_GUEST) block whose
+`#else` branch provides `static inline` stubs for its neighbours, when no
+stub of the new function is there or added by the patch. It only judges
+blocks whose `#else` branch it can see whole (in the hunks or in the
+post-image file); SEAMCALL wrappers (tdh_*) are left alone, as only
+TDX-only code calls them.
+
+Why: callers outside TDX-only code (reboot, kexec, MCE paths) build with
+the option off; a missing stub is a build break for those configurations,
+found only by the 0-day robot.
+
+Fires on a new `int tdx_sys_shutdown(void);` above
+    #else
+    static inline void tdx_init(void) { }
+    #endif	/* CONFIG_INTEL_TDX_HOST */
+Must not fire when the patch also adds
+`static inline int tdx_sys_shutdown(void) { return -ENODEV; }`, nor on a
+new tdh_*() prototype.
+"""
+from __future__ import annotations
+
+import re
+
+from bot.csyntax import iter_nodes
+from bot.rulekit import Case, Hit
+
+ID = "tdx-stub-missing"
+SEVERITY = "warning"
+PATHS = ("arch/x86/include/asm/tdx*.h", "arch/x86/include/asm/shared/tdx*.h")
+
+_IF = re.compile(r"^\s*#\s*if")
+_ELSE = re.compile(r"^\s*#\s*else\b")
+_ELIF = re.compile(r"^\s*#\s*elif\b")
+_ENDIF = re.compile(r"^\s*#\s*endif\b")
+_CONFIG = re.compile(r"CONFIG_INTEL_TDX_(HOST|GUEST)")
+
+
+def _known_lines(source) -> dict[int, str]:
+    lines = {}
+    for region in source.regions:
+        for no, text in zip(region.numbers, region.lines):
+            lines[no] = text
+    return lines
+
+
+def _else_branch(lines: dict[int, str], start: int) -> tuple[str, str] | None:
+    """From a line inside an #if block, the text of its #else branch (seen
+    whole, with no gap) and the block's #endif line; None when unknown."""
+    depth, no, branch, endif = 0, start + 1, None, None
+    while no in lines:
+        text = lines[no]
+        if _IF.match(text):
+            depth += 1
+        elif _ENDIF.match(text):
+            if depth == 0:
+                endif = text
+                break
+            depth -= 1
+        elif _ELIF.match(text) and depth == 0:
+            return None
+        elif _ELSE.match(text) and depth == 0:
+            if branch is not None:
+                return None
+            branch = [text]
+            no += 1
+            continue
+        if branch is not None:
+            branch.append(text)
+        no += 1
+    if branch is None or endif is None:
+        return None
+    return "\n".join(branch), endif
+
+
+def _opener(lines: dict[int, str], start: int) -> str | None:
+    depth, no = 0, start - 1
+    while no in lines:
+        text = lines[no]
+        if _ENDIF.match(text):
+            depth += 1
+        elif _IF.match(text):
+            if depth == 0:
+                return text
+            depth -= 1
+        no -= 1
+    return None
+
+
+def _prototypes(region):
+    for decl in iter_nodes(region.root, {"declaration"}):
+        if any(region.text(c) in ("static", "inline", "extern") for c in decl.children
+               if c.type in ("storage_class_specifier", "type_qualifier")):
+            continue
+        for d in decl.children_by_field_name("declarator"):
+            while d is not None and d.type == "pointer_declarator":
+                d = d.child_by_field_name("declarator")
+            if d is not None and d.type == "function_declarator":
+                name = d.child_by_field_name("declarator")
+                if name is not None and name.type == "identifier":
+                    yield decl, region.text(name)
+
+
+def check_file(source, patch):
+    lines = _known_lines(source)
+    added_text = "\n".join(ln.text for d in patch.files for ln in d.added_lines())
+    for region in source.regions:
+        for decl, name in _prototypes(region):
+            line = region.line_no(decl.start_point[0])
+            if not region.is_added(line) or name.startswith(("tdh_", "__")):
+                continue
+            stub = re.compile(rf"static\s+(?:__always_)?inline\b[^;{{]*\b{re.escape(name)}\s*\(|"
+                              rf"#\s*define\s+{re.escape(name)}\b")
+            if stub.search(added_text):
+                continue
+            found = _else_branch(lines, line)
+            if found is None:
+                continue
+            branch, endif = found
+            config = _CONFIG.search(endif) or _CONFIG.search(branch) or \
+                _CONFIG.search(_opener(lines, line) or "")
+            if config is None or not re.search(r"static\s+(?:__always_)?inline\b", branch):
+                continue
+            if stub.search(branch):
+                continue
+            yield Hit(
+                f"{name}() has no stub in the !{config.group(0)} branch",
+                line=line,
+                comment=f"The other functions in this block have a static inline stub in the "
+                        f"#else branch; {name}() needs one too, or code built without "
+                        f"{config.group(0)} will not link.")
+
+
+_ELSE_BLOCK = """
+#else
+static inline void tdx_init(void) { }
+static inline u32 tdx_get_nr_guest_keyids(void) { return 0; }
+#endif	/* CONFIG_INTEL_TDX_HOST */
+"""
+
+INVALID = [
+    Case(path="arch/x86/include/asm/tdx.h", before="""
+        #ifdef CONFIG_INTEL_TDX_HOST
+        void tdx_init(void);
+        u32 tdx_get_nr_guest_keyids(void);
+        """, code="int tdx_sys_shutdown(void);", after=_ELSE_BLOCK,
+         at=("int tdx_sys_shutdown(void);",), why="no stub"),
+    Case(path="arch/x86/include/asm/tdx.h", before="u32 tdx_get_nr_guest_keyids(void);",
+         code="const char *tdx_module_name(void);", after=_ELSE_BLOCK,
+         at=("tdx_module_name",), why="pointer return, block opener not in view"),
+    Case(path="arch/x86/include/asm/tdx.h", before="#ifdef CONFIG_INTEL_TDX_GUEST",
+         code="void tdx_guest_quiesce(void);", after="""
+        #else
+        static inline void tdx_early_init(void) { };
+        #endif
+        """, at=("tdx_guest_quiesce",), why="guest block, opener names the option"),
+]
+
+VALID = [
+    Case(path="arch/x86/include/asm/tdx.h", before="u32 tdx_get_nr_guest_keyids(void);",
+         code="int tdx_sys_shutdown(void);",
+         extra_files=(("arch/x86/include/asm/tdx.h",
+                       "static inline int tdx_sys_shutdown(void) { return -ENODEV; }"),),
+         after=_ELSE_BLOCK, why="the stub comes in the same patch"),
+    Case(path="arch/x86/include/asm/tdx.h", before="u32 tdx_get_nr_guest_keyids(void);",
+         code="u64 tdh_sys_shutdown(void);", after=_ELSE_BLOCK, why="SEAMCALL wrappers need no stub"),
+    Case(path="arch/x86/include/asm/tdx.h", before="#ifdef CONFIG_INTEL_TDX_HOST",
+         code="void tdx_sys_disable(void);", after="""
+        u64 tdh_vp_enter(struct tdx_vp *vp, struct tdx_module_args *args);
+        u64 tdh_mng_addcx(struct tdx_td *td, struct page *tdcs_page);
+        """, why="the #else branch is not in view: no guessing"),
+    Case(path="arch/x86/include/asm/tdx.h", before="#ifdef CONFIG_INTEL_TDX_HOST",
+         code="void tdx_sys_disable(void);", after="""
+        #else
+        static inline void tdx_sys_disable(void) { }
+        #endif
+        """, why="stub already there"),
+]

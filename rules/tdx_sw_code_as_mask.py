@@ -1,0 +1,72 @@
+"""TDX_SEAMCALL_GP, _UD or _VMFAILINVALID used as a mask instead of compared with ==.
+
+What it flags: a bitwise AND with TDX_SEAMCALL_GP, TDX_SEAMCALL_UD or
+TDX_SEAMCALL_VMFAILINVALID, whether tested for non-zero or compared back
+with the same constant.
+
+Why: these are complete 64-bit values the kernel synthesises when a
+SEAMCALL faults (TDX_SW_ERROR | the trap number), not masks. The masked
+form also matches other values: #UD is vector 6 (110b), so
+`(err & TDX_SEAMCALL_UD) == TDX_SEAMCALL_UD` is also true for vectors 7, 14
+and 15 (Xiaoyao on the IS_TDX_SEAMCALL_UD() helper).
+
+Fires on:
+    return (err & TDX_SEAMCALL_UD) == TDX_SEAMCALL_UD;
+Must not fire on `if (sret == TDX_SEAMCALL_UD) return -EACCES;` nor on
+`#define TDX_SEAMCALL_UD (TDX_SW_ERROR | X86_TRAP_UD)`.
+"""
+from __future__ import annotations
+
+from bot.csyntax import iter_nodes
+from bot.rulekit import TDX_PATHS, Case, Hit
+from bot.tdxsem import SW_FULL_CODES
+
+ID = "tdx-sw-code-as-mask"
+SEVERITY = "error"
+PATHS = TDX_PATHS
+
+
+def check_file(source, patch):
+    for region in source.regions:
+        for node in iter_nodes(region.root, {"binary_expression"}):
+            op = node.child_by_field_name("operator")
+            if op is None or region.text(op) != "&":
+                continue
+            sides = [node.child_by_field_name("left"), node.child_by_field_name("right")]
+            names = [region.text(s).strip() for s in sides if s is not None]
+            code = next((n for n in names if n in SW_FULL_CODES), None)
+            if code is None:
+                continue
+            line = region.line_no(node.start_point[0])
+            if region.is_added(line):
+                yield Hit(
+                    f"{code} is a full 64-bit value, not a mask; compare with ==",
+                    line=line,
+                    comment=f"{code} is an exact value the kernel synthesises, not a mask, so "
+                            "please compare with '=='. The masked test also matches other "
+                            "exception vectors.")
+
+
+INVALID = [
+    Case(path="arch/x86/include/asm/shared/tdx_errno.h", code="""
+        static inline bool IS_TDX_SEAMCALL_UD(u64 err)
+        {
+        	return (err & TDX_SEAMCALL_UD) == TDX_SEAMCALL_UD;
+        }
+        """, at=("(err & TDX_SEAMCALL_UD)",), why="the DPAMT v3 helper"),
+    Case(code="\tif (ret & TDX_SEAMCALL_GP)", at=("TDX_SEAMCALL_GP",), why="tested as a truth value"),
+    Case(code="\tif ((sret & TDX_SEAMCALL_VMFAILINVALID) == TDX_SEAMCALL_VMFAILINVALID)",
+         at=("VMFAILINVALID) ==",), why="VMFAILINVALID is a value too"),
+]
+
+VALID = [
+    Case(code="""
+        	if (sret == TDX_SEAMCALL_UD)
+        		return -EACCES;
+        """, why="exact compare"),
+    Case(path="arch/x86/include/asm/tdx.h",
+         code="#define TDX_SEAMCALL_UD\t\t\t(TDX_SW_ERROR | X86_TRAP_UD)", why="definition"),
+    Case(code="\tif ((ret & TDX_SW_ERROR) == TDX_SW_ERROR)", why="the class test is a mask test"),
+    Case(code="\tswitch (sret) {\n\tcase TDX_SEAMCALL_GP:\n\t\treturn -EOPNOTSUPP;\n\t}",
+         why="case labels are exact compares"),
+]

@@ -1,0 +1,212 @@
+"""A loop re-issues a SEAMCALL on a TDX status with no bound and no reason it ends.
+
+What it flags: a while/do/for loop on added lines that calls a SEAMCALL or
+TDCALL (seamcall*(), __seamcall*(), sc_retry(), tdh_*(), tdg_*(),
+__tdcall*(), __tdx_hypercall*()) and goes round again while the result
+matches a TDX status, when nothing bounds it (no counter that is both
+updated and tested, no deadline, no progress variable, no signal/event
+exit) and no comment near the loop names every retried status and says why
+retrying ends ("forward progress", "guarantee", "locks out", ...). A comment
+that only restates the loop ("retry on BUSY") is not a justification.
+
+Why: an unbounded SEAMCALL loop is a lockup waiting for a TDX-module bug or
+a contention pattern nobody thought of. Reviewers ask for the termination
+argument in the code: Sean on blind retries ("then there are effectively no
+rules whatsoever"), Kiryl on TDX_SYS_BUSY ("Is it TDX module contract?").
+
+Fires on:
+    do {
+        ret = seamcall(TDH_SYS_SHUTDOWN, &args);
+    } while (ret == TDX_SYS_SHUTDOWN_BUSY);
+Must not fire on sc_retry()'s `while (ret == TDX_RND_NO_ENTROPY && --retry)`,
+init_tdmr()'s `while (next < end)` progress loop, tdx_map_gpa()'s retry
+counter, or tdx_sys_disable()'s loop whose comment argues forward progress
+for both retried codes.
+"""
+from __future__ import annotations
+
+from bot.rulekit import TDX_PATHS, Case, Hit
+from bot.tdxsem import analyze_loop, justifying_comment, loops_in
+
+ID = "tdx-unbounded-retry"
+SEVERITY = "warning"
+PATHS = TDX_PATHS
+
+
+def report_line(region, loop) -> int | None:
+    """The added line a loop finding sits on: its condition, else its start."""
+    cond = loop.child_by_field_name("condition")
+    for node in (cond, loop):
+        if node is None:
+            continue
+        for no in region.node_lines(node):
+            if region.is_added(no):
+                return no
+    return None
+
+
+def check_file(source, patch):
+    for region in source.regions:
+        for loop in loops_in(region):
+            if not region.touches_added(loop):
+                continue
+            info = analyze_loop(region, loop)
+            if not info.retries_on_status or info.bound or not info.codes:
+                continue
+            if justifying_comment(region, loop, info.codes):
+                continue
+            line = report_line(region, loop)
+            if line is None:
+                continue
+            codes = ", ".join(info.codes)
+            yield Hit(
+                f"retry loop on {codes} has no bound and no comment saying why it terminates",
+                line=line,
+                comment=f"This retries on {codes} with no bound. Please say in a comment why "
+                        "each of these statuses guarantees that a later call makes progress "
+                        "(and where the TDX module documents that), or bound the loop and "
+                        "handle running out of retries.",
+            )
+
+
+INVALID = [
+    Case(
+        code="""
+        	do {
+        		ret = seamcall(TDH_SYS_SHUTDOWN, &args);
+        	} while (ret == TDX_SYS_SHUTDOWN_BUSY);
+        """,
+        at=("} while (ret == TDX_SYS_SHUTDOWN_BUSY);",),
+        why="plain unbounded do/while",
+    ),
+    Case(
+        code="""
+        	/* Retry on TDX_OPERAND_BUSY. */
+        	while (seamcall(TDH_MNG_KEY_FREEID, &args) == TDX_OPERAND_BUSY)
+        		;
+        """,
+        at=("while (seamcall(TDH_MNG_KEY_FREEID",),
+        why="the comment only restates the loop",
+    ),
+    Case(
+        path="arch/x86/kvm/vmx/tdx.c",
+        code="""
+        	for (;;) {
+        		err = tdh_mem_track(&kvm_tdx->td);
+        		if (!IS_TDX_OPERAND_BUSY(err))
+        			break;
+        	}
+        """,
+        at=("for (;;) {",),
+        why="infinite loop left only when the status changes",
+    ),
+    Case(
+        code="""
+        	/*
+        	 * TDX_INTERRUPTED_RESUMABLE guarantees forward progress, so
+        	 * keep going.
+        	 */
+        	do {
+        		ret = seamcall(TDH_SYS_DISABLE, &args);
+        	} while (ret == TDX_INTERRUPTED_RESUMABLE || ret == TDX_SYS_BUSY);
+        """,
+        at=("} while (ret == TDX_INTERRUPTED_RESUMABLE",),
+        why="the justification leaves TDX_SYS_BUSY out",
+    ),
+]
+
+VALID = [
+    Case(
+        path="arch/x86/virt/vmx/tdx/seamcall_internal.h",
+        code="""
+        	int retry = RDRAND_RETRY_LOOPS;
+        	u64 ret;
+
+        	do {
+        		preempt_disable();
+        		ret = __seamcall_dirty_cache(func, fn, args);
+        		preempt_enable();
+        	} while (ret == TDX_RND_NO_ENTROPY && --retry);
+        """,
+        why="sc_retry(): counter in the condition",
+    ),
+    Case(
+        code="""
+        	do {
+        		struct tdx_module_args args = { .rcx = tdmr->base };
+        		int ret;
+
+        		ret = seamcall_prerr_ret(TDH_SYS_TDMR_INIT, &args);
+        		if (ret)
+        			return ret;
+        		next = args.rdx;
+        		cond_resched();
+        	} while (next < tdmr->base + tdmr->size);
+        """,
+        why="init_tdmr(): progress-bounded",
+    ),
+    Case(
+        path="arch/x86/coco/tdx/tdx.c",
+        code="""
+        	while (retry_count < max_retries_per_page) {
+        		u64 map_fail_paddr = args.r11;
+
+        		if (__tdx_hypercall(&args) != TDVMCALL_STATUS_RETRY)
+        			break;
+        		if (map_fail_paddr == start) {
+        			retry_count++;
+        			continue;
+        		}
+        		start = map_fail_paddr;
+        		retry_count = 0;
+        	}
+        """,
+        why="tdx_map_gpa(): counter reset on progress",
+    ),
+    Case(
+        code="""
+        	/*
+        	 * Don't loop forever.
+        	 *  - TDX_INTERRUPTED_RESUMABLE guarantees forward progress between
+        	 *    calls.
+        	 *  - TDX_SYS_BUSY could transiently contend with TDH.SYS.* SEAMCALLs,
+        	 *    but will lock out future ones.
+        	 */
+        	do {
+        		ret = seamcall(TDH_SYS_DISABLE, &args);
+        	} while (ret == TDX_INTERRUPTED_RESUMABLE || ret == TDX_SYS_BUSY);
+        """,
+        why="the seed: both codes named with a termination argument",
+    ),
+    Case(
+        path="arch/x86/coco/tdx/tdx.c",
+        code="""
+        	/*
+        	 * This hypercall should never return and it is not safe
+        	 * to keep the guest running. Call it forever if it
+        	 * happens to return.
+        	 */
+        	while (1)
+        		__tdx_hypercall(&args);
+        """,
+        why="tdx_panic(): infinite on purpose, not conditioned on a status",
+    ),
+    Case(
+        path="arch/x86/kvm/vmx/tdx.c",
+        code="""
+        	for (i = TDX_SEAMCALL_RETRIES; i > 0; i--) {
+        		err = tdh_phymem_cache_wb(resume);
+        		switch (err) {
+        		case TDX_INTERRUPTED_RESUMABLE:
+        			continue;
+        		case TDX_NO_HKID_READY_TO_WBCACHE:
+        			err = TDX_SUCCESS;
+        			fallthrough;
+        		default:
+        			goto out;
+        		}
+        	}
+        """,
+        why="counted for loop",
+    ),
+]
