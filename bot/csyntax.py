@@ -101,10 +101,41 @@ class Region:
 
     # ---- queries -------------------------------------------------------
 
+    @cached_property
+    def _index(self) -> dict[str, list]:
+        """Every node of the tree by type, in document order (one walk)."""
+        index: dict[str, list] = {}
+        cursor = self.root.walk()
+        while True:
+            node = cursor.node
+            index.setdefault(node.type, []).append(node)
+            if cursor.goto_first_child():
+                continue
+            while not cursor.goto_next_sibling():
+                if not cursor.goto_parent():
+                    return index
+
+    def find(self, *types: str, within=None) -> list:
+        """Nodes of the given types, in document order; only those inside
+        `within` when it is given."""
+        found = []
+        for t in types:
+            found.extend(self._index.get(t, ()))
+        if len(types) > 1:
+            found.sort(key=lambda n: n.start_byte)
+        if within is not None:
+            lo, hi = within.start_byte, within.end_byte
+            found = [n for n in found if lo <= n.start_byte and n.end_byte <= hi]
+        return found
+
     def nodes(self, *types: str) -> Iterator:
-        return iter_nodes(self.root, set(types))
+        return iter(self.find(*types))
 
     def comments(self) -> list["Comment"]:
+        return self._comments
+
+    @cached_property
+    def _comments(self) -> list["Comment"]:
         out = []
         for node in self.nodes("comment"):
             raw = self.text(node)

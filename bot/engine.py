@@ -30,13 +30,7 @@ class Rule:
     summary: str
     doc: str
     module: ModuleType
-
-    @property
-    def kind(self) -> str:
-        for kind in ("file", "patch", "series"):
-            if hasattr(self.module, f"check_{kind}"):
-                return kind
-        raise AssertionError(self.id)
+    kind: str  # "file", "patch" or "series": which check_* the module defines
 
 
 def _rule_from_module(module: ModuleType) -> Rule:
@@ -49,11 +43,12 @@ def _rule_from_module(module: ModuleType) -> Rule:
     doc = (module.__doc__ or "").strip()
     if not doc:
         raise ValueError(f"{module.__name__}: a rule needs a docstring")
-    if not any(hasattr(module, f"check_{k}") for k in ("file", "patch", "series")):
-        raise ValueError(f"{module.__name__}: no check_file/check_patch/check_series")
+    kinds = [k for k in ("file", "patch", "series") if hasattr(module, f"check_{k}")]
+    if len(kinds) != 1:
+        raise ValueError(f"{module.__name__}: define exactly one of check_file/check_patch/check_series")
     paths = getattr(module, "PATHS", None)
     return Rule(rid, severity, tuple(paths) if paths is not None else None,
-                doc.splitlines()[0].strip(), doc, module)
+                doc.splitlines()[0].strip(), doc, module, kinds[0])
 
 
 @lru_cache(maxsize=1)
@@ -128,22 +123,23 @@ def review_series(series: Series, options: Options = Options()) -> Review:
     rules = active_rules(options)
     findings: list[Finding] = []
     for patch in series.patches:
+        added_by_path: dict[str, dict[int, str]] = {}
+        for diff in patch.files:
+            lines = added_by_path.setdefault(diff.path, {})
+            lines.update((ln.new_no, ln.text) for ln in diff.added_lines())
         for rule in rules:
             if rule.kind == "patch":
                 if rule.paths is not None and not any(path_matches(f.path, rule.paths)
                                                       for f in patch.files):
                     continue
-                added = {}
                 for hit in rule.module.check_patch(patch):
                     if hit.path is None:
                         findings.append(_finding(rule, hit, patch, severity))
                         continue
-                    if hit.path not in added:
-                        added[hit.path] = {ln.new_no: ln.text for d in patch.files
-                                           if d.path == hit.path for ln in d.added_lines()}
-                    if hit.line in added[hit.path]:
+                    added = added_by_path.get(hit.path, {})
+                    if hit.line in added:
                         findings.append(_finding(rule, hit, patch, severity, hit.path,
-                                                 added[hit.path][hit.line]))
+                                                 added[hit.line]))
             elif rule.kind == "file":
                 for diff in patch.files:
                     if diff.is_deleted or diff.is_binary or not diff.path.endswith(C_SUFFIXES):
@@ -151,7 +147,7 @@ def review_series(series: Series, options: Options = Options()) -> Review:
                     if not path_matches(diff.path, rule.paths):
                         continue
                     src = source_file(diff)
-                    added_text = {ln.new_no: ln.text for ln in diff.added_lines()}
+                    added_text = added_by_path[diff.path]
                     for hit in rule.module.check_file(src, patch):
                         if hit.line not in added_text:
                             continue  # findings land only on lines the patch adds
@@ -163,7 +159,8 @@ def review_series(series: Series, options: Options = Options()) -> Review:
                 findings.append(_finding(rule, hit, None, severity))
     findings = _dedupe(findings)
     findings = mark_already_raised(findings, series)
-    findings.sort(key=lambda f: _order(f, series))
+    file_order = {(p.index, d.path): i for p in series.patches for i, d in enumerate(p.files, 1)}
+    findings.sort(key=lambda f: _order(f, file_order))
     review = Review(series=series, findings=findings)
     if series.missing:
         review.notes.append("missing patches: " + ", ".join(
@@ -182,15 +179,10 @@ def _dedupe(findings: list[Finding]) -> list[Finding]:
     return out
 
 
-def _order(f: Finding, series: Series) -> tuple:
-    file_order = 0
-    if f.path is not None and f.patch_index is not None:
-        for p in series.patches:
-            if p.index == f.patch_index:
-                paths = [d.path for d in p.files]
-                file_order = paths.index(f.path) + 1 if f.path in paths else len(paths)
+def _order(f: Finding, file_order: dict) -> tuple:
+    order = file_order.get((f.patch_index, f.path), 0)
     place = (0, 0) if f.on_subject else (1, f.changelog_line) if f.changelog_line is not None \
-        else (2 + file_order, f.line or 0)
+        else (2 + order, f.line or 0)
     return (f.patch_index if f.patch_index is not None else -1, place, f.rule)
 
 

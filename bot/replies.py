@@ -234,7 +234,7 @@ def draft_replies(review: Review, sender: Address, date, extra_headers=()) -> li
     series = review.series
     by_patch: dict[int | None, list[Finding]] = {}
     for f in review.findings:
-        if not f.already_raised:
+        if not f.already_raised and f.severity != "info":
             by_patch.setdefault(f.patch_index, []).append(f)
     drafts = []
     series_level = by_patch.pop(None, [])

@@ -16,10 +16,12 @@ The engine knows no rule by name; it only reads these attributes.
 from __future__ import annotations
 
 import fnmatch
+import re
 import textwrap
 from dataclasses import dataclass, field
 from email.parser import BytesParser
 from email.policy import compat32
+from functools import lru_cache
 from typing import Iterable
 
 from bot.csyntax import Region
@@ -37,10 +39,15 @@ X86_PATHS = ("arch/x86/*",) + TDX_PATHS
 C_SUFFIXES = (".c", ".h")
 
 
+@lru_cache(maxsize=256)
+def _glob_regex(patterns: tuple[str, ...]):
+    return re.compile("|".join(f"(?:{fnmatch.translate(p)})" for p in patterns))
+
+
 def path_matches(path: str, patterns: Iterable[str] | None) -> bool:
     if patterns is None:
         return True
-    return any(fnmatch.fnmatchcase(path, p) for p in patterns)
+    return bool(_glob_regex(tuple(patterns)).match(path))
 
 
 def touches_tdx(patch: Patch) -> bool:

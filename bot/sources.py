@@ -222,6 +222,32 @@ def _reply(p: Patch) -> Reply:
     return Reply(p.message_id, p.in_reply_to, p.author, p.body_lines)
 
 
+def _prime_patch_ids(mailbox) -> None:
+    """b4 runs 'git patch-id --stable' once per patch to carry trailers
+    between revisions. Compute the same ids with one git process for the
+    whole thread and hand them to b4; on any failure b4 does it itself."""
+    import subprocess
+
+    pending = [m for m in mailbox.msgid_map.values()
+               if m.has_diff and getattr(m, "_git_patch_id", "") is None]
+    if len(pending) < 2:
+        return
+    stream = "".join(f"From {i:040x} Mon Sep 17 00:00:00 2001\n{m.body}" for i, m in enumerate(pending))
+    try:
+        proc = subprocess.run(["git", "patch-id", "--stable"], input=stream.encode("utf-8", "replace"),
+                              capture_output=True, timeout=60)
+    except (OSError, subprocess.SubprocessError):
+        return
+    if proc.returncode:
+        return
+    for line in proc.stdout.decode("ascii", "replace").splitlines():
+        parts = line.split()
+        if len(parts) == 2:
+            index = int(parts[1], 16)
+            if index < len(pending):
+                pending[index]._git_patch_id = parts[0]
+
+
 def _assemble_with_b4(messages: list[Message], version: int | None, where: str) -> Series | None:
     import io
     from contextlib import redirect_stderr, redirect_stdout
@@ -237,6 +263,7 @@ def _assemble_with_b4(messages: list[Message], version: int | None, where: str) 
                 mailbox.add_message(msg)
             except Exception:  # noqa: BLE001 - b4 rejects odd mails; they are context at most
                 continue
+        _prime_patch_ids(mailbox)
         revisions = sorted(r for r, s in mailbox.series.items() if any(s.patches))
         if not revisions:
             return None

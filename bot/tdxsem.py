@@ -11,9 +11,14 @@ from bot.csyntax import Region, call_name, iter_nodes
 # Calls that issue a SEAMCALL or TDCALL and hand back the raw u64 status.
 _STATUS_CALL = re.compile(
     r"^(?:__)?seamcall(?:_ret|_saved_ret|_dirty_cache)?$|^sc_retry$|^tdh_[a-z0-9_]+$|"
-    r"^tdg_[a-z0-9_]+$|^__tdcall\w*$|^tdcall$|^__tdx_hypercall\w*$|^__tdx_module_call$|"
+    r"^tdg_[a-z0-9_]+$|^__tdcall(?:_ret|_saved_ret)?$|^__tdx_hypercall$|^__tdx_module_call$|"
     r"^tdh_do_no_vcpus$"
 )
+# Host SEAMCALLs: a failure here is a TDX-module or kernel bug worth a print.
+# (Guest code treats most TDCALL failures as impossible; the guest's tdcall()
+# helper panics instead of returning a status.)
+_HOST_CALL = re.compile(r"^(?:__)?seamcall(?:_ret|_saved_ret|_dirty_cache)?$|^sc_retry$|"
+                        r"^tdh_[a-z0-9_]+$")
 # Calls that issue one but return an errno (they print the status themselves).
 _ERRNO_CALL = re.compile(r"^seamcall_prerr\w*$|^sc_retry_prerr$")
 
@@ -56,6 +61,16 @@ def returns_status(name: str) -> bool:
     return bool(_STATUS_CALL.match(name))
 
 
+def is_host_seamcall(name: str) -> bool:
+    return bool(_HOST_CALL.match(name))
+
+
+def returns_module_status(name: str) -> bool:
+    """Calls whose result is the TDX module's u64 status (a hypercall's
+    result is the VMM's answer in R10 instead)."""
+    return returns_status(name) and name != "__tdx_hypercall"
+
+
 def issues_seamcall(name: str) -> bool:
     return bool(_STATUS_CALL.match(name) or _ERRNO_CALL.match(name))
 
@@ -73,8 +88,11 @@ def status_names(text: str) -> list[str]:
     return out
 
 
+_BUSY_TEST = re.compile(r"\b(?:" + "|".join(sorted(BUSY_NAMES | BUSY_HELPERS)) + r")\b")
+
+
 def tests_busy(text: str) -> bool:
-    return any(re.search(rf"\b{n}\b", text) for n in BUSY_NAMES | BUSY_HELPERS)
+    return bool(_BUSY_TEST.search(text))
 
 
 @dataclass
@@ -122,6 +140,15 @@ def _continues(node) -> bool:
 
 
 def analyze_loop(region: Region, loop) -> LoopInfo:
+    """What a loop retries on and what bounds it (computed once per loop)."""
+    memo = region.__dict__.setdefault("_loop_infos", {})
+    key = (loop.start_byte, loop.end_byte)
+    if key not in memo:
+        memo[key] = _analyze_loop(region, loop)
+    return memo[key]
+
+
+def _analyze_loop(region: Region, loop) -> LoopInfo:
     cond_text, infinite = _is_infinite(loop, region)
     info = LoopInfo(node=loop, condition=cond_text, infinite=infinite)
     info.seamcalls = [n for n in (call_name(c) for c in iter_nodes(loop, {"call_expression"}))
@@ -205,7 +232,7 @@ def justifying_comment(region: Region, loop, codes: list[str]) -> bool:
 
 
 def loops_in(region: Region):
-    return iter_nodes(region.root, {"while_statement", "do_statement", "for_statement"})
+    return region.find("while_statement", "do_statement", "for_statement")
 
 
 def enclosing_function(node):

@@ -62,7 +62,7 @@ def check_file(source, patch):
                     flagged.append(loop)
                     yield Hit("SEAMCALL retried on TDX_OPERAND_BUSY in a loop", line=line,
                               comment=_COMMENT)
-        for stmt in iter_nodes(region.root, {"if_statement"}):
+        for stmt in region.find("if_statement"):
             test = stmt.child_by_field_name("condition")
             cons = stmt.child_by_field_name("consequence")
             if test is None or cons is None or not tests_busy(region.text(test)):

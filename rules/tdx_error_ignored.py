@@ -1,14 +1,15 @@
 """A SEAMCALL's failure is dropped without a word.
 
-What it flags, on added lines of TDX code:
-- a call returning a raw TDX status (seamcall*(), tdh_*(), __tdcall*(), ...)
-  used as a bare statement or cast to (void);
+What it flags, on added lines of TDX code, for host SEAMCALLs (seamcall*(),
+__seamcall*(), sc_retry(), tdh_*()):
+- a call used as a bare statement or cast to (void);
 - a loop that calls one in its condition (`while (seamcall(...) == X) ;`),
   so the final status is thrown away;
 - a status stored in a variable that the function never reads again, or
   reads only to decide whether to retry.
 It stays quiet when a comment on or just above the line says why the
-result does not matter, and for seamcall_prerr*(), which prints.
+result does not matter, for seamcall_prerr*(), which prints, and for guest
+TDCALLs and hypercalls, whose failures the guest treats as fatal elsewhere.
 
 Why: a failure nobody reports is found much later, somewhere else. Kiryl on
 TDH.SYS.DISABLE v1: "Silently ignore any other errors? ... It can be useful
@@ -26,7 +27,7 @@ import re
 
 from bot.csyntax import call_name, iter_nodes
 from bot.rulekit import TDX_PATHS, Case, Hit
-from bot.tdxsem import enclosing_function, returns_status
+from bot.tdxsem import enclosing_function, is_host_seamcall
 
 ID = "tdx-error-ignored"
 SEVERITY = "warning"
@@ -61,9 +62,12 @@ def _function_visible(region, func) -> bool:
         and region.line_no(func.end_point[0]) is not None and not func.has_error
 
 
-def _reads_after(region, func, name: str, after_byte: int) -> bool:
-    for ident in iter_nodes(func, {"identifier"}):
+def _reads_after(region, scope, name: str, after_byte: int, skip=()) -> bool:
+    """Is name read inside scope after after_byte, outside the skip nodes?"""
+    for ident in iter_nodes(scope, {"identifier"}):
         if ident.start_byte < after_byte or region.text(ident) != name:
+            continue
+        if any(n.start_byte <= ident.start_byte < n.end_byte for n in skip):
             continue
         parent = ident.parent
         if parent is not None and parent.type == "assignment_expression" \
@@ -71,6 +75,17 @@ def _reads_after(region, func, name: str, after_byte: int) -> bool:
             continue
         return True
     return False
+
+
+def _retry_tests(region, loop) -> list:
+    """The nodes of a loop that only decide whether to go round again."""
+    nodes = [n for n in (loop.child_by_field_name("condition"),) if n is not None]
+    for stmt in iter_nodes(loop, {"if_statement"}):
+        cons = stmt.child_by_field_name("consequence")
+        test = stmt.child_by_field_name("condition")
+        if cons is not None and test is not None and region.text(cons).strip().rstrip(";").strip("{} \n\t;") == "continue":
+            nodes.append(test)
+    return nodes
 
 
 def _enclosing_loop(node, func):
@@ -83,30 +98,30 @@ def _enclosing_loop(node, func):
 
 def check_file(source, patch):
     for region in source.regions:
-        for stmt in iter_nodes(region.root, {"expression_statement"}):
+        for stmt in region.find("expression_statement"):
             expr = stmt.named_children[0] if stmt.named_children else None
             call = _unwrap(expr)
-            if call is None or call.type != "call_expression" or not returns_status(call_name(call)):
+            if call is None or call.type != "call_expression" or not is_host_seamcall(call_name(call)):
                 continue
             line = region.line_no(stmt.start_point[0])
             if region.is_added(line) and not _explained(region, stmt) \
                     and not _explained(region, stmt.parent or stmt):
                 yield Hit(f"result of {call_name(call)}() is discarded", line=line, comment=_COMMENT)
-        for loop in iter_nodes(region.root, {"while_statement", "do_statement", "for_statement"}):
+        for loop in region.find("while_statement", "do_statement", "for_statement"):
             cond = loop.child_by_field_name("condition")
             if cond is None:
                 continue
-            calls = [c for c in iter_nodes(cond, {"call_expression"}) if returns_status(call_name(c))]
+            calls = [c for c in iter_nodes(cond, {"call_expression"}) if is_host_seamcall(call_name(c))]
             line = region.line_no(cond.start_point[0])
             if calls and region.is_added(line) and not _explained(region, loop):
                 yield Hit(f"only the retry statuses of {call_name(calls[0])}() are looked at; "
                           "other failures are dropped", line=line, comment=_COMMENT)
-        for assign in iter_nodes(region.root, {"assignment_expression", "init_declarator"}):
+        for assign in region.find("assignment_expression", "init_declarator"):
             value = assign.child_by_field_name("right" if assign.type == "assignment_expression" else "value")
             target = assign.child_by_field_name("left" if assign.type == "assignment_expression" else "declarator")
             call = _unwrap(value)
             if call is None or target is None or target.type != "identifier" \
-                    or call.type != "call_expression" or not returns_status(call_name(call)):
+                    or call.type != "call_expression" or not is_host_seamcall(call_name(call)):
                 continue
             func = enclosing_function(assign)
             if not _function_visible(region, func):
@@ -116,12 +131,13 @@ def check_file(source, patch):
                 continue
             name = region.text(target)
             loop = _enclosing_loop(assign, func)
-            after = loop.end_byte if loop is not None else assign.end_byte
-            if not _reads_after(region, func, name, after):
-                what = "only checked for a retry" if loop is not None and \
-                    _reads_after(region, loop, name, assign.end_byte) else "never checked"
-                yield Hit(f"status of {call_name(call)}() in '{name}' is {what}", line=line,
-                          comment=_COMMENT)
+            retry_only = _retry_tests(region, loop) if loop is not None else []
+            if _reads_after(region, func, name, assign.end_byte, skip=retry_only):
+                continue
+            what = "only checked for a retry" if retry_only and \
+                _reads_after(region, func, name, assign.end_byte) else "never checked"
+            yield Hit(f"status of {call_name(call)}() in '{name}' is {what}", line=line,
+                      comment=_COMMENT)
 
 
 INVALID = [
@@ -151,6 +167,14 @@ INVALID = [
         """, at=("ret = seamcall(TDH_SYS_SHUTDOWN",), why="checked only for the retry code"),
     Case(path="arch/x86/kvm/vmx/tdx.c", code="\t(void)tdh_vp_flush(&tdx->vp);",
          at=("(void)tdh_vp_flush",), why="a (void) cast is not a reason"),
+    Case(code="""
+        static void tdx_flush(void)
+        {
+        	u64 err;
+
+        	err = tdh_phymem_cache_wb(false);
+        }
+        """, at=("err = tdh_phymem_cache_wb",), why="stored, never read"),
 ]
 
 VALID = [
@@ -187,4 +211,32 @@ VALID = [
         	if (TDX_BUG_ON(err, TDH_MEM_TRACK, kvm))
         		return;
         """, why="checked (function not fully visible is no reason to fire)"),
+    Case(path="arch/x86/coco/tdx/tdx.c", code="""
+        static bool tdx_map_gpa(phys_addr_t start, phys_addr_t end)
+        {
+        	while (retry_count < max_retries_per_page) {
+        		u64 ret = __tdx_hypercall(&args);
+
+        		if (ret != TDVMCALL_STATUS_RETRY)
+        			return !ret;
+        		retry_count++;
+        	}
+        	return false;
+        }
+        """, why="guest hypercall, and its result is used"),
+    Case(code="""
+        static int tdx_shutdown(void)
+        {
+        	u64 ret;
+
+        	do {
+        		ret = seamcall(TDH_SYS_SHUTDOWN, &args);
+        		if (ret == TDX_INTERRUPTED_RESUMABLE)
+        			continue;
+        		if (ret)
+        			return -EIO;
+        	} while (0);
+        	return 0;
+        }
+        """, why="read inside the loop beyond the retry test"),
 ]

@@ -34,7 +34,7 @@ def check_file(source, patch):
     exports = []
     tree_restricts = False
     for region in source.regions:
-        for call in iter_nodes(region.root, {"call_expression"}):
+        for call in region.find("call_expression"):
             name = call_name(call)
             if name in _RESTRICTED:
                 tree_restricts = True

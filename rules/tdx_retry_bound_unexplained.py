@@ -51,12 +51,12 @@ def _explained(region, node) -> bool:
 
 
 def _candidates(region):
-    for node in iter_nodes(region.root, {"preproc_def"}):
+    for node in region.find("preproc_def"):
         name = node.child_by_field_name("name")
         value = node.child_by_field_name("value")
         if name is not None and value is not None:
             yield node, region.text(name), region.text(value)
-    for node in iter_nodes(region.root, {"init_declarator"}):
+    for node in region.find("init_declarator"):
         name = node.child_by_field_name("declarator")
         value = node.child_by_field_name("value")
         if name is not None and value is not None and name.type == "identifier":

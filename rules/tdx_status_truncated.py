@@ -2,7 +2,7 @@
 
 What it flags: the result of a call that returns the raw TDX status
 (seamcall(), seamcall_ret(), __seamcall*(), sc_retry(), tdh_*(), tdg_*(),
-__tdcall*(), __tdx_hypercall()) initialised into, assigned to, or returned
+__tdcall*()) initialised into, assigned to, or returned
 directly from something declared int, long, bool, u32 or smaller.
 
 Why: the status lives in bits 63:32 and the details in 31:0. An int keeps
@@ -22,7 +22,7 @@ import re
 
 from bot.csyntax import call_name, iter_nodes
 from bot.rulekit import TDX_PATHS, Case, Hit
-from bot.tdxsem import declared_type, enclosing_function, returns_status
+from bot.tdxsem import declared_type, enclosing_function, returns_module_status
 
 ID = "tdx-status-truncated"
 SEVERITY = "error"
@@ -38,7 +38,7 @@ def _status_call(node) -> str | None:
         node = node.named_children[0] if node.named_children else None
     if node is not None and node.type == "call_expression":
         name = call_name(node)
-        if returns_status(name):
+        if returns_module_status(name):
             return name
     return None
 
@@ -58,7 +58,7 @@ def _hit(name: str, what: str, type_text: str, line: int) -> Hit:
 
 def check_file(source, patch):
     for region in source.regions:
-        for decl in iter_nodes(region.root, {"declaration"}):
+        for decl in region.find("declaration"):
             tnode = decl.child_by_field_name("type")
             if tnode is None:
                 continue
@@ -71,7 +71,7 @@ def check_file(source, patch):
                 line = region.line_no(init.start_point[0])
                 if name and _narrow(type_text) and region.is_added(line):
                     yield _hit(name, "stored in", type_text, line)
-        for assign in iter_nodes(region.root, {"assignment_expression"}):
+        for assign in region.find("assignment_expression"):
             name = _status_call(assign.child_by_field_name("right"))
             target = assign.child_by_field_name("left")
             if not name or target is None or target.type != "identifier":
@@ -81,7 +81,7 @@ def check_file(source, patch):
             line = region.line_no(assign.start_point[0])
             if _narrow(type_text) and region.is_added(line):
                 yield _hit(name, "stored in", type_text, line)
-        for ret in iter_nodes(region.root, {"return_statement"}):
+        for ret in region.find("return_statement"):
             value = ret.named_children[0] if ret.named_children else None
             name = _status_call(value)
             func = enclosing_function(ret)
@@ -139,4 +139,12 @@ VALID = [
 
         	err = tdx_sys_shutdown();
         """, why="not a raw-status call"),
+    Case(path="arch/x86/coco/tdx/tdx.c", code="""
+        long tdx_kvm_hypercall(unsigned int nr, unsigned long p1)
+        {
+        	struct tdx_module_args args = { .r10 = nr, .r11 = p1 };
+
+        	return __tdx_hypercall(&args);
+        }
+        """, why="a hypercall returns the VMM's answer, not a module status"),
 ]

@@ -56,7 +56,7 @@ def _hit(code: str, line: int) -> Hit:
 
 def check_file(source, patch):
     for region in source.regions:
-        for node in iter_nodes(region.root, {"binary_expression"}):
+        for node in region.find("binary_expression"):
             op = node.child_by_field_name("operator")
             if op is None or region.text(op) not in ("==", "!="):
                 continue
@@ -70,7 +70,7 @@ def check_file(source, patch):
                     if region.is_added(line):
                         yield _hit(code, line)
                     break
-        for switch in iter_nodes(region.root, {"switch_statement"}):
+        for switch in region.find("switch_statement"):
             cond = switch.child_by_field_name("condition")
             if cond is None or _masked(region, cond):
                 continue

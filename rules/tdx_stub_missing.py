@@ -3,10 +3,12 @@
 What it flags: a function prototype added to a TDX header inside an
 `#ifdef CONFIG_INTEL_TDX_HOST` (or CONFIG_INTEL_TDX_GUEST) block whose
 `#else` branch provides `static inline` stubs for its neighbours, when no
-stub of the new function is there or added by the patch. It only judges
-blocks whose `#else` branch it can see whole (in the hunks or in the
-post-image file); SEAMCALL wrappers (tdh_*) are left alone, as only
-TDX-only code calls them.
+stub of the new function is there or added by the patch, and the patch
+calls the function from code that is built without that option (anything
+outside the TDX-only directories). It only judges blocks whose `#else`
+branch it can see whole (in the hunks or in the post-image file).
+Functions called only from TDX-only code need no stub, and the tree has
+many of those (tdx_get_ve_info(), the tdh_*() wrappers).
 
 Why: callers outside TDX-only code (reboot, kexec, MCE paths) build with
 the option off; a missing stub is a build break for those configurations,
@@ -25,7 +27,8 @@ from __future__ import annotations
 import re
 
 from bot.csyntax import iter_nodes
-from bot.rulekit import Case, Hit
+from bot.csyntax import call_name
+from bot.rulekit import TDX_PATHS, Case, Hit, path_matches, source_file
 
 ID = "tdx-stub-missing"
 SEVERITY = "warning"
@@ -90,7 +93,7 @@ def _opener(lines: dict[int, str], start: int) -> str | None:
 
 
 def _prototypes(region):
-    for decl in iter_nodes(region.root, {"declaration"}):
+    for decl in region.find("declaration"):
         if any(region.text(c) in ("static", "inline", "extern") for c in decl.children
                if c.type in ("storage_class_specifier", "type_qualifier")):
             continue
@@ -103,13 +106,31 @@ def _prototypes(region):
                     yield decl, region.text(name)
 
 
+def _outside_callers(patch) -> set[str]:
+    """Functions the patch calls, on added lines, from code that is built
+    without the TDX options."""
+    names = set()
+    for diff in patch.files:
+        if not diff.path.endswith(".c") or path_matches(diff.path, TDX_PATHS):
+            continue
+        src = source_file(diff)
+        for region in src.regions:
+            for call in region.find("call_expression"):
+                if region.is_added(region.line_no(call.start_point[0])):
+                    names.add(call_name(call))
+    return names
+
+
 def check_file(source, patch):
+    callers = _outside_callers(patch)
+    if not callers:
+        return
     lines = _known_lines(source)
     added_text = "\n".join(ln.text for d in patch.files for ln in d.added_lines())
     for region in source.regions:
         for decl, name in _prototypes(region):
             line = region.line_no(decl.start_point[0])
-            if not region.is_added(line) or name.startswith(("tdh_", "__")):
+            if not region.is_added(line) or name not in callers:
                 continue
             stub = re.compile(rf"static\s+(?:__always_)?inline\b[^;{{]*\b{re.escape(name)}\s*\(|"
                               rf"#\s*define\s+{re.escape(name)}\b")
@@ -133,6 +154,8 @@ def check_file(source, patch):
                         f"{config.group(0)} will not link.")
 
 
+_CALLER = (("arch/x86/kernel/reboot.c", "\ttdx_sys_shutdown();\n\ttdx_module_name();\n\ttdx_guest_quiesce();"),)
+
 _ELSE_BLOCK = """
 #else
 static inline void tdx_init(void) { }
@@ -145,27 +168,29 @@ INVALID = [
         #ifdef CONFIG_INTEL_TDX_HOST
         void tdx_init(void);
         u32 tdx_get_nr_guest_keyids(void);
-        """, code="int tdx_sys_shutdown(void);", after=_ELSE_BLOCK,
-         at=("int tdx_sys_shutdown(void);",), why="no stub"),
+        """, code="int tdx_sys_shutdown(void);", after=_ELSE_BLOCK, extra_files=_CALLER,
+         at=("int tdx_sys_shutdown(void);",), why="no stub, called from reboot code"),
     Case(path="arch/x86/include/asm/tdx.h", before="u32 tdx_get_nr_guest_keyids(void);",
-         code="const char *tdx_module_name(void);", after=_ELSE_BLOCK,
+         code="const char *tdx_module_name(void);", after=_ELSE_BLOCK, extra_files=_CALLER,
          at=("tdx_module_name",), why="pointer return, block opener not in view"),
     Case(path="arch/x86/include/asm/tdx.h", before="#ifdef CONFIG_INTEL_TDX_GUEST",
          code="void tdx_guest_quiesce(void);", after="""
         #else
         static inline void tdx_early_init(void) { };
         #endif
-        """, at=("tdx_guest_quiesce",), why="guest block, opener names the option"),
+        """, extra_files=_CALLER, at=("tdx_guest_quiesce",), why="guest block, opener names the option"),
 ]
 
 VALID = [
     Case(path="arch/x86/include/asm/tdx.h", before="u32 tdx_get_nr_guest_keyids(void);",
          code="int tdx_sys_shutdown(void);",
          extra_files=(("arch/x86/include/asm/tdx.h",
-                       "static inline int tdx_sys_shutdown(void) { return -ENODEV; }"),),
+                       "static inline int tdx_sys_shutdown(void) { return -ENODEV; }"),) + _CALLER,
          after=_ELSE_BLOCK, why="the stub comes in the same patch"),
     Case(path="arch/x86/include/asm/tdx.h", before="u32 tdx_get_nr_guest_keyids(void);",
-         code="u64 tdh_sys_shutdown(void);", after=_ELSE_BLOCK, why="SEAMCALL wrappers need no stub"),
+         code="int tdx_sys_shutdown(void);", after=_ELSE_BLOCK,
+         extra_files=(("arch/x86/virt/vmx/tdx/tdx.c", "\ttdx_sys_shutdown();"),),
+         why="called only from TDX-only code (v6.12's tdx_get_ve_info() pattern)"),
     Case(path="arch/x86/include/asm/tdx.h", before="#ifdef CONFIG_INTEL_TDX_HOST",
          code="void tdx_sys_disable(void);", after="""
         u64 tdh_vp_enter(struct tdx_vp *vp, struct tdx_module_args *args);
@@ -176,5 +201,5 @@ VALID = [
         #else
         static inline void tdx_sys_disable(void) { }
         #endif
-        """, why="stub already there"),
+        """, extra_files=(("arch/x86/kernel/crash.c", "\ttdx_sys_disable();"),), why="stub already there"),
 ]

@@ -28,7 +28,7 @@ PATHS = TDX_PATHS
 
 def check_file(source, patch):
     for region in source.regions:
-        for node in iter_nodes(region.root, {"binary_expression"}):
+        for node in region.find("binary_expression"):
             op = node.child_by_field_name("operator")
             if op is None or region.text(op) != "&":
                 continue

@@ -68,7 +68,7 @@ def used_as_truth(region, node) -> bool:
 
 def check_file(source, patch):
     for region in source.regions:
-        for node in iter_nodes(region.root, {"binary_expression"}):
+        for node in region.find("binary_expression"):
             if not masks_with(region, node, "TDX_SW_ERROR") or not used_as_truth(region, node):
                 continue
             line = region.line_no(node.start_point[0])

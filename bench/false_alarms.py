@@ -1,0 +1,123 @@
+"""False alarms on real code: run every rule over the TDX sources of a
+released kernel, each file presented as a whole-file addition.
+
+    python bench/false_alarms.py                 # downloads Debian's linux-source-6.12
+    python bench/false_alarms.py --tree DIR      # an unpacked kernel tree
+
+Prints each warning and error with its line, then the count per rule and
+per 1,000 lines. Every warning or error here must be one we would defend on
+the list; the goal is under 1 per 1,000 lines. Tests do not depend on this.
+"""
+from __future__ import annotations
+
+import argparse
+import fnmatch
+import glob
+import os
+import subprocess
+import sys
+import tarfile
+import tempfile
+from collections import Counter
+from email.parser import BytesParser
+from email.policy import compat32
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+
+from bot.engine import Options, all_rules, review_series  # noqa: E402
+from bot.mailparse import patch_from_message  # noqa: E402
+from bot.model import Series  # noqa: E402
+from bot.rulekit import TDX_PATHS  # noqa: E402
+
+PACKAGE = "linux-source-6.12"
+CACHE = os.path.join(os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "tdxbot")
+
+
+def fetch_tree() -> str:
+    """Download and unpack the TDX parts of Debian's linux-source package."""
+    root = os.path.join(CACHE, PACKAGE)
+    if os.path.isdir(root):
+        return root
+    os.makedirs(CACHE, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        subprocess.run(["apt-get", "download", PACKAGE], cwd=tmp, check=True)
+        deb = glob.glob(os.path.join(tmp, "*.deb"))[0]
+        subprocess.run(["dpkg-deb", "-x", deb, os.path.join(tmp, "x")], check=True)
+        tarball = glob.glob(os.path.join(tmp, "x", "usr", "src", "linux-source-*.tar.*"))[0]
+        with tarfile.open(tarball) as tar:
+            members = []
+            for m in tar:
+                rel = m.name.split("/", 1)[1] if "/" in m.name else m.name
+                if m.isfile() and any(fnmatch.fnmatchcase(rel, p) for p in TDX_PATHS) \
+                        and rel.endswith((".c", ".h")):
+                    m.name = rel
+                    members.append(m)
+            tar.extractall(root, members=members, filter="data")
+    return root
+
+
+def tdx_files(tree: str) -> list[str]:
+    out = []
+    for dirpath, _dirs, files in os.walk(tree):
+        for name in files:
+            rel = os.path.relpath(os.path.join(dirpath, name), tree)
+            if rel.endswith((".c", ".h")) and any(fnmatch.fnmatchcase(rel, p) for p in TDX_PATHS):
+                out.append(rel)
+    return sorted(out)
+
+
+def whole_file_patch(rel: str, text: str):
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    diff = [f"diff --git a/{rel} b/{rel}", "new file mode 100644", "index 0000000..1111111",
+            "--- /dev/null", f"+++ b/{rel}", f"@@ -0,0 +1,{len(lines)} @@"] + ["+" + ln for ln in lines]
+    mail = ("From: Bench <bench@example.org>\nSubject: [PATCH] x86/virt/tdx: Add "
+            f"{os.path.basename(rel)}\nMessage-ID: <{rel.replace('/', '.')}@bench>\n\n"
+            "Add the file as it is in the released kernel.\n\n"
+            "Signed-off-by: Bench <bench@example.org>\n---\n" + "\n".join(diff) + "\n")
+    msg = BytesParser(policy=compat32).parsebytes(mail.encode("utf-8", "surrogateescape"))
+    return patch_from_message(msg, rel), len(lines)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--tree", help="an unpacked kernel tree (default: download linux-source-6.12)")
+    ap.add_argument("--show-info", action="store_true", help="also list info findings")
+    args = ap.parse_args()
+    tree = args.tree or fetch_tree()
+    # Changelog and subject rules would only judge this script's made-up mail.
+    code_rules = frozenset(r.id for r in all_rules() if r.paths is not None)
+    per_rule: Counter[str] = Counter()
+    info: Counter[str] = Counter()
+    total_lines = 0
+    for rel in tdx_files(tree):
+        with open(os.path.join(tree, rel), encoding="utf-8", errors="surrogateescape") as fh:
+            patch, n = whole_file_patch(rel, fh.read())
+        total_lines += n
+        review = review_series(Series(title=rel, version=1, total=1, cover=None, patches=(patch,)),
+                               Options(select=code_rules))
+        for f in review.findings:
+            if f.severity == "info":
+                info[f.rule] += 1
+                if not args.show_info:
+                    continue
+            else:
+                per_rule[f.rule] += 1
+            where = f"{f.path}:{f.line}" if f.path else "changelog"
+            print(f"{where}: {f.severity}: [{f.rule}] {f.message}")
+            if f.source_text:
+                print(f"    {f.source_text.strip()}")
+    files = len(tdx_files(tree))
+    print(f"\n{files} files, {total_lines} lines of TDX C code from {tree}")
+    print(f"{'rule':<30} {'warn+err':>8} {'per 1k lines':>13} {'info':>6}")
+    for rule in sorted(set(per_rule) | set(info)):
+        print(f"{rule:<30} {per_rule[rule]:>8} {per_rule[rule] * 1000 / max(total_lines, 1):>13.2f} "
+              f"{info[rule]:>6}")
+    total = sum(per_rule.values())
+    print(f"{'all rules':<30} {total:>8} {total * 1000 / max(total_lines, 1):>13.2f} {sum(info.values()):>6}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
