@@ -49,7 +49,7 @@ def make_series(n: int) -> bytes:
 
 
 def _mail(subject: str, msgid: str, parent: str | None, body: bytes) -> bytes:
-    head = [f"From: Alice Example <alice@example.org>", "To: x86@kernel.org",
+    head = ["From: Alice Example <alice@example.org>", "To: x86@kernel.org",
             "Date: Mon, 14 Sep 2026 09:00:00 +0200", f"Subject: {subject}", f"Message-ID: <{msgid}>"]
     if parent:
         head += [f"In-Reply-To: <{parent}>", f"References: <{parent}>"]

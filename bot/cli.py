@@ -5,7 +5,6 @@ findings at warning or above give 1; a clean run gives 0.
 """
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 
@@ -20,7 +19,9 @@ def _split_ids(values: list[str] | None) -> set[str]:
     return out
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser():
+    import argparse
+
     parser = argparse.ArgumentParser(
         prog="tdxbot",
         description="Review Linux kernel patches that touch Intel TDX code.",
@@ -50,12 +51,24 @@ def build_parser() -> argparse.ArgumentParser:
 
     b4check = sub.add_parser("b4-check", help="b4 per-patch check command (patch on stdin)",
                              description="Read one patch mail on stdin and print findings in "
-                                         "the checkpatch --terse style b4 parses.")
+                                         "the checkpatch --terse style b4 parses "
+                                         "(b4.am-perpatch-check-cmd, b4.prep-perpatch-check-cmd).")
     b4check.add_argument("--ignore", action="append", metavar="RULE")
+
+    b4review = sub.add_parser("b4-review-check",
+                              help="b4 review check command (JSON contract, message on stdin)",
+                              description="Read one patch (or, with --series, the cover letter) on "
+                                          "stdin and print b4's review check JSON.")
+    b4review.add_argument("--series", action="store_true",
+                          help="review the whole series of the cover letter on stdin "
+                               "(fetched from lore unless stdin holds the whole thread)")
+    b4review.add_argument("--ignore", action="append", metavar="RULE")
+    b4review.add_argument("--lore-url", metavar="URL")
+    b4review.add_argument("--timeout", type=float, default=30.0, metavar="SECONDS")
     return parser
 
 
-def _add_common(p: argparse.ArgumentParser) -> None:
+def _add_common(p) -> None:
     p.add_argument("--format", choices=("text", "json", "checkpatch"), default="text")
     p.add_argument("--ignore", action="append", metavar="RULE",
                    help="skip these rule ids (repeatable, comma-separated)")
@@ -67,7 +80,7 @@ def _add_common(p: argparse.ArgumentParser) -> None:
 def _options(args, settings):
     from bot.engine import Options, validate_rule_ids
 
-    ignore = _split_ids(args.ignore)
+    ignore = _split_ids(getattr(args, "ignore", None))
     validate_rule_ids(ignore, "--ignore")
     select = _split_ids(getattr(args, "select", None)) or None
     if select:
@@ -175,29 +188,117 @@ def cmd_rules(args) -> int:
     return 0
 
 
-def cmd_b4_check(args) -> int:
-    from bot.engine import Options, review_series, validate_rule_ids
-    from bot.reports import render_checkpatch
+def _stdin_series(settings):
+    """The messages b4 passes on stdin, as a series; None for a mail with no diff."""
+    from bot.mailparse import patch_from_message
     from bot.sources import assemble, load_local
 
-    ignore = _split_ids(args.ignore)
-    validate_rule_ids(ignore, "--ignore")
-    series = assemble(load_local("-"), None, "<stdin>")
-    review = review_series(series, Options(ignore=frozenset(ignore)))
-    sys.stdout.write(render_checkpatch(review))
+    messages = load_local("-")
+    if len(messages) == 1 and not patch_from_message(messages[0], "<stdin>").files:
+        return None, messages
+    return assemble(messages, None, "<stdin>"), messages
+
+
+def cmd_b4_check(args) -> int:
+    from bot.config import read_git_config
+    from bot.engine import review_series
+    from bot.reports import render_checkpatch
+
+    settings = read_git_config()
+    options = _options(args, settings)
+    series, _ = _stdin_series(settings)
+    if series is None:
+        return 0  # a cover letter or a note: nothing to check
+    sys.stdout.write(render_checkpatch(review_series(series, options)))
     return 0
 
 
+def _b4_lore_base(settings) -> str | None:
+    """b4 users already point b4.midmask at their archive; follow it."""
+    midmask = settings.get("b4.midmask")
+    if midmask and "%s" in midmask:
+        base = midmask.replace("%s", "").rstrip("/")
+        return base if urllib_has_path(base) else base + "/all"
+    return None
+
+
+def urllib_has_path(url: str) -> bool:
+    from urllib.parse import urlsplit
+
+    return urlsplit(url).path.strip("/") != ""
+
+
+def cmd_b4_review_check(args) -> int:
+    import json
+
+    from bot.config import read_git_config
+    from bot.engine import review_series
+    from bot.mailparse import patch_from_message
+    from bot.reports import b4_review_records
+    from bot.sources import DEFAULT_LORE_URL, assemble, fetch_thread
+
+    settings = read_git_config()
+    options = _options(args, settings)
+    series, messages = _stdin_series(settings)
+    if args.series:
+        if len(messages) == 1:
+            cover = patch_from_message(messages[0], "<stdin>")
+            if not cover.message_id:
+                raise UserError("the cover letter on stdin has no Message-ID")
+            base = args.lore_url or settings.get("tdxbot.lore-url") or _b4_lore_base(settings) \
+                or DEFAULT_LORE_URL
+            series = assemble(fetch_thread(cover.message_id, base, args.timeout), None,
+                              cover.message_id)
+        if series is None:
+            raise UserError("no patches in this thread")
+        records = b4_review_records(review_series(series, options), series_level=True)
+    else:
+        if series is None:
+            records = []
+        else:
+            records = b4_review_records(review_series(series, options))
+    sys.stdout.write(json.dumps(records) + "\n")
+    return 0
+
+
+def _fast_b4_check_args(argv: list[str]):
+    """b4 starts 'tdxbot b4-check' once per patch; its few options are read
+    here without argparse, whose import is a noticeable part of that start.
+    None means: not this simple shape, use the full parser."""
+    if not argv or argv[0] != "b4-check":
+        return None
+    ignore, rest = [], argv[1:]
+    while rest:
+        arg = rest.pop(0)
+        if arg == "--ignore" and rest:
+            ignore.append(rest.pop(0))
+        elif arg.startswith("--ignore="):
+            ignore.append(arg.split("=", 1)[1])
+        else:
+            return None
+    return argparse_namespace(command="b4-check", ignore=ignore)
+
+
+def argparse_namespace(**kw):
+    from types import SimpleNamespace
+
+    return SimpleNamespace(**kw)
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    try:
-        args = parser.parse_args(argv)
-    except SystemExit as exc:
-        return 2 if exc.code not in (0, None) else 0
-    if not args.command:
-        parser.print_help(sys.stderr)
-        return 2
-    handlers = {"review": cmd_review, "rules": cmd_rules, "b4-check": cmd_b4_check}
+    argv = sys.argv[1:] if argv is None else argv
+    args = _fast_b4_check_args(argv)
+    if args is None:
+        parser = build_parser()
+        try:
+            args = parser.parse_args(argv)
+        except SystemExit as exc:
+            return 2 if exc.code not in (0, None) else 0
+        if not args.command:
+            parser.print_help(sys.stderr)
+            return 2
+    handlers = {"review": cmd_review, "rules": cmd_rules, "b4-check": cmd_b4_check,
+                "b4-review-check": cmd_b4_review_check}
     try:
         return handlers[args.command](args)
     except UserError as exc:

@@ -9,16 +9,14 @@
 """
 from __future__ import annotations
 
-import subprocess
-from dataclasses import dataclass, field
-from email.utils import parseaddr
+import os
 
 from bot.model import Address
 
 
-@dataclass(frozen=True)
 class Settings:
-    values: dict[str, list[str]] = field(default_factory=dict)
+    def __init__(self, values: dict[str, list[str]] | None = None):
+        self.values = values or {}
 
     def get(self, key: str) -> str | None:
         got = self.values.get(key.lower())
@@ -42,16 +40,10 @@ class Settings:
 
 
 def read_git_config(cwd: str | None = None) -> Settings:
-    """tdxbot.* and user.* from git config; empty when git is unavailable."""
-    try:
-        proc = subprocess.run(
-            ["git", "config", "--null", "--get-regexp", r"^(tdxbot|user)\."],
-            cwd=cwd, capture_output=True, timeout=10,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return Settings()
+    """tdxbot.*, b4.* and user.* from git config; empty when git is unavailable."""
+    out = _capture(["git", "config", "--null", "--get-regexp", r"^(tdxbot|user|b4)\."], cwd)
     values: dict[str, list[str]] = {}
-    for entry in proc.stdout.decode("utf-8", "replace").split("\0"):
+    for entry in out.decode("utf-8", "replace").split("\0"):
         if not entry:
             continue
         key, _, value = entry.partition("\n")
@@ -59,7 +51,39 @@ def read_git_config(cwd: str | None = None) -> Settings:
     return Settings(values)
 
 
+def _capture(argv: list[str], cwd: str | None) -> bytes:
+    """Run a short command and return its stdout ('' on any failure).
+    posix_spawn rather than subprocess: subprocess's import alone costs the
+    per-patch b4 check more than running git does."""
+    if cwd is not None:
+        argv = [argv[0], "-C", cwd] + argv[1:]
+    try:
+        read_end, write_end = os.pipe()
+    except OSError:
+        return b""
+    try:
+        pid = os.posix_spawnp(argv[0], argv, os.environ, file_actions=[
+            (os.POSIX_SPAWN_DUP2, write_end, 1),
+            (os.POSIX_SPAWN_CLOSE, read_end),
+            (os.POSIX_SPAWN_OPEN, 2, os.devnull, os.O_WRONLY, 0),
+            (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
+        ])
+    except OSError:
+        os.close(read_end)
+        os.close(write_end)
+        return b""
+    os.close(write_end)
+    chunks = []
+    with os.fdopen(read_end, "rb") as fh:
+        while chunk := fh.read(65536):
+            chunks.append(chunk)
+    _, status = os.waitpid(pid, 0)
+    return b"".join(chunks) if os.waitstatus_to_exitcode(status) == 0 else b""
+
+
 def parse_address(text: str) -> Address | None:
+    from email.utils import parseaddr
+
     name, email = parseaddr(text)
     if not email or "@" not in email:
         return None

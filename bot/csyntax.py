@@ -8,10 +8,10 @@ synthetic '/*' line so the comment parses as one.
 """
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Iterator
+from typing import Iterator, NamedTuple
+
+from bot.lazyre import lazy_re
 
 _PARSER = None
 
@@ -40,17 +40,15 @@ def _starts_inside_comment(lines: list[str]) -> bool:
     return False
 
 
-@dataclass
 class Region:
     """Consecutive post-image lines, parsed as C."""
 
-    lines: list[str]
-    numbers: list[int]  # post-image line number of each line
-    added: frozenset[int]  # the post-image numbers this patch adds
-    offset: int = field(init=False, default=0)  # synthetic rows before lines[0]
-
-    def __post_init__(self) -> None:
-        self.offset = 1 if _starts_inside_comment(self.lines[:40]) else 0
+    def __init__(self, lines: list[str], numbers: list[int], added: frozenset[int]):
+        self.lines = lines
+        self.numbers = numbers  # post-image line number of each line
+        self.added = added  # the post-image numbers this patch adds
+        # One synthetic '/*' row goes first when the region starts mid-comment.
+        self.offset = 1 if _starts_inside_comment(lines[:40]) else 0
 
     @cached_property
     def source(self) -> bytes:
@@ -167,8 +165,7 @@ class Region:
         return found
 
 
-@dataclass
-class Comment:
+class Comment(NamedTuple):
     node: object
     raw: str
     lines: list[tuple[int, str]]  # (post-image number, full source line)
@@ -183,7 +180,7 @@ class Comment:
         return " ".join(w for w in words if w)
 
 
-_MARKER = re.compile(r"^\s*(/\*+|\*(?!/)|//+)?")
+_MARKER = lazy_re(r"^\s*(/\*+|\*(?!/)|//+)?")
 
 
 def strip_comment_markers(text: str) -> str:

@@ -3,26 +3,29 @@ and the diff (parsed with unidiff) with post-image line numbers."""
 from __future__ import annotations
 
 import re
-from email.message import Message
-from email.utils import getaddresses, parseaddr
+from typing import TYPE_CHECKING
 
 from bot.errors import UserError
-from bot.model import Address, FileDiff, Hunk, Line, Patch, Trailer
+from bot.lazyre import lazy_re
+from bot.model import FileDiff, Hunk, Line, Patch, Trailer
 
-_BRACKETS = re.compile(r"^\s*\[([^\]]*)\]\s*")
-_REPLY_PREFIX = re.compile(r"^\s*((re|fwd?|aw)\s*:\s*)+", re.I)
-_COUNTER = re.compile(r"^(\d+)/(\d+)$")
-_VERSION = re.compile(r"^v(\d+)$", re.I)
+if TYPE_CHECKING:
+    from email.message import Message
+
+_BRACKETS = lazy_re(r"^\s*\[([^\]]*)\]\s*")
+_REPLY_PREFIX = lazy_re(r"^\s*((re|fwd?|aw)\s*:\s*)+", re.I)
+_COUNTER = lazy_re(r"^(\d+)/(\d+)$")
+_VERSION = lazy_re(r"^v(\d+)$", re.I)
 # "x86/virt/tdx: ", "KVM: TDX: ", "coco/tdx-host: "
-_SUBSYSTEM = re.compile(r"^((?:[A-Za-z0-9_][\w./+,-]*:\s+)+)(.*)$", re.S)
-_TRAILER = re.compile(r"^([A-Za-z0-9][A-Za-z0-9-]*):\s+(\S.*)$")
-_HANDLER_NOTE = re.compile(r"^\s*\[.*\]\s*$")
+_SUBSYSTEM = lazy_re(r"^((?:[A-Za-z0-9_][\w./+,-]*:\s+)+)(.*)$", re.S)
+_TRAILER = lazy_re(r"^([A-Za-z0-9][A-Za-z0-9-]*):\s+(\S.*)$")
+_HANDLER_NOTE = lazy_re(r"^\s*\[.*\]\s*$")
 _KNOWN_TRAILERS = {
     "fixes", "link", "closes", "cc", "signed-off-by", "reviewed-by", "acked-by",
     "tested-by", "reported-by", "suggested-by", "co-developed-by", "originally-by",
     "assisted-by", "message-id", "change-id",
 }
-_DIFF_START = re.compile(r"^(diff --git |Index: |--- (a/|/dev/null))")
+_DIFF_START = lazy_re(r"^(diff --git |Index: |--- (a/|/dev/null))")
 
 
 def split_title(title: str) -> tuple[str, str]:
@@ -82,13 +85,8 @@ def body_text(msg: Message) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
-def _addresses(msg: Message, header: str) -> tuple[Address, ...]:
-    values = [decode_header_value(v) for v in msg.get_all(header, [])]
-    out = []
-    for name, addr in getaddresses(values):
-        if addr and "@" in addr:
-            out.append(Address(name, addr))
-    return tuple(out)
+def _header_values(msg: Message, header: str) -> tuple[str, ...]:
+    return tuple(decode_header_value(v) for v in msg.get_all(header, []))
 
 
 def _msgid(value: str | None) -> str | None:
@@ -103,12 +101,12 @@ def _msgid(value: str | None) -> str | None:
 
 def decode_header_value(value) -> str:
     """RFC 2047 decoding that never raises; whitespace folded."""
-    from email.header import decode_header, make_header
-
     if value is None:
         return ""
     text = str(value)
     if "=?" in text:
+        from email.header import decode_header, make_header
+
         try:
             text = str(make_header(decode_header(text)))
         except (ValueError, LookupError, UnicodeError, TypeError):
@@ -240,7 +238,6 @@ def patch_from_message(msg: Message, where: str = "message") -> Patch:
     title, tags, version, index, total, _ = parse_subject(subject)
     if index > total or total == 0:
         index, total = 1, max(total, 1)
-    name, email = parseaddr(_header(msg, "From"))
     body = body_text(msg)
     lines = body.split("\n")
     if lines and lines[-1] == "":
@@ -269,14 +266,14 @@ def patch_from_message(msg: Message, where: str = "message") -> Patch:
         version=version,
         index=0 if (index == 0) else index,
         total=total,
-        author=Address(name, email),
+        from_header=_header(msg, "From"),
         date=_header(msg, "Date"),
         message_id=_msgid(msg.get("Message-ID")),
         in_reply_to=_msgid(msg.get("In-Reply-To")),
         references=refs,
-        to=_addresses(msg, "To"),
-        cc=_addresses(msg, "Cc"),
-        reply_to=_addresses(msg, "Reply-To"),
+        to_headers=_header_values(msg, "To"),
+        cc_headers=_header_values(msg, "Cc"),
+        reply_to_headers=_header_values(msg, "Reply-To"),
         changelog_lines=tuple(changelog),
         trailers=trailers,
         files=files,

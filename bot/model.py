@@ -1,19 +1,19 @@
 """The data model every other part of tdxbot works on.
 
-Plain frozen dataclasses: a Series holds Patches, a Patch holds FileDiffs,
-a FileDiff holds Hunks of Lines. Line numbers of added and context lines
-are post-image numbers (the file as it is after the patch).
+Immutable records (NamedTuple: cheap to define, which matters for a
+command b4 starts once per patch): a Series holds Patches, a Patch holds
+FileDiffs, a FileDiff holds Hunks of Lines. Line numbers of added and
+context lines are post-image numbers (the file as it is after the patch).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
 SEVERITIES = ("error", "warning", "info")
 SEVERITY_RANK = {"info": 0, "warning": 1, "error": 2}
 
 
-@dataclass(frozen=True)
-class Line:
+class Line(NamedTuple):
     kind: str  # "+", "-" or " "
     text: str
     new_no: int | None  # post-image line number, None for removed lines
@@ -25,8 +25,7 @@ class Line:
         return self.kind == "+"
 
 
-@dataclass(frozen=True)
-class Hunk:
+class Hunk(NamedTuple):
     old_start: int
     old_len: int
     new_start: int
@@ -39,8 +38,7 @@ class Hunk:
         return [ln for ln in self.lines if ln.kind != "-"]
 
 
-@dataclass(frozen=True)
-class FileDiff:
+class FileDiff(NamedTuple):
     path: str  # post-image path; the pre-image path for a deleted file
     old_path: str | None
     is_new: bool
@@ -59,15 +57,13 @@ class FileDiff:
         return frozenset(ln.new_no for ln in self.added_lines())
 
 
-@dataclass(frozen=True)
-class Trailer:
+class Trailer(NamedTuple):
     name: str
     value: str
     line: int  # index into Patch.changelog_lines
 
 
-@dataclass(frozen=True)
-class Address:
+class Address(NamedTuple):
     name: str
     email: str
 
@@ -77,22 +73,28 @@ class Address:
         return formataddr((self.name, self.email)) if self.name else self.email
 
 
-@dataclass(frozen=True)
-class Patch:
+def parse_addresses(values: tuple[str, ...]) -> tuple[Address, ...]:
+    from email.utils import getaddresses
+
+    return tuple(Address(name, addr) for name, addr in getaddresses(list(values))
+                 if addr and "@" in addr)
+
+
+class Patch(NamedTuple):
     subject: str  # the Subject header as sent
     title: str  # subject without [PATCH ...] bracket prefixes
     tags: tuple[str, ...]  # words inside the brackets, e.g. ("PATCH", "v2", "3/5")
     version: int
     index: int  # N of N/M; 0 for a cover letter; 1 for a lone patch
     total: int  # M of N/M; 1 for a lone patch
-    author: Address
+    from_header: str  # decoded From:, parsed on demand (see author)
     date: str  # the Date header as sent
     message_id: str | None
     in_reply_to: str | None
     references: tuple[str, ...]
-    to: tuple[Address, ...]
-    cc: tuple[Address, ...]
-    reply_to: tuple[Address, ...]
+    to_headers: tuple[str, ...]  # decoded To:/Cc:/Reply-To: values
+    cc_headers: tuple[str, ...]
+    reply_to_headers: tuple[str, ...]
     # The commit message: everything above the '---' line, trailers included.
     changelog_lines: tuple[str, ...]
     trailers: tuple[Trailer, ...]
@@ -101,6 +103,27 @@ class Patch:
     changelog_body_start: int = 0  # index of changelog_lines[0] in body_lines
     headers: tuple[tuple[str, str], ...] = ()
     is_cover: bool = False
+
+    # Addresses are parsed only when a draft needs them: the email.utils
+    # import is a cost the per-patch b4 check does not need to pay.
+    @property
+    def author(self) -> Address:
+        from email.utils import parseaddr
+
+        name, email = parseaddr(self.from_header)
+        return Address(name, email)
+
+    @property
+    def to(self) -> tuple[Address, ...]:
+        return parse_addresses(self.to_headers)
+
+    @property
+    def cc(self) -> tuple[Address, ...]:
+        return parse_addresses(self.cc_headers)
+
+    @property
+    def reply_to(self) -> tuple[Address, ...]:
+        return parse_addresses(self.reply_to_headers)
 
     @property
     def prose_lines(self) -> list[tuple[int, str]]:
@@ -128,8 +151,7 @@ class Patch:
         return split_title(self.title)[0]
 
 
-@dataclass(frozen=True)
-class Series:
+class Series(NamedTuple):
     title: str
     version: int
     total: int
@@ -138,7 +160,7 @@ class Series:
     missing: tuple[int, ...] = ()
     # Replies in the thread, as (in_reply_to msgid, body lines, author); used to
     # avoid repeating a point a human reviewer already made.
-    replies: tuple["Reply", ...] = ()
+    replies: tuple = ()  # of Reply
 
     @property
     def message_id(self) -> str | None:
@@ -147,16 +169,14 @@ class Series:
         return self.patches[0].message_id if self.patches else None
 
 
-@dataclass(frozen=True)
-class Reply:
+class Reply(NamedTuple):
     message_id: str | None
     in_reply_to: str | None
     author: Address
     body_lines: tuple[str, ...]
 
 
-@dataclass(frozen=True)
-class Finding:
+class Finding(NamedTuple):
     rule: str
     severity: str
     message: str
@@ -175,8 +195,11 @@ class Finding:
         return SEVERITY_RANK[self.severity]
 
 
-@dataclass
 class Review:
-    series: Series
-    findings: list[Finding] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
+    """A series and what the rules found in it (the one mutable record)."""
+
+    def __init__(self, series: Series, findings: list[Finding] | None = None,
+                 notes: list[str] | None = None):
+        self.series = series
+        self.findings = list(findings or [])
+        self.notes = list(notes or [])

@@ -12,22 +12,22 @@ from __future__ import annotations
 import os
 import re
 import textwrap
-from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
+from typing import NamedTuple
 
 from bot import __version__
 from bot.errors import UserError
+from bot.lazyre import lazy_re
 from bot.model import Address, Finding, Patch, Review
 
 CONTEXT = 5
 WRAP = 72
 GAP = "> [...]"
-_FUNCTION_START = re.compile(r"^[A-Za-z_][\w\s\*]*\(")
+_FUNCTION_START = lazy_re(r"^[A-Za-z_][\w\s\*]*\(")
 
 
-@dataclass(frozen=True)
-class Draft:
+class Draft(NamedTuple):
     filename: str
     message: EmailMessage
     patch_index: int | None

@@ -2,7 +2,6 @@
 for b4. Pure functions from a Review to a string."""
 from __future__ import annotations
 
-import json
 import os
 
 from bot import __version__
@@ -102,17 +101,62 @@ def to_json_obj(review: Review) -> dict:
 
 
 def render_json(review: Review) -> str:
+    import json
+
     return json.dumps(to_json_obj(review), indent=2) + "\n"
 
 
 def render_checkpatch(review: Review) -> str:
     """One line per finding in the shape b4's check runners parse:
-    'path:line: LEVEL: [rule] message' (ERROR lines count as failures)."""
+    'path:line: LEVEL: [rule] message'; ERROR lines count as failures.
+    Info findings are left out, as checkpatch leaves out CHECKs."""
     out = []
     for f in review.findings:
-        level = {"error": "ERROR", "warning": "WARNING", "info": "CHECK"}[f.severity]
+        if f.severity == "info":
+            continue
+        level = "ERROR" if f.severity == "error" else "WARNING"
         where = f"{f.path}:{f.line}: " if f.path is not None else ""
+        note = ""
         if f.changelog_line is not None:
-            where = f"-:{f.changelog_line + 1}: "
-        out.append(f"{where}{level}: [{f.rule}] {f.message}")
+            note = f" (changelog line {f.changelog_line + 1})"
+        elif f.on_subject:
+            note = " (subject)"
+        out.append(f"{where}{level}: [{f.rule}] {f.message}{note}")
     return "\n".join(out) + ("\n" if out else "")
+
+
+def b4_review_records(review: Review, series_level: bool = False) -> list[dict]:
+    """The JSON records of b4's review check contract, one per patch (or one
+    for the series): {tool, status, summary, url, details}."""
+    def record(findings, label: str) -> dict:
+        errors = sum(1 for f in findings if f.severity == "error")
+        warnings = sum(1 for f in findings if f.severity == "warning")
+        status = "fail" if errors else "warn" if warnings else "pass"
+        parts = []
+        if errors:
+            parts.append(f"{errors} error{'s' * (errors != 1)}")
+        if warnings:
+            parts.append(f"{warnings} warning{'s' * (warnings != 1)}")
+        summary = (", ".join(parts) or "no findings") + label
+        details = render_checkpatch(Review(series=review.series, findings=list(findings)))
+        return {"tool": "tdxbot", "status": status, "summary": summary, "url": "",
+                "details": details.rstrip("\n")}
+
+    if series_level:
+        missing = review.series.missing
+        label = f" in {len(review.series.patches)} patches"
+        if missing:
+            label += f" (missing: {', '.join(str(i) for i in missing)})"
+        rec = record(review.findings, label)
+        if not review.findings:
+            rec["details"] = ""
+        by_patch = []
+        for patch in review.series.patches:
+            mine = [f for f in review.findings if f.patch_index == patch.index]
+            if mine:
+                by_patch.append(f"[{patch.index}/{patch.total}] {patch.title}")
+                by_patch.extend("  " + ln for ln in render_checkpatch(
+                    Review(series=review.series, findings=mine)).splitlines())
+        rec["details"] = "\n".join(by_patch)
+        return [rec]
+    return [record(review.findings, "")]

@@ -17,12 +17,8 @@ from __future__ import annotations
 
 import fnmatch
 import re
-import textwrap
-from dataclasses import dataclass, field
-from email.parser import BytesParser
-from email.policy import compat32
 from functools import lru_cache
-from typing import Iterable
+from typing import Iterable, NamedTuple
 
 from bot.csyntax import Region
 from bot.model import FileDiff, Patch
@@ -54,8 +50,7 @@ def touches_tdx(patch: Patch) -> bool:
     return any(path_matches(f.path, TDX_PATHS) for f in patch.files)
 
 
-@dataclass(frozen=True)
-class Hit:
+class Hit(NamedTuple):
     """What a rule reports. Exactly one location: a post-image line of the
     file being checked, a changelog line index, the subject, or none."""
 
@@ -68,12 +63,12 @@ class Hit:
     severity: str | None = None  # overrides the rule's default
 
 
-@dataclass
 class SourceFile:
     """A changed C file as rules see it: its diff and its post-image regions."""
 
-    diff: FileDiff
-    regions: list[Region] = field(default_factory=list)
+    def __init__(self, diff: FileDiff, regions: list[Region]):
+        self.diff = diff
+        self.regions = regions
 
     @property
     def path(self) -> str:
@@ -129,8 +124,7 @@ def _make_source_file(diff: FileDiff) -> SourceFile:
 # Cases: each rule's hits and near-misses, built into real patch mails.
 
 
-@dataclass(frozen=True)
-class Case:
+class Case(NamedTuple):
     """One example for a rule.
 
     code: the lines the patch adds; before/after: unchanged context around
@@ -153,6 +147,8 @@ class Case:
 
 
 def _dedent(text: str) -> list[str]:
+    import textwrap
+
     text = textwrap.dedent(text).strip("\n")
     return text.split("\n") if text else []
 
@@ -192,16 +188,16 @@ def case_mail(case: Case) -> bytes:
 
 
 def case_patch(case: Case) -> Patch:
-    from dataclasses import replace
+    from email.parser import BytesParser
 
     from bot.mailparse import patch_from_message
 
-    msg = BytesParser(policy=compat32).parsebytes(case_mail(case))
+    msg = BytesParser().parsebytes(case_mail(case))
     patch = patch_from_message(msg, "case")
     if case.whole_file:
         # The case's lines are the whole file: before, code, after, from line 100.
         f = patch.files[0]
         pad = [""] * 99
         text = "\n".join(pad + _dedent(case.before) + _dedent(case.code) + _dedent(case.after)) + "\n"
-        patch = replace(patch, files=(replace(f, post_image_text=text),) + patch.files[1:])
+        patch = patch._replace(files=(f._replace(post_image_text=text),) + patch.files[1:])
     return patch

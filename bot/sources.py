@@ -10,19 +10,21 @@ import os
 import re
 import sys
 import urllib.parse
-from email.message import Message
-from email.parser import BytesParser
-from email.policy import compat32
+from typing import TYPE_CHECKING
 
 from bot.errors import UserError
-from bot.mailparse import patch_from_message, parse_subject
-from bot.model import Address, Patch, Reply, Series
+from bot.lazyre import lazy_re
+from bot.mailparse import parse_subject, patch_from_message
+from bot.model import Patch, Reply, Series
+
+if TYPE_CHECKING:
+    from email.message import Message
 
 DEFAULT_LORE_URL = "https://lore.kernel.org/all"
 MAX_MESSAGE_BYTES = 64 * 1024 * 1024
 
-_MSGID = re.compile(r"^<?([^\s<>@/\\\"';`$|&()]+@[^\s<>@/\\\"';`$|&()]+)>?$")
-_FROM_LINE = re.compile(rb"^From \S+.*$", re.M)
+_MSGID = lazy_re(r"^<?([^\s<>@/\\\"';`$|&()]+@[^\s<>@/\\\"';`$|&()]+)>?$")
+_FROM_LINE = lazy_re(rb"^From \S+.*$", re.M)
 
 
 def is_remote_source(arg: str) -> bool:
@@ -73,10 +75,20 @@ def split_mbox(data: bytes) -> list[bytes]:
     return out
 
 
-def parse_message(raw: bytes, where: str) -> Message:
+def parse_message(raw: bytes, where: str, lite: bool = False) -> Message:
+    """Parse one mail. lite: try the small reader first (one plain part),
+    which spares the email package's import for a lone patch."""
     if len(raw) > MAX_MESSAGE_BYTES:
         raise UserError(f"{where}: message larger than {MAX_MESSAGE_BYTES >> 20} MiB")
-    msg = BytesParser(policy=compat32).parsebytes(raw)
+    msg = None
+    if lite:
+        from bot.litemail import parse_lite
+
+        msg = parse_lite(raw)
+    if msg is None:
+        from email.parser import BytesParser
+
+        msg = BytesParser().parsebytes(raw)  # compat32: headers stay as sent
     if not any(msg.get(h) for h in ("From", "Subject", "Message-ID", "Date")):
         raise UserError(f"{where}: not a mail message (no From, Subject or Message-ID header)")
     return msg
@@ -117,47 +129,19 @@ def load_local(source: str) -> list[Message]:
         raws = split_mbox(data) if data.strip() else []
     if not raws:
         raise UserError(f"{where}: empty input, no mail found")
-    return [parse_message(raw, where) for raw in raws]
+    # b4's series logic wants email.message objects; a lone patch does not.
+    return [parse_message(raw, where, lite=len(raws) == 1) for raw in raws]
 
 
 def fetch_thread(msgid: str, lore_url: str, timeout: float = 30.0) -> list[Message]:
-    """Fetch the whole thread of msgid from a public-inbox server via liblore."""
-    import logging
+    """Fetch the whole thread of msgid from a public-inbox server."""
+    from bot.lore import fetch_thread_mbox
 
-    import liblore
-
-    logging.getLogger("liblore").setLevel(logging.CRITICAL)
-    node = liblore.LoreNode(lore_url.rstrip("/"), request_timeout=(min(5.0, timeout), timeout),
-                            cache_dir=None, follow_upstream=False)
-    try:
-        data = node.get_mbox_by_msgid(msgid, nocache=True)
-    except liblore.RemoteError as exc:
-        status = getattr(exc, "status_code", None)
-        if status == 404:
-            raise UserError(f"{msgid}: not found on {lore_url}") from None
-        if status:
-            raise UserError(f"{lore_url}: server answered HTTP {status} for {msgid}") from None
-        raise UserError(f"{lore_url}: server unreachable ({_short_reason(exc)})") from None
-    except (liblore.LibloreError, OSError, EOFError, ValueError) as exc:
-        raise UserError(f"{lore_url}: could not fetch {msgid}: {_short_reason(exc)}") from None
-    finally:
-        try:
-            node.shutdown()
-        except Exception:  # noqa: BLE001 - closing a session must not mask the real error
-            pass
-    raws = split_mbox(data) if data else []
+    data = fetch_thread_mbox(lore_url, msgid, timeout)
+    raws = split_mbox(data) if data.strip() else []
     if not raws:
         raise UserError(f"{msgid}: the server returned an empty thread")
     return [parse_message(raw, f"{lore_url} thread {msgid}") for raw in raws]
-
-
-def _short_reason(exc: Exception) -> str:
-    text = str(exc)
-    for needle in ("Connection refused", "timed out", "Name or service not known",
-                   "No route to host", "Temporary failure in name resolution"):
-        if needle in text:
-            return needle.lower()
-    return text.splitlines()[0][:160] if text else type(exc).__name__
 
 
 def _setup_b4() -> None:
@@ -213,9 +197,7 @@ def assemble(messages: list[Message], version: int | None = None, where: str = "
 
 
 def _renumber(p: Patch, index: int, total: int) -> Patch:
-    from dataclasses import replace
-
-    return replace(p, index=index, total=total)
+    return p._replace(index=index, total=total)
 
 
 def _reply(p: Patch) -> Reply:

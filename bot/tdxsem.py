@@ -4,12 +4,12 @@ loop is bounded or justified. Facts about TDX, not about any one rule."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 
 from bot.csyntax import Region, call_name, iter_nodes
+from bot.lazyre import lazy_re
 
 # Calls that issue a SEAMCALL or TDCALL and hand back the raw u64 status.
-_STATUS_CALL = re.compile(
+_STATUS_CALL = lazy_re(
     r"^(?:__)?seamcall(?:_ret|_saved_ret|_dirty_cache)?$|^sc_retry$|^tdh_[a-z0-9_]+$|"
     r"^tdg_[a-z0-9_]+$|^__tdcall(?:_ret|_saved_ret)?$|^__tdx_hypercall$|^__tdx_module_call$|"
     r"^tdh_do_no_vcpus$"
@@ -17,10 +17,10 @@ _STATUS_CALL = re.compile(
 # Host SEAMCALLs: a failure here is a TDX-module or kernel bug worth a print.
 # (Guest code treats most TDCALL failures as impossible; the guest's tdcall()
 # helper panics instead of returning a status.)
-_HOST_CALL = re.compile(r"^(?:__)?seamcall(?:_ret|_saved_ret|_dirty_cache)?$|^sc_retry$|"
+_HOST_CALL = lazy_re(r"^(?:__)?seamcall(?:_ret|_saved_ret|_dirty_cache)?$|^sc_retry$|"
                         r"^tdh_[a-z0-9_]+$")
 # Calls that issue one but return an errno (they print the status themselves).
-_ERRNO_CALL = re.compile(r"^seamcall_prerr\w*$|^sc_retry_prerr$")
+_ERRNO_CALL = lazy_re(r"^seamcall_prerr\w*$|^sc_retry_prerr$")
 
 # Statuses the TDX module returns with operand or detail bits in 31:0:
 # compare them only after masking (Dave: "mask out the fancy pants bits").
@@ -34,24 +34,24 @@ DETAIL_STATUSES = frozenset({
 SW_FULL_CODES = frozenset({"TDX_SEAMCALL_GP", "TDX_SEAMCALL_UD", "TDX_SEAMCALL_VMFAILINVALID"})
 BUSY_NAMES = frozenset({"TDX_OPERAND_BUSY", "TDX_ERROR_SEPT_BUSY", "TDX_PREVIOUS_TLB_EPOCH_BUSY"})
 BUSY_HELPERS = frozenset({"IS_TDX_OPERAND_BUSY", "tdx_operand_busy", "IS_TDX_PREVIOUS_TLB_EPOCH_BUSY"})
-MASK_TOKENS = re.compile(r"\bTDX_(?:SEAMCALL_)?STATUS_MASK\b|\bTDX_STATUS\s*\(|\bIS_TDX_\w+\s*\(|"
+MASK_TOKENS = lazy_re(r"\bTDX_(?:SEAMCALL_)?STATUS_MASK\b|\bTDX_STATUS\s*\(|\bIS_TDX_\w+\s*\(|"
                          r"\btdx_operand_busy\s*\(|\bTDCALL_RETURN_CODE\s*\(")
 
-_STATUS_CONST = re.compile(r"^TDX_[A-Z0-9_]+$")
-_NOT_STATUS = re.compile(r"^TDX_(?:SEAMCALL_STATUS_MASK|STATUS_MASK|OPERAND_ID_\w+|SW_ERROR|ERROR|"
+_STATUS_CONST = lazy_re(r"^TDX_[A-Z0-9_]+$")
+_NOT_STATUS = lazy_re(r"^TDX_(?:SEAMCALL_STATUS_MASK|STATUS_MASK|OPERAND_ID_\w+|SW_ERROR|ERROR|"
                          r"NON_RECOVERABLE|VERSION_SHIFT|\w*_SHIFT|\w*_MASK|FEATURES\w*|ATTR\w*|"
                          r"MD_\w+|PS_\w+|TD_\w+|PAGE_SIZE\w*|SEAMCALL_RETRIES)$")
-_STATUS_TEST = re.compile(r"\bTDX_[A-Z0-9_]+\b|\bIS_TDX_\w+\s*\(|\btdx_operand_busy\s*\(|"
+_STATUS_TEST = lazy_re(r"\bTDX_[A-Z0-9_]+\b|\bIS_TDX_\w+\s*\(|\btdx_operand_busy\s*\(|"
                           r"\bTDVMCALL_STATUS_RETRY\b|\bTDCALL_[A-Z_]+\b")
 
-_DEADLINE = re.compile(r"\b(time_before\w*|time_after\w*|time_is_\w+|ktime_\w+|jiffies|"
+_DEADLINE = lazy_re(r"\b(time_before\w*|time_after\w*|time_is_\w+|ktime_\w+|jiffies|"
                        r"timeout|deadline)\b")
-_EVENT_EXIT = re.compile(r"\b(signal_pending|fatal_signal_pending|kvm_vcpu_has_events|"
+_EVENT_EXIT = lazy_re(r"\b(signal_pending|fatal_signal_pending|kvm_vcpu_has_events|"
                          r"need_resched|kthread_should_stop|KVM_REQ_VM_DEAD|vm_dead|"
                          r"kvm_check_request)\b")
 # A condition comparing two moving values (next < end): the loop ends on progress.
-_RELATIONAL = re.compile(r"[\w)\]]\s*(?:<=?|>=?)\s*[\w(]")
-_JUSTIFICATION = re.compile(
+_RELATIONAL = lazy_re(r"[\w)\]]\s*(?:<=?|>=?)\s*[\w(]")
+_JUSTIFICATION = lazy_re(
     r"forward progress|guarantee|lock(?:s|ed)? out|terminat|will (?:eventually )?succeed|"
     r"bounded by|cannot livelock|can't livelock|never return|short[- ]lived|serializ|"
     r"makes? progress|always (?:completes|succeeds)", re.I)
@@ -88,23 +88,23 @@ def status_names(text: str) -> list[str]:
     return out
 
 
-_BUSY_TEST = re.compile(r"\b(?:" + "|".join(sorted(BUSY_NAMES | BUSY_HELPERS)) + r")\b")
+_BUSY_TEST = lazy_re(r"\b(?:" + "|".join(sorted(BUSY_NAMES | BUSY_HELPERS)) + r")\b")
 
 
 def tests_busy(text: str) -> bool:
     return bool(_BUSY_TEST.search(text))
 
 
-@dataclass
 class LoopInfo:
-    node: object
-    condition: str  # the loop's continue condition ('' for for(;;))
-    infinite: bool  # while (1), while (true), for (;;)
-    seamcalls: list[str] = field(default_factory=list)  # SEAMCALL names called in the loop
-    retry_tests: list[str] = field(default_factory=list)  # texts deciding another round
-    codes: list[str] = field(default_factory=list)  # status names those tests retry on
-    bound: str | None = None  # "counter", "deadline", "progress", "event" or None
-    numeric_bound: int | None = None
+    def __init__(self, node, condition: str, infinite: bool):
+        self.node = node
+        self.condition = condition  # the loop's continue condition ('' for for(;;))
+        self.infinite = infinite  # while (1), while (true), for (;;)
+        self.seamcalls: list[str] = []  # SEAMCALL names called in the loop
+        self.retry_tests: list[str] = []  # texts deciding another round
+        self.codes: list[str] = []  # status names those tests retry on
+        self.bound: str | None = None  # "counter", "deadline", "progress", "event" or None
+        self.numeric_bound: int | None = None
 
     @property
     def retries_on_status(self) -> bool:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 
 from bot.language import CONNECTORS, is_imperative, verb_base
+from bot.lazyre import lazy_re
 from bot.rulekit import Case, Hit
 
 ID = "changelog-imperative"
@@ -27,7 +28,7 @@ SEVERITY = "warning"
 PATHS = None
 
 _NOT_A_START = frozenset("this the a an new some more various misc minor small".split())
-_WORD = re.compile(r"[A-Za-z][A-Za-z'-]*")
+_WORD = lazy_re(r"[A-Za-z][A-Za-z'-]*")
 
 
 def _sentences(patch):

@@ -17,17 +17,16 @@ nor on a quoted "we" or on I/O.
 """
 from __future__ import annotations
 
-import re
-
+from bot.lazyre import lazy_re
 from bot.rulekit import Case, Hit
 
 ID = "changelog-voice"
 SEVERITY = "warning"
 PATHS = None
 
-_VOICE = re.compile(r"\b(?:[Ww]e|[Uu]s|[Oo]ur|I(?![/\-.]\w))\b|\b[Tt]his (?:patch|commit)\b|"
+_VOICE = lazy_re(r"\b(?:[Ww]e|[Uu]s|[Oo]ur|I(?![/\-.]\w))\b|\b[Tt]his (?:patch|commit)\b|"
                     r"\b[Ll]et'?s\b|\bLet us\b")
-_QUOTED = re.compile(r"\"[^\"]*\"|`[^`]*`|'[^']{2,}'")
+_QUOTED = lazy_re(r"\"[^\"]*\"|`[^`]*`|'[^']{2,}'")
 
 
 def check_patch(patch):

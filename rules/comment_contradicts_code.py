@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import re
 
+from bot.lazyre import lazy_re
 from bot.rulekit import TDX_PATHS, Case, Hit, sources_in
 from bot.tdxsem import analyze_loop, loops_in
 
@@ -34,16 +35,16 @@ ID = "comment-contradicts-code"
 SEVERITY = "warning"
 PATHS = TDX_PATHS
 
-_BOUND_CLAIM = re.compile(
+_BOUND_CLAIM = lazy_re(
     r"(?:don'?t|do not|won'?t|will not|never|not|doesn'?t|does not) (?:loop|spin|retry)(?:ing)? "
     r"(?:forever|indefinitely|infinitely|endlessly)|\bbounded\b|"
     r"limit(?:s|ed)? (?:the )?(?:number of )?(?:retries|retrying|attempts)|"
     r"at most \d+ (?:times|retries|tries|attempts|iterations)", re.I)
-_ONCE_CLAIM = re.compile(r"retr(?:y|ied|ies) (?:only )?once|\b(?:a|one) single retry|"
+_ONCE_CLAIM = lazy_re(r"retr(?:y|ied|ies) (?:only )?once|\b(?:a|one) single retry|"
                          r"\bonly one retry|second (?:retry|attempt|try)", re.I)
-_FOREVER_CLAIM = re.compile(r"\b(?:loops?|looping|spins?|spinning|retr(?:y|ies|ying)|call it) "
+_FOREVER_CLAIM = lazy_re(r"\b(?:loops?|looping|spins?|spinning|retr(?:y|ies|ying)|call it) "
                             r"(?:forever|infinitely|indefinitely|unconditionally)\b", re.I)
-_NEGATION = re.compile(r"(?:don'?t|do not|won'?t|will not|never|not|doesn'?t|does not)\s+\w*\s*$", re.I)
+_NEGATION = lazy_re(r"(?:don'?t|do not|won'?t|will not|never|not|doesn'?t|does not)\s+\w*\s*$", re.I)
 
 
 def _forever(text: str) -> re.Match | None:

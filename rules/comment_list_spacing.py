@@ -23,17 +23,16 @@ run of one-line items introduced by a line ending in ':'.
 """
 from __future__ import annotations
 
-import re
-
 from bot.csyntax import comment_inner
+from bot.lazyre import lazy_re
 from bot.rulekit import X86_PATHS, Case, Hit
 
 ID = "comment-list-spacing"
 SEVERITY = "warning"
 PATHS = X86_PATHS
 
-_ITEM = re.compile(r"^(\s*)(?:[-*+\u2022]|\d{1,2}[.)]|[a-z][)])\s+\S")
-_KERNEL_DOC = re.compile(r"^\s*@\w+:")
+_ITEM = lazy_re(r"^(\s*)(?:[-*+\u2022]|\d{1,2}[.)]|[a-z][)])\s+\S")
+_KERNEL_DOC = lazy_re(r"^\s*@\w+:")
 _COMMENT = ("Nit: add an empty ' *' line here; the list reads better set off "
             "from the text around it.")
 
@@ -60,6 +59,7 @@ def _check_comment(comment, region):
     rows = [(no, _classify(comment_inner(text)), comment_inner(text) or "")
             for no, text in comment.lines]
     item_start = None  # line number of the current item's first line
+    item_indent = 0
     item_lines = 0
     prev = None
     for no, (kind, indent), inner in rows:

@@ -22,9 +22,7 @@ Must not fire on:
 """
 from __future__ import annotations
 
-import re
-from email.utils import parseaddr
-
+from bot.lazyre import lazy_re
 from bot.mailparse import handler_notes
 from bot.rulekit import Case, Hit
 
@@ -32,7 +30,14 @@ ID = "tag-chain"
 SEVERITY = "warning"
 PATHS = None
 
-_NAMED_NOTE = re.compile(r"^\s*\[\s*[A-Z][\w.' -]*:\s*\S")
+_ADDRESS = lazy_re(r"<([^<>]+)>")
+_NAMED_NOTE = lazy_re(r"^\s*\[\s*[A-Z][\w.' -]*:\s*\S")
+
+
+def _email(value: str) -> str:
+    """The address of a 'Name <addr>' trailer value."""
+    m = _ADDRESS.search(value)
+    return (m.group(1) if m else value).strip().lower()
 
 
 def check_patch(patch):
@@ -42,9 +47,9 @@ def check_patch(patch):
             yield Hit(f"combined tag '{t.name}'", changelog_line=t.line,
                       comment="Please split combined tags into one tag per line.")
         if t.name.lower() == "co-developed-by":
-            who = parseaddr(t.value)[1].lower()
+            who = _email(t.value)
             nxt = trailers[i + 1] if i + 1 < len(trailers) else None
-            if nxt is None or nxt.name.lower() != "signed-off-by" or parseaddr(nxt.value)[1].lower() != who:
+            if nxt is None or nxt.name.lower() != "signed-off-by" or _email(nxt.value) != who:
                 yield Hit(f"Co-developed-by: {t.value} is not followed by their Signed-off-by",
                           changelog_line=t.line,
                           comment="Each Co-developed-by needs the same person's Signed-off-by "

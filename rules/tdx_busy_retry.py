@@ -21,9 +21,8 @@ single retry after kvm_make_all_cpus_request(kvm, KVM_REQ_OUTSIDE_GUEST_MODE).
 """
 from __future__ import annotations
 
-import re
-
 from bot.csyntax import call_name, iter_nodes
+from bot.lazyre import lazy_re
 from bot.rulekit import TDX_PATHS, Case, Hit
 from bot.tdxsem import analyze_loop, loops_in, returns_status, tests_busy
 
@@ -31,7 +30,7 @@ ID = "tdx-busy-retry"
 SEVERITY = "warning"
 PATHS = TDX_PATHS
 
-_KICK_OR_LOCK = re.compile(r"\b(kvm_make_all_cpus_request\w*|mutex_lock\w*|spin_lock\w*|"
+_KICK_OR_LOCK = lazy_re(r"\b(kvm_make_all_cpus_request\w*|mutex_lock\w*|spin_lock\w*|"
                            r"raw_spin_lock\w*|down_write\w*|down_read\w*|write_lock\w*|"
                            r"guard|scoped_guard|tdx_no_vcpus_enter_start)\b")
 _COMMENT = ("TDX_OPERAND_BUSY means a TDX-module try-lock lost a race; retrying it "

@@ -25,16 +25,14 @@ arch/x86/include/asm/shared/tdx_errno.h, nor on
 """
 from __future__ import annotations
 
-import re
-
-from bot.csyntax import iter_nodes
+from bot.lazyre import lazy_re
 from bot.rulekit import TDX_PATHS, Case, Hit
 
 ID = "tdx-errno-define"
 SEVERITY = "warning"
 PATHS = TDX_PATHS
 
-_STATUS_VALUE = re.compile(r"^\(?\s*0x([0-9a-fA-F]{16})([uUlL]*)\s*\)?$")
+_STATUS_VALUE = lazy_re(r"^\(?\s*0x([0-9a-fA-F]{16})([uUlL]*)\s*\)?$")
 
 
 def _problems(path: str, name: str, value: str, tree_has_errno_h: bool) -> list[str]:

@@ -26,6 +26,7 @@ from __future__ import annotations
 import re
 
 from bot.csyntax import call_name, iter_nodes
+from bot.lazyre import lazy_re
 from bot.rulekit import TDX_PATHS, Case, Hit
 from bot.tdxsem import enclosing_function, is_host_seamcall
 
@@ -33,7 +34,7 @@ ID = "tdx-error-ignored"
 SEVERITY = "warning"
 PATHS = TDX_PATHS
 
-_WHY = re.compile(r"ignor|don'?t care|do not care|can'?t fail|cannot fail|nothing (?:to do|we can)|"
+_WHY = lazy_re(r"ignor|don'?t care|do not care|can'?t fail|cannot fail|nothing (?:to do|we can)|"
                   r"best[- ]effort|harmless|not fatal|no need|expected to fail|deliberate|"
                   r"never returns?|should not return", re.I)
 _COMMENT = ("Failures are dropped silently here. Please print them (skipping the "

@@ -19,7 +19,7 @@ outside the TDX host code.
 """
 from __future__ import annotations
 
-from bot.csyntax import call_name, iter_nodes
+from bot.csyntax import call_name
 from bot.rulekit import Case, Hit
 
 ID = "tdx-export"

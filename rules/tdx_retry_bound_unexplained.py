@@ -21,15 +21,15 @@ from __future__ import annotations
 
 import re
 
-from bot.csyntax import iter_nodes
+from bot.lazyre import lazy_re
 from bot.rulekit import TDX_PATHS, Case, Hit
 
 ID = "tdx-retry-bound-unexplained"
 SEVERITY = "warning"
 PATHS = TDX_PATHS
 
-_RETRY_NAME = re.compile(r"retr|tries|attempt", re.I)
-_REASON = re.compile(
+_RETRY_NAME = lazy_re(r"retr|tries|attempt", re.I)
+_REASON = lazy_re(
     r"because|since|spec|measur|should|enough|just in case|worst|expect|guarantee|succeed|"
     r"chosen|empiric|observ|based on|derived|match|same as|so that|per |document|arbitrar|"
     r"\d", re.I)

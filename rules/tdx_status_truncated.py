@@ -18,9 +18,8 @@ Must not fire on `u64 err = seamcall(...)` nor on
 """
 from __future__ import annotations
 
-import re
-
-from bot.csyntax import call_name, iter_nodes
+from bot.csyntax import call_name
+from bot.lazyre import lazy_re
 from bot.rulekit import TDX_PATHS, Case, Hit
 from bot.tdxsem import declared_type, enclosing_function, returns_module_status
 
@@ -28,7 +27,7 @@ ID = "tdx-status-truncated"
 SEVERITY = "error"
 PATHS = TDX_PATHS
 
-_NARROW = re.compile(r"^(?:(?:const|volatile|static|register)\s+)*(?:signed\s+|unsigned\s+)?"
+_NARROW = lazy_re(r"^(?:(?:const|volatile|static|register)\s+)*(?:signed\s+|unsigned\s+)?"
                      r"(?:int|long|bool|_Bool|char|short|u8|u16|u32|s8|s16|s32|"
                      r"int8_t|int16_t|int32_t|uint8_t|uint16_t|uint32_t)$")
 

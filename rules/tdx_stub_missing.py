@@ -26,19 +26,19 @@ from __future__ import annotations
 
 import re
 
-from bot.csyntax import iter_nodes
 from bot.csyntax import call_name
+from bot.lazyre import lazy_re
 from bot.rulekit import TDX_PATHS, Case, Hit, path_matches, source_file
 
 ID = "tdx-stub-missing"
 SEVERITY = "warning"
 PATHS = ("arch/x86/include/asm/tdx*.h", "arch/x86/include/asm/shared/tdx*.h")
 
-_IF = re.compile(r"^\s*#\s*if")
-_ELSE = re.compile(r"^\s*#\s*else\b")
-_ELIF = re.compile(r"^\s*#\s*elif\b")
-_ENDIF = re.compile(r"^\s*#\s*endif\b")
-_CONFIG = re.compile(r"CONFIG_INTEL_TDX_(HOST|GUEST)")
+_IF = lazy_re(r"^\s*#\s*if")
+_ELSE = lazy_re(r"^\s*#\s*else\b")
+_ELIF = lazy_re(r"^\s*#\s*elif\b")
+_ENDIF = lazy_re(r"^\s*#\s*endif\b")
+_CONFIG = lazy_re(r"CONFIG_INTEL_TDX_(HOST|GUEST)")
 
 
 def _known_lines(source) -> dict[int, str]:

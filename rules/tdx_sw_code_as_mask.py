@@ -17,7 +17,6 @@ Must not fire on `if (sret == TDX_SEAMCALL_UD) return -EACCES;` nor on
 """
 from __future__ import annotations
 
-from bot.csyntax import iter_nodes
 from bot.rulekit import TDX_PATHS, Case, Hit
 from bot.tdxsem import SW_FULL_CODES
 

@@ -1,7 +1,6 @@
 """Sources: mbox, single message, maildir, stdin; series assembly through
 b4; versions, partial series and replies; bad input."""
 import json
-import os
 
 import pytest
 from conftest import FIXTURES, run_cli

@@ -1,0 +1,126 @@
+"""Start-up cost of the b4 check command: whole-process time of
+`tdxbot b4-check` against `checkpatch.pl -q --terse --no-tree` on the same
+patch, each run many times. Prints medians and the ratio (goal: <= 0.5).
+
+    python bench/b4check_speed.py [--runs 21] [--checkpatch PATH]
+
+checkpatch.pl comes from Debian's linux-source package, downloaded by this
+script unless --checkpatch is given. tdxbot is run as installed (the
+`tdxbot` script beside this Python), the way b4 starts it.
+"""
+from __future__ import annotations
+
+import argparse
+import glob
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
+CACHE = os.path.join(os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "tdxbot")
+PACKAGE = "linux-source-6.12"
+CHECKPATCH_FILES = ("scripts/checkpatch.pl", "scripts/spelling.txt", "scripts/const_structs.checkpatch")
+
+
+def fetch_checkpatch() -> str:
+    root = os.path.join(CACHE, PACKAGE + "-scripts")
+    path = os.path.join(root, "scripts", "checkpatch.pl")
+    if os.path.exists(path):
+        return path
+    with tempfile.TemporaryDirectory() as tmp:
+        subprocess.run(["apt-get", "download", PACKAGE], cwd=tmp, check=True)
+        deb = glob.glob(os.path.join(tmp, "*.deb"))[0]
+        subprocess.run(["dpkg-deb", "-x", deb, os.path.join(tmp, "x")], check=True)
+        tarball = glob.glob(os.path.join(tmp, "x", "usr", "src", "linux-source-*.tar.*"))[0]
+        with tarfile.open(tarball) as tar:
+            members = []
+            for m in tar:
+                rel = m.name.split("/", 1)[1] if "/" in m.name else m.name
+                if rel in CHECKPATCH_FILES:
+                    m.name = rel
+                    members.append(m)
+                    if len(members) == len(CHECKPATCH_FILES):
+                        break
+            tar.extractall(root, members=members, filter="data")
+    return path
+
+
+def sample_patch() -> bytes:
+    """A 70-line patch mail: patch 2/4 of the bundled example series with
+    its asm/tdx.h and tdx.h hunks left out (headers, changelog, the
+    tdx.c hunk with its loop, comments and error handling)."""
+    sys.path.insert(0, ROOT)
+    from bot.sources import split_mbox
+
+    with open(os.path.join(ROOT, "fixtures", "example-series.mbox"), "rb") as fh:
+        mail = split_mbox(fh.read())[2].decode()
+    head, rest = mail.split("diff --git", 1)
+    files = ["diff --git" + part for part in rest.split("diff --git")]
+    keep = [f for f in files if f.startswith("diff --git a/arch/x86/virt/vmx/tdx/tdx.c")]
+    text = head + "".join(keep)
+    lines = text.split("\n")
+    # Cut the tdx.c hunk's tail so the mail is 70 lines; fix the hunk header.
+    hunk = next(i for i, ln in enumerate(lines) if ln.startswith("@@ "))
+    lines = lines[:70]
+    added = sum(1 for ln in lines[hunk + 1:] if ln.startswith("+"))
+    context = sum(1 for ln in lines[hunk + 1:] if ln.startswith(" "))
+    old_start = lines[hunk].split()[1].split(",")[0]
+    new_start = lines[hunk].split()[2].split(",")[0]
+    lines[hunk] = f"@@ {old_start},{context} {new_start},{context + added} @@"
+    return ("\n".join(lines) + "\n").encode()
+
+
+def tdxbot_command() -> list[str]:
+    script = os.path.join(os.path.dirname(sys.executable), "tdxbot")
+    if os.path.exists(script):
+        return [script, "b4-check"]
+    found = shutil.which("tdxbot")
+    if found:
+        return [found, "b4-check"]
+    raise SystemExit("tdxbot is not installed next to this Python; run 'pip install .' first")
+
+
+def median_time(cmd: list[str], stdin: bytes | None, runs: int, cwd: str) -> float:
+    times = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        subprocess.run(cmd, input=stdin, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=cwd)
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--runs", type=int, default=21)
+    ap.add_argument("--checkpatch", help="path to scripts/checkpatch.pl")
+    args = ap.parse_args()
+    checkpatch = args.checkpatch or fetch_checkpatch()
+    patch = sample_patch()
+    with tempfile.TemporaryDirectory() as tmp:
+        patch_file = os.path.join(tmp, "sample.patch")
+        with open(patch_file, "wb") as fh:
+            fh.write(patch)
+        diff_lines = patch.split(b"diff --git", 1)[1].count(b"\n")
+        ours_cmd = tdxbot_command()
+        peer_cmd = ["perl", checkpatch, "-q", "--terse", "--no-tree", patch_file]
+        median_time(ours_cmd, patch, 2, tmp)  # warm the page cache
+        median_time(peer_cmd, None, 2, tmp)
+        ours = median_time(ours_cmd, patch, args.runs, tmp)
+        peer = median_time(peer_cmd, None, args.runs, tmp)
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cpus, python {platform.python_version()}")
+    print(f"patch: {len(patch.splitlines())} lines ({diff_lines} diff lines); {args.runs} runs each")
+    print(f"{'case':<30} {'tdxbot s':>9} {'checkpatch s':>13} {'ratio':>7}")
+    ratio = ours / peer
+    print(f"{'b4-check, one patch':<30} {ours:>9.3f} {peer:>13.3f} {ratio:>7.2f}")
+    print(f"goal: ratio <= 0.50 -> {'ok' if ratio <= 0.5 else 'MISSED'}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
