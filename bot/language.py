@@ -48,3 +48,28 @@ def verb_base(word: str) -> str | None:
 
 def is_imperative(word: str) -> bool:
     return word.lower() in IMPERATIVE_VERBS
+
+
+# Words that open a sentence but are not verbs; anything else in base form
+# may be an imperative verb the list above lacks ("Quiesce", "Coalesce").
+NOT_VERBS = frozenset("""
+a an the this that these those it its in on at for with without within when while if as since
+because but and or nor so then there here we i you they he she our my your their his her some
+many most all each every no not also currently now today later before after during unlike like
+otherwise however therefore thus hence instead previously commit patch series linux kernel
+one two three both either neither other another such only even just what which who why how where
+until unless although though whether once per via from to of by into onto over under about
+""".split())
+
+
+def plausible_imperative(word: str) -> bool:
+    """Known imperative verbs, and any capitalised plain word that is not a
+    sentence opener, inflected form, acronym or identifier."""
+    if is_imperative(word):
+        return True
+    w = word.lower()
+    if w in NOT_VERBS or not word.isalpha() or word.isupper() or len(w) < 3:
+        return False
+    if any(c.isupper() for c in word[1:]):
+        return False  # CamelCase: a name, not a verb
+    return not w.endswith(("s", "ed", "ing", "ly", "tion", "ment", "ness", "ity", "ally"))

@@ -18,7 +18,7 @@ from bot import __version__
 from bot.errors import UserError
 
 MAX_DOWNLOAD = 64 << 20  # bytes on the wire
-MAX_MBOX = 256 << 20  # decompressed thread
+MAX_MBOX = 128 << 20  # decompressed thread
 _CHUNK = 64 << 10
 
 

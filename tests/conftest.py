@@ -26,3 +26,49 @@ def seeds():
     if not SEEDS.is_dir():
         pytest.skip("../shared/seeds is not present")
     return SEEDS
+
+
+@pytest.fixture(scope="session")
+def lore(tmp_path_factory):
+    """A real public-inbox serving the example series, a v1/v2 thread, a
+    thread with no patch and a thread a human already reviewed."""
+    from mails import patch_mail, plain_mail
+
+    from bot.sources import split_mbox
+    from pi_server import Inbox, require_public_inbox
+
+    require_public_inbox()
+    inbox = Inbox(str(tmp_path_factory.mktemp("pi")))
+    inbox.init()
+    example = split_mbox((FIXTURES / "example-series.mbox").read_bytes())
+    threads = {"example": example}
+    v1v2 = []
+    for version in (1, 2):
+        tag = f" v{version}" if version > 1 else ""
+        cover = f"vv-v{version}-0@example.org"
+        v1v2.append(plain_mail(f"[PATCH{tag} 0/2] x86/virt/tdx: Add the thing", cover,
+                               "Cover letter.", author="Alice Example <alice@example.org>",
+                               in_reply_to="vv-v1-0@example.org" if version == 2 else None))
+        for i in (1, 2):
+            code = "\tif (err == TDX_OPERAND_BUSY)\n\t\treturn -EBUSY;" if version == 1 else "\treturn 0;"
+            v1v2.append(patch_mail(f"[PATCH{tag} {i}/2] x86/virt/tdx: Part {i}",
+                                   f"vv-v{version}-{i}@example.org", in_reply_to=cover, code=code,
+                                   changelog=f"Add part {i} of the thing."))
+    threads["v1v2"] = [m.encode() for m in v1v2]
+    threads["talk"] = [plain_mail("Question about TDX_SYS_BUSY", "talk-0@example.org",
+                                  "Is TDX_SYS_BUSY documented anywhere?").encode()]
+    patch = example[2].decode()
+    quoted = "\n".join("> " + ln if ln else ">" for ln in patch.split("\n\n", 1)[1].split("\n"))
+    quoted = quoted.replace("> +\t * Retry on the two transient errors.",
+                            "> +\t * Retry on the two transient errors.\n\nNit: a blank line here, please.\n")
+    threads["reviewed"] = [plain_mail("Re: [PATCH v2 2/4] x86/virt/tdx: Add a SEAMCALL wrapper for "
+                                      "TDH.SYS.SHUTDOWN", "human-review@example.org",
+                                      "On Mon, Nadia Okafor wrote:\n" + quoted,
+                                      in_reply_to="20260914-tdx-shutdown-v2-2-5a1c0ffee@example.com",
+                                      author="Kim Reviewer <kim@example.org>").encode()]
+    for msgs in threads.values():
+        for raw in msgs:
+            inbox.deliver(raw)
+    inbox.start()
+    yield inbox
+    inbox.stop()
