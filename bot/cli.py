@@ -46,6 +46,19 @@ def build_parser():
     review.add_argument("--timeout", type=float, default=30.0, metavar="SECONDS",
                         help="network timeout for lore requests (default 30)")
 
+    check = sub.add_parser("check", help="check your branch before sending it",
+                           description="Review the commits of a git branch as the series they "
+                                       "would be: the b4 prep series, else @{upstream}..HEAD, "
+                                       "else REV-RANGE.")
+    check.add_argument("rev_range", nargs="?", metavar="REV-RANGE",
+                       help="commits to check, e.g. origin/master..HEAD (default: the b4 prep "
+                            "series, else @{upstream}..HEAD)")
+    _add_common(check, formats=("text", "json", "sarif", "checkpatch"))
+    check.add_argument("--checkpatch", action="store_true",
+                       help="also run the tree's scripts/checkpatch.pl and merge its findings")
+    check.add_argument("--drafts", metavar="DIR", help="write the replies a reviewer would send")
+    check.add_argument("--from", dest="sender", metavar="ADDR")
+
     rules = sub.add_parser("rules", help="list the rules", description="List the rules.")
     rules.add_argument("--doc", metavar="RULE", help="print one rule's full documentation")
 
@@ -68,8 +81,10 @@ def build_parser():
     return parser
 
 
-def _add_common(p) -> None:
-    p.add_argument("--format", choices=("text", "json", "checkpatch"), default="text")
+def _add_common(p, formats=("text", "json", "checkpatch")) -> None:
+    p.add_argument("--format", choices=formats, default="text")
+    p.add_argument("--fail-on", choices=("error", "warning", "info"), default="warning",
+                   help="lowest severity that makes the exit status 1 (default: warning)")
     p.add_argument("--ignore", action="append", metavar="RULE",
                    help="skip these rule ids (repeatable, comma-separated)")
     p.add_argument("--select", action="append", metavar="RULE",
@@ -85,24 +100,110 @@ def _options(args, settings):
     select = _split_ids(getattr(args, "select", None)) or None
     if select:
         validate_rule_ids(select, "--select")
-    cfg_ignore = settings.ignored()
-    validate_rule_ids(cfg_ignore, "git config tdxbot.ignore")
-    severities = settings.severities()
-    validate_rule_ids(severities, "git config tdxbot.severity")
-    for rid, sev in severities.items():
+    # A typo in git config is reported, not fatal: the same config serves
+    # b4's per-patch checks, which should keep running.
+    cfg_ignore = _known_ids(settings.ignored(), "git config tdxbot.ignore")
+    severities = {rid: sev for rid, sev in settings.severities().items()
+                  if rid in _known_ids({rid}, "git config tdxbot.severity")}
+    for rid, sev in list(severities.items()):
         if sev not in ("error", "warning", "info"):
-            raise UserError(f"git config tdxbot.severity.{rid}: {sev!r} is not error, warning or info")
+            print(f"tdxbot: warning: git config tdxbot.severity.{rid}: {sev!r} is not error, "
+                  "warning or info; ignored", file=sys.stderr)
+            del severities[rid]
     return Options(ignore=frozenset(ignore | cfg_ignore), select=frozenset(select) if select else None,
                    severity=tuple(sorted(severities.items())))
 
 
-def cmd_review(args) -> int:
+def _known_ids(ids: set[str], where: str) -> set[str]:
+    from bot.engine import all_rules
+
+    known = {r.id for r in all_rules()}
+    unknown = sorted(set(ids) - known)
+    if unknown:
+        print(f"tdxbot: warning: {where}: unknown rule id(s): {', '.join(unknown)}; ignored",
+              file=sys.stderr)
+    return set(ids) & known
+
+
+def _exit_status(reviews, fail_on: str) -> int:
+    from bot.model import SEVERITY_RANK
+
+    threshold = SEVERITY_RANK[fail_on]
+    return 1 if any(f.rank >= threshold for r in reviews for f in r.findings) else 0
+
+
+def _write_drafts(args, settings, reviews) -> None:
     from datetime import datetime, timezone
 
-    from bot.config import read_git_config, sender_address
-    from bot.engine import exit_status, review_series
-    from bot.model import Review
+    from bot.config import sender_address
+    from bot.replies import draft_replies, write_drafts
+
+    sender = sender_address(settings, args.sender)
+    if sender is None:
+        if args.sender:
+            raise UserError(f"--from: not an address: {args.sender!r}")
+        raise UserError("no sender for the drafts: pass --from 'Name <you@example.org>' or "
+                        "set git config tdxbot.from (or user.name and user.email)")
+    now = datetime.now(timezone.utc).astimezone()
+    written = []
+    for review in reviews:
+        written += write_drafts(draft_replies(review, sender, now), args.drafts)
+    print(f"tdxbot: wrote {len(written)} draft(s) to {args.drafts}", file=sys.stderr)
+
+
+def cmd_check(args) -> int:
+    from bot.checkpatch import checkpatch_findings, checkpatch_path, merge
+    from bot.config import read_git_config
+    from bot.engine import review_series
+    from bot.gitsource import load_git_series
+
+    gs = load_git_series(args.rev_range)
+    settings = read_git_config(gs.root)
+    options = _options(args, settings)
+    review = review_series(gs.series, options)
+    review.notes.extend(gs.notes)
+    review.notes.insert(0, f"checked {gs.range_text}")
+    if args.checkpatch:
+        if checkpatch_path(gs.root) is None:
+            raise UserError(f"--checkpatch: no scripts/checkpatch.pl in {gs.root}")
+        review.findings = merge(review.findings, checkpatch_findings(gs.series, gs.mails, gs.root))
+    if args.drafts:
+        _write_drafts(args, settings, [review])
+    _emit(args, [review], options)
+    return _exit_status([review], args.fail_on)
+
+
+def _emit(args, reviews, options) -> None:
     from bot.reports import render_checkpatch, render_json, render_text, to_json_obj, use_colour
+
+    if args.format == "json":
+        if len(reviews) == 1:
+            sys.stdout.write(render_json(reviews[0]))
+        else:
+            import json
+
+            objs = [to_json_obj(r) for r in reviews]
+            merged = dict(objs[0])
+            merged["series"] = [s for o in objs for s in o["series"]]
+            merged["findings"] = [f for o in objs for f in o["findings"]]
+            sys.stdout.write(json.dumps(merged, indent=2) + "\n")
+    elif args.format == "sarif":
+        from bot.engine import active_rules
+        from bot.reports import render_sarif
+
+        sys.stdout.write(render_sarif(reviews[0], active_rules(options)))
+    elif args.format == "checkpatch":
+        for review in reviews:
+            sys.stdout.write(render_checkpatch(review))
+    else:
+        colour = use_colour(sys.stdout, args.color)
+        sys.stdout.write("\n".join(render_text(r, colour) for r in reviews))
+
+
+def cmd_review(args) -> int:
+    from bot.config import read_git_config
+    from bot.engine import review_series
+    from bot.model import Review
     from bot.sources import is_remote_source, load_series, parse_msgid_arg
 
     settings = read_git_config()
@@ -122,40 +223,10 @@ def cmd_review(args) -> int:
         series_list.append(load_series(src, lore_url=lore_url, version=args.series_version,
                                        timeout=args.timeout))
     reviews: list[Review] = [review_series(s, options) for s in series_list]
-
     if args.drafts:
-        from bot.replies import draft_replies, write_drafts
-
-        sender = sender_address(settings, args.sender)
-        if sender is None:
-            if args.sender:
-                raise UserError(f"--from: not an address: {args.sender!r}")
-            raise UserError("no sender for the drafts: pass --from 'Name <you@example.org>' or "
-                            "set git config tdxbot.from (or user.name and user.email)")
-        now = datetime.now(timezone.utc).astimezone()
-        written = []
-        for review in reviews:
-            written += write_drafts(draft_replies(review, sender, now), args.drafts)
-        print(f"tdxbot: wrote {len(written)} draft(s) to {args.drafts}", file=sys.stderr)
-
-    if args.format == "json":
-        if len(reviews) == 1:
-            sys.stdout.write(render_json(reviews[0]))
-        else:
-            import json
-
-            objs = [to_json_obj(r) for r in reviews]
-            merged = dict(objs[0])
-            merged["series"] = [s for o in objs for s in o["series"]]
-            merged["findings"] = [f for o in objs for f in o["findings"]]
-            sys.stdout.write(json.dumps(merged, indent=2) + "\n")
-    elif args.format == "checkpatch":
-        for review in reviews:
-            sys.stdout.write(render_checkpatch(review))
-    else:
-        colour = use_colour(sys.stdout, args.color)
-        sys.stdout.write("\n".join(render_text(r, colour) for r in reviews))
-    return max((exit_status(r) for r in reviews), default=0)
+        _write_drafts(args, settings, reviews)
+    _emit(args, reviews, options)
+    return _exit_status(reviews, args.fail_on)
 
 
 def _load_local_pooled(sources: list[str], version: int | None):
@@ -297,7 +368,7 @@ def main(argv: list[str] | None = None) -> int:
         if not args.command:
             parser.print_help(sys.stderr)
             return 2
-    handlers = {"review": cmd_review, "rules": cmd_rules, "b4-check": cmd_b4_check,
+    handlers = {"review": cmd_review, "check": cmd_check, "rules": cmd_rules, "b4-check": cmd_b4_check,
                 "b4-review-check": cmd_b4_review_check}
     try:
         return handlers[args.command](args)

@@ -160,3 +160,70 @@ def b4_review_records(review: Review, series_level: bool = False) -> list[dict]:
         rec["details"] = "\n".join(by_patch)
         return [rec]
     return [record(review.findings, "")]
+
+
+_SARIF_LEVEL = {"error": "error", "warning": "warning", "info": "note"}
+
+
+def render_sarif(review: Review, rules, extra_rules: dict[str, str] | None = None) -> str:
+    """SARIF 2.1.0 for code-scanning viewers: rule metadata from the rule
+    modules, locations relative to the repository root (%SRCROOT%)."""
+    import json
+
+    extra_rules = extra_rules or {}
+    descriptors, index = [], {}
+    used = {f.rule for f in review.findings}
+    for rule in rules:
+        index[rule.id] = len(descriptors)
+        descriptors.append({
+            "id": rule.id,
+            "name": "".join(w.capitalize() for w in rule.id.split("-")),
+            "shortDescription": {"text": rule.summary},
+            "fullDescription": {"text": rule.doc},
+            "help": {"text": rule.doc},
+            "defaultConfiguration": {"level": _SARIF_LEVEL[rule.severity]},
+            "properties": {"tags": ["tdx" if rule.id.startswith("tdx-") else "style"]},
+        })
+    for rid in sorted(used - set(index)):
+        index[rid] = len(descriptors)
+        descriptors.append({
+            "id": rid,
+            "shortDescription": {"text": extra_rules.get(rid, rid)},
+            "defaultConfiguration": {"level": "warning"},
+        })
+    patches = {p.index: p for p in review.series.patches}
+    results = []
+    for f in review.findings:
+        result = {
+            "ruleId": f.rule,
+            "ruleIndex": index[f.rule],
+            "level": _SARIF_LEVEL[f.severity],
+            "message": {"text": f.message},
+        }
+        if f.path is not None and f.line is not None:
+            result["locations"] = [{"physicalLocation": {
+                "artifactLocation": {"uri": f.path, "uriBaseId": "%SRCROOT%"},
+                "region": {"startLine": f.line},
+            }}]
+            if f.source_text is not None:
+                result["locations"][0]["physicalLocation"]["region"]["snippet"] = {"text": f.source_text}
+        patch = patches.get(f.patch_index)
+        if patch is not None:
+            result["properties"] = {"patch": f"{patch.index}/{patch.total}", "subject": patch.title}
+            if f.path is None:
+                what = "subject" if f.on_subject else "changelog"
+                result["message"]["text"] = f"{patch.title}: {what}: {f.message}"
+        if f.already_raised:
+            result.setdefault("properties", {})["alreadyRaised"] = True
+        results.append(result)
+    log = {
+        "version": "2.1.0",
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "runs": [{
+            "tool": {"driver": {"name": "tdxbot", "version": __version__,
+                                "semanticVersion": __version__, "rules": descriptors}},
+            "originalUriBaseIds": {"%SRCROOT%": {"description": {"text": "the repository root"}}},
+            "results": results,
+        }],
+    }
+    return json.dumps(log, indent=2) + "\n"

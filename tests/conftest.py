@@ -33,9 +33,9 @@ def lore(tmp_path_factory):
     """A real public-inbox serving the example series, a v1/v2 thread, a
     thread with no patch and a thread a human already reviewed."""
     from mails import patch_mail, plain_mail
+    from pi_server import Inbox, require_public_inbox
 
     from bot.sources import split_mbox
-    from pi_server import Inbox, require_public_inbox
 
     require_public_inbox()
     inbox = Inbox(str(tmp_path_factory.mktemp("pi")))

@@ -122,9 +122,9 @@ def test_b4_review_check_runner_accepts_our_json(lore, tmp_path, monkeypatch):
 
     import b4
     import b4.review.checks as checks
+    from conftest import FIXTURES
 
     from bot.sources import parse_message, split_mbox
-    from conftest import FIXTURES
 
     monkeypatch.setenv("PYTHONPATH", str(ROOT))
     b4.setup_config(argparse.Namespace(config={"b4.attestation-policy": "off"}))

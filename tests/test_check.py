@@ -1,0 +1,303 @@
+"""tdxbot check on real git repositories: ranges, b4 prep branches (made by
+b4 itself), whole-file context, SARIF, exit codes, config and checkpatch."""
+import email
+import json
+import os
+import shutil
+import subprocess
+import sys
+from email import policy
+from pathlib import Path
+
+import pytest
+from conftest import ROOT, run_cli
+
+TDX_C = "arch/x86/virt/vmx/tdx/tdx.c"
+BASE_TDX_C = """\
+// SPDX-License-Identifier: GPL-2.0
+#include <asm/tdx.h>
+
+void tdx_sys_disable(void)
+{
+	struct tdx_module_args args = {};
+	u64 ret;
+
+	/*
+	 * Loop until the SEAMCALL completes:
+	 *
+	 *  - TDX_INTERRUPTED_RESUMABLE guarantees forward progress between
+	 *    calls.
+	 *
+	 *  - TDX_SYS_BUSY clears once the other TDH.SYS.* SEAMCALLs are
+	 *    locked out.
+	 */
+	do {
+		ret = seamcall(TDH_SYS_DISABLE, &args);
+	} while (ret == TDX_INTERRUPTED_RESUMABLE);
+
+	if (ret && (ret & TDX_SW_ERROR) != TDX_SW_ERROR)
+		pr_err("TDH.SYS.DISABLE failed: 0x%016llx\\n", ret);
+}
+"""
+GOOD_FN = """
+u64 tdh_sys_shutdown(void)
+{
+	struct tdx_module_args args = {};
+
+	return seamcall(TDH_SYS_SHUTDOWN, &args);
+}
+"""
+BAD_FN = """
+int tdx_quiesce(void)
+{
+	struct tdx_module_args args = {};
+	u64 err;
+
+	err = seamcall(TDH_SYS_SHUTDOWN, &args);
+	if (err == TDX_OPERAND_BUSY)
+		return -EBUSY;
+	return err ? -EIO : 0;
+}
+"""
+
+
+def _env(home: Path) -> dict:
+    return {"HOME": str(home), "XDG_CONFIG_HOME": str(home / ".config"),
+            "XDG_CACHE_HOME": str(home / ".cache"), "XDG_DATA_HOME": str(home / ".local"),
+            "GIT_CONFIG_NOSYSTEM": "1"}
+
+
+class Repo:
+    def __init__(self, path: Path, env: dict):
+        self.path = path
+        self.env = dict(os.environ, **env)
+
+    def git(self, *args) -> str:
+        res = subprocess.run(["git", *args], cwd=self.path, env=self.env, capture_output=True, text=True)
+        assert res.returncode == 0, res.stderr
+        return res.stdout.strip()
+
+    def write(self, rel: str, text: str, append: bool = False) -> None:
+        path = self.path / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "a" if append else "w") as fh:
+            fh.write(text)
+
+    def commit(self, message: str) -> None:
+        self.git("add", "-A")
+        self.git("commit", "-q", "-m", message)
+
+    def check(self, *args, cwd=None):
+        return run_cli("check", *args, cwd=cwd or self.path, env=self.env)
+
+
+SOB = "\n\nSigned-off-by: Nadia Okafor <nadia@example.com>"
+
+
+@pytest.fixture
+def repo(tmp_path):
+    home = tmp_path / "home"
+    home.mkdir()
+    env = _env(home)
+    r = Repo(tmp_path / "linux", env)
+    r.path.mkdir()
+    r.git("init", "-q", "-b", "master")
+    r.git("config", "user.name", "Nadia Okafor")
+    r.git("config", "user.email", "nadia@example.com")
+    r.write(TDX_C, BASE_TDX_C)
+    r.write("Documentation/arch/x86/tdx.rst", "TDX\n===\n")
+    r.commit("Initial tree")
+    subprocess.run(["git", "init", "-q", "--bare", str(tmp_path / "origin.git")], check=True, env=r.env)
+    r.git("remote", "add", "origin", str(tmp_path / "origin.git"))
+    r.git("push", "-q", "origin", "master")
+    r.git("checkout", "-q", "-b", "topic", "--track", "origin/master")
+    return r
+
+
+def _json(res):
+    assert res.returncode in (0, 1), res.stderr.decode()
+    return json.loads(res.stdout)
+
+
+def test_upstream_range_is_the_default_and_merges_are_skipped(repo):
+    repo.write(TDX_C, GOOD_FN, append=True)
+    repo.commit("x86/virt/tdx: Add a TDH.SYS.SHUTDOWN wrapper\n\nAdd tdh_sys_shutdown() for the kexec path." + SOB)
+    repo.git("checkout", "-q", "-b", "side")
+    repo.write("Documentation/arch/x86/tdx.rst", "\nShutdown\n--------\n\nThe module is shut down.\n", append=True)
+    repo.commit("Documentation/x86: Describe the shutdown\n\nDescribe the new shutdown step." + SOB)
+    repo.git("checkout", "-q", "topic")
+    repo.write(TDX_C, BAD_FN, append=True)
+    repo.commit("x86/virt/tdx: Add tdx_quiesce()\n\nAdd tdx_quiesce() to stop the module." + SOB)
+    repo.git("merge", "-q", "--no-ff", "-m", "Merge branch 'side'", "side")
+    res = repo.check("--format", "json")
+    report = _json(res)
+    assert res.returncode == 1
+    patches = report["series"][0]["patches"]
+    assert [p["subject"].split("] ", 1)[1] for p in patches] == [
+        "x86/virt/tdx: Add a TDH.SYS.SHUTDOWN wrapper", "Documentation/x86: Describe the shutdown",
+        "x86/virt/tdx: Add tdx_quiesce()"]
+    unmasked = [f for f in report["findings"] if f["rule"] == "tdx-status-unmasked"]
+    assert [(f["patch_index"], f["path"]) for f in unmasked] == [(3, TDX_C)]
+    text = repo.check().stdout.decode()
+    assert "skipped merge" in text and "checked origin/master..HEAD" in text
+    assert _json(repo.check("HEAD~1..HEAD", "--format", "json"))["series"][0]["patches"][0]["index"] == 1
+
+
+def test_fail_on_moves_the_threshold(repo):
+    repo.write(TDX_C, GOOD_FN, append=True)
+    repo.commit("x86/virt/tdx: Add a TDH.SYS.SHUTDOWN wrapper\n\nWe add tdh_sys_shutdown() here." + SOB)
+    res = repo.check("--format", "json")
+    assert res.returncode == 1
+    assert {f["severity"] for f in _json(res)["findings"]} == {"warning"}
+    assert repo.check("--fail-on", "error").returncode == 0
+    assert repo.check("--fail-on", "info").returncode == 1
+    repo.git("config", "tdxbot.ignore", "changelog-voice,changelog-imperative")
+    assert repo.check().returncode == 0
+
+
+def test_whole_file_context_judges_a_loop_whose_comment_is_outside_the_hunk(repo, tmp_path):
+    path = repo.path / TDX_C
+    path.write_text(path.read_text().replace("} while (ret == TDX_INTERRUPTED_RESUMABLE);",
+                                             "} while (ret == TDX_INTERRUPTED_RESUMABLE || ret == TDX_SYS_BUSY);"))
+    repo.commit("x86/virt/tdx: Retry TDH.SYS.DISABLE on TDX_SYS_BUSY\n\nRetry on TDX_SYS_BUSY as well." + SOB)
+    checked = _json(repo.check("--format", "json"))
+    assert not [f for f in checked["findings"] if f["rule"] == "tdx-unbounded-retry"]
+    mail = tmp_path / "one.patch"
+    mail.write_text(repo.git("format-patch", "--stdout", "-1", "HEAD"))
+    hunk_only = _json(run_cli("review", mail, "--format", "json"))
+    assert [f["rule"] for f in hunk_only["findings"]] == ["tdx-unbounded-retry"], \
+        "without the file, the comment above the loop is out of sight"
+
+
+def test_sarif_structure(repo):
+    repo.write(TDX_C, BAD_FN, append=True)
+    repo.commit("x86/virt/tdx: Add tdx_quiesce()\n\nWe add tdx_quiesce() here." + SOB)
+    log = _json(repo.check("--format", "sarif"))
+    assert log["version"] == "2.1.0" and "sarif" in log["$schema"]
+    (run,) = log["runs"]
+    driver = run["tool"]["driver"]
+    assert driver["name"] == "tdxbot"
+    ids = [r["id"] for r in driver["rules"]]
+    assert "tdx-status-unmasked" in ids and len(ids) == len(set(ids))
+    for rule in driver["rules"]:
+        assert rule["defaultConfiguration"]["level"] in ("error", "warning", "note")
+        assert rule["fullDescription"]["text"] and rule["shortDescription"]["text"]
+    located = [r for r in run["results"] if "locations" in r]
+    assert located
+    for result in run["results"]:
+        assert driver["rules"][result["ruleIndex"]]["id"] == result["ruleId"]
+        assert result["level"] in ("error", "warning", "note") and result["message"]["text"]
+    for result in located:
+        loc = result["locations"][0]["physicalLocation"]
+        assert loc["artifactLocation"]["uri"] == TDX_C  # relative to the repository root
+        assert loc["artifactLocation"]["uriBaseId"] == "%SRCROOT%"
+        assert isinstance(loc["region"]["startLine"], int) and loc["region"]["startLine"] > 24
+    assert any(r["ruleId"] == "changelog-voice" and "locations" not in r for r in run["results"])
+
+
+def _b4() -> str:
+    local = Path(sys.executable).parent / "b4"
+    found = str(local) if local.exists() else shutil.which("b4")
+    if not found:
+        pytest.skip("b4 is not installed")
+    return found
+
+
+def test_b4_prep_branch_is_the_default_series(repo):
+    repo.git("checkout", "-q", "master")
+    subprocess.run([_b4(), "prep", "-n", "tdx-quiesce"], cwd=repo.path, env=repo.env, check=True,
+                   capture_output=True)
+    repo.write(TDX_C, GOOD_FN, append=True)
+    repo.commit("x86/virt/tdx: Add a TDH.SYS.SHUTDOWN wrapper\n\nAdd tdh_sys_shutdown()." + SOB)
+    repo.write(TDX_C, BAD_FN, append=True)
+    repo.commit("x86/virt/tdx: Add tdx_quiesce()\n\nAdd tdx_quiesce() to stop the module." + SOB)
+    report = _json(repo.check("--format", "json", cwd=repo.path / "arch"))
+    (series,) = report["series"]
+    assert series["subject"].startswith("EDITME: cover title for tdx-quiesce")
+    assert series["message_id"] and "-v1-0-" in series["message_id"]
+    assert [p["index"] for p in series["patches"]] == [1, 2]
+    assert all("-v1-" in p["message_id"] for p in series["patches"])
+    assert any(f["rule"] == "tdx-status-unmasked" and f["patch_index"] == 2 for f in report["findings"])
+
+
+def test_drafts_as_if_posted(repo, tmp_path):
+    repo.write(TDX_C, BAD_FN, append=True)
+    repo.commit("x86/virt/tdx: Add tdx_quiesce()\n\nAdd tdx_quiesce() to stop the module." + SOB)
+    drafts = tmp_path / "drafts"
+    res = repo.check("--drafts", drafts, "--from", "Rita Reviewer <rita@example.org>")
+    assert res.returncode == 1, res.stderr
+    (draft,) = drafts.iterdir()
+    msg = email.message_from_bytes(draft.read_bytes(), policy=policy.default)
+    assert msg["Subject"] == "Re: [PATCH] x86/virt/tdx: Add tdx_quiesce()"
+    assert msg["In-Reply-To"].endswith("-tdxbot-check@localhost>")
+    assert msg["To"] == "Nadia Okafor <nadia@example.com>"
+    assert "[tdx-status-unmasked]" in msg.get_content()
+
+
+def test_config_severity_and_unknown_ids(repo):
+    repo.write(TDX_C, BAD_FN, append=True)
+    repo.commit("x86/virt/tdx: Add tdx_quiesce()\n\nAdd tdx_quiesce() to stop the module." + SOB)
+    repo.git("config", "tdxbot.severity.tdx-error-ignored", "error")
+    repo.git("config", "tdxbot.ignore", "tdx-status-unmasked no-such-rule")
+    res = repo.check("--format", "json")
+    report = _json(res)
+    rules = {f["rule"]: f["severity"] for f in report["findings"]}
+    assert "tdx-status-unmasked" not in rules
+    assert "no-such-rule" in res.stderr.decode() and "unknown rule" in res.stderr.decode()
+    assert res.returncode in (0, 1)
+    err = repo.check("--ignore", "no-such-rule")
+    assert err.returncode == 2 and b"unknown rule" in err.stderr
+
+
+FAKE_CHECKPATCH = r"""#!/usr/bin/perl
+# A stand-in for the kernel's scripts/checkpatch.pl with its --terse
+# --showfile --show-types output: one finding tdxbot also makes, one it does not.
+my $patch = do { local $/; <STDIN> };
+exit 0 unless $patch =~ /tdx_quiesce/;
+print "arch/x86/virt/vmx/tdx/tdx.c:26: WARNING:BLOCK_COMMENT_STYLE: Block comments use a trailing */ on a separate line\n";
+print "arch/x86/virt/vmx/tdx/tdx.c:27: WARNING:LINE_SPACING: Missing a blank line after declarations\n";
+print "arch/x86/virt/vmx/tdx/tdx.c:27: WARNING:LINE_SPACING: Missing a blank line after declarations\n";
+exit 1;
+"""
+
+
+def test_checkpatch_findings_are_merged(repo):
+    repo.write("scripts/checkpatch.pl", FAKE_CHECKPATCH)
+    os.chmod(repo.path / "scripts/checkpatch.pl", 0o755)
+    repo.commit("scripts: Add checkpatch\n\nAdd the checker." + SOB)
+    repo.git("push", "-q", "origin", "topic:master")
+    repo.git("fetch", "-q", "origin")
+    repo.write(TDX_C, "\n/* Quiesce the module\n * before kexec. */\nint tdx_quiesce(void);\n", append=True)
+    repo.commit("x86/virt/tdx: Declare tdx_quiesce()\n\nDeclare tdx_quiesce() for the kexec path." + SOB)
+    report = _json(repo.check("--checkpatch", "--format", "json"))
+    rules = [(f["rule"], f["line"]) for f in report["findings"]]
+    assert ("checkpatch/LINE_SPACING", 27) in rules
+    assert rules.count(("checkpatch/LINE_SPACING", 27)) == 1, "deduplicated"
+    assert ("comment-block-style", 26) in rules
+    assert ("checkpatch/BLOCK_COMMENT_STYLE", 26) not in rules, "ours says the same thing there"
+    plain = _json(repo.check("--format", "json"))
+    assert not [r for r, _ in ((f["rule"], 0) for f in plain["findings"]) if r.startswith("checkpatch/")]
+
+
+def test_checkpatch_flag_without_the_script(repo):
+    repo.write(TDX_C, GOOD_FN, append=True)
+    repo.commit("x86/virt/tdx: Add a TDH.SYS.SHUTDOWN wrapper\n\nAdd tdh_sys_shutdown()." + SOB)
+    res = repo.check("--checkpatch")
+    assert res.returncode == 2 and b"no scripts/checkpatch.pl" in res.stderr
+
+
+def _one_line_error(res, needle):
+    err = res.stderr.decode()
+    assert res.returncode == 2, (res.returncode, err)
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+    assert needle in err, err
+
+
+def test_errors(repo, tmp_path):
+    outside = tmp_path / "not-a-repo"
+    outside.mkdir()
+    _one_line_error(run_cli("check", cwd=outside, env=repo.env), "not inside a git repository")
+    _one_line_error(repo.check("no-such-branch..HEAD"), "unknown revision")
+    _one_line_error(repo.check("HEAD..HEAD"), "empty range")
+    repo.git("checkout", "-q", "-b", "loose", "master")  # a local start point: no upstream
+    _one_line_error(repo.check(), "pass one")
