@@ -70,11 +70,12 @@ class Region:
             return self.numbers[i]
         return None
 
+    @cached_property
+    def _rows(self) -> dict[int, int]:
+        return {no: i + self.offset for i, no in enumerate(self.numbers)}
+
     def row_of(self, line_no: int) -> int | None:
-        try:
-            return self.numbers.index(line_no) + self.offset
-        except ValueError:
-            return None
+        return self._rows.get(line_no)
 
     def text_at(self, line_no: int) -> str:
         row = self.row_of(line_no)
@@ -101,7 +102,10 @@ class Region:
 
     @cached_property
     def _index(self) -> dict[str, list]:
-        """Every node of the tree by type, in document order (one walk)."""
+        """Every node by type, in document order, from one cursor walk.
+        (tree-sitter queries would do this in C, but they slow down badly on
+        deeply nested trees such as a megabyte-long expression; the walk is
+        linear in the node count whatever the shape.)"""
         index: dict[str, list] = {}
         cursor = self.root.walk()
         while True:
@@ -113,12 +117,15 @@ class Region:
                 if not cursor.goto_parent():
                     return index
 
+    def _of_type(self, node_type: str) -> list:
+        return self._index.get(node_type, [])
+
     def find(self, *types: str, within=None) -> list:
         """Nodes of the given types, in document order; only those inside
         `within` when it is given."""
         found = []
         for t in types:
-            found.extend(self._index.get(t, ()))
+            found.extend(self._of_type(t))
         if len(types) > 1:
             found.sort(key=lambda n: n.start_byte)
         if within is not None:
@@ -150,17 +157,46 @@ class Region:
                                    complete_start=self.line_no(start) is not None))
         return out
 
+    @cached_property
+    def _comments_by_end_row(self) -> dict[int, list["Comment"]]:
+        index: dict[int, list[Comment]] = {}
+        for c in self._comments:
+            index.setdefault(c.node.end_point[0], []).append(c)
+        return index
+
+    @cached_property
+    def _comment_starts(self) -> list[int]:
+        return [c.node.start_byte for c in self._comments]
+
+    def comments_near(self, row: int, above: int) -> list["Comment"]:
+        """Comments ending on row or up to `above` rows before it, and
+        comments starting on row (a tail comment)."""
+        found = []
+        for r in range(row - above, row + 1):
+            found.extend(self._comments_by_end_row.get(r, ()))
+        found.extend(c for c in self._comments_by_end_row.get(row + 1, ())
+                     if c.node.start_point[0] == row)
+        return found
+
+    def comments_within(self, node) -> list["Comment"]:
+        from bisect import bisect_left
+
+        i = bisect_left(self._comment_starts, node.start_byte)
+        out = []
+        while i < len(self._comments) and self._comments[i].node.start_byte < node.end_byte:
+            if self._comments[i].node.end_byte <= node.end_byte:
+                out.append(self._comments[i])
+            i += 1
+        return out
+
     def comment_above(self, node, max_gap: int = 12) -> list["Comment"]:
         """Comments that end within max_gap lines above node, nearest first,
         plus comments inside node."""
         start_row = node.start_point[0]
-        found = []
-        for c in self.comments():
-            end_row = c.node.end_point[0]
-            if c.node.start_byte >= node.start_byte and c.node.end_byte <= node.end_byte:
-                found.append(c)
-            elif end_row <= start_row and start_row - end_row <= max_gap:
-                found.append(c)
+        found = self.comments_within(node)
+        for r in range(start_row, start_row - max_gap - 1, -1):
+            found.extend(c for c in self._comments_by_end_row.get(r, ())
+                         if c.node.start_byte < node.start_byte)
         found.sort(key=lambda c: -c.node.end_point[0])
         return found
 

@@ -23,6 +23,9 @@ from bot.model import Address, Finding, Patch, Review
 
 CONTEXT = 5
 WRAP = 72
+# A reviewer stops well before commenting on every line of a huge patch;
+# the rest is summed up in one line and left to the report.
+MAX_COMMENTS = 40
 GAP = "> [...]"
 _FUNCTION_START = lazy_re(r"^[A-Za-z_][\w\s\*]*\(")
 
@@ -34,7 +37,13 @@ class Draft(NamedTuple):
     in_reply_to: str | None
 
 
-def _anchor(patch: Patch, f: Finding) -> int | None:
+def _added_positions(patch: Patch) -> dict[tuple[str, int], int]:
+    """(path, post-image line) of every added line -> its index in the body."""
+    return {(diff.path, ln.new_no): ln.body_index for diff in patch.files for hunk in diff.hunks
+            for ln in hunk.lines if ln.added and ln.body_index is not None}
+
+
+def _anchor(patch: Patch, f: Finding, positions: dict) -> int | None:
     """Index in the quoted text (0 = subject line, 1.. = body) of the line a
     finding is about; None for a general remark."""
     if f.on_subject:
@@ -42,13 +51,8 @@ def _anchor(patch: Patch, f: Finding) -> int | None:
     if f.changelog_line is not None:
         return 1 + patch.changelog_body_start + f.changelog_line
     if f.path is not None and f.line is not None:
-        for diff in patch.files:
-            if diff.path != f.path:
-                continue
-            for hunk in diff.hunks:
-                for ln in hunk.lines:
-                    if ln.added and ln.new_no == f.line and ln.body_index is not None:
-                        return 1 + ln.body_index
+        index = positions.get((f.path, f.line))
+        return None if index is None else 1 + index
     return None
 
 
@@ -120,8 +124,9 @@ def quote_body(patch: Patch, findings: list[Finding]) -> list[str]:
                       if d.header_body_index is not None), default=len(quoted))
     anchored: dict[int, list[Finding]] = {}
     general: list[Finding] = []
+    positions = _added_positions(patch)
     for f in findings:
-        idx = _anchor(patch, f)
+        idx = _anchor(patch, f, positions)
         if idx is None or idx >= len(quoted):
             general.append(f)
         else:
@@ -249,7 +254,13 @@ def draft_replies(review: Review, sender: Address, date, extra_headers=()) -> li
         if patch.index in by_patch:
             targets.append((patch, by_patch[patch.index]))
     for patch, findings in targets:
+        extra = findings[MAX_COMMENTS:]
+        findings = findings[:MAX_COMMENTS]
         lines = [_attribution(patch)] + quote_body(patch, findings)
+        if extra:
+            rules = sorted({f.rule for f in extra})
+            lines += ["", *wrap(f"There are {len(extra)} more findings of the same kinds "
+                                f"({', '.join(rules)}); 'tdxbot review' lists them all.")]
         lines += ["", "-- ", f"Drafted by tdxbot {__version__}. 'tdxbot rules --doc RULE-ID'",
                   "explains each [rule-id] above."]
         body = "\n".join(lines) + "\n"

@@ -245,15 +245,27 @@ def declared_type(region: Region, scope, name: str) -> str | None:
     """The declared type of a local variable or parameter, searched in scope."""
     if scope is None:
         return None
-    for decl in iter_nodes(scope, {"declaration", "parameter_declaration"}):
+    memo = region.__dict__.setdefault("_decl_types", {})
+    key = (scope.start_byte, scope.end_byte)
+    if key not in memo:
+        memo[key] = _declarations(region, scope)
+    return memo[key].get(name)
+
+
+def _declarations(region: Region, scope) -> dict[str, str]:
+    """name -> type text for every declaration and parameter in scope (the
+    first one wins, as the nearest enclosing declaration usually comes first)."""
+    types: dict[str, str] = {}
+    for decl in region.find("declaration", "parameter_declaration", within=scope):
         tnode = decl.child_by_field_name("type")
         if tnode is None:
             continue
+        quals = [region.text(c) for c in decl.children if c.type == "type_qualifier"]
+        type_text = " ".join(quals + [region.text(tnode)])
         for d in decl.children_by_field_name("declarator"):
             ident = d
-            while ident is not None and ident.type not in ("identifier",):
+            while ident is not None and ident.type != "identifier":
                 ident = ident.child_by_field_name("declarator")
-            if ident is not None and region.text(ident) == name:
-                quals = [region.text(c) for c in decl.children if c.type == "type_qualifier"]
-                return " ".join(quals + [region.text(tnode)])
-    return None
+            if ident is not None:
+                types.setdefault(region.text(ident), type_text)
+    return types

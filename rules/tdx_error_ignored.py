@@ -43,12 +43,7 @@ _COMMENT = ("Failures are dropped silently here. Please print them (skipping the
 
 
 def _explained(region, node) -> bool:
-    row = node.start_point[0]
-    for comment in region.comments():
-        end = comment.node.end_point[0]
-        if (row == comment.node.start_point[0] or 0 <= row - end <= 2) and _WHY.search(comment.prose()):
-            return True
-    return False
+    return any(_WHY.search(c.prose()) for c in region.comments_near(node.start_point[0], above=2))
 
 
 def _unwrap(node):

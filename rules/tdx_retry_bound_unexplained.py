@@ -41,13 +41,7 @@ def _number(text: str) -> int | None:
 
 
 def _explained(region, node) -> bool:
-    row = node.start_point[0]
-    for comment in region.comments():
-        end = comment.node.end_point[0]
-        if comment.node.start_point[0] <= row <= end or 0 <= row - end <= 3:
-            if _REASON.search(comment.prose()):
-                return True
-    return False
+    return any(_REASON.search(c.prose()) for c in region.comments_near(node.start_point[0], above=3))
 
 
 def _candidates(region):

@@ -10,7 +10,7 @@ FIXTURES = ROOT / "fixtures"
 SEEDS = ROOT.parent / "shared" / "seeds"
 
 
-def run_cli(*args, stdin: bytes | None = None, cwd=None, env=None):
+def run_cli(*args, stdin: bytes | None = None, cwd=None, env=None, timeout: float = 120):
     """Run tdxbot as a separate process, as a user would."""
     full_env = dict(os.environ)
     full_env.pop("TDXBOT_DEBUG", None)
@@ -18,7 +18,7 @@ def run_cli(*args, stdin: bytes | None = None, cwd=None, env=None):
     if env:
         full_env.update(env)
     return subprocess.run([sys.executable, "-m", "bot", *map(str, args)], input=stdin,
-                          capture_output=True, cwd=cwd or ROOT, env=full_env, timeout=120)
+                          capture_output=True, cwd=cwd or ROOT, env=full_env, timeout=timeout)
 
 
 @pytest.fixture

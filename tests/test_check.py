@@ -10,7 +10,7 @@ from email import policy
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, run_cli
+from conftest import run_cli
 
 TDX_C = "arch/x86/virt/vmx/tdx/tdx.c"
 BASE_TDX_C = """\
