@@ -109,7 +109,7 @@ def decode_header_value(value) -> str:
 
         try:
             text = str(make_header(decode_header(text)))
-        except (ValueError, LookupError, UnicodeError, TypeError):
+        except Exception:  # noqa: BLE001 - a broken encoded word stays as sent
             pass
     return " ".join(text.split())
 

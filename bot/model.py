@@ -70,7 +70,13 @@ class Address(NamedTuple):
     def __str__(self) -> str:
         from email.utils import formataddr
 
-        return formataddr((self.name, self.email)) if self.name else self.email
+        if not self.name:
+            return self.email
+        try:
+            return formataddr((self.name, self.email))
+        except (UnicodeError, ValueError):  # a non-ASCII address: keep it readable
+            name = self.name.replace("\\", "\\\\").replace('"', '\\"')
+            return f'"{name}" <{self.email}>'
 
 
 def parse_addresses(values: tuple[str, ...]) -> tuple[Address, ...]:
