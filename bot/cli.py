@@ -59,6 +59,12 @@ def build_parser():
     check.add_argument("--drafts", metavar="DIR", help="write the replies a reviewer would send")
     check.add_argument("--from", dest="sender", metavar="ADDR")
 
+    ev = sub.add_parser("eval", help="measure accuracy on labelled cases",
+                        description="Review each NAME.eml in DIR and compare with NAME.json "
+                                    "({\"must\": [{rule, path, line}], \"must_not\": [rule ids]}).")
+    ev.add_argument("folder", metavar="DIR")
+    ev.add_argument("--format", choices=("text", "json"), default="text")
+
     rules = sub.add_parser("rules", help="list the rules", description="List the rules.")
     rules.add_argument("--doc", metavar="RULE", help="print one rule's full documentation")
 
@@ -241,6 +247,20 @@ def _load_local_pooled(sources: list[str], version: int | None):
     return assemble(messages, version, where)
 
 
+def cmd_eval(args) -> int:
+    from bot.evaluate import evaluate, render
+
+    result = evaluate(args.folder)
+    if args.format == "json":
+        import json
+
+        sys.stdout.write(json.dumps(result, indent=2) + "\n")
+    else:
+        sys.stdout.write(render(result))
+    totals = result["totals"]
+    return 1 if totals["misses"] or totals["false_alarms"] else 0
+
+
 def cmd_rules(args) -> int:
     from bot.engine import all_rules
 
@@ -368,7 +388,8 @@ def main(argv: list[str] | None = None) -> int:
         if not args.command:
             parser.print_help(sys.stderr)
             return 2
-    handlers = {"review": cmd_review, "check": cmd_check, "rules": cmd_rules, "b4-check": cmd_b4_check,
+    handlers = {"review": cmd_review, "check": cmd_check, "eval": cmd_eval, "rules": cmd_rules,
+                "b4-check": cmd_b4_check,
                 "b4-review-check": cmd_b4_review_check}
     try:
         return handlers[args.command](args)
