@@ -59,6 +59,30 @@ def build_parser():
     check.add_argument("--drafts", metavar="DIR", help="write the replies a reviewer would send")
     check.add_argument("--from", dest="sender", metavar="ADDR")
 
+    watch = sub.add_parser("watch", help="follow a public-inbox archive and reply to new TDX series",
+                           description="Follow a public-inbox v2 archive (a local inbox or its URL), "
+                                       "review every new series that touches the scope, and draft "
+                                       "(or send) the replies, once each.")
+    watch.add_argument("--inbox", required=True, metavar="PATH|URL",
+                       help="inbox folder (with git/N.git epochs) or its http(s) URL")
+    watch.add_argument("--drafts", metavar="MAILDIR", help="write replies into this maildir")
+    watch.add_argument("--send", action="store_true",
+                       help="send replies over SMTP using git's sendemail.* settings")
+    watch.add_argument("--max-per-hour", type=int, default=30, metavar="N",
+                       help="send at most N replies in any hour (default 30)")
+    watch.add_argument("--once", action="store_true", help="process what is there and exit")
+    watch.add_argument("--interval", type=float, default=60.0, metavar="SECONDS",
+                       help="seconds between polls (default 60)")
+    watch.add_argument("--settle", type=float, default=30.0, metavar="MINUTES",
+                       help="review an incomplete series after this long (default 30)")
+    watch.add_argument("--state", metavar="FILE", help="state database (default under $XDG_STATE_HOME)")
+    watch.add_argument("--scope", action="append", metavar="GLOB",
+                       help="paths a series must touch to get a reply (default: the TDX paths)")
+    watch.add_argument("--opt-out", action="append", metavar="ADDR",
+                       help="never reply to mail from this address (also git config tdxbot.opt-out)")
+    watch.add_argument("--from", dest="sender", metavar="ADDR")
+    watch.add_argument("--ignore", action="append", metavar="RULE")
+
     ev = sub.add_parser("eval", help="measure accuracy on labelled cases",
                         description="Review each NAME.eml in DIR and compare with NAME.json "
                                     "({\"must\": [{rule, path, line}], \"must_not\": [rule ids]}).")
@@ -247,6 +271,70 @@ def _load_local_pooled(sources: list[str], version: int | None):
     return assemble(messages, version, where)
 
 
+def cmd_watch(args) -> int:
+    import logging
+    import signal
+    import time
+
+    from bot import responder
+    from bot.config import read_git_config, sender_address
+    from bot.rulekit import TDX_PATHS
+    from bot.state import State, default_path
+
+    if not args.drafts and not args.send:
+        raise UserError("pass --drafts MAILDIR to draft the replies, or --send to send them")
+    if args.interval <= 0 or args.settle < 0 or args.max_per_hour < 1:
+        raise UserError("--interval and --max-per-hour must be positive, --settle not negative")
+    settings = read_git_config()
+    options = _options(args, settings)
+    sender = sender_address(settings, args.sender)
+    if sender is None:
+        raise UserError("no sender: pass --from 'Name <bot@example.org>' or set git config tdxbot.from")
+    opt_out = {a.strip().lower() for a in (args.opt_out or []) + settings.get_all("tdxbot.opt-out") if a.strip()}
+    conf = responder.Settings(sender=sender, scope=tuple(args.scope) if args.scope else TDX_PATHS,
+                              settle=args.settle * 60, opt_out=frozenset(opt_out), options=options)
+    logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(asctime)s %(message)s",
+                        datefmt="%Y-%m-%d %H:%M:%S")
+    remote = args.inbox.startswith(("http://", "https://"))
+    if not remote:
+        from bot.inbox import epochs
+
+        epochs(args.inbox)  # fail early on a folder that is no inbox
+    state = State(args.state or default_path())
+    if args.send:
+        send = responder.smtp_sender(settings)
+
+        def deliver() -> int:
+            return responder.deliver_smtp(state, send, args.max_per_hour, time.time())
+    else:
+        def deliver() -> int:
+            return responder.deliver_maildir(state, args.drafts)
+
+    stop = []
+    signal.signal(signal.SIGTERM, lambda *_: stop.append(True))
+    progress = sys.stderr.isatty()
+    try:
+        while True:
+            inbox = args.inbox
+            if remote:
+                from bot.inbox import mirror
+
+                cache = os.path.join(os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"),
+                                     "tdxbot", "mirrors")
+                inbox = mirror(args.inbox, cache)
+            responder.run_once(state, inbox, conf, deliver, progress)
+            if args.once or stop:
+                break
+            deadline = time.monotonic() + args.interval
+            while time.monotonic() < deadline and not stop:
+                time.sleep(min(0.2, args.interval))
+            if stop:
+                break
+    finally:
+        state.close()
+    return 0
+
+
 def cmd_eval(args) -> int:
     from bot.evaluate import evaluate, render
 
@@ -388,7 +476,8 @@ def main(argv: list[str] | None = None) -> int:
         if not args.command:
             parser.print_help(sys.stderr)
             return 2
-    handlers = {"review": cmd_review, "check": cmd_check, "eval": cmd_eval, "rules": cmd_rules,
+    handlers = {"review": cmd_review, "check": cmd_check, "watch": cmd_watch, "eval": cmd_eval,
+                "rules": cmd_rules,
                 "b4-check": cmd_b4_check,
                 "b4-review-check": cmd_b4_review_check}
     try:

@@ -41,7 +41,7 @@ class Settings:
 
 def read_git_config(cwd: str | None = None) -> Settings:
     """tdxbot.*, b4.* and user.* from git config; empty when git is unavailable."""
-    out = _capture(["git", "config", "--null", "--get-regexp", r"^(tdxbot|user|b4)\."], cwd)
+    out = _capture(["git", "config", "--null", "--get-regexp", r"^(tdxbot|user|b4|sendemail)\."], cwd)
     values: dict[str, list[str]] = {}
     for entry in out.decode("utf-8", "replace").split("\0"):
         if not entry:
