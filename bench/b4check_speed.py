@@ -11,44 +11,25 @@ script unless --checkpatch is given. tdxbot is run as installed (the
 from __future__ import annotations
 
 import argparse
-import glob
 import os
 import platform
 import shutil
 import statistics
 import subprocess
 import sys
-import tarfile
 import tempfile
 import time
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
-CACHE = os.path.join(os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "tdxbot")
-PACKAGE = "linux-source-6.12"
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 CHECKPATCH_FILES = ("scripts/checkpatch.pl", "scripts/spelling.txt", "scripts/const_structs.checkpatch")
 
 
 def fetch_checkpatch() -> str:
-    root = os.path.join(CACHE, PACKAGE + "-scripts")
-    path = os.path.join(root, "scripts", "checkpatch.pl")
-    if os.path.exists(path):
-        return path
-    with tempfile.TemporaryDirectory() as tmp:
-        subprocess.run(["apt-get", "download", PACKAGE], cwd=tmp, check=True)
-        deb = glob.glob(os.path.join(tmp, "*.deb"))[0]
-        subprocess.run(["dpkg-deb", "-x", deb, os.path.join(tmp, "x")], check=True)
-        tarball = glob.glob(os.path.join(tmp, "x", "usr", "src", "linux-source-*.tar.*"))[0]
-        with tarfile.open(tarball) as tar:
-            members = []
-            for m in tar:
-                rel = m.name.split("/", 1)[1] if "/" in m.name else m.name
-                if rel in CHECKPATCH_FILES:
-                    m.name = rel
-                    members.append(m)
-                    if len(members) == len(CHECKPATCH_FILES):
-                        break
-            tar.extractall(root, members=members, filter="data")
-    return path
+    from linux_source import PACKAGE, fetch
+
+    root = fetch(PACKAGE + "-scripts", lambda rel: rel in CHECKPATCH_FILES)
+    return os.path.join(root, "scripts", "checkpatch.pl")
 
 
 def sample_patch() -> bytes:

@@ -12,48 +12,27 @@ from __future__ import annotations
 
 import argparse
 import fnmatch
-import glob
 import os
-import subprocess
 import sys
-import tarfile
-import tempfile
 from collections import Counter
 from email.parser import BytesParser
 from email.policy import compat32
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from bot.engine import Options, all_rules, review_series  # noqa: E402
 from bot.mailparse import patch_from_message  # noqa: E402
 from bot.model import Series  # noqa: E402
 from bot.rulekit import TDX_PATHS  # noqa: E402
 
-PACKAGE = "linux-source-6.12"
-CACHE = os.path.join(os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "tdxbot")
-
 
 def fetch_tree() -> str:
-    """Download and unpack the TDX parts of Debian's linux-source package."""
-    root = os.path.join(CACHE, PACKAGE)
-    if os.path.isdir(root):
-        return root
-    os.makedirs(CACHE, exist_ok=True)
-    with tempfile.TemporaryDirectory() as tmp:
-        subprocess.run(["apt-get", "download", PACKAGE], cwd=tmp, check=True)
-        deb = glob.glob(os.path.join(tmp, "*.deb"))[0]
-        subprocess.run(["dpkg-deb", "-x", deb, os.path.join(tmp, "x")], check=True)
-        tarball = glob.glob(os.path.join(tmp, "x", "usr", "src", "linux-source-*.tar.*"))[0]
-        with tarfile.open(tarball) as tar:
-            members = []
-            for m in tar:
-                rel = m.name.split("/", 1)[1] if "/" in m.name else m.name
-                if m.isfile() and any(fnmatch.fnmatchcase(rel, p) for p in TDX_PATHS) \
-                        and rel.endswith((".c", ".h")):
-                    m.name = rel
-                    members.append(m)
-            tar.extractall(root, members=members, filter="data")
-    return root
+    """The TDX C files of Debian's linux-source package."""
+    from linux_source import PACKAGE, fetch
+
+    return fetch(PACKAGE, lambda rel: rel.endswith((".c", ".h"))
+                 and any(fnmatch.fnmatchcase(rel, p) for p in TDX_PATHS))
 
 
 def tdx_files(tree: str) -> list[str]:

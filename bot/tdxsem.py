@@ -252,16 +252,23 @@ def declared_type(region: Region, scope, name: str) -> str | None:
     return memo[key].get(name)
 
 
+def declaration_type(region: Region, decl) -> str | None:
+    """The type a declaration gives, qualifiers included ('const u32')."""
+    tnode = decl.child_by_field_name("type")
+    if tnode is None:
+        return None
+    quals = [region.text(c) for c in decl.children if c.type == "type_qualifier"]
+    return " ".join(quals + [region.text(tnode)])
+
+
 def _declarations(region: Region, scope) -> dict[str, str]:
     """name -> type text for every declaration and parameter in scope (the
     first one wins, as the nearest enclosing declaration usually comes first)."""
     types: dict[str, str] = {}
     for decl in region.find("declaration", "parameter_declaration", within=scope):
-        tnode = decl.child_by_field_name("type")
-        if tnode is None:
+        type_text = declaration_type(region, decl)
+        if type_text is None:
             continue
-        quals = [region.text(c) for c in decl.children if c.type == "type_qualifier"]
-        type_text = " ".join(quals + [region.text(tnode)])
         for d in decl.children_by_field_name("declarator"):
             ident = d
             while ident is not None and ident.type != "identifier":

@@ -21,7 +21,7 @@ from __future__ import annotations
 from bot.csyntax import call_name
 from bot.lazyre import lazy_re
 from bot.rulekit import TDX_PATHS, Case, Hit
-from bot.tdxsem import declared_type, enclosing_function, returns_module_status
+from bot.tdxsem import declaration_type, declared_type, enclosing_function, returns_module_status
 
 ID = "tdx-status-truncated"
 SEVERITY = "error"
@@ -58,11 +58,9 @@ def _hit(name: str, what: str, type_text: str, line: int) -> Hit:
 def check_file(source, patch):
     for region in source.regions:
         for decl in region.find("declaration"):
-            tnode = decl.child_by_field_name("type")
-            if tnode is None:
+            type_text = declaration_type(region, decl)
+            if type_text is None:
                 continue
-            quals = [region.text(c) for c in decl.children if c.type == "type_qualifier"]
-            type_text = " ".join(quals + [region.text(tnode)])
             for init in decl.children_by_field_name("declarator"):
                 if init.type != "init_declarator":
                     continue

@@ -21,6 +21,17 @@ def run_cli(*args, stdin: bytes | None = None, cwd=None, env=None, timeout: floa
                           capture_output=True, cwd=cwd or ROOT, env=full_env, timeout=timeout)
 
 
+def b4_command() -> str:
+    """The b4 installed beside this Python (CI's venv), else on PATH."""
+    import shutil
+
+    local = Path(sys.executable).parent / "b4"
+    found = str(local) if local.exists() else shutil.which("b4")
+    if not found:
+        pytest.skip("b4 is not installed")
+    return found
+
+
 @pytest.fixture
 def seeds():
     if not SEEDS.is_dir():

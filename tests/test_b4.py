@@ -2,23 +2,16 @@
 on a prep branch b4 made, and b4 review's check runner on our JSON."""
 import os
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-from conftest import ROOT
+from conftest import ROOT, b4_command
 
 COVER = "20260914-tdx-shutdown-v2-0-5a1c0ffee@example.com"
 
 
-def _b4() -> str:
-    local = Path(sys.executable).parent / "b4"
-    found = str(local) if local.exists() else shutil.which("b4")
-    if not found:
-        pytest.skip("b4 is not installed")
-    return found
+_b4 = b4_command
 
 
 def _tdxbot_cmd() -> str:

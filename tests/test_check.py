@@ -3,14 +3,12 @@ b4 itself), whole-file context, SARIF, exit codes, config and checkpatch."""
 import email
 import json
 import os
-import shutil
 import subprocess
-import sys
 from email import policy
 from pathlib import Path
 
 import pytest
-from conftest import run_cli
+from conftest import b4_command, run_cli
 
 TDX_C = "arch/x86/virt/vmx/tdx/tdx.c"
 BASE_TDX_C = """\
@@ -195,12 +193,7 @@ def test_sarif_structure(repo):
     assert any(r["ruleId"] == "changelog-voice" and "locations" not in r for r in run["results"])
 
 
-def _b4() -> str:
-    local = Path(sys.executable).parent / "b4"
-    found = str(local) if local.exists() else shutil.which("b4")
-    if not found:
-        pytest.skip("b4 is not installed")
-    return found
+_b4 = b4_command
 
 
 def test_b4_prep_branch_is_the_default_series(repo):
