@@ -73,8 +73,21 @@ class State:
         return list(self.db.execute("SELECT root, first_seen FROM threads WHERE open = 1 ORDER BY first_seen"))
 
     def thread_messages(self, root: str) -> list[bytes]:
-        return [r[0] for r in self.db.execute("SELECT raw FROM messages WHERE root = ? ORDER BY seen, msgid",
-                                               (root,))]
+        """The thread's messages, including replies whose References name only
+        their parent (their root is then a message inside this thread)."""
+        rows: dict[str, tuple[float, bytes]] = {}
+        frontier = [root]
+        while frontier:
+            found = []
+            for i in range(0, len(frontier), 500):  # SQLite caps the number of parameters
+                chunk = frontier[i:i + 500]
+                found += self.db.execute(
+                    f"SELECT msgid, seen, raw FROM messages WHERE root IN ({','.join('?' * len(chunk))})",
+                    chunk).fetchall()
+            frontier = [m for m, _, _ in found if m not in rows and m != root]
+            for msgid, seen, raw in found:
+                rows.setdefault(msgid, (seen, raw))
+        return [raw for _, (seen, raw) in sorted(rows.items(), key=lambda kv: (kv[1][0], kv[0]))]
 
     def close_thread(self, root: str) -> None:
         with self.db:

@@ -237,3 +237,27 @@ def test_watch_errors(tmp_path):
     assert res.returncode == 2 and b"not a public-inbox v2 inbox" in res.stderr
     res = run_cli("watch", "--inbox", tmp_path, "--once", "--from", SENDER)
     assert res.returncode == 2 and b"--drafts" in res.stderr
+
+
+def test_remote_inbox_is_mirrored_over_http(lore, tmp_path):
+    """--inbox URL: the epochs are cloned from public-inbox-httpd and followed."""
+    maildir = tmp_path / "drafts"
+    env = dict(os.environ, PYTHONPATH=str(ROOT), HOME=str(tmp_path), XDG_CACHE_HOME=str(tmp_path / "cache"),
+               GIT_CONFIG_NOSYSTEM="1")
+    cmd = [sys.executable, "-m", "bot", "watch", "--inbox", lore.url, "--state", str(tmp_path / "s.sqlite3"),
+           "--from", SENDER, "--settle", "0", "--once", "--drafts", str(maildir)]
+    res = subprocess.run(cmd, env=env, capture_output=True, timeout=300, cwd=tmp_path)
+    assert res.returncode == 0, res.stderr.decode()[-2000:]
+    drafts = drafts_in(maildir)
+    assert set(drafts) == {EXAMPLE_IDS[1], EXAMPLE_IDS[2], EXAMPLE_IDS[3], "vv-v1-1@example.org",
+                           "vv-v1-2@example.org"}
+    assert list((tmp_path / "cache" / "tdxbot" / "mirrors").glob("*/git/0.git"))
+    # The point the human reviewer made on patch 2 is left out of our reply.
+    body = drafts[EXAMPLE_IDS[2]][0].get_content()
+    assert "Retry on the two transient errors.\n\nNit" not in body
+    again = subprocess.run(cmd, env=env, capture_output=True, timeout=300, cwd=tmp_path)
+    assert again.returncode == 0 and {k: len(v) for k, v in drafts_in(maildir).items()} == \
+        {k: 1 for k in drafts}
+    bad = subprocess.run(cmd[:5] + ["http://127.0.0.1:9/nothing"] + cmd[6:], env=env, capture_output=True,
+                         timeout=120, cwd=tmp_path)
+    assert bad.returncode == 2 and b"cannot mirror" in bad.stderr
