@@ -155,13 +155,6 @@ def _known_ids(ids: set[str], where: str) -> set[str]:
     return set(ids) & known
 
 
-def _exit_status(reviews, fail_on: str) -> int:
-    from bot.model import SEVERITY_RANK
-
-    threshold = SEVERITY_RANK[fail_on]
-    return 1 if any(f.rank >= threshold for r in reviews for f in r.findings) else 0
-
-
 def _write_drafts(args, settings, reviews) -> None:
     from datetime import datetime, timezone
 
@@ -200,7 +193,9 @@ def cmd_check(args) -> int:
     if args.drafts:
         _write_drafts(args, settings, [review])
     _emit(args, [review], options)
-    return _exit_status([review], args.fail_on)
+    from bot.engine import exit_status
+
+    return exit_status([review], args.fail_on)
 
 
 def _emit(args, reviews, options) -> None:
@@ -256,7 +251,9 @@ def cmd_review(args) -> int:
     if args.drafts:
         _write_drafts(args, settings, reviews)
     _emit(args, reviews, options)
-    return _exit_status(reviews, args.fail_on)
+    from bot.engine import exit_status
+
+    return exit_status(reviews, args.fail_on)
 
 
 def _load_local_pooled(sources: list[str], version: int | None):
@@ -367,7 +364,7 @@ def cmd_rules(args) -> int:
     return 0
 
 
-def _stdin_series(settings):
+def _stdin_series():
     """The messages b4 passes on stdin, as a series; None for a mail with no diff."""
     from bot.mailparse import patch_from_message
     from bot.sources import assemble, load_local
@@ -385,7 +382,7 @@ def cmd_b4_check(args) -> int:
 
     settings = read_git_config()
     options = _options(args, settings)
-    series, _ = _stdin_series(settings)
+    series, _ = _stdin_series()
     if series is None:
         return 0  # a cover letter or a note: nothing to check
     sys.stdout.write(render_checkpatch(review_series(series, options)))
@@ -418,7 +415,7 @@ def cmd_b4_review_check(args) -> int:
 
     settings = read_git_config()
     options = _options(args, settings)
-    series, messages = _stdin_series(settings)
+    series, messages = _stdin_series()
     if args.series:
         if len(messages) == 1:
             cover = patch_from_message(messages[0], "<stdin>")
@@ -455,13 +452,9 @@ def _fast_b4_check_args(argv: list[str]):
             ignore.append(arg.split("=", 1)[1])
         else:
             return None
-    return argparse_namespace(command="b4-check", ignore=ignore)
-
-
-def argparse_namespace(**kw):
     from types import SimpleNamespace
 
-    return SimpleNamespace(**kw)
+    return SimpleNamespace(command="b4-check", ignore=ignore)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -95,6 +95,10 @@ class Region:
     def touches_added(self, node) -> bool:
         return any(n in self.added for n in self.node_lines(node))
 
+    def first_added(self, node) -> int | None:
+        """The first line of node that the patch adds, if any."""
+        return next((n for n in self.node_lines(node) if n in self.added), None)
+
     def text(self, node) -> str:
         return self.source[node.start_byte:node.end_byte].decode("utf-8", "replace")
 
@@ -255,18 +259,6 @@ def call_name(call) -> str:
     if fn is None:
         return ""
     return fn.text.decode("utf-8", "replace") if fn.text is not None else ""
-
-
-def calls_in(node) -> list:
-    return list(iter_nodes(node, {"call_expression"}))
-
-
-def loop_condition(loop):
-    return loop.child_by_field_name("condition")
-
-
-def loop_body(loop):
-    return loop.child_by_field_name("body")
 
 
 LOOP_TYPES = ("while_statement", "do_statement", "for_statement")

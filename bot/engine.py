@@ -234,5 +234,9 @@ def _commented_lines(body: tuple[str, ...]) -> set[str]:
     return out
 
 
-def exit_status(review: Review) -> int:
-    return 1 if any(f.rank >= 1 for f in review.findings) else 0
+def exit_status(reviews: Iterable[Review], fail_on: str = "warning") -> int:
+    """1 when a finding reaches fail_on, else 0."""
+    from bot.model import SEVERITY_RANK
+
+    threshold = SEVERITY_RANK[fail_on]
+    return 1 if any(f.rank >= threshold for r in reviews for f in r.findings) else 0

@@ -46,10 +46,6 @@ def path_matches(path: str, patterns: Iterable[str] | None) -> bool:
     return bool(_glob_regex(tuple(patterns)).match(path))
 
 
-def touches_tdx(patch: Patch) -> bool:
-    return any(path_matches(f.path, TDX_PATHS) for f in patch.files)
-
-
 class Hit(NamedTuple):
     """What a rule reports. Exactly one location: a post-image line of the
     file being checked, a changelog line index, the subject, or none."""

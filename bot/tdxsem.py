@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from bot.csyntax import Region, call_name, iter_nodes
+from bot.csyntax import LOOP_TYPES, Region, call_name, iter_nodes
 from bot.lazyre import lazy_re
 
 # Calls that issue a SEAMCALL or TDCALL and hand back the raw u64 status.
@@ -231,8 +231,14 @@ def justifying_comment(region: Region, loop, codes: list[str]) -> bool:
     return False
 
 
+def loop_report_line(region: Region, loop) -> int | None:
+    """The added line a loop finding sits on: its condition, else its start."""
+    cond = loop.child_by_field_name("condition")
+    return (region.first_added(cond) if cond is not None else None) or region.first_added(loop)
+
+
 def loops_in(region: Region):
-    return region.find("while_statement", "do_statement", "for_statement")
+    return region.find(*LOOP_TYPES)
 
 
 def enclosing_function(node):

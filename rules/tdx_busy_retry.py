@@ -24,7 +24,7 @@ from __future__ import annotations
 from bot.csyntax import call_name, iter_nodes
 from bot.lazyre import lazy_re
 from bot.rulekit import TDX_PATHS, Case, Hit
-from bot.tdxsem import analyze_loop, loops_in, returns_status, tests_busy
+from bot.tdxsem import analyze_loop, loop_report_line, loops_in, returns_status, tests_busy
 
 ID = "tdx-busy-retry"
 SEVERITY = "warning"
@@ -39,13 +39,6 @@ _COMMENT = ("TDX_OPERAND_BUSY means a TDX-module try-lock lost a race; retrying 
             "that can retry, or kick the vCPUs and retry once.")
 
 
-def _first_added(region, node):
-    for no in region.node_lines(node):
-        if region.is_added(no):
-            return no
-    return None
-
-
 def check_file(source, patch):
     for region in source.regions:
         flagged = []
@@ -54,9 +47,7 @@ def check_file(source, patch):
                 continue
             info = analyze_loop(region, loop)
             if info.seamcalls and tests_busy(" ".join(info.retry_tests)):
-                cond = loop.child_by_field_name("condition")
-                line = _first_added(region, cond) if cond is not None else None
-                line = line or _first_added(region, loop)
+                line = loop_report_line(region, loop)
                 if line is not None:
                     flagged.append(loop)
                     yield Hit("SEAMCALL retried on TDX_OPERAND_BUSY in a loop", line=line,
@@ -71,7 +62,7 @@ def check_file(source, patch):
             recalls = [c for c in iter_nodes(cons, {"call_expression"}) if returns_status(call_name(c))]
             if not recalls or _KICK_OR_LOCK.search(region.text(cons)):
                 continue
-            line = _first_added(region, recalls[0]) or _first_added(region, test)
+            line = region.first_added(recalls[0]) or region.first_added(test)
             if line is not None:
                 yield Hit("SEAMCALL called again after TDX_OPERAND_BUSY without kicking vCPUs "
                           "or taking a lock", line=line, comment=_COMMENT)

@@ -25,10 +25,10 @@ from __future__ import annotations
 
 import re
 
-from bot.csyntax import call_name, iter_nodes
+from bot.csyntax import LOOP_TYPES, call_name, iter_nodes
 from bot.lazyre import lazy_re
 from bot.rulekit import TDX_PATHS, Case, Hit
-from bot.tdxsem import enclosing_function, is_host_seamcall
+from bot.tdxsem import enclosing_function, is_host_seamcall, loops_in
 
 ID = "tdx-error-ignored"
 SEVERITY = "warning"
@@ -86,7 +86,7 @@ def _retry_tests(region, loop) -> list:
 
 def _enclosing_loop(node, func):
     while node is not None and node != func:
-        if node.type in ("while_statement", "do_statement", "for_statement"):
+        if node.type in LOOP_TYPES:
             return node
         node = node.parent
     return None
@@ -103,7 +103,7 @@ def check_file(source, patch):
             if region.is_added(line) and not _explained(region, stmt) \
                     and not _explained(region, stmt.parent or stmt):
                 yield Hit(f"result of {call_name(call)}() is discarded", line=line, comment=_COMMENT)
-        for loop in region.find("while_statement", "do_statement", "for_statement"):
+        for loop in loops_in(region):
             cond = loop.child_by_field_name("condition")
             if cond is None:
                 continue

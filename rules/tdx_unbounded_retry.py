@@ -26,23 +26,11 @@ for both retried codes.
 from __future__ import annotations
 
 from bot.rulekit import TDX_PATHS, Case, Hit
-from bot.tdxsem import analyze_loop, justifying_comment, loops_in
+from bot.tdxsem import analyze_loop, justifying_comment, loop_report_line, loops_in
 
 ID = "tdx-unbounded-retry"
 SEVERITY = "warning"
 PATHS = TDX_PATHS
-
-
-def report_line(region, loop) -> int | None:
-    """The added line a loop finding sits on: its condition, else its start."""
-    cond = loop.child_by_field_name("condition")
-    for node in (cond, loop):
-        if node is None:
-            continue
-        for no in region.node_lines(node):
-            if region.is_added(no):
-                return no
-    return None
 
 
 def check_file(source, patch):
@@ -55,7 +43,7 @@ def check_file(source, patch):
                 continue
             if justifying_comment(region, loop, info.codes):
                 continue
-            line = report_line(region, loop)
+            line = loop_report_line(region, loop)
             if line is None:
                 continue
             codes = ", ".join(info.codes)
