@@ -227,9 +227,8 @@ def _emit(args, reviews, options) -> None:
 
 def cmd_review(args) -> int:
     from bot.config import read_git_config
-    from bot.engine import review_series
     from bot.model import Review
-    from bot.sources import is_remote_source, load_series, parse_msgid_arg
+    from bot.sources import DEFAULT_LORE_URL, fetch_thread, is_remote_source, load_local, parse_msgid_arg
 
     settings = read_git_config()
     options = _options(args, settings)
@@ -241,13 +240,19 @@ def cmd_review(args) -> int:
     remote = [s for s in args.sources if is_remote_source(s)]
     if local.count("-") > 1:
         raise UserError("'-' (stdin) given more than once")
-    series_list = []
+    reviews: list[Review] = []
     if local:
-        series_list.append(_load_local_pooled(local, args.series_version))
+        messages = []
+        for src in local:
+            messages.extend(load_local(src, alone=len(local) == 1))
+        where = local[0] if len(local) == 1 else f"{len(local)} inputs"
+        reviews.append(_review_messages(messages, args.series_version,
+                                        "<stdin>" if where == "-" else where, options))
     for src in remote:
-        series_list.append(load_series(src, lore_url=lore_url, version=args.series_version,
-                                       timeout=args.timeout))
-    reviews: list[Review] = [review_series(s, options) for s in series_list]
+        msgid, url_base = parse_msgid_arg(src)
+        base = url_base or lore_url or DEFAULT_LORE_URL
+        messages = fetch_thread(msgid, base, args.timeout)
+        reviews.append(_review_messages(messages, args.series_version, msgid, options))
     if args.drafts:
         _write_drafts(args, settings, reviews)
     _emit(args, reviews, options)
@@ -256,16 +261,33 @@ def cmd_review(args) -> int:
     return exit_status(reviews, args.fail_on)
 
 
-def _load_local_pooled(sources: list[str], version: int | None):
-    from bot.sources import assemble, load_local
+# Below this many messages a second process costs more than it saves.
+PARALLEL_MIN_MESSAGES = 64
 
-    messages = []
-    for src in sources:
-        messages.extend(load_local(src))
-    where = sources[0] if len(sources) == 1 else f"{len(sources)} inputs"
-    if where == "-":
-        where = "<stdin>"
-    return assemble(messages, version, where)
+
+def _review_messages(messages, version, where, options, parallel_min=PARALLEL_MIN_MESSAGES):
+    """Assemble and review one thread or mbox. A big one on a machine with a
+    spare core has b4 pick the series in a child process while this one
+    parses every patch and runs the per-patch rules; patches that turn out
+    not to be in the series are checked for nothing, which is cheaper than
+    waiting for b4."""
+    from bot.engine import check_patch, review_series
+    from bot.sources import assemble, build_series, needs_b4, parse_all, plan_series_in_child
+
+    if len(messages) < parallel_min or _usable_cpus() < 2 or not needs_b4(messages):
+        return review_series(assemble(messages, version, where), options)
+    wait_for_plan = plan_series_in_child(messages, version, where)
+    parsed = parse_all(messages, where)
+    checked = {id(p): (p, check_patch(p, options)) for p in parsed
+               if p is not None and p.files and not p.subject.lower().startswith("re:")}
+    series = build_series(messages, version, where, wait_for_plan(), parsed)
+    return review_series(series, options, checked)
+
+
+def _usable_cpus() -> int:
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
 
 
 def cmd_watch(args) -> int:

@@ -82,7 +82,8 @@ def validate_rule_ids(ids: Iterable[str], where: str) -> None:
         raise UserError(f"{where}: unknown rule id(s): {', '.join(unknown)} (see 'tdxbot rules')")
 
 
-def active_rules(options: Options) -> list[Rule]:
+@lru_cache(maxsize=8)
+def active_rules(options: Options) -> tuple[Rule, ...]:
     out = []
     for rule in all_rules():
         if rule.id in options.ignore:
@@ -90,7 +91,7 @@ def active_rules(options: Options) -> list[Rule]:
         if options.select is not None and rule.id not in options.select:
             continue
         out.append(rule)
-    return out
+    return tuple(out)
 
 
 def _finding(rule: Rule, hit: Hit, patch: Patch | None, severity: dict[str, str],
@@ -117,41 +118,69 @@ def _finding(rule: Rule, hit: Hit, patch: Patch | None, severity: dict[str, str]
     )
 
 
-def review_series(series: Series, options: Options = Options()) -> Review:
+def check_patch(patch: Patch, options: Options = Options()) -> list[Finding]:
+    """The findings of the file and patch rules on one patch. They depend on
+    the patch alone, so they can be worked out before the series is known."""
+    severity = dict(options.severity)
+    findings: list[Finding] = []
+    added_by_path: dict[str, dict[int, str]] = {}
+    for diff in patch.files:
+        lines = added_by_path.setdefault(diff.path, {})
+        lines.update((ln.new_no, ln.text) for ln in diff.added_lines())
+    c_files = [d for d in patch.files
+               if not d.is_deleted and not d.is_binary and d.path.endswith(C_SUFFIXES)]
+    for rule in active_rules(options):
+        if rule.kind == "patch":
+            if rule.paths is not None and not any(_in_scope(f.path, rule.paths) for f in patch.files):
+                continue
+            for hit in rule.module.check_patch(patch):
+                if hit.path is None:
+                    findings.append(_finding(rule, hit, patch, severity))
+                    continue
+                added = added_by_path.get(hit.path, {})
+                if hit.line in added:
+                    findings.append(_finding(rule, hit, patch, severity, hit.path,
+                                             added[hit.line]))
+        elif rule.kind == "file":
+            for diff in c_files:
+                if not _in_scope(diff.path, rule.paths):
+                    continue
+                added_text = added_by_path[diff.path]
+                for hit in rule.module.check_file(source_file(diff), patch):
+                    if hit.line not in added_text:
+                        continue  # findings land only on lines the patch adds
+                    findings.append(_finding(rule, hit, patch, severity, diff.path,
+                                             added_text[hit.line]))
+    return findings
+
+
+_SCOPE: dict[tuple[str, tuple[str, ...] | None], bool] = {}
+
+
+def _in_scope(path: str, patterns: tuple[str, ...] | None) -> bool:
+    """path_matches, remembered: every patch asks it once per rule and file."""
+    key = (path, patterns)
+    known = _SCOPE.get(key)
+    if known is None:
+        if len(_SCOPE) > 4096:
+            _SCOPE.clear()
+        known = _SCOPE[key] = path_matches(path, patterns)
+    return known
+
+
+def review_series(series: Series, options: Options = Options(),
+                  checked: dict[int, tuple[Patch, list[Finding]]] | None = None) -> Review:
+    """checked: check_patch results worked out earlier, by id() of the patch,
+    each with its patch (held so the id stays that patch's)."""
     severity = dict(options.severity)
     rules = active_rules(options)
     findings: list[Finding] = []
     for patch in series.patches:
-        added_by_path: dict[str, dict[int, str]] = {}
-        for diff in patch.files:
-            lines = added_by_path.setdefault(diff.path, {})
-            lines.update((ln.new_no, ln.text) for ln in diff.added_lines())
-        for rule in rules:
-            if rule.kind == "patch":
-                if rule.paths is not None and not any(path_matches(f.path, rule.paths)
-                                                      for f in patch.files):
-                    continue
-                for hit in rule.module.check_patch(patch):
-                    if hit.path is None:
-                        findings.append(_finding(rule, hit, patch, severity))
-                        continue
-                    added = added_by_path.get(hit.path, {})
-                    if hit.line in added:
-                        findings.append(_finding(rule, hit, patch, severity, hit.path,
-                                                 added[hit.line]))
-            elif rule.kind == "file":
-                for diff in patch.files:
-                    if diff.is_deleted or diff.is_binary or not diff.path.endswith(C_SUFFIXES):
-                        continue
-                    if not path_matches(diff.path, rule.paths):
-                        continue
-                    src = source_file(diff)
-                    added_text = added_by_path[diff.path]
-                    for hit in rule.module.check_file(src, patch):
-                        if hit.line not in added_text:
-                            continue  # findings land only on lines the patch adds
-                        findings.append(_finding(rule, hit, patch, severity, diff.path,
-                                                 added_text[hit.line]))
+        earlier = checked.get(id(patch)) if checked else None
+        if earlier is not None and earlier[0] is patch:
+            findings.extend(earlier[1])
+        else:
+            findings.extend(check_patch(patch, options))
     for rule in rules:
         if rule.kind == "series":
             for hit in rule.module.check_series(series):

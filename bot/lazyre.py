@@ -10,7 +10,8 @@ import re
 
 
 class LazyPattern:
-    __slots__ = ("_args", "_compiled")
+    """Compiles on the first attribute asked for, then keeps each method it
+    hands out as an instance attribute, so later calls skip __getattr__."""
 
     def __init__(self, pattern: str, flags: int = 0):
         self._args = (pattern, flags)
@@ -20,7 +21,9 @@ class LazyPattern:
         compiled = self._compiled
         if compiled is None:
             compiled = self._compiled = re.compile(*self._args)
-        return getattr(compiled, name)
+        value = getattr(compiled, name)
+        self.__dict__[name] = value
+        return value
 
 
 def lazy_re(pattern: str, flags: int = 0) -> LazyPattern:

@@ -137,6 +137,8 @@ class Case(NamedTuple):
                       "breadcrumb when the SEAMCALL fails.")
     trailers: str = "Signed-off-by: Alice Example <alice@example.org>"
     extra_files: tuple[tuple[str, str], ...] = ()  # (path, added code)
+    removed_files: tuple[tuple[str, str], ...] = ()  # (path, code the patch removes)
+    renamed_from: str | None = None  # the main file's pre-image path, for a rename
     at: tuple[str, ...] = ()
     whole_file: bool = False  # give rules the post-image of the whole file
     why: str = ""
@@ -149,17 +151,22 @@ def _dedent(text: str) -> list[str]:
     return text.split("\n") if text else []
 
 
-def _hunk(path: str, before: list[str], code: list[str], after: list[str], start: int) -> list[str]:
-    old_len = len(before) + len(after)
-    new_len = old_len + len(code)
-    out = [
-        f"diff --git a/{path} b/{path}",
+def _hunk(path: str, before: list[str], code: list[str], after: list[str], start: int,
+          old_path: str | None = None, removed: list[str] = ()) -> list[str]:
+    old_len = len(before) + len(after) + len(removed)
+    new_len = len(before) + len(after) + len(code)
+    old_path = old_path or path
+    out = [f"diff --git a/{old_path} b/{path}"]
+    if old_path != path:
+        out += ["similarity index 90%", f"rename from {old_path}", f"rename to {path}"]
+    out += [
         "index 1111111..2222222 100644",
-        f"--- a/{path}",
+        f"--- a/{old_path}",
         f"+++ b/{path}",
-        f"@@ -{start},{old_len} +{start},{new_len} @@",
+        f"@@ -{start},{old_len} +{start if new_len else start - 1},{new_len} @@",
     ]
-    out += [" " + ln for ln in before] + ["+" + ln for ln in code] + [" " + ln for ln in after]
+    out += [" " + ln for ln in before] + ["-" + ln for ln in removed] + ["+" + ln for ln in code] \
+        + [" " + ln for ln in after]
     return out
 
 
@@ -168,8 +175,11 @@ def case_mail(case: Case) -> bytes:
     body = _dedent(case.changelog) + [""] + _dedent(case.trailers) + ["---", ""]
     files = [(case.path, _dedent(case.before), _dedent(case.code), _dedent(case.after))]
     files += [(p, [], _dedent(c), []) for p, c in case.extra_files]
-    for path, before, code, after in files:
-        body += _hunk(path, before, code or (["int x;"] if not before + after else []), after, 100)
+    for i, (path, before, code, after) in enumerate(files):
+        body += _hunk(path, before, code or (["int x;"] if not before + after else []), after, 100,
+                      old_path=case.renamed_from if i == 0 else None)
+    for path, code in case.removed_files:
+        body += _hunk(path, [], [], [], 100, removed=_dedent(code))
     body += ["-- ", "2.53.0", ""]
     headers = [
         "From: Alice Example <alice@example.org>",

@@ -10,7 +10,7 @@ import os
 import re
 import sys
 import urllib.parse
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from bot.errors import UserError
 from bot.lazyre import lazy_re
@@ -104,8 +104,9 @@ def _read_bytes(path: str) -> bytes:
         raise UserError(f"{path}: {exc.strerror or exc}") from None
 
 
-def load_local(source: str) -> list[Message]:
-    """Messages from a path ('-' for stdin): mbox, single message or maildir."""
+def load_local(source: str, alone: bool = True) -> list[Message]:
+    """Messages from a path ('-' for stdin): mbox, single message or maildir.
+    alone: False when the messages join others from more inputs."""
     if source == "-":
         data = sys.stdin.buffer.read()
         where = "<stdin>"
@@ -130,7 +131,8 @@ def load_local(source: str) -> list[Message]:
     if not raws:
         raise UserError(f"{where}: empty input, no mail found")
     # b4's series logic wants email.message objects; a lone patch does not.
-    return [parse_message(raw, where, lite=len(raws) == 1) for raw in raws]
+    lite = alone and len(raws) == 1
+    return [parse_message(raw, where, lite=lite) for raw in raws]
 
 
 def fetch_thread(msgid: str, lore_url: str, timeout: float = 30.0) -> list[Message]:
@@ -164,26 +166,62 @@ def _is_patch_message(msg: Message) -> bool:
     return not is_reply and any(t.upper() == "PATCH" for t in tags)
 
 
+class SeriesPlan(NamedTuple):
+    """Which messages make up the series, as b4 decided, by their position in
+    the message list. Plain data, so it can cross a process boundary."""
+    version: int
+    expected: int
+    cover: int | None
+    patches: tuple[int, ...]
+
+
 def assemble(messages: list[Message], version: int | None = None, where: str = "input") -> Series:
     """Turn the messages of a thread (or a loose mbox) into one Series."""
+    plan = plan_series(messages, version, where) if needs_b4(messages) else None
+    return build_series(messages, version, where, plan)
+
+
+def needs_b4(messages: list[Message]) -> bool:
+    return len(messages) > 1 and any(_is_patch_message(m) for m in messages)
+
+
+def parse_all(messages: list[Message], where: str) -> list[Patch | None]:
+    """Every message as a Patch, None where it cannot be read (build_series
+    parses that one again when it needs it, for its error message)."""
+    out: list[Patch | None] = []
+    for i, msg in enumerate(messages):
+        try:
+            out.append(patch_from_message(msg, f"{where} message {i + 1}"))
+        except UserError:
+            out.append(None)
+    return out
+
+
+def build_series(messages: list[Message], version: int | None, where: str,
+                 plan: SeriesPlan | None, parsed: list[Patch | None] | None = None) -> Series:
+    """The Series that plan describes; without a plan, every message with a
+    diff is a patch. parsed: the messages already parsed by parse_all."""
+    def patch_at(pos: int, label: str) -> Patch:
+        if parsed is not None and parsed[pos] is not None:
+            return parsed[pos]
+        return patch_from_message(messages[pos], label)
+
     if len(messages) == 1:
-        patch = patch_from_message(messages[0], where)
+        patch = patch_at(0, where)
         if not patch.files:
             raise UserError(f"{where}: no patch found in the message")
         missing = tuple(i for i in range(1, patch.total + 1) if i != patch.index)
         return Series(title=patch.title, version=patch.version, total=patch.total, cover=None,
                       patches=(patch,), missing=missing)
-    if any(_is_patch_message(m) for m in messages):
-        series = _assemble_with_b4(messages, version, where)
-        if series is not None:
-            return series
+    if plan is not None:
+        return _series_from_plan(messages, plan, where, patch_at)
     if version is not None:
         raise UserError(f"{where}: no version {version} of a series found")
     # No [PATCH] subjects b4 recognises: every message with a diff is a patch.
     patches = []
     replies = []
-    for i, msg in enumerate(messages):
-        p = patch_from_message(msg, f"{where} message {i + 1}")
+    for i in range(len(messages)):
+        p = patch_at(i, f"{where} message {i + 1}")
         if p.files and not p.subject.lower().startswith("re:"):
             patches.append(p)
         else:
@@ -230,22 +268,15 @@ def _prime_patch_ids(mailbox) -> None:
                 pending[index]._git_patch_id = parts[0]
 
 
-def _assemble_with_b4(messages: list[Message], version: int | None, where: str) -> Series | None:
+def plan_series(messages: list[Message], version: int | None, where: str) -> SeriesPlan | None:
+    """Let b4's LoreMailbox pick the series: the version asked for, else the
+    newest complete one, else the newest. None when b4 finds no series."""
     import io
     from contextlib import redirect_stderr, redirect_stdout
 
-    import b4
-
-    _setup_b4()
-    mailbox = b4.LoreMailbox()
     sink = io.StringIO()
     with redirect_stdout(sink), redirect_stderr(sink):
-        for msg in messages:
-            try:
-                mailbox.add_message(msg)
-            except Exception:  # noqa: BLE001 - b4 rejects odd mails; they are context at most
-                continue
-        _prime_patch_ids(mailbox)
+        mailbox = b4_mailbox(messages)
         revisions = sorted(r for r, s in mailbox.series.items() if any(s.patches))
         if not revisions:
             return None
@@ -260,47 +291,137 @@ def _assemble_with_b4(messages: list[Message], version: int | None, where: str) 
         lseries = mailbox.get_series(revision=chosen, codereview_trailers=False)
     if lseries is None:
         return None
-    cover = None
-    patches: list[Patch] = []
-    used: set[int] = set()
-    for idx, lmsg in enumerate(lseries.patches):
-        if lmsg is None:
+    position = {id(msg): i for i, msg in enumerate(messages)}
+    slots = [position.get(id(lmsg.msg)) if lmsg is not None else None for lmsg in lseries.patches]
+    return SeriesPlan(version=chosen, expected=max(lseries.expected or 1, 1), cover=slots[0],
+                      patches=tuple(p for p in slots[1:] if p is not None))
+
+
+def b4_mailbox(messages: list[Message]):
+    """A b4 LoreMailbox holding the messages, with patch ids worked out."""
+    import b4
+
+    _setup_b4()
+    mailbox = b4.LoreMailbox()
+    trimmed: set[int] = set()
+    for msg in messages:
+        whole = _trim_for_b4(msg)
+        try:
+            mailbox.add_message(msg)
+        except Exception:  # noqa: BLE001 - b4 rejects odd mails; they are context at most
             continue
-        used.add(id(lmsg.msg))
-        p = patch_from_message(lmsg.msg, f"{where}: {lmsg.full_subject}")
-        if idx == 0:
-            cover = p
-        else:
-            patches.append(p)
-    expected = max(lseries.expected or 1, 1)
+        finally:
+            if whole is not None:
+                msg.set_payload(whole)
+                trimmed.add(id(msg))
+    for lmsg in mailbox.msgid_map.values():
+        if id(lmsg.msg) in trimmed:  # patch ids need the whole diff
+            lmsg.body = b4.LoreMessage.get_payload(lmsg.msg)[0]
+    _prime_patch_ids(mailbox)
+    return mailbox
+
+
+def _trim_for_b4(msg: Message) -> str | None:
+    """Cut a plain patch mail's body after its first 'diff --git' line and
+    return the whole payload, to be put back once b4 has read the mail.
+
+    b4 reads every line of every body looking for trailers, which is most of
+    its cost on a big mbox. For a mail that is not a reply and has a diff it
+    throws those trailers away; what it keeps (the subject, has_diff,
+    has_diffstat) is all in the part before the diff. Replies, multipart and
+    encoded bodies are left whole."""
+    encoding = str(msg.get("Content-Transfer-Encoding") or "7bit").strip().lower()
+    if msg.is_multipart() or encoding not in ("7bit", "8bit"):
+        return None
+    subject = " ".join(str(msg.get("Subject") or "").split())
+    if not subject.startswith("[") or not _is_patch_message(msg):
+        return None
+    payload = msg.get_payload()
+    if not isinstance(payload, str):
+        return None
+    start = payload.find("\ndiff --git ")
+    if start < 0:
+        return None
+    end = payload.find("\n", start + 1)
+    if end < 0 or end + 1 >= len(payload):
+        return None
+    msg.set_payload(payload[:end + 1])
+    return payload
+
+
+def _series_from_plan(messages: list[Message], plan: SeriesPlan, where: str, patch_at) -> Series:
+    def label(pos: int) -> str:
+        from bot.mailparse import decode_header_value
+
+        return f"{where}: {decode_header_value(messages[pos].get('Subject'))}"
+
+    cover = patch_at(plan.cover, label(plan.cover)) if plan.cover is not None else None
+    patches = [patch_at(pos, label(pos)) for pos in plan.patches]
     present = {p.index for p in patches}
-    missing = tuple(i for i in range(1, expected + 1) if i not in present)
+    missing = tuple(i for i in range(1, plan.expected + 1) if i not in present)
     if not patches:
         raise UserError(f"{where}: the thread has a cover letter but no patches")
     for p in patches:
         if not p.files:
             raise UserError(f"{where}: no diff found in '{p.subject}'")
+    used = set(plan.patches) | ({plan.cover} if plan.cover is not None else set())
     replies = []
-    for msg in messages:
-        if id(msg) in used:
+    for pos in range(len(messages)):
+        if pos in used:
             continue
         try:
-            replies.append(_reply(patch_from_message(msg, where)))
+            replies.append(_reply(patch_at(pos, where)))
         except UserError:
             continue
     title = cover.title if cover is not None else patches[0].title
-    return Series(title=title, version=chosen, total=expected, cover=cover,
+    return Series(title=title, version=plan.version, total=plan.expected, cover=cover,
                   patches=tuple(patches), missing=missing, replies=tuple(replies))
 
 
-def load_series(source: str, *, lore_url: str | None = None, version: int | None = None,
-                timeout: float = 30.0) -> Series:
-    """The one entry point: a path, '-', a Message-ID or a lore URL."""
-    if is_remote_source(source):
-        msgid, url_base = parse_msgid_arg(source)
-        base = url_base or lore_url or DEFAULT_LORE_URL
-        messages = fetch_thread(msgid, base, timeout)
-        return assemble(messages, version, where=msgid)
-    messages = load_local(source)
-    where = "<stdin>" if source == "-" else source
-    return assemble(messages, version, where)
+def plan_series_in_child(messages: list[Message], version: int | None, where: str):
+    """Start plan_series in a forked child and return a function that waits
+    for its SeriesPlan. b4's parse of every mail is the costliest step of a
+    big review; meanwhile the caller can parse and check the patches. Where
+    fork is missing, or the child dies, the plan is made in this process."""
+    import json
+
+    if not hasattr(os, "fork"):
+        return lambda: plan_series(messages, version, where)
+    read_end, write_end = os.pipe()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    pid = os.fork()
+    if pid == 0:  # the child: one JSON line, then out without running exit handlers
+        status = 0
+        try:
+            os.close(read_end)
+            try:
+                plan = plan_series(messages, version, where)
+                reply = {"plan": list(plan) if plan is not None else None}
+            except UserError as exc:
+                reply = {"error": str(exc)}
+            with os.fdopen(write_end, "w", encoding="utf-8") as out:
+                json.dump(reply, out)
+        except BaseException:  # noqa: BLE001 - the parent notices the silence and falls back
+            status = 1
+        finally:
+            os._exit(status)
+    os.close(write_end)
+
+    def wait() -> SeriesPlan | None:
+        with os.fdopen(read_end, "r", encoding="utf-8") as pipe:
+            text = pipe.read()
+        os.waitpid(pid, 0)
+        try:
+            reply = json.loads(text)
+        except ValueError:
+            return plan_series(messages, version, where)
+        if "error" in reply:
+            raise UserError(reply["error"])
+        plan = reply.get("plan")
+        if plan is None:
+            return None
+        version_, expected, cover, patches = plan
+        return SeriesPlan(version_, expected, cover, tuple(patches))
+    return wait
+

@@ -89,6 +89,9 @@ def test_several_patch_files_pool_into_one_series(tmp_path):
         (tmp_path / f"{i:04d}.patch").write_text(m)
     report = _json(run_cli("review", *sorted(tmp_path.iterdir()), "--format", "json"))
     assert [p["index"] for p in report["series"][0]["patches"]] == [1, 2]
+    # b4 assembled them: the cover letter is the cover, not a stray reply.
+    assert report["series"][0]["message_id"] == "f-v1-0@example.org"
+    assert report["series"][0]["subject"] == "x86/virt/tdx: Add the thing"
 
 
 def test_crlf_and_quoted_printable_bodies_parse():

@@ -1,0 +1,273 @@
+"""A locking rule stated in a comment that the function does not assert.
+
+What it flags: a comment added above a function, or at the top of its
+body, that tells callers to hold a lock ("Caller must hold
+tdx_module_lock", "Must be called with kvm->mmu_lock held"), to have
+interrupts or preemption disabled, or to be inside an RCU read-side
+section, when the function has no matching assertion:
+lockdep_assert_held*() (or assert_spin_locked(), lockdep_is_held(),
+__must_hold()) for a lock, lockdep_assert_irqs_disabled() for interrupts,
+lockdep_assert_preemption_disabled() for preemption,
+lockdep_assert_in_rcu_read_lock() or rcu_read_lock_held() for RCU.
+Only whole function definitions are judged: when the patch shows part of
+one, the body may hold the assertion out of sight.
+
+Why: the tip tree handbook asks for lockdep assertions instead of
+locking comments. A comment goes stale and is checked by nobody; the
+assertion documents the same rule and lockdep verifies it on every call.
+KVM's TDX code does this (lockdep_assert_held_write(&kvm->mmu_lock)).
+
+Fires on:
+    /* Caller must hold tdx_module_lock. */
+    static int tdx_module_reset(void)
+    {
+        return do_reset();
+    }
+Must not fire when the body starts with
+lockdep_assert_held(&tdx_module_lock); nor on "The caller must hold a
+reference to the page", which is no lock.
+"""
+from __future__ import annotations
+
+import re
+
+from bot.csyntax import call_name, iter_nodes, strip_comment_markers
+from bot.lazyre import lazy_re
+from bot.rulekit import X86_PATHS, Case, Hit
+
+ID = "lock-comment-not-asserted"
+SEVERITY = "warning"
+PATHS = X86_PATHS
+
+_LOCKISH = r"[\w>.&\[\]-]*(?:lock|mutex|sem|rwsem|seqcount)\w*"
+# A demand, not a description: "must be called with", not "is executed with".
+_MUST = (r"\b(?:must|should|has to|have to|needs? to|expects? to|requires? to|"
+         r"only\s+(?:be\s+)?(?:called|invoked|run|used))\b[^.;]{0,40}?")
+# (kind, pattern): what the comment demands. The lock name is group 1 where there is one.
+_DEMANDS = (
+    ("rcu", lazy_re(_MUST + r"\b(?:under|within|inside|in|with)\s+(?:an?\s+|the\s+)?"
+                    r"(?:rcu_read_lock\(\)|rcu(?:\s+read(?:-side)?)?\s+(?:lock|critical section|"
+                    r"read-side critical section))", re.I)),
+    ("rcu", lazy_re(r"\bcallers?\s+(?:must|should)\s+hold\s+(?:the\s+)?rcu_read_lock\b", re.I)),
+    ("irqs", lazy_re(_MUST + r"\bwith\s+(?:irqs|interrupts|local\s+(?:irqs|interrupts))\s+"
+                     r"(?:disabled|off)", re.I)),
+    ("preempt", lazy_re(_MUST + r"\bwith\s+preemption\s+(?:disabled|off)", re.I)),
+    ("lock", lazy_re(r"\bcallers?\s+(?:must|should|has to|have to|needs? to|is expected to)\s+"
+                     r"(?:hold|own|have taken|have acquired|take|acquire|be holding)\s+(?:the\s+)?"
+                     rf"({_LOCKISH})(?![\w(])", re.I)),
+    ("lock", lazy_re(r"\b(?:must|should|has to|needs? to|only)\s+(?:be\s+)?called\s+"
+                     rf"(?:with|while holding|under)\s+(?:the\s+)?({_LOCKISH})(?![\w(])", re.I)),
+    ("lock", lazy_re(rf"\b(?:requires|expects)\s+(?:the\s+)?({_LOCKISH})(?![\w(])\s+(?:to be\s+)?"
+                     r"(?:held|locked|taken)", re.I)),
+)
+_MODE = lazy_re(r"\s+(?:(?:held|locked|taken|acquired)\s+)?(?:for|in)\s+(read|write)", re.I)
+_GENERIC_LOCK = lazy_re(r"^(?:lock|mutex|sem|rwsem|spinlock|seqcount)$", re.I)
+
+_ASSERTS = {
+    "lock": ("lockdep_assert_held", "lockdep_assert_held_write", "lockdep_assert_held_read",
+             "lockdep_assert_held_once", "lockdep_assert", "assert_spin_locked",
+             "assert_raw_spin_locked", "lockdep_is_held", "mutex_is_locked", "spin_is_locked",
+             "rwsem_is_locked", "lockdep_assert_locked", "__must_hold", "lockdep_assert_wiphy"),
+    "irqs": ("lockdep_assert_irqs_disabled", "irqs_disabled", "raw_irqs_disabled"),
+    "preempt": ("lockdep_assert_preemption_disabled", "preemptible", "lockdep_assert_irqs_disabled",
+                "irqs_disabled"),
+    "rcu": ("lockdep_assert_in_rcu_read_lock", "rcu_read_lock_held", "rcu_read_lock_any_held",
+            "RCU_LOCKDEP_WARN", "lockdep_assert_in_rcu_reader"),
+}
+_WANTED = {
+    "lock": "lockdep_assert_held({lock})",
+    "lock-write": "lockdep_assert_held_write({lock})",
+    "lock-read": "lockdep_assert_held_read({lock})",
+    "irqs": "lockdep_assert_irqs_disabled()",
+    "preempt": "lockdep_assert_preemption_disabled()",
+    "rcu": "lockdep_assert_in_rcu_read_lock()",
+}
+_SAYS = {
+    "lock": "holding {lock}",
+    "lock-write": "holding {lock} for write",
+    "lock-read": "holding {lock} for read",
+    "irqs": "interrupts disabled",
+    "preempt": "preemption disabled",
+    "rcu": "an RCU read-side critical section",
+}
+
+
+def _demand(comment) -> tuple[str, str, int] | None:
+    """(kind, lock name or "", the line the demand starts on)."""
+    prose, starts = "", []
+    for no, text in comment.lines:
+        words = strip_comment_markers(text)
+        if words:
+            starts.append((len(prose), no))
+            prose += words + " "
+    for kind, pattern in _DEMANDS:
+        m = pattern.search(prose)
+        if m:
+            lock = m.group(1).rstrip(".,;:") if m.groups() else ""
+            line = max((no for at, no in starts if at <= m.start()), default=comment.lines[0][0])
+            mode = _MODE.match(prose, m.end())
+            if kind == "lock" and mode:
+                kind = "lock-" + mode.group(1).lower()
+            return kind, lock, line
+    return None
+
+
+def _calls_in(node) -> set[str]:
+    names = {call_name(c) for c in iter_nodes(node, {"call_expression"})}
+    # __must_hold() sits in the declarator as an attribute-like macro.
+    names.update(n.text.decode("utf-8", "replace") for n in iter_nodes(node, {"identifier"})
+                 if n.text in (b"__must_hold",))
+    return names
+
+
+def _leading_comments(region, func) -> list:
+    """The comment right above the function and those at the top of its body."""
+    body = func.child_by_field_name("body")
+    first = next((c for c in body.named_children if c.type != "comment"), None) if body else None
+    top_end = first.start_byte if first is not None else (body.end_byte if body else func.end_byte)
+    out = []
+    for c in region.comment_above(func, max_gap=1):
+        inside = c.node.start_byte >= func.start_byte
+        if inside and c.node.start_byte > top_end:
+            continue
+        if not inside and c.node.end_point[0] < func.start_point[0] - 1:
+            continue
+        out.append(c)
+    return out
+
+
+def check_file(source, patch):
+    for region in source.regions:
+        for func in region.find("function_definition"):
+            body = func.child_by_field_name("body")
+            if body is None or not body.children or body.children[-1].type != "}" \
+                    or body.children[-1].is_missing:
+                continue  # a cut-off body may assert out of sight
+            for comment in _leading_comments(region, func):
+                if not any(region.is_added(no) for no, _ in comment.lines):
+                    continue
+                demand = _demand(comment)
+                if demand is None:
+                    continue
+                kind, lock, line = demand
+                if not region.is_added(line) or _calls_in(func) & set(_ASSERTS[kind.split("-")[0]]):
+                    continue
+                if kind.startswith("lock") and _GENERIC_LOCK.match(lock):
+                    lock = ""  # "the lock on X": say nothing rather than guess
+                wanted = _WANTED[kind].format(lock=f"&{lock}" if lock and not lock.startswith("&")
+                                              else lock or "...")
+                says = _SAYS[kind].format(lock=lock or "a lock")
+                yield Hit(f"the comment asks for {says}, but nothing asserts it; use {wanted}",
+                          line=line,
+                          comment=f"Rather than a comment, please make this an assertion: "
+                                  f"{wanted}. It says the same to the reader, and lockdep "
+                                  "checks it on every call.")
+                break
+
+
+INVALID = [
+    Case(code="""
+        /* Caller must hold tdx_module_lock. */
+        static int tdx_module_reset(void)
+        {
+        	return tdx_module_do_reset();
+        }
+        """, at=("Caller must hold tdx_module_lock",), why="lock stated, not asserted"),
+    Case(path="arch/x86/kvm/vmx/tdx.c", code="""
+        /*
+         * Zap the private mapping of @gfn.
+         *
+         * Must be called with kvm->mmu_lock held for write.
+         */
+        static void tdx_sept_zap(struct kvm *kvm, gfn_t gfn)
+        {
+        	tdh_mem_range_block(&to_kvm_tdx(kvm)->td, gfn, 0, NULL, NULL);
+        }
+        """, at=("Must be called with kvm->mmu_lock held",), why="kerneldoc-style block"),
+    Case(code="""
+        static void tdx_flush_vp(void *arg)
+        {
+        	/* Must be called with interrupts disabled. */
+        	struct tdx_flush_vp_arg *p = arg;
+
+        	p->err = tdh_vp_flush(p->vp);
+        }
+        """, at=("Must be called with interrupts disabled",), why="irqs, comment at the top of the body"),
+    Case(code="""
+        /* Caller must hold tdx_module_lock. */
+        static int __init tdx_module_setup(void)
+        {
+        	return tdx_module_do_setup();
+        }
+        """, at=("Caller must hold tdx_module_lock",), why="an annotated function"),
+    Case(code="""
+        /* This is only called with preemption disabled, as it uses this_cpu_ptr(). */
+        static u64 tdx_this_cpu_keyid(void)
+        {
+        	return *this_cpu_ptr(&tdx_keyid);
+        }
+        """, at=("only called with preemption disabled",), why="preemption"),
+]
+
+VALID = [
+    Case(code="""
+        /* Caller must hold tdx_module_lock. */
+        static int tdx_module_reset(void)
+        {
+        	lockdep_assert_held(&tdx_module_lock);
+        	return tdx_module_do_reset();
+        }
+        """, why="asserted"),
+    Case(code="""
+        /* The caller must hold a reference to the page. */
+        static void tdx_reclaim_page(struct page *page)
+        {
+        	tdx_clear_page(page);
+        }
+        """, why="a reference is not a lock"),
+    Case(before="""
+        /* Caller must hold tdx_module_lock. */
+        static int tdx_module_reset(void)
+        {
+        """, code="\tpr_info(\"resetting\\n\");", after="""
+        	return tdx_module_do_reset();
+        }
+        """, why="the comment was there before the patch"),
+    Case(code="""
+        /* Caller must hold tdx_module_lock. */
+        static int tdx_module_reset(void)
+        {
+        	int ret;
+
+        	ret = tdx_module_do_reset();
+        """, why="part of a function: the assertion may be below"),
+    Case(code="""
+        /*
+         * Must be called with tdx_lock_cpus() held, which also disables
+         * migration, so that the per-CPU list stays put.
+         */
+        static void tdx_flush_cpu_list(void)
+        {
+        	tdx_flush_list(this_cpu_ptr(&tdx_list));
+        }
+        """, why="tdx_lock_cpus() is a function, not a lock lockdep knows"),
+    Case(code="""
+        /*
+         * Runs from the TDH.VP.ENTER exit path, which is executed with
+         * interrupts disabled, so no locking is needed here.
+         */
+        static void tdx_exit_stats(struct vcpu_tdx *tdx)
+        {
+        	tdx->exits++;
+        }
+        """, why="describes a caller's context, asks nothing"),
+    Case(code="""
+        static void tdx_flush_all(void)
+        {
+        	cpus_read_lock();
+        	/* Callers of tdx_flush_vp() must hold cpus_read_lock(). */
+        	on_each_cpu(tdx_flush_vp, NULL, 1);
+        	cpus_read_unlock();
+        }
+        """, why="a comment further down the body is about the code below it"),
+]
