@@ -2,7 +2,10 @@
 checkpatch.pl on each patch, and against the parse-only floor (reading the
 mbox and parsing every diff, no rules). Prints the table, the ratios and
 peak memory (goals: >= 20x faster than checkpatch, <= 3x the floor,
-< 300 MB).
+< 300 MB). The floor and the review run in alternation and the ratio is the
+median of the per-round ratios, since run times on a shared machine drift.
+Peak memory is that of the largest process; for a big mbox the review forks
+one child for b4, which shares the parent's pages.
 
     python bench/mbox_speed.py [--patches 1000] [--checkpatch-sample 100]
 
@@ -19,7 +22,6 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import resource
 import statistics
 import subprocess
 import sys
@@ -44,24 +46,24 @@ print(len(patches))
 """
 
 
-def timed(cmd: list[str], runs: int, env=None) -> tuple[float, float]:
-    """(median seconds, peak RSS MB of the runs)."""
-    times, peak = [], 0.0
-    for _ in range(runs):
-        before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+def timed(cmd: list[str], env=None) -> tuple[float, float]:
+    """(seconds, peak RSS in MB of its largest process) for one run."""
+    with tempfile.TemporaryFile() as err:
         t0 = time.perf_counter()
-        res = subprocess.run(cmd, capture_output=True, env=env)
-        times.append(time.perf_counter() - t0)
-        if res.returncode not in (0, 1):
-            raise SystemExit(f"{cmd[:4]} failed: {res.stderr.decode()[-500:]}")
-        peak = max(peak, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, before)
-    return statistics.median(times), peak / 1024
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err, env=env)
+        _pid, status, usage = os.wait4(proc.pid, 0)
+        took = time.perf_counter() - t0
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        if proc.returncode not in (0, 1):
+            err.seek(0)
+            raise SystemExit(f"{cmd[:4]} failed: {err.read().decode()[-500:]}")
+    return took, usage.ru_maxrss / 1024
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--patches", type=int, default=1000)
-    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--runs", type=int, default=7)
     ap.add_argument("--checkpatch", help="path to scripts/checkpatch.pl")
     ap.add_argument("--checkpatch-sample", type=int, default=100)
     args = ap.parse_args()
@@ -76,8 +78,18 @@ def main() -> int:
         mbox = os.path.join(tmp, "series.mbox")
         with open(mbox, "wb") as fh:
             fh.write(data)
-        floor, floor_mb = timed([sys.executable, "-c", PARSE_ONLY.format(root=ROOT), mbox], args.runs, env)
-        ours, ours_mb = timed([sys.executable, "-m", "bot", "review", mbox, "--format", "json"], args.runs, env)
+        # Interleaved, one of each per round, and compared round by round: run
+        # times on a shared machine drift by a third within minutes.
+        floors, reviews, floor_mb, ours_mb = [], [], 0.0, 0.0
+        for _ in range(args.runs):
+            t, mb = timed([sys.executable, "-c", PARSE_ONLY.format(root=ROOT), mbox], env)
+            floors.append(t)
+            floor_mb = max(floor_mb, mb)
+            t, mb = timed([sys.executable, "-m", "bot", "review", mbox, "--format", "json"], env)
+            reviews.append(t)
+            ours_mb = max(ours_mb, mb)
+        floor, ours = statistics.median(floors), statistics.median(reviews)
+        ratio = statistics.median(r / f for r, f in zip(reviews, floors))
         from bot.sources import split_mbox
 
         raws = split_mbox(data)[1:]  # the patches, without the cover letter
@@ -93,14 +105,16 @@ def main() -> int:
     print(f"machine: {platform.machine()}, {os.cpu_count()} cpus, python {platform.python_version()}")
     print(f"mbox: {args.patches} patches, {len(data) >> 10} KiB; checkpatch run on {len(sample)} of them"
           + ("" if len(sample) == len(raws) else f", total extrapolated x{len(raws) / len(sample):.0f}"))
-    print(f"{'case':<36} {'seconds':>9} {'peak MB':>8}")
+    print(f"{'case':<36} {'median s':>9} {'peak MB':>8}")
     print(f"{'parse only (mail + unidiff)':<36} {floor:>9.2f} {floor_mb:>8.0f}")
     print(f"{'tdxbot review (all rules)':<36} {ours:>9.2f} {ours_mb:>8.0f}")
     print(f"{'checkpatch.pl on each patch':<36} {peer:>9.2f} {'':>8}")
     print(f"speed-up over checkpatch: {peer / ours:.1f}x (goal >= 20x)")
-    print(f"tdxbot / parse-only floor: {ours / floor:.2f}x (goal <= 3x)")
+    print(f"tdxbot / parse-only floor: {ratio:.2f}x, median of {args.runs} interleaved rounds "
+          f"(range {min(r / f for r, f in zip(reviews, floors)):.2f}-"
+          f"{max(r / f for r, f in zip(reviews, floors)):.2f}) (goal <= 3x)")
     print(f"peak memory: {ours_mb:.0f} MB (goal < 300 MB)")
-    ok = peer / ours >= 20 and ours / floor <= 3 and ours_mb < 300
+    ok = peer / ours >= 20 and ratio <= 3 and ours_mb < 300
     print(f"goals: {'ok' if ok else 'MISSED'}")
     return 0
 

@@ -321,31 +321,36 @@ def b4_mailbox(messages: list[Message]):
     return mailbox
 
 
+_ASCII_SUPERSETS = lazy_re(r"^(?:utf-8|us-ascii|ascii|iso-8859-\d+|windows-125\d)$", re.I)
+
+
 def _trim_for_b4(msg: Message) -> str | None:
-    """Cut a plain patch mail's body after its first 'diff --git' line and
-    return the whole payload, to be put back once b4 has read the mail.
+    """Give b4 a stand-in body for a plain patch mail and return the whole
+    payload, to be put back once b4 has read the mail.
 
     b4 reads every line of every body looking for trailers, which is most of
     its cost on a big mbox. For a mail that is not a reply and has a diff it
-    throws those trailers away; what it keeps (the subject, has_diff,
-    has_diffstat) is all in the part before the diff. Replies, multipart and
-    encoded bodies are left whole."""
+    throws those trailers away; all it keeps from the body is whether it has
+    a diff and a diffstat. The stand-in is one line for each, found with
+    b4's own patterns on the whole body. Replies, multipart, encoded and
+    non-ASCII-based bodies are left whole."""
+    import b4
+
     encoding = str(msg.get("Content-Transfer-Encoding") or "7bit").strip().lower()
     if msg.is_multipart() or encoding not in ("7bit", "8bit"):
+        return None
+    if not _ASCII_SUPERSETS.match(msg.get_content_charset() or "utf-8"):
         return None
     subject = " ".join(str(msg.get("Subject") or "").split())
     if not subject.startswith("[") or not _is_patch_message(msg):
         return None
     payload = msg.get_payload()
-    if not isinstance(payload, str):
+    if not isinstance(payload, str) or not b4.DIFF_RE.search(payload):
         return None
-    start = payload.find("\ndiff --git ")
-    if start < 0:
-        return None
-    end = payload.find("\n", start + 1)
-    if end < 0 or end + 1 >= len(payload):
-        return None
-    msg.set_payload(payload[:end + 1])
+    diffstat = b4.DIFFSTAT_RE.search(payload)
+    stand_in = (payload[diffstat.start():payload.find("\n", diffstat.end()) + 1 or len(payload)]
+                if diffstat else "")
+    msg.set_payload(stand_in.rstrip("\n") + "\ndiff --git a/stand-in b/stand-in\n")
     return payload
 
 

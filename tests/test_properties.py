@@ -174,3 +174,31 @@ def test_random_patch_mails(seed):
 @given(st.integers(0, 2**64))
 def test_random_threads(seed):
     exercise(build_thread(random.Random(seed)))
+
+
+def _outcome(review_or_error):
+    if isinstance(review_or_error, UserError):
+        return ("error", str(review_or_error))
+    return ("review", render_json(review_or_error), len(review_or_error.series.replies))
+
+
+@settings(max_examples=100, **SETTINGS)
+@given(st.integers(0, 2**64))
+def test_random_threads_forked_or_not(seed):
+    """The forked path (b4 in a child, cut bodies) and the plain one agree
+    on odd threads too, down to the error message."""
+    from bot.cli import _review_messages
+    from bot.engine import Options
+
+    data = build_thread(random.Random(seed))
+    results = []
+    for forked in (False, True):
+        try:
+            messages = [parse_message(raw, "prop") for raw in split_mbox(data)]
+            if forked:
+                results.append(_review_messages(messages, None, "prop", Options(), parallel_min=1))
+            else:
+                results.append(review_series(assemble(messages, None, "prop")))
+        except UserError as exc:
+            results.append(exc)
+    assert _outcome(results[0]) == _outcome(results[1])
