@@ -262,3 +262,22 @@ def call_name(call) -> str:
 
 
 LOOP_TYPES = ("while_statement", "do_statement", "for_statement")
+
+
+def function_head(region: "Region", func) -> str:
+    """A function definition's text before its body: storage class, kernel
+    annotations (which tree-sitter reads as ERROR nodes), type, declarator."""
+    body = func.child_by_field_name("body")
+    end = body.start_byte if body is not None else func.end_byte
+    return region.source[func.start_byte:end].decode("utf-8", "replace")
+
+
+def function_name(func) -> str | None:
+    """The name a function definition defines."""
+    node = func.child_by_field_name("declarator")
+    while node is not None and node.type != "function_declarator":
+        node = node.child_by_field_name("declarator")
+    if node is None:
+        return None
+    name = node.child_by_field_name("declarator")
+    return name.text.decode("utf-8", "replace") if name is not None and name.type == "identifier" else None

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import re
 
-from bot.csyntax import call_name, iter_nodes
+from bot.csyntax import call_name, function_head, iter_nodes
 from bot.lazyre import lazy_re
 from bot.rulekit import TDX_PATHS, Case, Hit
 
@@ -53,12 +53,6 @@ def _annotations(source) -> tuple[set[str], dict[str, str]]:
         for m in _BOOT_DATA.finditer(text):
             data.setdefault(m.group(1), m.group(2))
     return funcs, data
-
-
-def _head(region, func) -> str:
-    body = func.child_by_field_name("body")
-    end = body.start_byte if body is not None else func.end_byte
-    return region.source[func.start_byte:end].decode("utf-8", "replace")
 
 
 def _base_name(node) -> str | None:
@@ -87,7 +81,7 @@ def check_file(source, patch):
             body = func.child_by_field_name("body")
             if body is None or not region.touches_added(body):
                 continue
-            if _BOOT_ONLY_CALLER.search(_head(region, func)):
+            if _BOOT_ONLY_CALLER.search(function_head(region, func)):
                 continue
             seen: set[int] = set()
             for node in iter_nodes(body, {"call_expression", "identifier", *_WRITES}):

@@ -1,0 +1,221 @@
+"""Local variable declarations not in reverse fir tree order.
+
+What it flags: in code that goes through the tip tree (arch/x86/virt/vmx/tdx,
+arch/x86/coco/tdx, the TDX headers, the TDX guest driver), a function whose
+declarations at the top of its body get longer further down, when the
+patch adds one of the two lines. A line may follow a shorter one when its
+initializer uses a name declared above it, since the order is forced then.
+Lines of one type next to each other (`phys_addr_t start = ...;` over
+`phys_addr_t end = ...;`) are taken as a deliberate pair, and function-scope
+statics are placed as the author likes. When the patch adds lines to a block that was out of
+order already, the block is left alone: the patch did not make it worse.
+
+Why: the tip tree handbook (Documentation/process/maintainer-tip.rst,
+"Variable declarations") asks for reverse fir tree order, longest line
+first, so the declarations read as a block. x86 maintainers point it out
+in review; KVM does not insist, so KVM code is out of scope. It is an
+info finding by default (in reports, not in reply drafts): merged TDX code
+breaks it now and then, and none of the collected TDX reviews raise it.
+Set `tdxbot.severity.declaration-order = warning` to have it drafted.
+
+Fires on:
+    int ret;
+    struct tdx_module_args args = {};
+Must not fire on the two lines swapped, nor on
+    struct kvm_tdx *kvm_tdx = to_kvm_tdx(kvm);
+    struct tdx_td *td = &kvm_tdx->td, *other = NULL;
+where the second needs the first.
+"""
+from __future__ import annotations
+
+from bot.lazyre import lazy_re
+from bot.rulekit import Case, Hit
+
+ID = "declaration-order"
+SEVERITY = "info"
+PATHS = (
+    "arch/x86/virt/vmx/tdx/*",
+    "arch/x86/coco/tdx/*",
+    "arch/x86/include/asm/tdx*.h",
+    "arch/x86/include/asm/shared/tdx*.h",
+    "drivers/virt/coco/tdx*",
+)
+
+_WORD = lazy_re(r"[A-Za-z_]\w*")
+
+
+def _declared_names(decl) -> set[str]:
+    names = set()
+    for child in decl.children_by_field_name("declarator"):
+        node = child
+        while node is not None and node.type != "identifier":
+            node = node.child_by_field_name("declarator")
+        if node is not None:
+            names.add(node.text.decode("utf-8", "replace"))
+    return names
+
+
+def _type_of(decl) -> str:
+    node = decl.child_by_field_name("type")
+    return node.text.decode("utf-8", "replace") if node is not None else ""
+
+
+def _leading_declarations(body) -> list:
+    out = []
+    for child in body.named_children:
+        if child.type == "comment":
+            continue
+        if child.type != "declaration":
+            break
+        out.append(child)
+    return out
+
+
+def check_file(source, patch):
+    for region in source.regions:
+        for func in region.find("function_definition"):
+            body = func.child_by_field_name("body")
+            if body is None:
+                continue
+            decls = _leading_declarations(body)
+            if len(decls) < 2 or any(d.start_point[0] != d.end_point[0] for d in decls):
+                continue  # one declaration, or one spread over lines: nothing to order
+            rows = [region.line_no(d.start_point[0]) for d in decls]
+            if None in rows or any(b - a != 1 for a, b in zip(rows, rows[1:])):
+                continue  # not one block: a blank line or comment splits it
+            texts = [region.text_at(no).strip() for no in rows]
+            added = [region.is_added(no) for no in rows]
+            if not any(added):
+                continue
+            old = [len(t) for t, new in zip(texts, added) if not new]
+            if any(b > a for a, b in zip(old, old[1:])):
+                continue  # out of order before this patch too
+            declared: set[str] = set()
+            for i in range(1, len(decls)):
+                declared |= _declared_names(decls[i - 1])
+                if len(texts[i]) <= len(texts[i - 1]) or not (added[i] or added[i - 1]):
+                    continue
+                if _type_of(decls[i]) == _type_of(decls[i - 1]) \
+                        or texts[i].startswith("static") or texts[i - 1].startswith("static"):
+                    continue  # a pair of one type, or function-scope statics: both deliberate
+                if declared & set(_WORD.findall(texts[i].split("=", 1)[1] if "=" in texts[i] else "")):
+                    continue  # uses a name declared above: the order is forced
+                line = rows[i] if added[i] else rows[i - 1]
+                yield Hit(f"declarations not in reverse fir tree order: '{texts[i]}' is longer "
+                          f"than the line above it", line=line,
+                          comment="Nit: the tip tree wants local declarations in reverse fir "
+                                  "tree order, longest line first. Please move this one up.")
+                break
+
+
+INVALID = [
+    Case(code="""
+        static int tdx_sys_shutdown(void)
+        {
+        	int ret;
+        	struct tdx_module_args args = {};
+
+        	ret = seamcall(TDH_SYS_SHUTDOWN, &args);
+        	return ret ? -EIO : 0;
+        }
+        """, at=("struct tdx_module_args args = {};",), why="classic short-before-long"),
+    Case(path="arch/x86/coco/tdx/tdx.c", code="""
+        static void tdx_report_version(void)
+        {
+        	u64 major, minor;
+        	struct tdx_sys_info_version *version = &tdx_sysinfo.version;
+        	unsigned int i;
+
+        	major = version->major_version;
+        	minor = version->minor_version;
+        	pr_info("version %llu.%llu\\n", major, minor);
+        }
+        """, at=("struct tdx_sys_info_version *version",), why="three lines, middle too long"),
+    Case(before="""
+        static int tdx_module_reset(void)
+        {
+        	struct tdx_module_args args = {};
+        	int ret;
+        """, code="\tunsigned long flags;", after="""
+
+        	local_irq_save(flags);
+        	ret = seamcall(TDH_SYS_RESET, &args);
+        	local_irq_restore(flags);
+        	return ret;
+        }
+        """, at=("unsigned long flags;",), why="a new line put below a shorter one"),
+]
+
+VALID = [
+    Case(code="""
+        static int tdx_sys_shutdown(void)
+        {
+        	struct tdx_module_args args = {};
+        	int ret;
+
+        	ret = seamcall(TDH_SYS_SHUTDOWN, &args);
+        	return ret ? -EIO : 0;
+        }
+        """, why="in order"),
+    Case(code="""
+        static void tdx_td_teardown(struct kvm *kvm)
+        {
+        	struct kvm_tdx *kvm_tdx = to_kvm_tdx(kvm);
+        	struct tdx_td *td = &kvm_tdx->td, *other = NULL;
+
+        	tdx_reclaim_td(td, other);
+        }
+        """, why="the second line needs the first"),
+    Case(path="arch/x86/kvm/vmx/tdx.c", code="""
+        static int tdx_vcpu_reset(struct kvm_vcpu *vcpu)
+        {
+        	int ret;
+        	struct vcpu_tdx *tdx = to_tdx(vcpu);
+
+        	ret = tdx_vcpu_do_reset(tdx);
+        	return ret;
+        }
+        """, why="KVM code is out of scope"),
+    Case(before="""
+        static int tdx_module_reset(void)
+        {
+        	int ret;
+        	struct tdx_module_args args = {};
+        """, code="\tunsigned long flags;", after="""
+
+        	local_irq_save(flags);
+        	ret = seamcall(TDH_SYS_RESET, &args);
+        	local_irq_restore(flags);
+        	return ret;
+        }
+        """, why="the block was out of order before the patch"),
+    Case(path="arch/x86/coco/tdx/tdx.c", code="""
+        static bool tdx_map_gpa(unsigned long vaddr, int numpages)
+        {
+        	phys_addr_t start = __pa(vaddr);
+        	phys_addr_t end   = __pa(vaddr + numpages * PAGE_SIZE);
+
+        	return tdx_map_gpa_range(start, end);
+        }
+        """, why="a start/end pair of one type"),
+    Case(code="""
+        static int try_init_module_global(void)
+        {
+        	struct tdx_module_args args = {};
+        	static DEFINE_RAW_SPINLOCK(sysinit_lock);
+        	static bool sysinit_done;
+
+        	return sysinit_done ? 0 : seamcall(TDH_SYS_INIT, &args);
+        }
+        """, why="function-scope statics"),
+    Case(code="""
+        static int tdx_cpu_setup(void)
+        {
+        	int cpu = smp_processor_id();
+        	/* The module wants the logical CPU id in RCX. */
+        	struct tdx_module_args args = { .rcx = cpu };
+
+        	return seamcall(TDH_SYS_LP_INIT, &args);
+        }
+        """, why="a comment splits the block"),
+]

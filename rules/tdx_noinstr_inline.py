@@ -1,0 +1,163 @@
+"""A plain `inline` helper on a path that needs `__always_inline`.
+
+What it flags, in TDX files:
+- a function marked `inline` but not `__always_inline` that a `noinstr`
+  function calls, when the patch adds the helper or the call; both
+  definitions must be in sight (the patch's files, or whole files under
+  `tdxbot check`);
+- an `inline` function, not `__always_inline`, that takes an `sc_func_t`
+  (a SEAMCALL assembly function passed by pointer), when the patch adds it.
+
+Why: `inline` is a hint. The compiler may emit an out-of-line copy, which
+lands in ordinary .text where it can be traced or instrumented, and a call
+to it from noinstr code (tdh_vp_enter(), tdx_vcpu_enter_exit(),
+tdx_to_vmx_exit_reason()) breaks the noinstr guarantee. For sc_retry()-style
+helpers an out-of-line copy also turns the direct call into an indirect
+one, which CFI then has to allow; the kernel had to annotate sc_retry() and
+sc_retry_prerr() `__always_inline` in a stable fix. Reviewers ask for it on
+sight ("I suppose __always_inline is still needed even if it's a single
+statement function").
+
+Fires on:
+    static inline u64 TDX_STATUS(u64 err) { return err & TDX_STATUS_MASK; }
+called from `static noinstr void tdx_vcpu_enter_exit(struct kvm_vcpu *vcpu)`.
+Must not fire on `static __always_inline u64 TDX_STATUS(u64 err)`, nor on
+an inline helper that only ordinary functions call.
+"""
+from __future__ import annotations
+
+from bot.csyntax import call_name, function_head, function_name
+from bot.lazyre import lazy_re
+from bot.rulekit import TDX_PATHS, Case, Hit, sources_in
+
+ID = "tdx-noinstr-inline"
+SEVERITY = "warning"
+PATHS = TDX_PATHS
+
+_PLAIN_INLINE = lazy_re(r"\binline\b")
+_ALWAYS = lazy_re(r"\b__always_inline\b")
+_NOINSTR = lazy_re(r"\bnoinstr\b")
+_SC_FUNC = lazy_re(r"\bsc_func_t\b")
+
+
+def _functions(patch):
+    """(path, region, definition node, name, head) for every function in sight."""
+    for source in sources_in(patch, TDX_PATHS):
+        for region in source.regions:
+            for func in region.find("function_definition"):
+                name = function_name(func)
+                if name:
+                    yield source.path, region, func, name, function_head(region, func)
+
+
+def _plain_inline(head: str) -> bool:
+    return bool(_PLAIN_INLINE.search(head)) and not _ALWAYS.search(head)
+
+
+def check_patch(patch):
+    functions = list(_functions(patch))
+    helpers = {name: (path, region, func) for path, region, func, name, head in functions
+               if _plain_inline(head)}
+    reported: set[tuple[str, int]] = set()
+
+    def once(path: str, line: int) -> bool:
+        if (path, line) in reported:
+            return False
+        reported.add((path, line))
+        return True
+
+    for path, region, func, name, head in functions:
+        if _plain_inline(head) and _SC_FUNC.search(head):
+            line = region.line_no(func.start_point[0])
+            if region.is_added(line) and once(path, line):
+                yield Hit(f"{name}() takes an sc_func_t but is only inline; make it __always_inline",
+                          path=path, line=line,
+                          comment=f"{name}() is handed a SEAMCALL assembly function. If the "
+                                  "compiler keeps an out-of-line copy, that call becomes indirect "
+                                  "and CFI has to allow it; sc_retry() had to become "
+                                  "__always_inline for this. Please do the same here.")
+    for path, region, func, name, head in functions:
+        if not _NOINSTR.search(head):
+            continue
+        for call in region.find("call_expression", within=func):
+            callee = call_name(call)
+            if callee not in helpers:
+                continue
+            hpath, hregion, hfunc = helpers[callee]
+            call_line = region.line_no(call.start_point[0])
+            def_line = hregion.line_no(hfunc.start_point[0])
+            if hregion.is_added(def_line):
+                where_path, where_line = hpath, def_line
+            elif region.is_added(call_line):
+                where_path, where_line = path, call_line
+            else:
+                continue
+            if once(where_path, where_line):
+                yield Hit(f"{callee}() is called from noinstr {name}() but is only inline; "
+                          "make it __always_inline", path=where_path, line=where_line,
+                          comment=f"{name}() is noinstr and calls {callee}(), which is plain "
+                                  "inline: an out-of-line copy would sit in instrumentable "
+                                  f"text. Please make {callee}() __always_inline.")
+
+
+_HEADER = "arch/x86/include/asm/shared/tdx_errno.h"
+_STATUS_HELPER = """
+static inline u64 TDX_STATUS(u64 err)
+{
+	return err & TDX_STATUS_MASK;
+}
+"""
+_ENTER_EXIT = """
+static noinstr void tdx_vcpu_enter_exit(struct kvm_vcpu *vcpu)
+{
+	struct vcpu_tdx *tdx = to_tdx(vcpu);
+
+	tdx->vp_enter_ret = tdh_vp_enter(&tdx->vp, &tdx->vp_enter_args);
+	if (TDX_STATUS(tdx->vp_enter_ret) == TDX_OPERAND_BUSY)
+		tdx->exit_reason.full = -1u;
+}
+"""
+
+INVALID = [
+    Case(path=_HEADER, code=_STATUS_HELPER, extra_files=(("arch/x86/kvm/vmx/tdx.c", _ENTER_EXIT),),
+         at=("static inline u64 TDX_STATUS(u64 err)",), why="new inline helper, noinstr caller"),
+    Case(path="arch/x86/kvm/vmx/tdx.c", before=_STATUS_HELPER + """
+        static noinstr void tdx_vcpu_enter_exit(struct kvm_vcpu *vcpu)
+        {
+        	struct vcpu_tdx *tdx = to_tdx(vcpu);
+
+        	tdx->vp_enter_ret = tdh_vp_enter(&tdx->vp, &tdx->vp_enter_args);
+        """, code="""
+        	if (TDX_STATUS(tdx->vp_enter_ret) == TDX_OPERAND_BUSY)
+        		tdx->exit_reason.full = -1u;
+        """, after="}", at=("TDX_STATUS(tdx->vp_enter_ret)",), why="new call in noinstr code"),
+    Case(code="""
+        static inline u64 sc_retry_busy(sc_func_t func, u64 fn, struct tdx_module_args *args)
+        {
+        	return func(fn, args);
+        }
+        """, at=("static inline u64 sc_retry_busy(sc_func_t func",), why="sc_func_t, not always inline"),
+]
+
+VALID = [
+    Case(path=_HEADER, code=_STATUS_HELPER.replace("static inline", "static __always_inline"),
+         extra_files=(("arch/x86/kvm/vmx/tdx.c", _ENTER_EXIT),), why="__always_inline"),
+    Case(path=_HEADER, code=_STATUS_HELPER, extra_files=(("arch/x86/kvm/vmx/tdx.c", """
+        static int tdx_handle_exit(struct kvm_vcpu *vcpu)
+        {
+        	return TDX_STATUS(to_tdx(vcpu)->vp_enter_ret) == TDX_SUCCESS;
+        }
+        """),), why="only ordinary callers"),
+    Case(code="""
+        static __always_inline u64 sc_retry_busy(sc_func_t func, u64 fn, struct tdx_module_args *args)
+        {
+        	return func(fn, args);
+        }
+        """, why="sc_func_t helper that is __always_inline"),
+    Case(path="arch/x86/kvm/vmx/tdx.c", before=_STATUS_HELPER + _ENTER_EXIT, code="""
+        static void tdx_flush(void)
+        {
+        	tdx_flush_all();
+        }
+        """, why="neither the helper nor the call is new"),
+]
