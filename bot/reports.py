@@ -151,6 +151,11 @@ def b4_review_records(review: Review, series_level: bool = False) -> list[dict]:
         if not review.findings:
             rec["details"] = ""
         by_patch = []
+        whole = [f for f in review.findings if f.patch_index is None]
+        if whole:
+            by_patch.append("[series]")
+            by_patch.extend("  " + ln for ln in render_checkpatch(
+                Review(series=review.series, findings=whole)).splitlines())
         for patch in review.series.patches:
             mine = [f for f in review.findings if f.patch_index == patch.index]
             if mine:

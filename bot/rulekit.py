@@ -136,6 +136,8 @@ class Case(NamedTuple):
     changelog: str = ("Make the error path print the failing status so there is a\n"
                       "breadcrumb when the SEAMCALL fails.")
     trailers: str = "Signed-off-by: Alice Example <alice@example.org>"
+    notes: str = ""  # text between the '---' line and the diff
+    tag: str = "PATCH"  # the subject's bracket, e.g. "PATCH v2"
     extra_files: tuple[tuple[str, str], ...] = ()  # (path, added code)
     removed_files: tuple[tuple[str, str], ...] = ()  # (path, code the patch removes)
     renamed_from: str | None = None  # the main file's pre-image path, for a rename
@@ -172,7 +174,8 @@ def _hunk(path: str, before: list[str], code: list[str], after: list[str], start
 
 def case_mail(case: Case) -> bytes:
     """The patch mail a Case stands for, as git format-patch would write it."""
-    body = _dedent(case.changelog) + [""] + _dedent(case.trailers) + ["---", ""]
+    body = _dedent(case.changelog) + [""] + _dedent(case.trailers) + ["---"]
+    body += (_dedent(case.notes) + [""]) if case.notes else [""]
     files = [(case.path, _dedent(case.before), _dedent(case.code), _dedent(case.after))]
     files += [(p, [], _dedent(c), []) for p, c in case.extra_files]
     for i, (path, before, code, after) in enumerate(files):
@@ -185,7 +188,7 @@ def case_mail(case: Case) -> bytes:
         "From: Alice Example <alice@example.org>",
         "To: linux-kernel@vger.kernel.org",
         "Date: Mon, 23 Mar 2026 14:59:06 -0600",
-        f"Subject: [PATCH] {case.subject}",
+        f"Subject: [{case.tag}] {case.subject}",
         "Message-ID: <case@example.org>",
         "MIME-Version: 1.0",
         "Content-Type: text/plain; charset=utf-8",

@@ -57,8 +57,9 @@ def lore(tmp_path_factory):
     for version in (1, 2):
         tag = f" v{version}" if version > 1 else ""
         cover = f"vv-v{version}-0@example.org"
+        notes = "\n\nChanges in v2:\n- Stop retrying on TDX_OPERAND_BUSY." if version == 2 else ""
         v1v2.append(plain_mail(f"[PATCH{tag} 0/2] x86/virt/tdx: Add the thing", cover,
-                               "Cover letter.", author="Alice Example <alice@example.org>",
+                               "Cover letter." + notes, author="Alice Example <alice@example.org>",
                                in_reply_to="vv-v1-0@example.org" if version == 2 else None))
         for i in (1, 2):
             code = "\tif (err == TDX_OPERAND_BUSY)\n\t\treturn -EBUSY;" if version == 1 else "\treturn 0;"

@@ -132,3 +132,30 @@ def test_reply_to_header_wins_over_author():
     (draft,) = draft_replies(review, SENDER, WHEN)
     assert draft.message["To"] == "Team List <team@example.org>"
     assert "alice@example.org" not in draft.message["To"]
+
+
+def test_a_series_level_finding_goes_to_the_cover_letter(tmp_path):
+    from mails import mbox, patch_mail, plain_mail
+
+    from bot.reports import b4_review_records
+
+    cover_id = "notes-v2-0@example.org"
+    mails = [plain_mail("[PATCH v2 0/2] x86/virt/tdx: Shut the module down", cover_id,
+                        "Shut the TDX module down before kexec.", author="Alice Example <alice@example.org>")]
+    for i in (1, 2):
+        mails.append(patch_mail(f"[PATCH v2 {i}/2] x86/virt/tdx: Part {i}", f"notes-v2-{i}@example.org",
+                                in_reply_to=cover_id, changelog=f"Add part {i} of the shutdown."))
+    box = tmp_path / "v2.mbox"
+    box.write_bytes(mbox(*mails))
+    review = review_series(assemble(load_local(str(box)), None, "v2"))
+    whole = [f for f in review.findings if f.patch_index is None]
+    assert [f.rule for f in whole] == ["version-notes-missing"]
+    (record,) = b4_review_records(review, series_level=True)
+    assert record["status"] == "warn" and record["details"].startswith("[series]")
+    assert "version-notes-missing" in record["details"]
+    drafts = draft_replies(review, SENDER, WHEN)
+    to_cover = [d for d in drafts if d.in_reply_to == cover_id]
+    assert len(to_cover) == 1
+    body = to_cover[0].message.get_content()
+    assert "Changes in v2" in body and "[version-notes-missing]" in body
+    assert to_cover[0].message["In-Reply-To"] == f"<{cover_id}>"

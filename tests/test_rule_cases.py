@@ -19,7 +19,8 @@ def _cases(kind):
 
 def _findings(rule, case: Case):
     patch = case_patch(case)
-    series = Series(title=patch.title, version=1, total=1, cover=None, patches=(patch,))
+    series = Series(title=patch.title, version=patch.version, total=patch.total, cover=None,
+                    patches=(patch,))
     review = review_series(series, Options(select=frozenset({rule.id})))
     return [f for f in review.findings if f.rule == rule.id]
 

@@ -37,7 +37,8 @@ def backlog() -> list[bytes]:
     for version in (1, 2):
         tag = f" v{version}" if version > 1 else ""
         cover = f"vv-v{version}-0@example.org"
-        mails.append(plain_mail(f"[PATCH{tag} 0/2] x86/virt/tdx: Add the thing", cover, "Cover letter.",
+        notes = "\n\nChanges in v2:\n- Stop retrying on TDX_OPERAND_BUSY." if version == 2 else ""
+        mails.append(plain_mail(f"[PATCH{tag} 0/2] x86/virt/tdx: Add the thing", cover, "Cover letter." + notes,
                                 author="Alice Example <alice@example.org>",
                                 in_reply_to="vv-v1-0@example.org" if version == 2 else None).encode())
         for i in (1, 2):

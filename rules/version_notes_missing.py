@@ -1,0 +1,90 @@
+"""A v2 or later series that says nowhere what changed since the last one.
+
+What it flags: a series whose version is 2 or more when neither the cover
+letter nor any patch (in its notes below the '---' line, or anywhere
+before the diff) has version notes: "Changes in v3", "Changes since v1",
+"v1 -> v2", a "v2:" entry, b4's "Link to v1", a "Previous version" link.
+It judges only what it can see whole: a series with a cover letter, or a
+single patch. One patch of a larger series without its cover (as `b4 am`
+hands the check command) is left alone, and so is a RESEND.
+
+Why: submitting-patches.rst asks for a description of the changes from the
+previous version, in the cover letter or below the '---' line, and
+reviewers who read v1 ask for it first ("What changed since v1?"). Without
+it every reviewer has to diff the versions by hand.
+
+Fires on: [PATCH v2 0/3] with a cover letter that explains the series but
+has no "Changes in v2" section, and no notes in the patches.
+Must not fire on the same cover letter with "Changes in v2:" and a list,
+nor on a v1 series.
+"""
+from __future__ import annotations
+
+import re
+
+from bot.lazyre import lazy_re
+from bot.rulekit import Case, Hit
+
+ID = "version-notes-missing"
+SEVERITY = "warning"
+PATHS = None
+
+_NOTES = lazy_re(
+    r"\bchange(?:s|log|d)?\b.{0,40}\bv\d+\b"           # Changes in v2, Changes since v1
+    r"|\bv\d+\b.{0,10}\bchanges?\b"                    # v2 changes
+    r"|\bv\d+\s*(?:->|=>|\u2192|\.\.)\s*v\d+\b"        # v1 -> v2
+    r"|^\s*[-*]?\s*\[?\(?v\d+\)?\]?\s*:"               # v2: ..., - v1: link
+    r"|\bsince\s+(?:v|version\s*)\d+\b"                # since v1
+    r"|\blink to v\d+\b"                               # b4's "Link to v1"
+    r"|^\s*changelog\s*:?\s*$"                         # a bare "Changelog:" heading
+    r"|\b(?:previous|prior|last)\s+(?:version|revision|posting|series)\b",
+    re.I | re.M)
+
+
+def _text_before_diff(patch) -> str:
+    lines = []
+    for text in patch.body_lines:
+        if text.startswith("diff --git "):
+            break
+        lines.append(text)
+    return "\n".join(lines)
+
+
+def check_series(series):
+    if series.version < 2 or not series.patches:
+        return
+    if any(t.upper() == "RESEND" for p in series.patches for t in p.tags):
+        return
+    if series.cover is None and series.total > 1:
+        return  # one patch of a bigger series: its cover may hold the notes
+    places = ([series.cover] if series.cover is not None else []) + list(series.patches)
+    if any(_NOTES.search(_text_before_diff(p)) for p in places):
+        return
+    where = "the cover letter" if series.cover is not None else "the patch, below the '---' line"
+    yield Hit(f"v{series.version} does not say what changed since the previous version",
+              comment=f"This is v{series.version}, but I could not find what changed since "
+                      f"v{series.version - 1}. Please add a 'Changes in v{series.version}' "
+                      f"list to {where}, with a link to the previous posting.")
+
+
+_V2 = dict(tag="PATCH v2", subject="x86/virt/tdx: Add tdx_sys_shutdown()",
+           code="int tdx_sys_shutdown(void);", path="arch/x86/include/asm/tdx.h")
+
+INVALID = [
+    Case(**_V2, at=("",), why="v2, no notes anywhere"),
+    Case(**{**_V2, "tag": "PATCH v3"}, notes="This applies on top of tip x86/tdx.",
+         at=("",), why="notes, but none about versions"),
+    Case(**_V2, notes=" arch/x86/include/asm/tdx.h | 1 +\n 1 file changed, 1 insertion(+)",
+         at=("",), why="only a diffstat below the ---"),
+]
+
+VALID = [
+    Case(**_V2, notes="Changes in v2:\n- Return -EBUSY instead of looping.", why="b4-style notes"),
+    Case(**_V2, notes="v1: https://lore.kernel.org/r/20260901-tdx-shutdown-v1-1@example.com",
+         why="a link to v1"),
+    Case(**{**_V2, "tag": "PATCH"}, why="v1 needs no notes"),
+    Case(**{**_V2, "tag": "PATCH RESEND v2"}, why="a resend"),
+    Case(**{**_V2, "tag": "PATCH v2 2/5"}, why="one patch of five, without its cover letter"),
+    Case(**_V2, changelog="Add tdx_sys_shutdown() so that kexec can stop the module.\n\n"
+                          "v1 -> v2: return -EBUSY instead of looping.", why="notes above the ---"),
+]
