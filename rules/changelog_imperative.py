@@ -17,8 +17,6 @@ changelog that says "Add tdx_sys_shutdown(), which ...".
 """
 from __future__ import annotations
 
-import re
-
 from bot.language import CONNECTORS, is_imperative, plausible_imperative, verb_base
 from bot.lazyre import lazy_re
 from bot.rulekit import Case, Hit
@@ -29,6 +27,10 @@ PATHS = None
 
 _NOT_A_START = frozenset("this the a an new some more various misc minor small".split())
 _WORD = lazy_re(r"[A-Za-z][A-Za-z'-]*")
+_BULLET = lazy_re(r"^([-*]|\d+[.)])\s")
+_BULLET_MARK = lazy_re(r"^([-*]|\d+[.)])\s+")
+_SENTENCE_END = lazy_re(r"(?<=[.!?])\s+")
+_CLAUSE = lazy_re(r",\s+")
 
 
 def _sentences(patch):
@@ -41,19 +43,19 @@ def _sentences(patch):
                 yield start, " ".join(buf)
             buf, start = [], None
             continue
-        if re.match(r"^([-*]|\d+[.)])\s", stripped) and buf:
+        if _BULLET.match(stripped) and buf:
             yield start, " ".join(buf)
             buf, start = [], None
         if start is None:
             start = index
-        buf.append(re.sub(r"^([-*]|\d+[.)])\s+", "", stripped))
+        buf.append(_BULLET_MARK.sub("", stripped))
     if buf:
         yield start, " ".join(buf)
 
 
 def _imperative_sentence(sentence: str) -> bool:
-    for part in re.split(r"(?<=[.!?])\s+", sentence):
-        for i, clause in enumerate(re.split(r",\s+", part)):
+    for part in _SENTENCE_END.split(sentence):
+        for i, clause in enumerate(_CLAUSE.split(part)):
             words = _WORD.findall(clause)
             led_in = i > 0
             while words and words[0].lower() in CONNECTORS:
@@ -93,10 +95,14 @@ def check_patch(patch):
         yield Hit(problem, on_subject=True,
                   comment="Please write the subject as '<prefix>: <Imperative summary>', e.g. "
                           "'x86/virt/tdx: Add a wrapper for TDH.SYS.SHUTDOWN'.")
-    sentences = list(_sentences(patch))
-    if sentences and not any(_imperative_sentence(s) for _, s in sentences):
+    first = None
+    for index, sentence in _sentences(patch):
+        if _imperative_sentence(sentence):
+            return
+        first = index if first is None else first
+    if first is not None:
         yield Hit("the changelog never says what the patch does in imperative mood",
-                  changelog_line=sentences[0][0],
+                  changelog_line=first,
                   comment="The changelog explains the background but never says what this "
                           "patch does. Please add a sentence in imperative mood, e.g. 'Add "
                           "..., so that ...'.")

@@ -73,13 +73,9 @@ def _loop_comments(region, loop):
 
 
 def check_patch(patch):
-    added_bound_claims = []
-    for source in sources_in(patch, PATHS):
+    sources = sources_in(patch, PATHS)
+    for source in sources:
         for region in source.regions:
-            for comment in region.comments():
-                for no, kind in _claims(comment):
-                    if kind == "bound" and region.is_added(no):
-                        added_bound_claims.append((source.path, no))
             for loop in loops_in(region):
                 info = analyze_loop(region, loop)
                 if not info.seamcalls:
@@ -110,17 +106,24 @@ def check_patch(patch):
                                 line=no, path=source.path,
                                 comment="The comment says this loops forever, but the loop is "
                                         "bounded. Please make the comment match the code.")
+    # The changelog against the comments: read every comment only when the
+    # changelog says "forever" somewhere.
+    forever = [index for index, text in patch.prose_lines if _forever(text)]
+    if not forever:
+        return
+    added_bound_claims = [(source.path, no) for source in sources for region in source.regions
+                          for comment in region.comments() for no, kind in _claims(comment)
+                          if kind == "bound" and region.is_added(no)]
     if not added_bound_claims:
         return
-    for index, text in patch.prose_lines:
-        if _forever(text):
-            path, no = added_bound_claims[0]
-            yield Hit(
-                f"the changelog says the code loops forever, but the comment at {path}:{no} "
-                "says it does not",
-                changelog_line=index,
-                comment="The changelog says this loops forever, while the comment in the code "
-                        "says it doesn't. Please make the two tell the same story.")
+    path, no = added_bound_claims[0]
+    for index in forever:
+        yield Hit(
+            f"the changelog says the code loops forever, but the comment at {path}:{no} "
+            "says it does not",
+            changelog_line=index,
+            comment="The changelog says this loops forever, while the comment in the code "
+                    "says it doesn't. Please make the two tell the same story.")
 
 
 _SEED_LOOP = """

@@ -61,6 +61,7 @@ _DEMANDS = (
                      r"(?:held|locked|taken)", re.I)),
 )
 _MODE = lazy_re(r"\s+(?:(?:held|locked|taken|acquired)\s+)?(?:for|in)\s+(read|write)", re.I)
+_MAYBE = lazy_re(r"must|should|has to|have to|needs? to|expects?|requires?|only|callers?\b", re.I)
 _GENERIC_LOCK = lazy_re(r"^(?:lock|mutex|sem|rwsem|spinlock|seqcount)$", re.I)
 
 _ASSERTS = {
@@ -138,6 +139,8 @@ def _leading_comments(region, func) -> list:
 
 def check_file(source, patch):
     for region in source.regions:
+        if not any(_MAYBE.search(c.raw) for c in region.comments()):
+            continue  # no comment in sight that could demand anything
         for func in region.find("function_definition"):
             body = func.child_by_field_name("body")
             if body is None or not body.children or body.children[-1].type != "}" \
@@ -200,6 +203,13 @@ INVALID = [
         	return tdx_module_do_setup();
         }
         """, at=("Caller must hold tdx_module_lock",), why="an annotated function"),
+    Case(code="""
+        /* Requires the tdx_module_lock to be held. */
+        static void tdx_module_clear_state(void)
+        {
+        	tdx_module_state.initialized = false;
+        }
+        """, at=("Requires the tdx_module_lock to be held",), why="'requires ... held'"),
     Case(code="""
         /* This is only called with preemption disabled, as it uses this_cpu_ptr(). */
         static u64 tdx_this_cpu_keyid(void)

@@ -19,10 +19,8 @@ touching arch/x86/virt/vmx/tdx/ and the TDX headers.
 """
 from __future__ import annotations
 
-import fnmatch
-import re
-
-from bot.rulekit import Case, Hit
+from bot.lazyre import lazy_re
+from bot.rulekit import Case, Hit, path_matches
 
 ID = "subject-prefix"
 SEVERITY = "warning"
@@ -51,13 +49,16 @@ _KVM = ("arch/x86/kvm/*", "virt/kvm/*", "include/linux/kvm*", "include/uapi/linu
         "tools/testing/selftests/kvm/*", "include/kvm/*")
 
 
+_FILE_NAME = lazy_re(r"\.(c|h|S|rst|txt)$")
+
+
 def _norm(prefix: str) -> str:
     return ": ".join(p.strip().lower() for p in prefix.rstrip(":").split(":") if p.strip())
 
 
 def _area(path: str):
     for patterns, canonical, accepted in _AREAS:
-        if any(fnmatch.fnmatchcase(path, p) for p in patterns):
+        if path_matches(path, patterns):
             return canonical, accepted
     return None
 
@@ -73,11 +74,11 @@ def check_patch(patch):
     norm = _norm(prefix)
     paths = [d.path for d in patch.files]
     first = norm.split(":")[0].strip()
-    if re.search(r"\.(c|h|S|rst|txt)$", first):
+    if _FILE_NAME.search(first):
         yield Hit(f"the prefix '{prefix}' is a file name, not a subsystem", on_subject=True,
                   comment="Please use the subsystem as the prefix, not the file name.")
         return
-    if first == "kvm" and not any(fnmatch.fnmatchcase(p, k) for p in paths for k in _KVM):
+    if first == "kvm" and not any(path_matches(p, _KVM) for p in paths):
         best = _area(max(patch.files, key=_added).path)
         hint = f" (e.g. '{best[0]}:')" if best and not best[0].startswith("KVM") else ""
         yield Hit(f"the prefix '{prefix}' names KVM but the patch touches no KVM code",

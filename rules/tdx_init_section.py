@@ -49,6 +49,8 @@ def _annotations(source) -> tuple[set[str], dict[str, str]]:
     data: dict[str, str] = {}
     for region in source.regions:
         text = "\n".join(region.lines)
+        if "__init" not in text and "__ro_after_init" not in text:
+            continue
         funcs.update(m.group(1) for m in _INIT_FUNC.finditer(text))
         for m in _BOOT_DATA.finditer(text):
             data.setdefault(m.group(1), m.group(2))

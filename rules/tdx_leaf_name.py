@@ -38,10 +38,12 @@ def check_patch(patch):
     texts = list(patch.changelog_lines)
     files = [f for f in patch.files if path_matches(f.path, TDX_PATHS)]
     texts += [ln.text for f in files for ln in f.added_lines() if _COMMENT.match(ln.text)]
+    text = "\n".join(texts)
+    if "TDH." not in text and "TDG." not in text:
+        return
     spec = {}
-    for text in texts:
-        for dotted in _DOTTED.findall(text):
-            spec.setdefault(_squash(dotted), dotted)
+    for dotted in _DOTTED.findall(text):
+        spec.setdefault(_squash(dotted), dotted)
     if not spec:
         return
     for f in files:
