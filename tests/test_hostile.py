@@ -43,3 +43,40 @@ def test_hostile_mail(name, tmp_path):
     b4err = b4.stderr.decode("utf-8", "replace")
     assert "Traceback" not in b4err and "internal error" not in b4err, b4err[-2000:]
     assert b4.returncode in (0, 2)
+
+
+def test_hostile_mails_inside_a_big_mbox(tmp_path):
+    """The whole corpus (but the 20 MB patch) amid a 70-patch series: big
+    enough for the review to fork b4 into a child. The CLI gives the review
+    the one-process path gives, or the same single-line error."""
+    import json
+
+    from mails import patch_mail, plain_mail
+
+    from bot.cli import _review_messages
+    from bot.engine import Options
+    from bot.errors import UserError
+    from bot.reports import to_json_obj
+    from bot.sources import load_local
+
+    series = [plain_mail("[PATCH 0/70] x86/virt/tdx: Many parts", "big-0@example.org", "Cover.",
+                         author="Alice Example <alice@example.org>").encode()]
+    series += [patch_mail(f"[PATCH {i}/70] x86/virt/tdx: Part {i}", f"big-{i}@example.org",
+                          in_reply_to="big-0@example.org", code="\tif (ret & TDX_SW_ERROR)\n\t\treturn;").encode()
+               for i in range(1, 71)]
+    hostile = [data for name, data in sorted(CASES.items()) if len(data) < 5 << 20]
+    box = tmp_path / "mixed.mbox"
+    box.write_bytes(b"".join(b"From nobody Mon Sep 14 09:00:00 2026\n" + m.replace(b"\r\n", b"\n") + b"\n"
+                             for m in series[:30] + hostile + series[30:]))
+    res = run_cli("review", box, "--format", "json", timeout=120)
+    err = res.stderr.decode("utf-8", "replace")
+    assert "Traceback" not in err and "internal error" not in err, err[-2000:]
+    try:
+        plain = to_json_obj(_review_messages(load_local(str(box), alone=True), None, str(box), Options(),
+                                             parallel_min=10**9))
+    except UserError as exc:
+        assert res.returncode == 2 and err.strip() == f"tdxbot: {exc}"
+        return
+    assert res.returncode in (0, 1), err
+    assert json.loads(res.stdout) == plain
+    assert len(plain["series"][0]["patches"]) == 70
