@@ -272,14 +272,21 @@ def _review_messages(messages, version, where, options, parallel_min=PARALLEL_MI
     not to be in the series are checked for nothing, which is cheaper than
     waiting for b4."""
     from bot.engine import check_patch, review_series
-    from bot.sources import assemble, build_series, needs_b4, parse_all, plan_series_in_child
+    from bot.sources import (
+        assemble,
+        build_series,
+        is_standalone_patch,
+        needs_b4,
+        parse_all,
+        plan_series_in_child,
+    )
 
     if len(messages) < parallel_min or _usable_cpus() < 2 or not needs_b4(messages):
         return review_series(assemble(messages, version, where), options)
     wait_for_plan = plan_series_in_child(messages, version, where)
     parsed = parse_all(messages, where)
     checked = {id(p): (p, check_patch(p, options)) for p in parsed
-               if p is not None and p.files and not p.subject.lower().startswith("re:")}
+               if p is not None and is_standalone_patch(p)}
     series = build_series(messages, version, where, wait_for_plan(), parsed)
     return review_series(series, options, checked)
 

@@ -274,10 +274,22 @@ def function_head(region: "Region", func) -> str:
 
 def function_name(func) -> str | None:
     """The name a function definition defines."""
-    node = func.child_by_field_name("declarator")
-    while node is not None and node.type != "function_declarator":
+    return declared_name(func.child_by_field_name("declarator"))
+
+
+def declared_name(declarator) -> str | None:
+    """The identifier at the bottom of a declarator (`*p`, `a[4]`, `f(void)`)."""
+    node = declarator
+    while node is not None and node.type != "identifier":
         node = node.child_by_field_name("declarator")
-    if node is None:
-        return None
-    name = node.child_by_field_name("declarator")
-    return name.text.decode("utf-8", "replace") if name is not None and name.type == "identifier" else None
+    return node.text.decode("utf-8", "replace") if node is not None else None
+
+
+def ancestor(node, types, stop=None):
+    """node or its nearest ancestor whose type is one of types, not looking
+    past stop; None when there is none."""
+    while node is not None and node != stop:
+        if node.type in types:
+            return node
+        node = node.parent
+    return None

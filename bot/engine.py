@@ -131,7 +131,7 @@ def check_patch(patch: Patch, options: Options = Options()) -> list[Finding]:
                if not d.is_deleted and not d.is_binary and d.path.endswith(C_SUFFIXES)]
     for rule in active_rules(options):
         if rule.kind == "patch":
-            if rule.paths is not None and not any(_in_scope(f.path, rule.paths) for f in patch.files):
+            if rule.paths is not None and not any(path_matches(f.path, rule.paths) for f in patch.files):
                 continue
             for hit in rule.module.check_patch(patch):
                 if hit.path is None:
@@ -143,7 +143,7 @@ def check_patch(patch: Patch, options: Options = Options()) -> list[Finding]:
                                              added[hit.line]))
         elif rule.kind == "file":
             for diff in c_files:
-                if not _in_scope(diff.path, rule.paths):
+                if not path_matches(diff.path, rule.paths):
                     continue
                 added_text = added_by_path[diff.path]
                 for hit in rule.module.check_file(source_file(diff), patch):
@@ -152,20 +152,6 @@ def check_patch(patch: Patch, options: Options = Options()) -> list[Finding]:
                     findings.append(_finding(rule, hit, patch, severity, diff.path,
                                              added_text[hit.line]))
     return findings
-
-
-_SCOPE: dict[tuple[str, tuple[str, ...] | None], bool] = {}
-
-
-def _in_scope(path: str, patterns: tuple[str, ...] | None) -> bool:
-    """path_matches, remembered: every patch asks it once per rule and file."""
-    key = (path, patterns)
-    known = _SCOPE.get(key)
-    if known is None:
-        if len(_SCOPE) > 4096:
-            _SCOPE.clear()
-        known = _SCOPE[key] = path_matches(path, patterns)
-    return known
 
 
 def review_series(series: Series, options: Options = Options(),

@@ -144,6 +144,13 @@ class Patch(NamedTuple):
         return out
 
     @property
+    def diff_body_start(self) -> int:
+        """Index in body_lines of the first file's diff header (the end of
+        the body when there is no diff)."""
+        return min((d.header_body_index for d in self.files if d.header_body_index is not None),
+                   default=len(self.body_lines))
+
+    @property
     def summary(self) -> str:
         """The part of the title after the subsystem prefix."""
         from bot.mailparse import split_title

@@ -120,8 +120,7 @@ def _comment_text(f: Finding, previous: Finding | None) -> str:
 def quote_body(patch: Patch, findings: list[Finding]) -> list[str]:
     """The trimmed, interleaved body: quotes and comments, no attribution."""
     quoted = [patch.title] + list(patch.body_lines)
-    diff_start = min((1 + d.header_body_index for d in patch.files
-                      if d.header_body_index is not None), default=len(quoted))
+    diff_start = 1 + patch.diff_body_start  # quoted starts with the title
     anchored: dict[int, list[Finding]] = {}
     general: list[Finding] = []
     positions = _added_positions(patch)

@@ -18,10 +18,10 @@ from __future__ import annotations
 import fnmatch
 import re
 from functools import lru_cache
-from typing import Iterable, NamedTuple
+from typing import Iterable, Iterator, NamedTuple
 
 from bot.csyntax import Region
-from bot.model import FileDiff, Patch
+from bot.model import FileDiff, Line, Patch
 
 TDX_PATHS = (
     "arch/x86/virt/vmx/tdx/*",
@@ -99,6 +99,15 @@ def sources_in(patch: Patch, patterns: Iterable[str] | None) -> list[SourceFile]
     return [source_file(d) for d in patch.files
             if not d.is_deleted and not d.is_binary and d.path.endswith(C_SUFFIXES)
             and path_matches(d.path, patterns)]
+
+
+def added_lines_in(patch: Patch, patterns: Iterable[str] | None) -> Iterator[tuple[FileDiff, Line]]:
+    """(file, line) for each line the patch adds to a file matching patterns,
+    for check_patch rules that read added lines as text."""
+    for diff in patch.files:
+        if path_matches(diff.path, patterns):
+            for line in diff.added_lines():
+                yield diff, line
 
 
 def _make_source_file(diff: FileDiff) -> SourceFile:

@@ -222,7 +222,7 @@ def build_series(messages: list[Message], version: int | None, where: str,
     replies = []
     for i in range(len(messages)):
         p = patch_at(i, f"{where} message {i + 1}")
-        if p.files and not p.subject.lower().startswith("re:"):
+        if is_standalone_patch(p):
             patches.append(p)
         else:
             replies.append(_reply(p))
@@ -232,6 +232,11 @@ def build_series(messages: list[Message], version: int | None, where: str,
     patches = [_renumber(p, i + 1, total) for i, p in enumerate(patches)]
     return Series(title=patches[0].title, version=patches[0].version, total=total, cover=None,
                   patches=tuple(patches), replies=tuple(replies))
+
+
+def is_standalone_patch(p: Patch) -> bool:
+    """A message with a diff that is not a reply: a patch in its own right."""
+    return bool(p.files) and not p.subject.lower().startswith("re:")
 
 
 def _renumber(p: Patch, index: int, total: int) -> Patch:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from bot.csyntax import LOOP_TYPES, Region, call_name, iter_nodes
+from bot.csyntax import LOOP_TYPES, Region, ancestor, call_name, declared_name, iter_nodes
 from bot.lazyre import lazy_re
 
 # Calls that issue a SEAMCALL or TDCALL and hand back the raw u64 status.
@@ -242,9 +242,7 @@ def loops_in(region: Region):
 
 
 def enclosing_function(node):
-    while node is not None and node.type != "function_definition":
-        node = node.parent
-    return node
+    return ancestor(node, ("function_definition",))
 
 
 def declared_type(region: Region, scope, name: str) -> str | None:
@@ -276,9 +274,7 @@ def _declarations(region: Region, scope) -> dict[str, str]:
         if type_text is None:
             continue
         for d in decl.children_by_field_name("declarator"):
-            ident = d
-            while ident is not None and ident.type != "identifier":
-                ident = ident.child_by_field_name("declarator")
-            if ident is not None:
-                types.setdefault(region.text(ident), type_text)
+            name = declared_name(d)
+            if name is not None:
+                types.setdefault(name, type_text)
     return types

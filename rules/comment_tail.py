@@ -16,6 +16,7 @@ Must not fire on a struct member `u16 version; // always 0x100`, nor on
 """
 from __future__ import annotations
 
+from bot.csyntax import ancestor
 from bot.rulekit import X86_PATHS, Case, Hit
 
 ID = "comment-tail"
@@ -29,14 +30,6 @@ _EXEMPT_ANCESTORS = {"field_declaration_list", "enumerator_list", "initializer_l
                      "preproc_def", "preproc_function_def", "preproc_call", "argument_list"}
 
 
-def _exempt(node) -> bool:
-    while node is not None:
-        if node.type in _EXEMPT_ANCESTORS:
-            return True
-        node = node.parent
-    return False
-
-
 def check_file(source, patch):
     for region in source.regions:
         for comment in region.comments():
@@ -44,7 +37,8 @@ def check_file(source, patch):
             prev = node.prev_sibling
             if prev is None or prev.type not in _STATEMENTS:
                 continue
-            if prev.end_point[0] != node.start_point[0] or _exempt(node):
+            if prev.end_point[0] != node.start_point[0] \
+                    or ancestor(node, _EXEMPT_ANCESTORS) is not None:
                 continue
             line = region.line_no(node.start_point[0])
             if region.is_added(line):

@@ -28,6 +28,7 @@ where the second needs the first.
 """
 from __future__ import annotations
 
+from bot.csyntax import declared_name
 from bot.lazyre import lazy_re
 from bot.rulekit import Case, Hit
 
@@ -42,17 +43,6 @@ PATHS = (
 )
 
 _WORD = lazy_re(r"[A-Za-z_]\w*")
-
-
-def _declared_names(decl) -> set[str]:
-    names = set()
-    for child in decl.children_by_field_name("declarator"):
-        node = child
-        while node is not None and node.type != "identifier":
-            node = node.child_by_field_name("declarator")
-        if node is not None:
-            names.add(node.text.decode("utf-8", "replace"))
-    return names
 
 
 def _type_of(decl) -> str:
@@ -92,7 +82,8 @@ def check_file(source, patch):
                 continue  # out of order before this patch too
             declared: set[str] = set()
             for i in range(1, len(decls)):
-                declared |= _declared_names(decls[i - 1])
+                declared |= {name for d in decls[i - 1].children_by_field_name("declarator")
+                             if (name := declared_name(d))}
                 if len(texts[i]) <= len(texts[i - 1]) or not (added[i] or added[i - 1]):
                     continue
                 if _type_of(decls[i]) == _type_of(decls[i - 1]) \

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import re
 
-from bot.csyntax import LOOP_TYPES, call_name, iter_nodes
+from bot.csyntax import LOOP_TYPES, ancestor, call_name, iter_nodes
 from bot.lazyre import lazy_re
 from bot.rulekit import TDX_PATHS, Case, Hit
 from bot.tdxsem import enclosing_function, is_host_seamcall, loops_in
@@ -84,14 +84,6 @@ def _retry_tests(region, loop) -> list:
     return nodes
 
 
-def _enclosing_loop(node, func):
-    while node is not None and node != func:
-        if node.type in LOOP_TYPES:
-            return node
-        node = node.parent
-    return None
-
-
 def check_file(source, patch):
     for region in source.regions:
         for stmt in region.find("expression_statement"):
@@ -126,7 +118,7 @@ def check_file(source, patch):
             if not region.is_added(line) or _explained(region, assign):
                 continue
             name = region.text(target)
-            loop = _enclosing_loop(assign, func)
+            loop = ancestor(assign, LOOP_TYPES, stop=func)
             retry_only = _retry_tests(region, loop) if loop is not None else []
             if _reads_after(region, func, name, assign.end_byte, skip=retry_only):
                 continue

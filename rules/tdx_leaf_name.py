@@ -19,7 +19,7 @@ define whose dotted name the patch never mentions.
 from __future__ import annotations
 
 from bot.lazyre import lazy_re
-from bot.rulekit import TDX_PATHS, Case, Hit, path_matches
+from bot.rulekit import TDX_PATHS, Case, Hit, added_lines_in
 
 ID = "tdx-leaf-name"
 SEVERITY = "warning"
@@ -36,8 +36,7 @@ def _squash(name: str) -> str:
 
 def check_patch(patch):
     texts = list(patch.changelog_lines)
-    files = [f for f in patch.files if path_matches(f.path, TDX_PATHS)]
-    texts += [ln.text for f in files for ln in f.added_lines() if _COMMENT.match(ln.text)]
+    texts += [ln.text for _, ln in added_lines_in(patch, TDX_PATHS) if _COMMENT.match(ln.text)]
     text = "\n".join(texts)
     if "TDH." not in text and "TDG." not in text:
         return
@@ -46,20 +45,19 @@ def check_patch(patch):
         spec.setdefault(_squash(dotted), dotted)
     if not spec:
         return
-    for f in files:
-        for ln in f.added_lines():
-            m = _LEAF_DEFINE.match(ln.text)
-            if not m:
-                continue
-            name = m.group(1)
-            dotted = spec.get(_squash(name))
-            if dotted is None or dotted.replace(".", "_") == name:
-                continue
-            want = dotted.replace(".", "_")
-            yield Hit(f"{name} does not spell the spec's {dotted}; name it {want}",
-                      path=f.path, line=ln.new_no,
-                      comment=f"The spec calls this leaf {dotted}, so please name it {want} "
-                              "(and the wrapper after it), as the other leaves are.")
+    for f, ln in added_lines_in(patch, TDX_PATHS):
+        m = _LEAF_DEFINE.match(ln.text)
+        if not m:
+            continue
+        name = m.group(1)
+        dotted = spec.get(_squash(name))
+        if dotted is None or dotted.replace(".", "_") == name:
+            continue
+        want = dotted.replace(".", "_")
+        yield Hit(f"{name} does not spell the spec's {dotted}; name it {want}",
+                  path=f.path, line=ln.new_no,
+                  comment=f"The spec calls this leaf {dotted}, so please name it {want} "
+                          "(and the wrapper after it), as the other leaves are.")
 
 
 _HOST_H = "arch/x86/virt/vmx/tdx/tdx.h"

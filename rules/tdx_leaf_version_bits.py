@@ -17,7 +17,7 @@ nor on `1ULL << 16` that has nothing to do with a leaf.
 from __future__ import annotations
 
 from bot.lazyre import lazy_re
-from bot.rulekit import TDX_PATHS, Case, Hit, path_matches
+from bot.rulekit import TDX_PATHS, Case, Hit, added_lines_in
 
 ID = "tdx-leaf-version-bits"
 SEVERITY = "warning"
@@ -28,16 +28,13 @@ _LEAF_OR = lazy_re(r"(?:\bTD[HG]_[A-Z0-9_]+|\bseamcall\w*\(\s*\d+)\s*\|\s*\(?\s*
 
 
 def check_patch(patch):
-    for f in patch.files:
-        if not path_matches(f.path, TDX_PATHS):
-            continue
-        for ln in f.added_lines():
-            if _LEAF_OR.search(ln.text):
-                yield Hit("leaf version set with a bare bit 16; use TDX_VERSION_SHIFT",
-                          path=f.path, line=ln.new_no,
-                          comment="Bits 23:16 of the leaf are its version; please write this "
-                                  "with TDX_VERSION_SHIFT (or SEAMCALL_LEAF_VER() where the "
-                                  "tree has it) rather than a bare 16.")
+    for f, ln in added_lines_in(patch, TDX_PATHS):
+        if _LEAF_OR.search(ln.text):
+            yield Hit("leaf version set with a bare bit 16; use TDX_VERSION_SHIFT",
+                      path=f.path, line=ln.new_no,
+                      comment="Bits 23:16 of the leaf are its version; please write this "
+                              "with TDX_VERSION_SHIFT (or SEAMCALL_LEAF_VER() where the "
+                              "tree has it) rather than a bare 16.")
 
 
 INVALID = [

@@ -21,8 +21,10 @@ nothing.
 """
 from __future__ import annotations
 
+from collections import Counter
+
 from bot.lazyre import lazy_re
-from bot.rulekit import TDX_PATHS, Case, Hit, path_matches
+from bot.rulekit import C_SUFFIXES, TDX_PATHS, Case, Hit, added_lines_in, path_matches
 
 ID = "tdx-move-and-change"
 SEVERITY = "warning"
@@ -64,13 +66,9 @@ def check_patch(patch):
                         removed_names.add(name)
     renamed = [f for f in patch.files if f.old_path and f.old_path != f.path
                and not f.is_new and not f.is_deleted and path_matches(f.old_path, TDX_PATHS)]
-    moved = {}
-    for f in patch.files:
-        for ln in f.added_lines():
-            text = ln.text.strip()
-            if _substantive(ln.text) and removed.get(text, set()) - {f.old_path or f.path, f.path}:
-                moved.setdefault(f.path, 0)
-                moved[f.path] += 1
+    moved = Counter(f.path for f, ln in added_lines_in(patch, None)
+                    if _substantive(ln.text)
+                    and removed.get(ln.text.strip(), set()) - {f.old_path or f.path, f.path})
     if not renamed and sum(moved.values()) < MIN_MOVED_LINES:
         return
     if renamed:
@@ -80,7 +78,7 @@ def check_patch(patch):
         what = f"moves {sum(moved.values())} lines into {target}"
     new = []
     for f in patch.files:
-        if not path_matches(f.path, TDX_PATHS) or not f.path.endswith((".c", ".h")):
+        if not path_matches(f.path, TDX_PATHS) or not f.path.endswith(C_SUFFIXES):
             continue
         guards = set()
         for ln in f.added_lines():

@@ -42,12 +42,7 @@ _NOTES = lazy_re(
 
 
 def _text_before_diff(patch) -> str:
-    lines = []
-    for text in patch.body_lines:
-        if text.startswith("diff --git "):
-            break
-        lines.append(text)
-    return "\n".join(lines)
+    return "\n".join(patch.body_lines[:patch.diff_body_start])
 
 
 def check_series(series):
