@@ -18,13 +18,12 @@ from collections import Counter
 from email.parser import BytesParser
 from email.policy import compat32
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from bot.engine import Options, all_rules, review_series  # noqa: E402
-from bot.mailparse import patch_from_message  # noqa: E402
-from bot.model import Series  # noqa: E402
-from bot.rulekit import TDX_PATHS  # noqa: E402
+from tdxbot.engine import Options, all_rules, review_series  # noqa: E402
+from tdxbot.mailparse import patch_from_message  # noqa: E402
+from tdxbot.model import Series  # noqa: E402
+from tdxbot.rulekit import TDX_PATHS  # noqa: E402
 
 
 def fetch_tree() -> str:

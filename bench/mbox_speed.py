@@ -29,7 +29,6 @@ import tempfile
 import time
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
-sys.path.insert(0, ROOT)
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from b4check_speed import fetch_checkpatch  # noqa: E402
@@ -37,9 +36,8 @@ from series_speed import make_series  # noqa: E402
 
 PARSE_ONLY = """
 import sys
-sys.path.insert(0, {root!r})
-from bot.mailparse import patch_from_message
-from bot.sources import parse_message, split_mbox
+from tdxbot.mailparse import patch_from_message
+from tdxbot.sources import parse_message, split_mbox
 data = open(sys.argv[1], 'rb').read()
 patches = [patch_from_message(parse_message(raw, 'bench'), 'bench') for raw in split_mbox(data)]
 print(len(patches))
@@ -69,7 +67,7 @@ def main() -> int:
     args = ap.parse_args()
     checkpatch = args.checkpatch or fetch_checkpatch()
     data = make_series(args.patches)
-    env = dict(os.environ, PYTHONPATH=ROOT)
+    env = dict(os.environ)
     import compileall
 
     for package in ("bot", "rules"):
@@ -85,12 +83,12 @@ def main() -> int:
             t, mb = timed([sys.executable, "-c", PARSE_ONLY.format(root=ROOT), mbox], env)
             floors.append(t)
             floor_mb = max(floor_mb, mb)
-            t, mb = timed([sys.executable, "-m", "bot", "review", mbox, "--format", "json"], env)
+            t, mb = timed([sys.executable, "-m", "tdxbot", "review", mbox, "--format", "json"], env)
             reviews.append(t)
             ours_mb = max(ours_mb, mb)
         floor, ours = statistics.median(floors), statistics.median(reviews)
         ratio = statistics.median(r / f for r, f in zip(reviews, floors))
-        from bot.sources import split_mbox
+        from tdxbot.sources import split_mbox
 
         raws = split_mbox(data)[1:]  # the patches, without the cover letter
         step = 1 if args.checkpatch_sample <= 0 else max(1, len(raws) // args.checkpatch_sample)

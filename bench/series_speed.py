@@ -16,11 +16,10 @@ import statistics
 import sys
 import time
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-from bot.engine import all_rules, review_series  # noqa: E402
-from bot.rulekit import case_mail  # noqa: E402
-from bot.sources import assemble, parse_message, split_mbox  # noqa: E402
+from tdxbot.engine import all_rules, review_series  # noqa: E402
+from tdxbot.rulekit import case_mail  # noqa: E402
+from tdxbot.sources import assemble, parse_message, split_mbox  # noqa: E402
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 
@@ -57,14 +56,14 @@ def _mail(subject: str, msgid: str, parent: str | None, body: bytes) -> bytes:
 
 
 def parse_only(data: bytes):
-    from bot.mailparse import patch_from_message
+    from tdxbot.mailparse import patch_from_message
 
     return [patch_from_message(parse_message(raw, "bench"), "bench") for raw in split_mbox(data)]
 
 
 def parse_and_rules(data: bytes):
     """Parse, then every rule; the series is taken in mail order (no b4)."""
-    from bot.model import Series
+    from tdxbot.model import Series
 
     patches = [p for p in parse_only(data) if p.files]
     return review_series(Series(title="bench", version=1, total=len(patches), cover=None,

@@ -24,7 +24,6 @@ import tempfile
 import time
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
-sys.path.insert(0, ROOT)
 sys.path.insert(0, os.path.join(ROOT, "tests"))
 
 from mails import patch_mail, plain_mail  # noqa: E402
@@ -102,8 +101,8 @@ def main() -> int:
         epoch = os.path.join(inbox, "git", "0.git")
         mails = backlog(args.messages, args.tdx_series, rng)
         fast_import(epoch, mails)
-        env = dict(os.environ, PYTHONPATH=ROOT, HOME=tmp, GIT_CONFIG_NOSYSTEM="1")
-        base = [sys.executable, "-m", "bot", "watch", "--inbox", inbox, "--state",
+        env = dict(os.environ, HOME=tmp, GIT_CONFIG_NOSYSTEM="1")
+        base = [sys.executable, "-m", "tdxbot", "watch", "--inbox", inbox, "--state",
                 os.path.join(tmp, "state.sqlite3"), "--from", "Bench <bench@example.org>",
                 "--settle", "0", "--drafts", os.path.join(tmp, "drafts")]
         t0 = time.perf_counter()

@@ -6,7 +6,7 @@ import os
 import re
 import subprocess
 
-from bot.model import Finding, Patch, Series
+from .model import Finding, Patch, Series
 
 _LINE = re.compile(r"^(?P<path>[^:\s]+):(?P<line>\d+): (?P<level>ERROR|WARNING|CHECK):"
                    r"(?P<type>[A-Z0-9_]+): (?P<msg>.*)$")

@@ -8,8 +8,8 @@ from __future__ import annotations
 import os
 import sys
 
-from bot import __version__
-from bot.errors import UserError
+from . import __version__
+from .errors import UserError
 
 
 def _split_ids(values: list[str] | None) -> set[str]:
@@ -123,7 +123,7 @@ def _add_common(p, formats=("text", "json", "checkpatch")) -> None:
 
 
 def _options(args, settings):
-    from bot.engine import Options, validate_rule_ids
+    from .engine import Options, validate_rule_ids
 
     ignore = _split_ids(getattr(args, "ignore", None))
     validate_rule_ids(ignore, "--ignore")
@@ -145,7 +145,7 @@ def _options(args, settings):
 
 
 def _known_ids(ids: set[str], where: str) -> set[str]:
-    from bot.engine import all_rules
+    from .engine import all_rules
 
     known = {r.id for r in all_rules()}
     unknown = sorted(set(ids) - known)
@@ -158,8 +158,8 @@ def _known_ids(ids: set[str], where: str) -> set[str]:
 def _write_drafts(args, settings, reviews) -> None:
     from datetime import datetime, timezone
 
-    from bot.config import sender_address
-    from bot.replies import draft_replies, write_drafts
+    from .config import sender_address
+    from .replies import draft_replies, write_drafts
 
     sender = sender_address(settings, args.sender)
     if sender is None:
@@ -175,10 +175,10 @@ def _write_drafts(args, settings, reviews) -> None:
 
 
 def cmd_check(args) -> int:
-    from bot.checkpatch import checkpatch_findings, checkpatch_path, merge
-    from bot.config import read_git_config
-    from bot.engine import review_series
-    from bot.gitsource import load_git_series
+    from .checkpatch import checkpatch_findings, checkpatch_path, merge
+    from .config import read_git_config
+    from .engine import review_series
+    from .gitsource import load_git_series
 
     gs = load_git_series(args.rev_range)
     settings = read_git_config(gs.root)
@@ -193,13 +193,13 @@ def cmd_check(args) -> int:
     if args.drafts:
         _write_drafts(args, settings, [review])
     _emit(args, [review], options)
-    from bot.engine import exit_status
+    from .engine import exit_status
 
     return exit_status([review], args.fail_on)
 
 
 def _emit(args, reviews, options) -> None:
-    from bot.reports import render_checkpatch, render_json, render_text, to_json_obj, use_colour
+    from .reports import render_checkpatch, render_json, render_text, to_json_obj, use_colour
 
     if args.format == "json":
         if len(reviews) == 1:
@@ -213,8 +213,8 @@ def _emit(args, reviews, options) -> None:
             merged["findings"] = [f for o in objs for f in o["findings"]]
             sys.stdout.write(json.dumps(merged, indent=2) + "\n")
     elif args.format == "sarif":
-        from bot.engine import active_rules
-        from bot.reports import render_sarif
+        from .engine import active_rules
+        from .reports import render_sarif
 
         sys.stdout.write(render_sarif(reviews[0], active_rules(options)))
     elif args.format == "checkpatch":
@@ -226,9 +226,9 @@ def _emit(args, reviews, options) -> None:
 
 
 def cmd_review(args) -> int:
-    from bot.config import read_git_config
-    from bot.model import Review
-    from bot.sources import DEFAULT_LORE_URL, fetch_thread, is_remote_source, load_local, parse_msgid_arg
+    from .config import read_git_config
+    from .model import Review
+    from .sources import DEFAULT_LORE_URL, fetch_thread, is_remote_source, load_local, parse_msgid_arg
 
     settings = read_git_config()
     options = _options(args, settings)
@@ -256,7 +256,7 @@ def cmd_review(args) -> int:
     if args.drafts:
         _write_drafts(args, settings, reviews)
     _emit(args, reviews, options)
-    from bot.engine import exit_status
+    from .engine import exit_status
 
     return exit_status(reviews, args.fail_on)
 
@@ -271,8 +271,8 @@ def _review_messages(messages, version, where, options, parallel_min=PARALLEL_MI
     parses every patch and runs the per-patch rules; patches that turn out
     not to be in the series are checked for nothing, which is cheaper than
     waiting for b4."""
-    from bot.engine import check_patch, review_series
-    from bot.sources import (
+    from .engine import check_patch, review_series
+    from .sources import (
         assemble,
         build_series,
         is_standalone_patch,
@@ -302,10 +302,10 @@ def cmd_watch(args) -> int:
     import signal
     import time
 
-    from bot import responder
-    from bot.config import read_git_config, sender_address
-    from bot.rulekit import TDX_PATHS
-    from bot.state import State, default_path
+    from . import responder
+    from .config import read_git_config, sender_address
+    from .rulekit import TDX_PATHS
+    from .state import State, default_path
 
     if not args.drafts and not args.send:
         raise UserError("pass --drafts MAILDIR to draft the replies, or --send to send them")
@@ -323,7 +323,7 @@ def cmd_watch(args) -> int:
                         datefmt="%Y-%m-%d %H:%M:%S")
     remote = args.inbox.startswith(("http://", "https://"))
     if not remote:
-        from bot.inbox import epochs
+        from .inbox import epochs
 
         epochs(args.inbox)  # fail early on a folder that is no inbox
     state = State(args.state or default_path())
@@ -343,7 +343,7 @@ def cmd_watch(args) -> int:
         while True:
             inbox = args.inbox
             if remote:
-                from bot.inbox import mirror
+                from .inbox import mirror
 
                 cache = os.path.join(os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"),
                                      "tdxbot", "mirrors")
@@ -362,7 +362,7 @@ def cmd_watch(args) -> int:
 
 
 def cmd_eval(args) -> int:
-    from bot.evaluate import evaluate, render
+    from .evaluate import evaluate, render
 
     result = evaluate(args.folder)
     if args.format == "json":
@@ -376,7 +376,7 @@ def cmd_eval(args) -> int:
 
 
 def cmd_rules(args) -> int:
-    from bot.engine import all_rules
+    from .engine import all_rules
 
     rules = all_rules()
     if args.doc:
@@ -395,8 +395,8 @@ def cmd_rules(args) -> int:
 
 def _stdin_series():
     """The messages b4 passes on stdin, as a series; None for a mail with no diff."""
-    from bot.mailparse import patch_from_message
-    from bot.sources import assemble, load_local
+    from .mailparse import patch_from_message
+    from .sources import assemble, load_local
 
     messages = load_local("-")
     if len(messages) == 1 and not patch_from_message(messages[0], "<stdin>").files:
@@ -405,9 +405,9 @@ def _stdin_series():
 
 
 def cmd_b4_check(args) -> int:
-    from bot.config import read_git_config
-    from bot.engine import review_series
-    from bot.reports import render_checkpatch
+    from .config import read_git_config
+    from .engine import review_series
+    from .reports import render_checkpatch
 
     settings = read_git_config()
     options = _options(args, settings)
@@ -436,11 +436,11 @@ def urllib_has_path(url: str) -> bool:
 def cmd_b4_review_check(args) -> int:
     import json
 
-    from bot.config import read_git_config
-    from bot.engine import review_series
-    from bot.mailparse import patch_from_message
-    from bot.reports import b4_review_records
-    from bot.sources import DEFAULT_LORE_URL, assemble, fetch_thread
+    from .config import read_git_config
+    from .engine import review_series
+    from .mailparse import patch_from_message
+    from .reports import b4_review_records
+    from .sources import DEFAULT_LORE_URL, assemble, fetch_thread
 
     settings = read_git_config()
     options = _options(args, settings)

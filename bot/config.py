@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 
-from bot.model import Address
+from .model import Address
 
 
 class Settings:

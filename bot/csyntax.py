@@ -11,7 +11,7 @@ from __future__ import annotations
 from functools import cached_property
 from typing import Iterator, NamedTuple
 
-from bot.lazyre import lazy_re
+from .lazyre import lazy_re
 
 _PARSER = None
 

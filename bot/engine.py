@@ -13,10 +13,10 @@ from functools import lru_cache
 from types import ModuleType
 from typing import Iterable, NamedTuple
 
-from bot.errors import UserError
-from bot.lazyre import lazy_re
-from bot.model import SEVERITIES, Finding, Patch, Review, Series
-from bot.rulekit import C_SUFFIXES, Hit, path_matches, source_file
+from .errors import UserError
+from .lazyre import lazy_re
+from .model import SEVERITIES, Finding, Patch, Review, Series
+from .rulekit import C_SUFFIXES, Hit, path_matches, source_file
 
 _ID = lazy_re(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 
@@ -51,7 +51,7 @@ def _rule_from_module(module: ModuleType) -> Rule:
 
 @lru_cache(maxsize=1)
 def all_rules() -> tuple[Rule, ...]:
-    import rules as package
+    from . import rules as package
 
     found = []
     # A directory listing, not pkgutil: pkgutil pulls in inspect, which the
@@ -59,7 +59,7 @@ def all_rules() -> tuple[Rule, ...]:
     names = sorted({entry.name[:-3] for folder in package.__path__ for entry in os.scandir(folder)
                     if entry.name.endswith(".py") and not entry.name.startswith("_")})
     for name in names:
-        module = importlib.import_module(f"rules.{name}")
+        module = importlib.import_module(f"{package.__name__}.{name}")
         if hasattr(module, "ID"):
             found.append(_rule_from_module(module))
     ids = [r.id for r in found]
@@ -251,7 +251,7 @@ def _commented_lines(body: tuple[str, ...]) -> set[str]:
 
 def exit_status(reviews: Iterable[Review], fail_on: str = "warning") -> int:
     """1 when a finding reaches fail_on, else 0."""
-    from bot.model import SEVERITY_RANK
+    from .model import SEVERITY_RANK
 
     threshold = SEVERITY_RANK[fail_on]
     return 1 if any(f.rank >= threshold for r in reviews for f in r.findings) else 0

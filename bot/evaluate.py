@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import os
 
-from bot.errors import UserError
+from .errors import UserError
 
 SUFFIXES = (".eml", ".patch", ".mbox")
 LINE_SLACK = 2
@@ -76,8 +76,8 @@ def score_case(findings, expect: dict) -> dict:
 
 
 def evaluate(folder: str) -> dict:
-    from bot.engine import review_series
-    from bot.sources import assemble, load_local
+    from .engine import review_series
+    from .sources import assemble, load_local
 
     per_rule: dict[str, dict[str, int]] = {}
     totals = {"hits": 0, "misses": 0, "false_alarms": 0, "added_lines": 0, "cases": 0}

@@ -11,8 +11,8 @@ import io
 import os
 from contextlib import redirect_stderr, redirect_stdout
 
-from bot.errors import UserError
-from bot.model import Series
+from .errors import UserError
+from .model import Series
 
 
 class GitSeries:
@@ -143,8 +143,8 @@ def _range_patches(root: str, start: str, end: str, tag: str):
 
 
 def _to_series(repo, patches, range_text: str) -> tuple[Series, dict[int, bytes]]:
-    from bot.mailparse import patch_from_message
-    from bot.sources import parse_message
+    from .mailparse import patch_from_message
+    from .sources import parse_message
 
     cover = None
     out, raws = [], []

@@ -15,7 +15,7 @@ import re
 import urllib.parse
 from typing import Iterator, NamedTuple
 
-from bot.errors import UserError
+from .errors import UserError
 
 _EPOCH = re.compile(r"^(\d+)\.git$")
 

@@ -14,8 +14,8 @@ import time
 import urllib.parse
 import zlib
 
-from bot import __version__
-from bot.errors import UserError
+from . import __version__
+from .errors import UserError
 
 MAX_DOWNLOAD = 64 << 20  # bytes on the wire
 MAX_MBOX = 128 << 20  # decompressed thread

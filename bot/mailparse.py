@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from bot.errors import UserError
-from bot.lazyre import lazy_re
-from bot.model import FileDiff, Hunk, Line, Patch, Trailer
+from .errors import UserError
+from .lazyre import lazy_re
+from .model import FileDiff, Hunk, Line, Patch, Trailer
 
 if TYPE_CHECKING:
     from email.message import Message

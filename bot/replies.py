@@ -16,10 +16,10 @@ from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from typing import NamedTuple
 
-from bot import __version__
-from bot.errors import UserError
-from bot.lazyre import lazy_re
-from bot.model import Address, Finding, Patch, Review
+from . import __version__
+from .errors import UserError
+from .lazyre import lazy_re
+from .model import Address, Finding, Patch, Review
 
 CONTEXT = 5
 WRAP = 72

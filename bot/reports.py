@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import os
 
-from bot import __version__
-from bot.model import Finding, Review
+from . import __version__
+from .model import Finding, Review
 
 _COLOURS = {"error": "\033[1;31m", "warning": "\033[1;33m", "info": "\033[1;36m",
             "bold": "\033[1m", "dim": "\033[2m", "reset": "\033[0m"}

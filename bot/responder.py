@@ -15,10 +15,10 @@ import re
 import time
 from typing import Callable, NamedTuple
 
-from bot import __version__
-from bot.errors import UserError
-from bot.model import Address
-from bot.state import State
+from . import __version__
+from .errors import UserError
+from .model import Address
+from .state import State
 
 log = logging.getLogger("tdxbot.watch")
 AUTOMATED_FROM = re.compile(r"mailer-daemon|postmaster|noreply|no-reply", re.I)
@@ -35,7 +35,7 @@ class Settings(NamedTuple):
 
 def _headers(raw: bytes) -> dict[str, str]:
     """The few headers routing needs, from the header block alone."""
-    from bot.mailparse import decode_header_value
+    from .mailparse import decode_header_value
 
     head = raw.split(b"\n\n", 1)[0].split(b"\r\n\r\n", 1)[0].decode("utf-8", "replace")
     out: dict[str, str] = {}
@@ -57,7 +57,7 @@ def _ids(value: str) -> list[str]:
 
 def route(raw: bytes) -> tuple[str, str, bool] | None:
     """(msgid, thread root, is a patch) for a message; None to ignore it."""
-    from bot.mailparse import parse_subject
+    from .mailparse import parse_subject
 
     h = _headers(raw)
     ids = _ids(h.get("message-id", ""))
@@ -91,7 +91,7 @@ def automated(raw: bytes, sender: Address) -> str | None:
 
 
 def ingest(state: State, inbox: str, progress: bool = False) -> int:
-    from bot.inbox import new_messages
+    from .inbox import new_messages
 
     count = 0
     stream = new_messages(inbox, state.marks())
@@ -120,7 +120,7 @@ def _series_in_thread(raws: list[bytes]):
 
     import b4
 
-    from bot.sources import _prime_patch_ids, _setup_b4, parse_message
+    from .sources import _prime_patch_ids, _setup_b4, parse_message
 
     _setup_b4()
     messages = []
@@ -153,10 +153,10 @@ def _reply_name(patch_msgid: str) -> str:
 def decide_thread(state: State, root: str, first_seen: float, settings: Settings, now: float) -> bool:
     """Decide every series of one thread that is ready; True if the thread
     still waits for something."""
-    from bot.engine import review_series
-    from bot.replies import draft_replies, message_bytes
-    from bot.rulekit import path_matches
-    from bot.sources import assemble
+    from .engine import review_series
+    from .replies import draft_replies, message_bytes
+    from .rulekit import path_matches
+    from .sources import assemble
 
     raws = state.thread_messages(root)
     if not raws:

@@ -20,8 +20,8 @@ import re
 from functools import lru_cache
 from typing import Iterable, Iterator, NamedTuple
 
-from bot.csyntax import Region
-from bot.model import FileDiff, Line, Patch
+from .csyntax import Region
+from .model import FileDiff, Line, Patch
 
 TDX_PATHS = (
     "arch/x86/virt/vmx/tdx/*",
@@ -208,7 +208,7 @@ def case_mail(case: Case) -> bytes:
 def case_patch(case: Case) -> Patch:
     from email.parser import BytesParser
 
-    from bot.mailparse import patch_from_message
+    from .mailparse import patch_from_message
 
     msg = BytesParser().parsebytes(case_mail(case))
     patch = patch_from_message(msg, "case")

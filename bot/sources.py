@@ -12,10 +12,10 @@ import sys
 import urllib.parse
 from typing import TYPE_CHECKING, NamedTuple
 
-from bot.errors import UserError
-from bot.lazyre import lazy_re
-from bot.mailparse import parse_subject, patch_from_message
-from bot.model import Patch, Reply, Series
+from .errors import UserError
+from .lazyre import lazy_re
+from .mailparse import parse_subject, patch_from_message
+from .model import Patch, Reply, Series
 
 if TYPE_CHECKING:
     from email.message import Message
@@ -82,7 +82,7 @@ def parse_message(raw: bytes, where: str, lite: bool = False) -> Message:
         raise UserError(f"{where}: message larger than {MAX_MESSAGE_BYTES >> 20} MiB")
     msg = None
     if lite:
-        from bot.litemail import parse_lite
+        from .litemail import parse_lite
 
         msg = parse_lite(raw)
     if msg is None:
@@ -137,7 +137,7 @@ def load_local(source: str, alone: bool = True) -> list[Message]:
 
 def fetch_thread(msgid: str, lore_url: str, timeout: float = 30.0) -> list[Message]:
     """Fetch the whole thread of msgid from a public-inbox server."""
-    from bot.lore import fetch_thread_mbox
+    from .lore import fetch_thread_mbox
 
     data = fetch_thread_mbox(lore_url, msgid, timeout)
     raws = split_mbox(data) if data.strip() else []
@@ -160,7 +160,7 @@ def _setup_b4() -> None:
 
 
 def _is_patch_message(msg: Message) -> bool:
-    from bot.mailparse import decode_header_value
+    from .mailparse import decode_header_value
 
     title, tags, _v, _i, _t, is_reply = parse_subject(decode_header_value(msg.get("Subject")))
     return not is_reply and any(t.upper() == "PATCH" for t in tags)
@@ -361,7 +361,7 @@ def _trim_for_b4(msg: Message) -> str | None:
 
 def _series_from_plan(messages: list[Message], plan: SeriesPlan, where: str, patch_at) -> Series:
     def label(pos: int) -> str:
-        from bot.mailparse import decode_header_value
+        from .mailparse import decode_header_value
 
         return f"{where}: {decode_header_value(messages[pos].get('Subject'))}"
 

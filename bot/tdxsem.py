@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import re
 
-from bot.csyntax import LOOP_TYPES, Region, ancestor, call_name, declared_name, iter_nodes
-from bot.lazyre import lazy_re
+from .csyntax import LOOP_TYPES, Region, ancestor, call_name, declared_name, iter_nodes
+from .lazyre import lazy_re
 
 # Calls that issue a SEAMCALL or TDCALL and hand back the raw u64 status.
 _STATUS_CALL = lazy_re(

@@ -17,9 +17,9 @@ changelog that says "Add tdx_sys_shutdown(), which ...".
 """
 from __future__ import annotations
 
-from bot.language import CONNECTORS, is_imperative, plausible_imperative, verb_base
-from bot.lazyre import lazy_re
-from bot.rulekit import Case, Hit
+from ..language import CONNECTORS, is_imperative, plausible_imperative, verb_base
+from ..lazyre import lazy_re
+from ..rulekit import Case, Hit
 
 ID = "changelog-imperative"
 SEVERITY = "warning"

@@ -17,8 +17,8 @@ nor on a quoted "we" or on I/O.
 """
 from __future__ import annotations
 
-from bot.lazyre import lazy_re
-from bot.rulekit import Case, Hit
+from ..lazyre import lazy_re
+from ..rulekit import Case, Hit
 
 ID = "changelog-voice"
 SEVERITY = "warning"

@@ -23,7 +23,7 @@ nor on a one-line /* comment */.
 """
 from __future__ import annotations
 
-from bot.rulekit import X86_PATHS, Case, Hit
+from ..rulekit import X86_PATHS, Case, Hit
 
 ID = "comment-block-style"
 SEVERITY = "warning"

@@ -27,9 +27,9 @@ from __future__ import annotations
 
 import re
 
-from bot.lazyre import lazy_re
-from bot.rulekit import TDX_PATHS, Case, Hit, sources_in
-from bot.tdxsem import analyze_loop, loops_in
+from ..lazyre import lazy_re
+from ..rulekit import TDX_PATHS, Case, Hit, sources_in
+from ..tdxsem import analyze_loop, loops_in
 
 ID = "comment-contradicts-code"
 SEVERITY = "warning"

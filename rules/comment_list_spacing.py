@@ -23,9 +23,9 @@ run of one-line items introduced by a line ending in ':'.
 """
 from __future__ import annotations
 
-from bot.csyntax import comment_inner
-from bot.lazyre import lazy_re
-from bot.rulekit import X86_PATHS, Case, Hit
+from ..csyntax import comment_inner
+from ..lazyre import lazy_re
+from ..rulekit import X86_PATHS, Case, Hit
 
 ID = "comment-list-spacing"
 SEVERITY = "warning"

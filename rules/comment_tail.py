@@ -16,8 +16,8 @@ Must not fire on a struct member `u16 version; // always 0x100`, nor on
 """
 from __future__ import annotations
 
-from bot.csyntax import ancestor
-from bot.rulekit import X86_PATHS, Case, Hit
+from ..csyntax import ancestor
+from ..rulekit import X86_PATHS, Case, Hit
 
 ID = "comment-tail"
 SEVERITY = "warning"

@@ -28,9 +28,9 @@ where the second needs the first.
 """
 from __future__ import annotations
 
-from bot.csyntax import declared_name
-from bot.lazyre import lazy_re
-from bot.rulekit import Case, Hit
+from ..csyntax import declared_name
+from ..lazyre import lazy_re
+from ..rulekit import Case, Hit
 
 ID = "declaration-order"
 SEVERITY = "info"

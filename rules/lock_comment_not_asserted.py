@@ -31,9 +31,9 @@ from __future__ import annotations
 
 import re
 
-from bot.csyntax import call_name, iter_nodes, strip_comment_markers
-from bot.lazyre import lazy_re
-from bot.rulekit import X86_PATHS, Case, Hit
+from ..csyntax import call_name, iter_nodes, strip_comment_markers
+from ..lazyre import lazy_re
+from ..rulekit import X86_PATHS, Case, Hit
 
 ID = "lock-comment-not-asserted"
 SEVERITY = "warning"

@@ -19,8 +19,8 @@ touching arch/x86/virt/vmx/tdx/ and the TDX headers.
 """
 from __future__ import annotations
 
-from bot.lazyre import lazy_re
-from bot.rulekit import Case, Hit, path_matches
+from ..lazyre import lazy_re
+from ..rulekit import Case, Hit, path_matches
 
 ID = "subject-prefix"
 SEVERITY = "warning"

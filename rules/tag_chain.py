@@ -22,9 +22,9 @@ Must not fire on:
 """
 from __future__ import annotations
 
-from bot.lazyre import lazy_re
-from bot.mailparse import handler_notes
-from bot.rulekit import Case, Hit
+from ..lazyre import lazy_re
+from ..mailparse import handler_notes
+from ..rulekit import Case, Hit
 
 ID = "tag-chain"
 SEVERITY = "warning"

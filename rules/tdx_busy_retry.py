@@ -21,10 +21,10 @@ single retry after kvm_make_all_cpus_request(kvm, KVM_REQ_OUTSIDE_GUEST_MODE).
 """
 from __future__ import annotations
 
-from bot.csyntax import call_name, iter_nodes
-from bot.lazyre import lazy_re
-from bot.rulekit import TDX_PATHS, Case, Hit
-from bot.tdxsem import analyze_loop, loop_report_line, loops_in, returns_status, tests_busy
+from ..csyntax import call_name, iter_nodes
+from ..lazyre import lazy_re
+from ..rulekit import TDX_PATHS, Case, Hit
+from ..tdxsem import analyze_loop, loop_report_line, loops_in, returns_status, tests_busy
 
 ID = "tdx-busy-retry"
 SEVERITY = "warning"

@@ -25,8 +25,8 @@ arch/x86/include/asm/shared/tdx_errno.h, nor on
 """
 from __future__ import annotations
 
-from bot.lazyre import lazy_re
-from bot.rulekit import TDX_PATHS, Case, Hit
+from ..lazyre import lazy_re
+from ..rulekit import TDX_PATHS, Case, Hit
 
 ID = "tdx-errno-define"
 SEVERITY = "warning"

@@ -25,10 +25,10 @@ from __future__ import annotations
 
 import re
 
-from bot.csyntax import LOOP_TYPES, ancestor, call_name, iter_nodes
-from bot.lazyre import lazy_re
-from bot.rulekit import TDX_PATHS, Case, Hit
-from bot.tdxsem import enclosing_function, is_host_seamcall, loops_in
+from ..csyntax import LOOP_TYPES, ancestor, call_name, iter_nodes
+from ..lazyre import lazy_re
+from ..rulekit import TDX_PATHS, Case, Hit
+from ..tdxsem import enclosing_function, is_host_seamcall, loops_in
 
 ID = "tdx-error-ignored"
 SEVERITY = "warning"

@@ -19,8 +19,8 @@ outside the TDX host code.
 """
 from __future__ import annotations
 
-from bot.csyntax import call_name
-from bot.rulekit import Case, Hit
+from ..csyntax import call_name
+from ..rulekit import Case, Hit
 
 ID = "tdx-export"
 SEVERITY = "warning"

@@ -29,9 +29,9 @@ from __future__ import annotations
 
 import re
 
-from bot.csyntax import call_name, function_head, iter_nodes
-from bot.lazyre import lazy_re
-from bot.rulekit import TDX_PATHS, Case, Hit
+from ..csyntax import call_name, function_head, iter_nodes
+from ..lazyre import lazy_re
+from ..rulekit import TDX_PATHS, Case, Hit
 
 ID = "tdx-init-section"
 SEVERITY = "error"

@@ -18,8 +18,8 @@ define whose dotted name the patch never mentions.
 """
 from __future__ import annotations
 
-from bot.lazyre import lazy_re
-from bot.rulekit import TDX_PATHS, Case, Hit, added_lines_in
+from ..lazyre import lazy_re
+from ..rulekit import TDX_PATHS, Case, Hit, added_lines_in
 
 ID = "tdx-leaf-name"
 SEVERITY = "warning"

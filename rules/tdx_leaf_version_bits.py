@@ -16,8 +16,8 @@ nor on `1ULL << 16` that has nothing to do with a leaf.
 """
 from __future__ import annotations
 
-from bot.lazyre import lazy_re
-from bot.rulekit import TDX_PATHS, Case, Hit, added_lines_in
+from ..lazyre import lazy_re
+from ..rulekit import TDX_PATHS, Case, Hit, added_lines_in
 
 ID = "tdx-leaf-version-bits"
 SEVERITY = "warning"

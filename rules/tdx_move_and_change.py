@@ -23,8 +23,8 @@ from __future__ import annotations
 
 from collections import Counter
 
-from bot.lazyre import lazy_re
-from bot.rulekit import C_SUFFIXES, TDX_PATHS, Case, Hit, added_lines_in, path_matches
+from ..lazyre import lazy_re
+from ..rulekit import C_SUFFIXES, TDX_PATHS, Case, Hit, added_lines_in, path_matches
 
 ID = "tdx-move-and-change"
 SEVERITY = "warning"

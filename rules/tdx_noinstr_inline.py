@@ -26,9 +26,9 @@ an inline helper that only ordinary functions call.
 """
 from __future__ import annotations
 
-from bot.csyntax import call_name, function_head, function_name
-from bot.lazyre import lazy_re
-from bot.rulekit import TDX_PATHS, Case, Hit, sources_in
+from ..csyntax import call_name, function_head, function_name
+from ..lazyre import lazy_re
+from ..rulekit import TDX_PATHS, Case, Hit, sources_in
 
 ID = "tdx-noinstr-inline"
 SEVERITY = "warning"

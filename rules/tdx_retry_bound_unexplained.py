@@ -21,8 +21,8 @@ from __future__ import annotations
 
 import re
 
-from bot.lazyre import lazy_re
-from bot.rulekit import TDX_PATHS, Case, Hit
+from ..lazyre import lazy_re
+from ..rulekit import TDX_PATHS, Case, Hit
 
 ID = "tdx-retry-bound-unexplained"
 SEVERITY = "warning"

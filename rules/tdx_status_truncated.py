@@ -18,10 +18,10 @@ Must not fire on `u64 err = seamcall(...)` nor on
 """
 from __future__ import annotations
 
-from bot.csyntax import call_name
-from bot.lazyre import lazy_re
-from bot.rulekit import TDX_PATHS, Case, Hit
-from bot.tdxsem import declaration_type, declared_type, enclosing_function, returns_module_status
+from ..csyntax import call_name
+from ..lazyre import lazy_re
+from ..rulekit import TDX_PATHS, Case, Hit
+from ..tdxsem import declaration_type, declared_type, enclosing_function, returns_module_status
 
 ID = "tdx-status-truncated"
 SEVERITY = "error"

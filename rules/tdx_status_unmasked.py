@@ -23,9 +23,9 @@ compare) or on `switch (vp_enter_ret & TDX_SEAMCALL_STATUS_MASK)`.
 """
 from __future__ import annotations
 
-from bot.csyntax import iter_nodes
-from bot.rulekit import TDX_PATHS, Case, Hit
-from bot.tdxsem import DETAIL_STATUSES, MASK_TOKENS
+from ..csyntax import iter_nodes
+from ..rulekit import TDX_PATHS, Case, Hit
+from ..tdxsem import DETAIL_STATUSES, MASK_TOKENS
 
 ID = "tdx-status-unmasked"
 SEVERITY = "error"

@@ -26,9 +26,9 @@ from __future__ import annotations
 
 import re
 
-from bot.csyntax import call_name
-from bot.lazyre import lazy_re
-from bot.rulekit import TDX_PATHS, Case, Hit, path_matches, source_file
+from ..csyntax import call_name
+from ..lazyre import lazy_re
+from ..rulekit import TDX_PATHS, Case, Hit, path_matches, source_file
 
 ID = "tdx-stub-missing"
 SEVERITY = "warning"

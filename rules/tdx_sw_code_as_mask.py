@@ -17,8 +17,8 @@ Must not fire on `if (sret == TDX_SEAMCALL_UD) return -EACCES;` nor on
 """
 from __future__ import annotations
 
-from bot.rulekit import TDX_PATHS, Case, Hit
-from bot.tdxsem import SW_FULL_CODES
+from ..rulekit import TDX_PATHS, Case, Hit
+from ..tdxsem import SW_FULL_CODES
 
 ID = "tdx-sw-code-as-mask"
 SEVERITY = "error"

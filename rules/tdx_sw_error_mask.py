@@ -18,7 +18,7 @@ Must not fire on `if ((ret & TDX_SW_ERROR) == TDX_SW_ERROR)`, on
 """
 from __future__ import annotations
 
-from bot.rulekit import TDX_PATHS, Case, Hit
+from ..rulekit import TDX_PATHS, Case, Hit
 
 ID = "tdx-sw-error-mask"
 SEVERITY = "error"

@@ -25,8 +25,8 @@ for both retried codes.
 """
 from __future__ import annotations
 
-from bot.rulekit import TDX_PATHS, Case, Hit
-from bot.tdxsem import analyze_loop, justifying_comment, loop_report_line, loops_in
+from ..rulekit import TDX_PATHS, Case, Hit
+from ..tdxsem import analyze_loop, justifying_comment, loop_report_line, loops_in
 
 ID = "tdx-unbounded-retry"
 SEVERITY = "warning"

@@ -22,8 +22,8 @@ from __future__ import annotations
 
 import re
 
-from bot.lazyre import lazy_re
-from bot.rulekit import Case, Hit
+from ..lazyre import lazy_re
+from ..rulekit import Case, Hit
 
 ID = "version-notes-missing"
 SEVERITY = "warning"

@@ -14,10 +14,9 @@ def run_cli(*args, stdin: bytes | None = None, cwd=None, env=None, timeout: floa
     """Run tdxbot as a separate process, as a user would."""
     full_env = dict(os.environ)
     full_env.pop("TDXBOT_DEBUG", None)
-    full_env["PYTHONPATH"] = str(ROOT)
     if env:
         full_env.update(env)
-    return subprocess.run([sys.executable, "-m", "bot", *map(str, args)], input=stdin,
+    return subprocess.run([sys.executable, "-m", "tdxbot", *map(str, args)], input=stdin,
                           capture_output=True, cwd=cwd or ROOT, env=full_env, timeout=timeout)
 
 
@@ -46,7 +45,7 @@ def lore(tmp_path_factory):
     from mails import patch_mail, plain_mail
     from pi_server import Inbox, require_public_inbox
 
-    from bot.sources import split_mbox
+    from tdxbot.sources import split_mbox
 
     require_public_inbox()
     inbox = Inbox(str(tmp_path_factory.mktemp("pi")))

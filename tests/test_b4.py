@@ -18,7 +18,7 @@ def _tdxbot_cmd() -> str:
     """How b4 would be configured to start tdxbot: the installed script when
     there is one, else this Python with the source tree."""
     script = Path(sys.executable).parent / "tdxbot"
-    return str(script) if script.exists() else f"{sys.executable} -m bot"
+    return str(script) if script.exists() else f"{sys.executable} -m tdxbot"
 
 
 def _env(tmp_path) -> dict:
@@ -27,7 +27,6 @@ def _env(tmp_path) -> dict:
         env[var] = str(tmp_path / var.lower())
     env["HOME"] = str(tmp_path)
     env["GIT_CONFIG_NOSYSTEM"] = "1"
-    env["PYTHONPATH"] = str(ROOT)
     return env
 
 
@@ -117,9 +116,8 @@ def test_b4_review_check_runner_accepts_our_json(lore, tmp_path, monkeypatch):
     import b4.review.checks as checks
     from conftest import FIXTURES
 
-    from bot.sources import parse_message, split_mbox
+    from tdxbot.sources import parse_message, split_mbox
 
-    monkeypatch.setenv("PYTHONPATH", str(ROOT))
     b4.setup_config(argparse.Namespace(config={"b4.attestation-policy": "off"}))
     raws = split_mbox((FIXTURES / "example-series.mbox").read_bytes())
     cover, patches = raws[0], raws[1:]

@@ -10,10 +10,10 @@ from datetime import datetime, timezone
 
 from conftest import FIXTURES, run_cli
 
-from bot.engine import review_series
-from bot.model import Address
-from bot.replies import draft_replies
-from bot.sources import assemble, load_local
+from tdxbot.engine import review_series
+from tdxbot.model import Address
+from tdxbot.replies import draft_replies
+from tdxbot.sources import assemble, load_local
 
 UPDATE = os.environ.get("TDXBOT_UPDATE_GOLDEN") == "1"
 

@@ -53,11 +53,11 @@ def test_hostile_mails_inside_a_big_mbox(tmp_path):
 
     from mails import patch_mail, plain_mail
 
-    from bot.cli import _review_messages
-    from bot.engine import Options
-    from bot.errors import UserError
-    from bot.reports import to_json_obj
-    from bot.sources import load_local
+    from tdxbot.cli import _review_messages
+    from tdxbot.engine import Options
+    from tdxbot.errors import UserError
+    from tdxbot.reports import to_json_obj
+    from tdxbot.sources import load_local
 
     series = [plain_mail("[PATCH 0/70] x86/virt/tdx: Many parts", "big-0@example.org", "Cover.",
                          author="Alice Example <alice@example.org>").encode()]

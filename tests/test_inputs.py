@@ -6,8 +6,8 @@ import pytest
 from conftest import FIXTURES, run_cli
 from mails import mbox, patch_mail, plain_mail
 
-from bot.errors import UserError
-from bot.sources import assemble, load_local, parse_msgid_arg, split_mbox
+from tdxbot.errors import UserError
+from tdxbot.sources import assemble, load_local, parse_msgid_arg, split_mbox
 
 
 def _thread(version: int, n: int, stem: str, code: str = "int x;"):
@@ -108,7 +108,7 @@ def test_crlf_and_quoted_printable_bodies_parse():
 
 
 def split_and_parse(data: bytes):
-    from bot.sources import parse_message
+    from tdxbot.sources import parse_message
     return [parse_message(raw, "t") for raw in split_mbox(data)]
 
 

@@ -10,11 +10,11 @@ import pytest
 from conftest import FIXTURES, run_cli
 from mails import mbox, patch_mail, plain_mail
 
-from bot.cli import PARALLEL_MIN_MESSAGES, _review_messages
-from bot.engine import Options, review_series
-from bot.errors import UserError
-from bot.reports import to_json_obj
-from bot.sources import assemble, parse_message, plan_series, split_mbox
+from tdxbot.cli import PARALLEL_MIN_MESSAGES, _review_messages
+from tdxbot.engine import Options, review_series
+from tdxbot.errors import UserError
+from tdxbot.reports import to_json_obj
+from tdxbot.sources import assemble, parse_message, plan_series, split_mbox
 
 SEEDS = Path(__file__).resolve().parent.parent.parent / "shared" / "seeds"
 LOOP = "while (tdh_sys_shutdown() == TDX_OPERAND_BUSY)\n\tcpu_relax();"
@@ -108,7 +108,7 @@ def test_b4_is_shown_the_whole_mail_again_afterwards():
 def test_cutting_bodies_short_does_not_change_b4s_choice():
     import b4
 
-    from bot.sources import _setup_b4, b4_mailbox
+    from tdxbot.sources import _setup_b4, b4_mailbox
 
     for name, data in _inputs().items():
         if name == "no-patch-subjects":
@@ -154,10 +154,10 @@ def test_the_cli_forks_for_a_big_mbox_and_agrees(tmp_path):
 
 _IN_A_FRESH_INTERPRETER = """
 import os, sys, json
-from bot import sources
-from bot.cli import _review_messages
-from bot.engine import Options
-from bot.reports import to_json_obj
+from tdxbot import sources
+from tdxbot.cli import _review_messages
+from tdxbot.engine import Options
+from tdxbot.reports import to_json_obj
 parent = os.getpid()
 if sys.argv[2] == "child-dies":
     real_plan = sources.plan_series
@@ -183,7 +183,7 @@ def test_b4_runs_in_the_child_and_a_dead_child_is_survived(tmp_path, case):
     box.write_bytes(data)
     root = Path(__file__).resolve().parent.parent
     res = subprocess.run([sys.executable, "-c", _IN_A_FRESH_INTERPRETER, str(box), case],
-                         capture_output=True, timeout=120, env=dict(os.environ, PYTHONPATH=str(root)))
+                         capture_output=True, timeout=120)
     assert res.returncode == 0, res.stderr.decode()
     out = json.loads(res.stdout)
     # A dead child leaves the work to the parent, which then imports b4 itself.

@@ -12,12 +12,12 @@ from datetime import datetime, timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.engine import review_series
-from bot.errors import UserError
-from bot.model import Address
-from bot.replies import draft_replies, message_bytes
-from bot.reports import render_checkpatch, render_json, render_text
-from bot.sources import assemble, parse_message, split_mbox
+from tdxbot.engine import review_series
+from tdxbot.errors import UserError
+from tdxbot.model import Address
+from tdxbot.replies import draft_replies, message_bytes
+from tdxbot.reports import render_checkpatch, render_json, render_text
+from tdxbot.sources import assemble, parse_message, split_mbox
 
 SETTINGS = dict(deadline=3000, database=None, derandomize=True,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
@@ -187,8 +187,8 @@ def _outcome(review_or_error):
 def test_random_threads_forked_or_not(seed):
     """The forked path (b4 in a child, cut bodies) and the plain one agree
     on odd threads too, down to the error message."""
-    from bot.cli import _review_messages
-    from bot.engine import Options
+    from tdxbot.cli import _review_messages
+    from tdxbot.engine import Options
 
     data = build_thread(random.Random(seed))
     results = []

@@ -7,10 +7,10 @@ from email import policy
 
 from conftest import FIXTURES, run_cli
 
-from bot.engine import review_series
-from bot.model import Address, Finding
-from bot.replies import draft_replies, message_bytes, write_drafts
-from bot.sources import assemble, load_local
+from tdxbot.engine import review_series
+from tdxbot.model import Address, Finding
+from tdxbot.replies import draft_replies, message_bytes, write_drafts
+from tdxbot.sources import assemble, load_local
 
 EXAMPLE = FIXTURES / "example-series.mbox"
 SENDER = Address("Rita Reviewer", "rita@example.org")
@@ -137,7 +137,7 @@ def test_reply_to_header_wins_over_author():
 def test_a_series_level_finding_goes_to_the_cover_letter(tmp_path):
     from mails import mbox, patch_mail, plain_mail
 
-    from bot.reports import b4_review_records
+    from tdxbot.reports import b4_review_records
 
     cover_id = "notes-v2-0@example.org"
     mails = [plain_mail("[PATCH v2 0/2] x86/virt/tdx: Shut the module down", cover_id,

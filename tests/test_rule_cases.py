@@ -4,9 +4,9 @@ import re
 
 import pytest
 
-from bot.engine import Options, all_rules, review_series
-from bot.model import Series
-from bot.rulekit import Case, case_patch
+from tdxbot.engine import Options, all_rules, review_series
+from tdxbot.model import Series
+from tdxbot.rulekit import Case, case_patch
 
 RULES = all_rules()
 

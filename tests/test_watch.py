@@ -15,7 +15,7 @@ import pytest
 from conftest import FIXTURES, ROOT
 from mails import patch_mail, plain_mail
 
-from bot.sources import split_mbox
+from tdxbot.sources import split_mbox
 
 EXAMPLE = split_mbox((FIXTURES / "example-series.mbox").read_bytes())
 EXAMPLE_IDS = [f"20260914-tdx-shutdown-v2-{i}-5a1c0ffee@example.com" for i in range(5)]
@@ -67,10 +67,10 @@ def inbox(tmp_path):
 
 
 def watch(box, tmp_path, *extra, timeout=180, env=None):
-    full_env = dict(os.environ, PYTHONPATH=str(ROOT), HOME=str(tmp_path), XDG_CONFIG_HOME=str(tmp_path / "cfg"),
+    full_env = dict(os.environ, HOME=str(tmp_path), XDG_CONFIG_HOME=str(tmp_path / "cfg"),
                     XDG_CACHE_HOME=str(tmp_path / "cache"), GIT_CONFIG_NOSYSTEM="1")
     full_env.update(env or {})
-    return subprocess.run([sys.executable, "-m", "bot", "watch", "--inbox", box.inbox_dir,
+    return subprocess.run([sys.executable, "-m", "tdxbot", "watch", "--inbox", box.inbox_dir,
                            "--state", str(tmp_path / "state.sqlite3"), "--from", SENDER,
                            "--opt-out", "quiet@example.org", "--settle", "0", *extra],
                           capture_output=True, env=full_env, timeout=timeout, cwd=tmp_path)
@@ -122,8 +122,8 @@ def test_a_moved_draft_is_not_written_again(inbox, tmp_path):
 
 def test_new_mail_is_picked_up_while_running_and_new_epochs_followed(inbox, tmp_path):
     maildir = tmp_path / "drafts"
-    env = dict(os.environ, PYTHONPATH=str(ROOT), HOME=str(tmp_path), GIT_CONFIG_NOSYSTEM="1")
-    proc = subprocess.Popen([sys.executable, "-m", "bot", "watch", "--inbox", inbox.inbox_dir, "--state",
+    env = dict(os.environ, HOME=str(tmp_path), GIT_CONFIG_NOSYSTEM="1")
+    proc = subprocess.Popen([sys.executable, "-m", "tdxbot", "watch", "--inbox", inbox.inbox_dir, "--state",
                              str(tmp_path / "state.sqlite3"), "--from", SENDER, "--settle", "0",
                              "--opt-out", "quiet@example.org", "--interval", "1", "--drafts", str(maildir)],
                             env=env, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -199,11 +199,11 @@ def test_sigkill_at_random_moments_loses_nothing_and_doubles_nothing(inbox, tmp_
     """Cycles of: from an empty state, run, SIGKILL at a random moment, run
     again... until a run completes; then exactly one draft per patch that
     deserves one, none for the others. At least 20 kills in all."""
-    env = dict(os.environ, PYTHONPATH=str(ROOT), HOME=str(tmp_path), GIT_CONFIG_NOSYSTEM="1")
+    env = dict(os.environ, HOME=str(tmp_path), GIT_CONFIG_NOSYSTEM="1")
     rng = random.Random(20261126)
 
     def command(cycle):
-        return [sys.executable, "-m", "bot", "watch", "--inbox", inbox.inbox_dir, "--state",
+        return [sys.executable, "-m", "tdxbot", "watch", "--inbox", inbox.inbox_dir, "--state",
                 str(tmp_path / f"state-{cycle}.sqlite3"), "--from", SENDER, "--opt-out", "quiet@example.org",
                 "--settle", "0", "--once", "--drafts", str(tmp_path / f"drafts-{cycle}")]
 
@@ -243,9 +243,9 @@ def test_watch_errors(tmp_path):
 def test_remote_inbox_is_mirrored_over_http(lore, tmp_path):
     """--inbox URL: the epochs are cloned from public-inbox-httpd and followed."""
     maildir = tmp_path / "drafts"
-    env = dict(os.environ, PYTHONPATH=str(ROOT), HOME=str(tmp_path), XDG_CACHE_HOME=str(tmp_path / "cache"),
+    env = dict(os.environ, HOME=str(tmp_path), XDG_CACHE_HOME=str(tmp_path / "cache"),
                GIT_CONFIG_NOSYSTEM="1")
-    cmd = [sys.executable, "-m", "bot", "watch", "--inbox", lore.url, "--state", str(tmp_path / "s.sqlite3"),
+    cmd = [sys.executable, "-m", "tdxbot", "watch", "--inbox", lore.url, "--state", str(tmp_path / "s.sqlite3"),
            "--from", SENDER, "--settle", "0", "--once", "--drafts", str(maildir)]
     res = subprocess.run(cmd, env=env, capture_output=True, timeout=300, cwd=tmp_path)
     assert res.returncode == 0, res.stderr.decode()[-2000:]
