@@ -16,7 +16,8 @@ from typing import Iterable, NamedTuple
 from .errors import UserError
 from .lazyre import lazy_re
 from .model import SEVERITIES, Finding, Patch, Review, Series
-from .rulekit import C_SUFFIXES, Hit, path_matches, source_file
+from .areas import C_SUFFIXES, path_matches
+from .rulekit import Hit, source_file
 
 _ID = lazy_re(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 

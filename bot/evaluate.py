@@ -77,7 +77,8 @@ def score_case(findings, expect: dict) -> dict:
 
 def evaluate(folder: str) -> dict:
     from .engine import review_series
-    from .sources import assemble, load_local
+    from .assembly import assemble
+    from .sources import load_local
 
     per_rule: dict[str, dict[str, int]] = {}
     totals = {"hits": 0, "misses": 0, "false_alarms": 0, "added_lines": 0, "cases": 0}

@@ -7,10 +7,9 @@ and recipients, or any other range numbered and threaded the same way).
 """
 from __future__ import annotations
 
-import io
 import os
-from contextlib import redirect_stderr, redirect_stdout
 
+from .b4glue import prep_branch_patches, range_patches
 from .errors import UserError
 from .model import Series
 
@@ -52,35 +51,6 @@ def _split_range(repo, text: str) -> tuple[str, str]:
     return _rev(repo, text), _rev(repo, "HEAD")
 
 
-def _setup_b4(root: str) -> None:
-    import argparse
-    import logging
-
-    import b4
-
-    logging.getLogger("b4").setLevel(logging.CRITICAL)
-    b4.setup_config(argparse.Namespace(config={"b4.attestation-policy": "off"}))
-    b4.can_network = False
-
-
-def _prep_branch_patches(root: str):
-    """(patches as (commit, EmailMessage)) for a b4 prep branch, or None."""
-    import b4.ez
-
-    sink = io.StringIO()
-    with redirect_stdout(sink), redirect_stderr(sink):
-        try:
-            if not b4.ez.is_prep_branch():
-                return None
-            _tos, _ccs, _tag, patches = b4.ez.get_prep_branch_as_patches(
-                movefrom=False, addtracking=False, expandprereqs=False)
-        except SystemExit:
-            return None
-        except RuntimeError as exc:
-            raise UserError(f"b4 could not turn the prep branch into patches: {exc}") from None
-    return patches
-
-
 def load_git_series(rev_range: str | None, cwd: str = ".") -> GitSeries:
     """The series a branch would send, with whole post-image files attached."""
     import git
@@ -93,10 +63,9 @@ def load_git_series(rev_range: str | None, cwd: str = ".") -> GitSeries:
     old_cwd = os.getcwd()
     os.chdir(root)  # b4 runs git in the current folder
     try:
-        _setup_b4(root)
         patches = None
         if rev_range is None:
-            patches = _prep_branch_patches(root)
+            patches = prep_branch_patches()
             if patches is not None:
                 range_text = "the b4 prep series on " + repo.active_branch.name
         if patches is None:
@@ -116,30 +85,11 @@ def load_git_series(rev_range: str | None, cwd: str = ".") -> GitSeries:
                 notes.append(f"skipped merge {sha[:12]} ({repo.commit(sha).summary})")
             if not commits:
                 raise UserError(f"empty range: {rev_range} has no commits to check")
-            patches = _range_patches(root, start, end, end[:12])
+            patches = range_patches(root, start, end, end[:12])
         series, mails = _to_series(repo, patches, range_text)
     finally:
         os.chdir(old_cwd)
     return GitSeries(series, root, notes, range_text, mails)
-
-
-def _range_patches(root: str, start: str, end: str, tag: str):
-    """The range as format-patch mails, threaded like git send-email does
-    (every patch a reply to the first)."""
-    import b4
-
-    sink = io.StringIO()
-    with redirect_stdout(sink), redirect_stderr(sink):
-        try:
-            patches = b4.git_range_to_patches(root, start, end, revision=1,
-                                              msgid_tpt=f"<{tag}-%s-tdxbot-check@localhost>")
-        except RuntimeError as exc:
-            raise UserError(f"could not turn {start[:12]}..{end[:12]} into patches: {exc}") from None
-    first = patches[0][1]["Message-Id"] if patches else None
-    for _commit, msg in patches[1:]:
-        msg["In-Reply-To"] = first
-        msg["References"] = first
-    return patches
 
 
 def _to_series(repo, patches, range_text: str) -> tuple[Series, dict[int, bytes]]:

@@ -8,16 +8,11 @@ from typing import TYPE_CHECKING
 from .errors import UserError
 from .lazyre import lazy_re
 from .model import FileDiff, Hunk, Line, Patch, Trailer
+from .subjects import parse_subject
 
 if TYPE_CHECKING:
     from email.message import Message
 
-_BRACKETS = lazy_re(r"^\s*\[([^\]]*)\]\s*")
-_REPLY_PREFIX = lazy_re(r"^\s*((re|fwd?|aw)\s*:\s*)+", re.I)
-_COUNTER = lazy_re(r"^(\d+)/(\d+)$")
-_VERSION = lazy_re(r"^v(\d+)$", re.I)
-# "x86/virt/tdx: ", "KVM: TDX: ", "coco/tdx-host: "
-_SUBSYSTEM = lazy_re(r"^((?:[A-Za-z0-9_][\w./+,-]*:\s+)+)(.*)$", re.S)
 _TRAILER = lazy_re(r"^([A-Za-z0-9][A-Za-z0-9-]*):\s+(\S.*)$")
 _HANDLER_NOTE = lazy_re(r"^\s*\[.*\]\s*$")
 _KNOWN_TRAILERS = {
@@ -26,32 +21,6 @@ _KNOWN_TRAILERS = {
     "assisted-by", "message-id", "change-id",
 }
 _DIFF_START = lazy_re(r"^(diff --git |Index: |--- (a/|/dev/null))")
-
-
-def split_title(title: str) -> tuple[str, str]:
-    """'KVM: TDX: Fix foo' -> ('KVM: TDX:', 'Fix foo')."""
-    m = _SUBSYSTEM.match(title)
-    if not m:
-        return "", title.strip()
-    return m.group(1).strip(), m.group(2).strip()
-
-
-def parse_subject(subject: str) -> tuple[str, tuple[str, ...], int, int, int, bool]:
-    """Return (title, tags, version, index, total, is_reply)."""
-    subject = " ".join(subject.split())
-    is_reply = bool(_REPLY_PREFIX.match(subject))
-    rest = _REPLY_PREFIX.sub("", subject)
-    tags: list[str] = []
-    while m := _BRACKETS.match(rest):
-        tags.extend(m.group(1).replace(",", " ").split())
-        rest = rest[m.end():]
-    version, index, total = 1, 1, 1
-    for tag in tags:
-        if m := _VERSION.match(tag):
-            version = int(m.group(1))
-        elif m := _COUNTER.match(tag):
-            index, total = int(m.group(1)), int(m.group(2))
-    return rest.strip(), tuple(tags), version, index, total, is_reply
 
 
 def body_text(msg: Message) -> str:
@@ -97,6 +66,11 @@ def _msgid(value: str | None) -> str | None:
         return m.group(1)
     value = str(value).strip()
     return value or None
+
+
+def message_id(msg: Message) -> str | None:
+    """The Message-ID of a mail, without its angle brackets."""
+    return _msgid(msg.get("Message-ID"))
 
 
 def decode_header_value(value) -> str:

@@ -153,13 +153,13 @@ class Patch(NamedTuple):
     @property
     def summary(self) -> str:
         """The part of the title after the subsystem prefix."""
-        from .mailparse import split_title
+        from .subjects import split_title
 
         return split_title(self.title)[1]
 
     @property
     def subsystem(self) -> str:
-        from .mailparse import split_title
+        from .subjects import split_title
 
         return split_title(self.title)[0]
 

@@ -232,3 +232,23 @@ def render_sarif(review: Review, rules, extra_rules: dict[str, str] | None = Non
         }],
     }
     return json.dumps(log, indent=2) + "\n"
+
+
+def render(reviews: list[Review], fmt: str, colour: bool = False, rules=()) -> str:
+    """The reviews in one output format: text, json, checkpatch or sarif
+    (rules: the active rules, whose metadata SARIF carries)."""
+    if fmt == "json":
+        if len(reviews) == 1:
+            return render_json(reviews[0])
+        import json
+
+        objs = [to_json_obj(r) for r in reviews]
+        merged = dict(objs[0])
+        merged["series"] = [s for o in objs for s in o["series"]]
+        merged["findings"] = [f for o in objs for f in o["findings"]]
+        return json.dumps(merged, indent=2) + "\n"
+    if fmt == "sarif":
+        return render_sarif(reviews[0], rules)
+    if fmt == "checkpatch":
+        return "".join(render_checkpatch(r) for r in reviews)
+    return "\n".join(render_text(r, colour) for r in reviews)

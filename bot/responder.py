@@ -113,37 +113,28 @@ def ingest(state: State, inbox: str, progress: bool = False) -> int:
     return count
 
 
-def _series_in_thread(raws: list[bytes]):
-    """b4's view of a thread: {revision: LoreSeries} plus the parsed messages."""
-    import io
-    from contextlib import redirect_stderr, redirect_stdout
+def _thread_plans(raws: list[bytes]):
+    """The thread's parsed messages, and b4's plan of each revision in it
+    with whether b4 finds that revision complete."""
+    from .b4glue import plan_revisions
+    from .sources import parse_message
 
-    import b4
-
-    from .sources import _prime_patch_ids, _setup_b4, parse_message
-
-    _setup_b4()
     messages = []
     for raw in raws:
         try:
             messages.append(parse_message(raw, "archive"))
         except UserError:
             continue
-    mailbox = b4.LoreMailbox()
-    with redirect_stdout(io.StringIO()), redirect_stderr(io.StringIO()):
-        for msg in messages:
-            try:
-                mailbox.add_message(msg)
-            except Exception:  # noqa: BLE001 - b4 rejects odd mails; skip them
-                continue
-        _prime_patch_ids(mailbox)
-    return mailbox, messages
+    return messages, plan_revisions(messages)
 
 
-def _series_key(root: str, revision: int, lseries) -> str:
-    first = next((p for p in lseries.patches if p is not None), None)
-    anchor = first.msgid if first is not None else root
-    return f"{anchor}#v{revision}"
+def _series_key(root: str, messages, plan) -> str:
+    """The cover letter's Message-ID (else the first patch's) and the version."""
+    from .mailparse import message_id
+
+    first = plan.cover if plan.cover is not None else (plan.patches[0] if plan.patches else None)
+    anchor = (message_id(messages[first]) if first is not None else None) or root
+    return f"{anchor}#v{plan.version}"
 
 
 def _reply_name(patch_msgid: str) -> str:
@@ -155,25 +146,23 @@ def decide_thread(state: State, root: str, first_seen: float, settings: Settings
     still waits for something."""
     from .engine import review_series
     from .replies import draft_replies, message_bytes
-    from .rulekit import path_matches
-    from .sources import assemble
+    from .areas import path_matches
+    from .assembly import build_series
 
     raws = state.thread_messages(root)
     if not raws:
         return False
-    mailbox, messages = _series_in_thread(raws)
+    messages, plans = _thread_plans(raws)
     waiting = False
-    for revision, lseries in sorted(mailbox.series.items()):
-        if not any(lseries.patches[1:]) and not any(lseries.patches):
-            continue
-        key = _series_key(root, revision, lseries)
+    for plan, complete in plans:
+        key = _series_key(root, messages, plan)
         if state.series_status(key) is not None:
             continue
-        if not lseries.complete and now - first_seen < settings.settle:
+        if not complete and now - first_seen < settings.settle:
             waiting = True
             continue
         try:
-            series = assemble(messages, revision, root)
+            series = build_series(messages, plan.version, root, plan)
         except UserError as exc:
             state.decide(key, root, "skipped", f"unusable: {exc}")
             log.info("skipped %s: unusable (%s)", key, exc)
@@ -344,3 +333,32 @@ def run_once(state: State, inbox: str, settings: Settings, deliver: Callable[[],
         log.info("read %d new messages", n)
     decide(state, settings, time.time())
     deliver()
+
+
+def follow(state: State, inbox_arg: str, settings: Settings, deliver: Callable[[], int],
+           once: bool, interval: float) -> None:
+    """Process the archive, then poll it every interval seconds until SIGTERM
+    (or once). A URL is mirrored into the cache before each pass."""
+    import signal
+    import sys
+
+    from .inbox import epochs, mirror
+
+    remote = inbox_arg.startswith(("http://", "https://"))
+    if not remote:
+        epochs(inbox_arg)  # fail early on a folder that is no inbox
+    stop = []
+    signal.signal(signal.SIGTERM, lambda *_: stop.append(True))
+    progress = sys.stderr.isatty()
+    cache = os.path.join(os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"),
+                         "tdxbot", "mirrors")
+    while True:
+        inbox = mirror(inbox_arg, cache) if remote else inbox_arg
+        run_once(state, inbox, settings, deliver, progress)
+        if once or stop:
+            break
+        deadline = time.monotonic() + interval
+        while time.monotonic() < deadline and not stop:
+            time.sleep(min(0.2, interval))
+        if stop:
+            break

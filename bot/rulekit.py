@@ -5,7 +5,8 @@ A rule is a module in rules/ with:
 - a docstring: first line is the summary `tdxbot rules` shows; the rest says
   what it flags, why, an example that fires and one that must not;
 - ID (stable, kebab-case), SEVERITY ("error", "warning" or "info");
-- PATHS: fnmatch patterns of the files it reads (None: every file);
+- PATHS: fnmatch patterns of the files it reads (None: every file), taken
+  from the named areas in bot/areas.py;
 - one of check_file(source, patch), check_patch(patch) or
   check_series(series), each yielding Hit objects;
 - INVALID and VALID: lists of Case, the hits and near-misses that the one
@@ -15,36 +16,11 @@ The engine knows no rule by name; it only reads these attributes.
 """
 from __future__ import annotations
 
-import fnmatch
-import re
-from functools import lru_cache
 from typing import Iterable, Iterator, NamedTuple
 
+from .areas import C_SUFFIXES, path_matches
 from .csyntax import Region
 from .model import FileDiff, Line, Patch
-
-TDX_PATHS = (
-    "arch/x86/virt/vmx/tdx/*",
-    "arch/x86/kvm/vmx/tdx*",
-    "arch/x86/coco/tdx/*",
-    "arch/x86/include/asm/tdx*.h",
-    "arch/x86/include/asm/shared/tdx*.h",
-    "drivers/virt/coco/tdx*",
-)
-X86_PATHS = ("arch/x86/*",) + TDX_PATHS
-C_SUFFIXES = (".c", ".h")
-
-
-@lru_cache(maxsize=256)
-def _glob_regex(patterns: tuple[str, ...]):
-    return re.compile("|".join(f"(?:{fnmatch.translate(p)})" for p in patterns))
-
-
-def path_matches(path: str, patterns: Iterable[str] | None) -> bool:
-    if patterns is None:
-        return True
-    return bool(_glob_regex(tuple(patterns)).match(path))
-
 
 class Hit(NamedTuple):
     """What a rule reports. Exactly one location: a post-image line of the

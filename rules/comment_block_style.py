@@ -23,11 +23,12 @@ nor on a one-line /* comment */.
 """
 from __future__ import annotations
 
-from ..rulekit import X86_PATHS, Case, Hit
+from ..areas import X86
+from ..rulekit import Case, Hit
 
 ID = "comment-block-style"
 SEVERITY = "warning"
-PATHS = X86_PATHS
+PATHS = X86
 
 
 def check_file(source, patch):

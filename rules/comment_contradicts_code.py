@@ -28,12 +28,13 @@ from __future__ import annotations
 import re
 
 from ..lazyre import lazy_re
-from ..rulekit import TDX_PATHS, Case, Hit, sources_in
+from ..areas import TDX
+from ..rulekit import Case, Hit, sources_in
 from ..tdxsem import analyze_loop, loops_in
 
 ID = "comment-contradicts-code"
 SEVERITY = "warning"
-PATHS = TDX_PATHS
+PATHS = TDX
 
 _BOUND_CLAIM = lazy_re(
     r"(?:don'?t|do not|won'?t|will not|never|not|doesn'?t|does not) (?:loop|spin|retry)(?:ing)? "

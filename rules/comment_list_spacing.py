@@ -25,11 +25,12 @@ from __future__ import annotations
 
 from ..csyntax import comment_inner
 from ..lazyre import lazy_re
-from ..rulekit import X86_PATHS, Case, Hit
+from ..areas import X86
+from ..rulekit import Case, Hit
 
 ID = "comment-list-spacing"
 SEVERITY = "warning"
-PATHS = X86_PATHS
+PATHS = X86
 
 _ITEM = lazy_re(r"^(\s*)(?:[-*+\u2022]|\d{1,2}[.)]|[a-z][)])\s+\S")
 _KERNEL_DOC = lazy_re(r"^\s*@\w+:")

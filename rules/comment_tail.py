@@ -17,11 +17,12 @@ Must not fire on a struct member `u16 version; // always 0x100`, nor on
 from __future__ import annotations
 
 from ..csyntax import ancestor
-from ..rulekit import X86_PATHS, Case, Hit
+from ..areas import X86
+from ..rulekit import Case, Hit
 
 ID = "comment-tail"
 SEVERITY = "warning"
-PATHS = X86_PATHS
+PATHS = X86
 
 _STATEMENTS = {"expression_statement", "declaration", "return_statement", "break_statement",
                "continue_statement", "goto_statement", "if_statement", "while_statement",

@@ -28,19 +28,14 @@ where the second needs the first.
 """
 from __future__ import annotations
 
+from ..areas import TDX_TIP
 from ..csyntax import declared_name
 from ..lazyre import lazy_re
 from ..rulekit import Case, Hit
 
 ID = "declaration-order"
 SEVERITY = "info"
-PATHS = (
-    "arch/x86/virt/vmx/tdx/*",
-    "arch/x86/coco/tdx/*",
-    "arch/x86/include/asm/tdx*.h",
-    "arch/x86/include/asm/shared/tdx*.h",
-    "drivers/virt/coco/tdx*",
-)
+PATHS = TDX_TIP
 
 _WORD = lazy_re(r"[A-Za-z_]\w*")
 

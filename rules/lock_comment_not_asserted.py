@@ -33,11 +33,12 @@ import re
 
 from ..csyntax import call_name, iter_nodes, strip_comment_markers
 from ..lazyre import lazy_re
-from ..rulekit import X86_PATHS, Case, Hit
+from ..areas import X86
+from ..rulekit import Case, Hit
 
 ID = "lock-comment-not-asserted"
 SEVERITY = "warning"
-PATHS = X86_PATHS
+PATHS = X86
 
 _LOCKISH = r"[\w>.&\[\]-]*(?:lock|mutex|sem|rwsem|seqcount)\w*"
 # A demand, not a description: "must be called with", not "is executed with".

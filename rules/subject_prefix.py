@@ -20,34 +20,12 @@ touching arch/x86/virt/vmx/tdx/ and the TDX headers.
 from __future__ import annotations
 
 from ..lazyre import lazy_re
-from ..rulekit import Case, Hit, path_matches
+from ..areas import KVM, area_of, path_matches
+from ..rulekit import Case, Hit
 
 ID = "subject-prefix"
 SEVERITY = "warning"
 PATHS = None
-
-# (path patterns, canonical prefix, accepted prefixes), normalised lower-case.
-_AREAS = (
-    (("arch/x86/virt/vmx/tdx/seamldr*",), "x86/virt/seamldr",
-     {"x86/virt/seamldr", "x86/virt/tdx", "x86/tdx", "x86/seamldr"}),
-    (("arch/x86/virt/vmx/tdx/*",), "x86/virt/tdx", {"x86/virt/tdx", "x86/tdx", "x86/virt"}),
-    (("arch/x86/coco/tdx/*",), "x86/tdx", {"x86/tdx", "x86/coco/tdx", "x86/coco", "x86/virt/tdx"}),
-    (("arch/x86/include/asm/shared/tdx*", "arch/x86/include/asm/tdx*"), "x86/tdx",
-     {"x86/tdx", "x86/virt/tdx", "x86/coco/tdx", "x86/virt/seamldr", "kvm: tdx", "kvm: vmx", "kvm: x86"}),
-    (("arch/x86/kvm/vmx/tdx*",), "KVM: TDX", {"kvm: tdx", "kvm: vmx", "kvm: x86", "kvm: tdx: x86"}),
-    (("drivers/virt/coco/tdx-host/*",), "coco/tdx-host", {"coco/tdx-host", "virt: tdx-host", "x86/tdx"}),
-    (("drivers/virt/coco/tdx-guest/*",), "virt: tdx-guest",
-     {"virt: tdx-guest", "coco/tdx-guest", "x86/tdx", "virt: coco: tdx-guest"}),
-    (("Documentation/arch/x86/tdx.rst", "Documentation/x86/tdx.rst"), "Documentation/x86",
-     {"documentation/x86", "documentation/arch/x86", "documentation: x86", "docs: x86", "x86/tdx",
-      "x86/virt/tdx", "x86/docs", "docs/x86"}),
-    (("Documentation/virt/kvm/x86/intel-tdx.rst",), "KVM: TDX",
-     {"kvm: tdx", "kvm: documentation", "kvm: docs", "documentation: kvm", "kvm: x86"}),
-)
-_KVM = ("arch/x86/kvm/*", "virt/kvm/*", "include/linux/kvm*", "include/uapi/linux/kvm*",
-        "arch/x86/include/asm/kvm*", "arch/x86/include/uapi/asm/kvm*", "Documentation/virt/kvm/*",
-        "tools/testing/selftests/kvm/*", "include/kvm/*")
-
 
 _FILE_NAME = lazy_re(r"\.(c|h|S|rst|txt)$")
 
@@ -57,10 +35,8 @@ def _norm(prefix: str) -> str:
 
 
 def _area(path: str):
-    for patterns, canonical, accepted in _AREAS:
-        if path_matches(path, patterns):
-            return canonical, accepted
-    return None
+    area = area_of(path)
+    return (area.prefix, area.accepted) if area is not None else None
 
 
 def _added(diff) -> int:
@@ -78,7 +54,7 @@ def check_patch(patch):
         yield Hit(f"the prefix '{prefix}' is a file name, not a subsystem", on_subject=True,
                   comment="Please use the subsystem as the prefix, not the file name.")
         return
-    if first == "kvm" and not any(path_matches(p, _KVM) for p in paths):
+    if first == "kvm" and not any(path_matches(p, KVM) for p in paths):
         best = _area(max(patch.files, key=_added).path)
         hint = f" (e.g. '{best[0]}:')" if best and not best[0].startswith("KVM") else ""
         yield Hit(f"the prefix '{prefix}' names KVM but the patch touches no KVM code",

@@ -23,12 +23,13 @@ from __future__ import annotations
 
 from ..csyntax import call_name, iter_nodes
 from ..lazyre import lazy_re
-from ..rulekit import TDX_PATHS, Case, Hit
+from ..areas import TDX
+from ..rulekit import Case, Hit
 from ..tdxsem import analyze_loop, loop_report_line, loops_in, returns_status, tests_busy
 
 ID = "tdx-busy-retry"
 SEVERITY = "warning"
-PATHS = TDX_PATHS
+PATHS = TDX
 
 _KICK_OR_LOCK = lazy_re(r"\b(kvm_make_all_cpus_request\w*|mutex_lock\w*|spin_lock\w*|"
                            r"raw_spin_lock\w*|down_write\w*|down_read\w*|write_lock\w*|"

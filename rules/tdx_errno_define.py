@@ -26,11 +26,12 @@ arch/x86/include/asm/shared/tdx_errno.h, nor on
 from __future__ import annotations
 
 from ..lazyre import lazy_re
-from ..rulekit import TDX_PATHS, Case, Hit
+from ..areas import TDX
+from ..rulekit import Case, Hit
 
 ID = "tdx-errno-define"
 SEVERITY = "warning"
-PATHS = TDX_PATHS
+PATHS = TDX
 
 _STATUS_VALUE = lazy_re(r"^\(?\s*0x([0-9a-fA-F]{16})([uUlL]*)\s*\)?$")
 

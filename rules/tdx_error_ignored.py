@@ -27,12 +27,13 @@ import re
 
 from ..csyntax import LOOP_TYPES, ancestor, call_name, iter_nodes
 from ..lazyre import lazy_re
-from ..rulekit import TDX_PATHS, Case, Hit
+from ..areas import TDX
+from ..rulekit import Case, Hit
 from ..tdxsem import enclosing_function, is_host_seamcall, loops_in
 
 ID = "tdx-error-ignored"
 SEVERITY = "warning"
-PATHS = TDX_PATHS
+PATHS = TDX
 
 _WHY = lazy_re(r"ignor|don'?t care|do not care|can'?t fail|cannot fail|nothing (?:to do|we can)|"
                   r"best[- ]effort|harmless|not fatal|no need|expected to fail|deliberate|"

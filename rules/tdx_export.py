@@ -19,12 +19,13 @@ outside the TDX host code.
 """
 from __future__ import annotations
 
+from ..areas import TDX_HOST_C
 from ..csyntax import call_name
 from ..rulekit import Case, Hit
 
 ID = "tdx-export"
 SEVERITY = "warning"
-PATHS = ("arch/x86/virt/vmx/tdx/*.c",)
+PATHS = TDX_HOST_C
 
 _PLAIN = ("EXPORT_SYMBOL", "EXPORT_SYMBOL_GPL")
 _RESTRICTED = ("EXPORT_SYMBOL_FOR_KVM", "EXPORT_SYMBOL_FOR_MODULES")

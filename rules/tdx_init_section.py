@@ -31,11 +31,12 @@ import re
 
 from ..csyntax import call_name, function_head, iter_nodes
 from ..lazyre import lazy_re
-from ..rulekit import TDX_PATHS, Case, Hit
+from ..areas import TDX
+from ..rulekit import Case, Hit
 
 ID = "tdx-init-section"
 SEVERITY = "error"
-PATHS = TDX_PATHS
+PATHS = TDX
 
 _INIT_FUNC = lazy_re(r"^(?!\s*(?:\*|/\*|//))[^;{}()#=]*\b__init\b[^;{}()=]*?\b([A-Za-z_]\w*)\s*\(", re.M)
 _BOOT_DATA = lazy_re(r"\b([A-Za-z_]\w*)\s*(?:\[[^\]]*\]\s*)*(__ro_after_init|__initdata|__initconst)\b")

@@ -19,11 +19,12 @@ define whose dotted name the patch never mentions.
 from __future__ import annotations
 
 from ..lazyre import lazy_re
-from ..rulekit import TDX_PATHS, Case, Hit, added_lines_in
+from ..areas import TDX
+from ..rulekit import Case, Hit, added_lines_in
 
 ID = "tdx-leaf-name"
 SEVERITY = "warning"
-PATHS = TDX_PATHS
+PATHS = TDX
 
 _DOTTED = lazy_re(r"\b(TD[HG](?:\.[A-Z0-9]+)+)\b")
 _LEAF_DEFINE = lazy_re(r"^\s*#\s*define\s+(TD[HG]_[A-Z0-9_]+)\s+\(?\s*(?:\d+|0x[0-9A-Fa-f]+)\b")
@@ -36,7 +37,7 @@ def _squash(name: str) -> str:
 
 def check_patch(patch):
     texts = list(patch.changelog_lines)
-    texts += [ln.text for _, ln in added_lines_in(patch, TDX_PATHS) if _COMMENT.match(ln.text)]
+    texts += [ln.text for _, ln in added_lines_in(patch, TDX) if _COMMENT.match(ln.text)]
     text = "\n".join(texts)
     if "TDH." not in text and "TDG." not in text:
         return
@@ -45,7 +46,7 @@ def check_patch(patch):
         spec.setdefault(_squash(dotted), dotted)
     if not spec:
         return
-    for f, ln in added_lines_in(patch, TDX_PATHS):
+    for f, ln in added_lines_in(patch, TDX):
         m = _LEAF_DEFINE.match(ln.text)
         if not m:
             continue

@@ -17,18 +17,19 @@ nor on `1ULL << 16` that has nothing to do with a leaf.
 from __future__ import annotations
 
 from ..lazyre import lazy_re
-from ..rulekit import TDX_PATHS, Case, Hit, added_lines_in
+from ..areas import TDX
+from ..rulekit import Case, Hit, added_lines_in
 
 ID = "tdx-leaf-version-bits"
 SEVERITY = "warning"
-PATHS = TDX_PATHS
+PATHS = TDX
 
 _LEAF_OR = lazy_re(r"(?:\bTD[HG]_[A-Z0-9_]+|\bseamcall\w*\(\s*\d+)\s*\|\s*\(?\s*"
                    r"(?:\d+U?L{0,2}\s*<<\s*16\b|BIT(?:_ULL)?\(\s*16\s*\)|0x[0-9A-Fa-f]{1,2}0000U?L{0,2}\b)")
 
 
 def check_patch(patch):
-    for f, ln in added_lines_in(patch, TDX_PATHS):
+    for f, ln in added_lines_in(patch, TDX):
         if _LEAF_OR.search(ln.text):
             yield Hit("leaf version set with a bare bit 16; use TDX_VERSION_SHIFT",
                       path=f.path, line=ln.new_no,

@@ -24,11 +24,12 @@ from __future__ import annotations
 from collections import Counter
 
 from ..lazyre import lazy_re
-from ..rulekit import C_SUFFIXES, TDX_PATHS, Case, Hit, added_lines_in, path_matches
+from ..areas import C_SUFFIXES, TDX, path_matches
+from ..rulekit import Case, Hit, added_lines_in
 
 ID = "tdx-move-and-change"
 SEVERITY = "warning"
-PATHS = TDX_PATHS
+PATHS = TDX
 MIN_MOVED_LINES = 4
 
 _DEFINE = lazy_re(r"^\s*#\s*define\s+([A-Za-z_]\w*)(.*)$")
@@ -65,7 +66,7 @@ def check_patch(patch):
                     if name:
                         removed_names.add(name)
     renamed = [f for f in patch.files if f.old_path and f.old_path != f.path
-               and not f.is_new and not f.is_deleted and path_matches(f.old_path, TDX_PATHS)]
+               and not f.is_new and not f.is_deleted and path_matches(f.old_path, TDX)]
     moved = Counter(f.path for f, ln in added_lines_in(patch, None)
                     if _substantive(ln.text)
                     and removed.get(ln.text.strip(), set()) - {f.old_path or f.path, f.path})
@@ -78,7 +79,7 @@ def check_patch(patch):
         what = f"moves {sum(moved.values())} lines into {target}"
     new = []
     for f in patch.files:
-        if not path_matches(f.path, TDX_PATHS) or not f.path.endswith(C_SUFFIXES):
+        if not path_matches(f.path, TDX) or not f.path.endswith(C_SUFFIXES):
             continue
         guards = set()
         for ln in f.added_lines():

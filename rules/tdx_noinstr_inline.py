@@ -28,11 +28,12 @@ from __future__ import annotations
 
 from ..csyntax import call_name, function_head, function_name
 from ..lazyre import lazy_re
-from ..rulekit import TDX_PATHS, Case, Hit, sources_in
+from ..areas import TDX
+from ..rulekit import Case, Hit, sources_in
 
 ID = "tdx-noinstr-inline"
 SEVERITY = "warning"
-PATHS = TDX_PATHS
+PATHS = TDX
 
 _PLAIN_INLINE = lazy_re(r"\binline\b")
 _ALWAYS = lazy_re(r"\b__always_inline\b")
@@ -42,7 +43,7 @@ _SC_FUNC = lazy_re(r"\bsc_func_t\b")
 
 def _functions(patch):
     """(path, region, definition node, name, head) for every function in sight."""
-    for source in sources_in(patch, TDX_PATHS):
+    for source in sources_in(patch, TDX):
         for region in source.regions:
             for func in region.find("function_definition"):
                 name = function_name(func)

@@ -22,11 +22,12 @@ from __future__ import annotations
 import re
 
 from ..lazyre import lazy_re
-from ..rulekit import TDX_PATHS, Case, Hit
+from ..areas import TDX
+from ..rulekit import Case, Hit
 
 ID = "tdx-retry-bound-unexplained"
 SEVERITY = "warning"
-PATHS = TDX_PATHS
+PATHS = TDX
 
 _RETRY_NAME = lazy_re(r"retr|tries|attempt", re.I)
 _REASON = lazy_re(

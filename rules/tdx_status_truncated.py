@@ -20,12 +20,13 @@ from __future__ import annotations
 
 from ..csyntax import call_name
 from ..lazyre import lazy_re
-from ..rulekit import TDX_PATHS, Case, Hit
+from ..areas import TDX
+from ..rulekit import Case, Hit
 from ..tdxsem import declaration_type, declared_type, enclosing_function, returns_module_status
 
 ID = "tdx-status-truncated"
 SEVERITY = "error"
-PATHS = TDX_PATHS
+PATHS = TDX
 
 _NARROW = lazy_re(r"^(?:(?:const|volatile|static|register)\s+)*(?:signed\s+|unsigned\s+)?"
                      r"(?:int|long|bool|_Bool|char|short|u8|u16|u32|s8|s16|s32|"

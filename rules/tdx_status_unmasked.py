@@ -24,12 +24,13 @@ compare) or on `switch (vp_enter_ret & TDX_SEAMCALL_STATUS_MASK)`.
 from __future__ import annotations
 
 from ..csyntax import iter_nodes
-from ..rulekit import TDX_PATHS, Case, Hit
+from ..areas import TDX
+from ..rulekit import Case, Hit
 from ..tdxsem import DETAIL_STATUSES, MASK_TOKENS
 
 ID = "tdx-status-unmasked"
 SEVERITY = "error"
-PATHS = TDX_PATHS
+PATHS = TDX
 
 
 def _masked(region, node) -> bool:

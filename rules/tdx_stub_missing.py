@@ -28,11 +28,12 @@ import re
 
 from ..csyntax import call_name
 from ..lazyre import lazy_re
-from ..rulekit import TDX_PATHS, Case, Hit, path_matches, source_file
+from ..areas import TDX, TDX_HEADERS, path_matches
+from ..rulekit import Case, Hit, source_file
 
 ID = "tdx-stub-missing"
 SEVERITY = "warning"
-PATHS = ("arch/x86/include/asm/tdx*.h", "arch/x86/include/asm/shared/tdx*.h")
+PATHS = TDX_HEADERS
 
 _IF = lazy_re(r"^\s*#\s*if")
 _ELSE = lazy_re(r"^\s*#\s*else\b")
@@ -111,7 +112,7 @@ def _outside_callers(patch) -> set[str]:
     without the TDX options."""
     names = set()
     for diff in patch.files:
-        if not diff.path.endswith(".c") or path_matches(diff.path, TDX_PATHS):
+        if not diff.path.endswith(".c") or path_matches(diff.path, TDX):
             continue
         src = source_file(diff)
         for region in src.regions:

@@ -17,12 +17,13 @@ Must not fire on `if (sret == TDX_SEAMCALL_UD) return -EACCES;` nor on
 """
 from __future__ import annotations
 
-from ..rulekit import TDX_PATHS, Case, Hit
+from ..areas import TDX
+from ..rulekit import Case, Hit
 from ..tdxsem import SW_FULL_CODES
 
 ID = "tdx-sw-code-as-mask"
 SEVERITY = "error"
-PATHS = TDX_PATHS
+PATHS = TDX
 
 
 def check_file(source, patch):

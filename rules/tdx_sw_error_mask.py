@@ -18,11 +18,12 @@ Must not fire on `if ((ret & TDX_SW_ERROR) == TDX_SW_ERROR)`, on
 """
 from __future__ import annotations
 
-from ..rulekit import TDX_PATHS, Case, Hit
+from ..areas import TDX
+from ..rulekit import Case, Hit
 
 ID = "tdx-sw-error-mask"
 SEVERITY = "error"
-PATHS = TDX_PATHS
+PATHS = TDX
 
 _TRUTH_PARENTS = {"if_statement", "while_statement", "do_statement", "for_statement",
                   "conditional_expression"}

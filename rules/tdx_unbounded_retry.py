@@ -25,12 +25,13 @@ for both retried codes.
 """
 from __future__ import annotations
 
-from ..rulekit import TDX_PATHS, Case, Hit
+from ..areas import TDX
+from ..rulekit import Case, Hit
 from ..tdxsem import analyze_loop, justifying_comment, loop_report_line, loops_in
 
 ID = "tdx-unbounded-retry"
 SEVERITY = "warning"
-PATHS = TDX_PATHS
+PATHS = TDX
 
 
 def check_file(source, patch):

@@ -13,7 +13,8 @@ from conftest import FIXTURES, run_cli
 from tdxbot.engine import review_series
 from tdxbot.model import Address
 from tdxbot.replies import draft_replies
-from tdxbot.sources import assemble, load_local
+from tdxbot.assembly import assemble
+from tdxbot.sources import load_local
 
 UPDATE = os.environ.get("TDXBOT_UPDATE_GOLDEN") == "1"
 

@@ -53,7 +53,7 @@ def test_hostile_mails_inside_a_big_mbox(tmp_path):
 
     from mails import patch_mail, plain_mail
 
-    from tdxbot.cli import _review_messages
+    from tdxbot.pipeline import review_messages
     from tdxbot.engine import Options
     from tdxbot.errors import UserError
     from tdxbot.reports import to_json_obj
@@ -72,7 +72,7 @@ def test_hostile_mails_inside_a_big_mbox(tmp_path):
     err = res.stderr.decode("utf-8", "replace")
     assert "Traceback" not in err and "internal error" not in err, err[-2000:]
     try:
-        plain = to_json_obj(_review_messages(load_local(str(box), alone=True), None, str(box), Options(),
+        plain = to_json_obj(review_messages(load_local(str(box), alone=True), None, str(box), Options(),
                                              parallel_min=10**9))
     except UserError as exc:
         assert res.returncode == 2 and err.strip() == f"tdxbot: {exc}"

@@ -7,7 +7,8 @@ from conftest import FIXTURES, run_cli
 from mails import mbox, patch_mail, plain_mail
 
 from tdxbot.errors import UserError
-from tdxbot.sources import assemble, load_local, parse_msgid_arg, split_mbox
+from tdxbot.assembly import assemble
+from tdxbot.sources import load_local, parse_msgid_arg, split_mbox
 
 
 def _thread(version: int, n: int, stem: str, code: str = "int x;"):

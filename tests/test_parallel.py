@@ -10,11 +10,13 @@ import pytest
 from conftest import FIXTURES, run_cli
 from mails import mbox, patch_mail, plain_mail
 
-from tdxbot.cli import PARALLEL_MIN_MESSAGES, _review_messages
+from tdxbot.pipeline import PARALLEL_MIN_MESSAGES, review_messages
 from tdxbot.engine import Options, review_series
 from tdxbot.errors import UserError
 from tdxbot.reports import to_json_obj
-from tdxbot.sources import assemble, parse_message, plan_series, split_mbox
+from tdxbot.assembly import assemble
+from tdxbot.b4glue import plan_series
+from tdxbot.sources import parse_message, split_mbox
 
 SEEDS = Path(__file__).resolve().parent.parent.parent / "shared" / "seeds"
 LOOP = "while (tdh_sys_shutdown() == TDX_OPERAND_BUSY)\n\tcpu_relax();"
@@ -83,10 +85,10 @@ def test_child_and_in_process_give_one_review(name, version):
         plain = _summary(review_series(assemble(_messages(data), version, name)))
     except UserError as exc:
         with pytest.raises(UserError) as forked:
-            _review_messages(_messages(data), version, name, Options(), parallel_min=1)
+            review_messages(_messages(data), version, name, Options(), parallel_min=1)
         assert str(forked.value) == str(exc)
         return
-    forked = _summary(_review_messages(_messages(data), version, name, Options(), parallel_min=1))
+    forked = _summary(review_messages(_messages(data), version, name, Options(), parallel_min=1))
     assert forked == plain
     assert plain[0]["findings"], "the inputs are meant to draw findings"
 
@@ -94,7 +96,7 @@ def test_child_and_in_process_give_one_review(name, version):
 def test_a_version_the_thread_lacks_is_one_error_either_way():
     data = _inputs()["two-versions"]
     with pytest.raises(UserError, match="no version 7 in this thread"):
-        _review_messages(_messages(data), 7, "t", Options(), parallel_min=1)
+        review_messages(_messages(data), 7, "t", Options(), parallel_min=1)
 
 
 def test_b4_is_shown_the_whole_mail_again_afterwards():
@@ -108,14 +110,14 @@ def test_b4_is_shown_the_whole_mail_again_afterwards():
 def test_cutting_bodies_short_does_not_change_b4s_choice():
     import b4
 
-    from tdxbot.sources import _setup_b4, b4_mailbox
+    from tdxbot import b4glue
 
     for name, data in _inputs().items():
         if name == "no-patch-subjects":
             continue
         messages = _messages(data)
         ours = plan_series(messages, None, name)
-        _setup_b4()
+        b4glue.setup()
         untouched = b4.LoreMailbox()
         for msg in _messages(data):
             untouched.add_message(msg)
@@ -128,7 +130,7 @@ def test_cutting_bodies_short_does_not_change_b4s_choice():
         assert [messages[i]["Message-ID"].strip("<>") for i in ours.patches] == want, name
         # What b4 keeps of each mail is what it keeps of the untouched one:
         # bodies (patch ids come from the whole diff), flags and trailers.
-        mailbox = b4_mailbox(_messages(data))
+        mailbox = b4glue.mailbox(_messages(data))
         assert set(mailbox.msgid_map) == set(untouched.msgid_map), name
         for msgid, lmsg in mailbox.msgid_map.items():
             other = untouched.msgid_map[msgid]
@@ -154,19 +156,19 @@ def test_the_cli_forks_for_a_big_mbox_and_agrees(tmp_path):
 
 _IN_A_FRESH_INTERPRETER = """
 import os, sys, json
-from tdxbot import sources
-from tdxbot.cli import _review_messages
+from tdxbot import b4glue, sources
+from tdxbot.pipeline import review_messages
 from tdxbot.engine import Options
 from tdxbot.reports import to_json_obj
 parent = os.getpid()
 if sys.argv[2] == "child-dies":
-    real_plan = sources.plan_series
+    real_plan = b4glue.plan_series
     def plan_or_die(*args):
         if os.getpid() != parent:
             os._exit(3)
         return real_plan(*args)
-    sources.plan_series = plan_or_die
-review = _review_messages(sources.load_local(sys.argv[1]), None, "box", Options(), parallel_min=1)
+    b4glue.plan_series = plan_or_die
+review = review_messages(sources.load_local(sys.argv[1]), None, "box", Options(), parallel_min=1)
 print(json.dumps({"b4_in_parent": "b4" in sys.modules, "review": to_json_obj(review)}))
 """
 

@@ -17,7 +17,8 @@ from tdxbot.errors import UserError
 from tdxbot.model import Address
 from tdxbot.replies import draft_replies, message_bytes
 from tdxbot.reports import render_checkpatch, render_json, render_text
-from tdxbot.sources import assemble, parse_message, split_mbox
+from tdxbot.assembly import assemble
+from tdxbot.sources import parse_message, split_mbox
 
 SETTINGS = dict(deadline=3000, database=None, derandomize=True,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
@@ -187,7 +188,7 @@ def _outcome(review_or_error):
 def test_random_threads_forked_or_not(seed):
     """The forked path (b4 in a child, cut bodies) and the plain one agree
     on odd threads too, down to the error message."""
-    from tdxbot.cli import _review_messages
+    from tdxbot.pipeline import review_messages
     from tdxbot.engine import Options
 
     data = build_thread(random.Random(seed))
@@ -196,7 +197,7 @@ def test_random_threads_forked_or_not(seed):
         try:
             messages = [parse_message(raw, "prop") for raw in split_mbox(data)]
             if forked:
-                results.append(_review_messages(messages, None, "prop", Options(), parallel_min=1))
+                results.append(review_messages(messages, None, "prop", Options(), parallel_min=1))
             else:
                 results.append(review_series(assemble(messages, None, "prop")))
         except UserError as exc:

@@ -10,7 +10,8 @@ from conftest import FIXTURES, run_cli
 from tdxbot.engine import review_series
 from tdxbot.model import Address, Finding
 from tdxbot.replies import draft_replies, message_bytes, write_drafts
-from tdxbot.sources import assemble, load_local
+from tdxbot.assembly import assemble
+from tdxbot.sources import load_local
 
 EXAMPLE = FIXTURES / "example-series.mbox"
 SENDER = Address("Rita Reviewer", "rita@example.org")

@@ -1,0 +1,207 @@
+"""The review flow behind every command: options from the command line and
+git config, inputs to series, series to reviews, reviews to drafts.
+
+cli.py parses arguments and calls these; tests call them directly.
+"""
+from __future__ import annotations
+
+import os
+import sys
+from typing import TYPE_CHECKING, Iterable
+
+from .errors import UserError
+
+if TYPE_CHECKING:
+    from .config import Settings
+    from .engine import Options
+    from .model import Review, Series
+
+# Below this many messages a second process costs more than it saves.
+PARALLEL_MIN_MESSAGES = 64
+
+
+def split_ids(values: Iterable[str] | None) -> set[str]:
+    """Rule ids from repeatable, comma- or space-separated option values."""
+    out: set[str] = set()
+    for v in values or []:
+        out.update(x.strip() for x in v.replace(",", " ").split() if x.strip())
+    return out
+
+
+def build_options(settings: Settings, ignore: Iterable[str] | None = None,
+                  select: Iterable[str] | None = None) -> Options:
+    """Options from the command line (unknown ids are an error) and git
+    config (unknown ids are reported and skipped: the same config serves b4's
+    per-patch checks, which should keep running)."""
+    from .engine import Options, validate_rule_ids
+
+    ignored = split_ids(ignore)
+    validate_rule_ids(ignored, "--ignore")
+    selected = split_ids(select) or None
+    if selected:
+        validate_rule_ids(selected, "--select")
+    cfg_ignore = known_ids(settings.ignored(), "git config tdxbot.ignore")
+    severities = {rid: sev for rid, sev in settings.severities().items()
+                  if rid in known_ids({rid}, "git config tdxbot.severity")}
+    for rid, sev in list(severities.items()):
+        if sev not in ("error", "warning", "info"):
+            warn(f"git config tdxbot.severity.{rid}: {sev!r} is not error, warning or info; ignored")
+            del severities[rid]
+    return Options(ignore=frozenset(ignored | cfg_ignore),
+                   select=frozenset(selected) if selected else None,
+                   severity=tuple(sorted(severities.items())))
+
+
+def known_ids(ids: set[str], where: str) -> set[str]:
+    """The known ones of ids; the others are reported on stderr."""
+    from .engine import all_rules
+
+    known = {r.id for r in all_rules()}
+    unknown = sorted(set(ids) - known)
+    if unknown:
+        warn(f"{where}: unknown rule id(s): {', '.join(unknown)}; ignored")
+    return set(ids) & known
+
+
+def warn(text: str) -> None:
+    print(f"tdxbot: warning: {text}", file=sys.stderr)
+
+
+# -- reviewing mail -------------------------------------------------------------
+
+
+def review_local(sources: list[str], version: int | None, options: Options) -> Review:
+    """One review of every message in the local inputs (paths, '-')."""
+    from .sources import load_local
+
+    if sources.count("-") > 1:
+        raise UserError("'-' (stdin) given more than once")
+    messages = []
+    for src in sources:
+        messages.extend(load_local(src, alone=len(sources) == 1))
+    where = sources[0] if len(sources) == 1 else f"{len(sources)} inputs"
+    return review_messages(messages, version, "<stdin>" if where == "-" else where, options)
+
+
+def review_remote(source: str, lore_url: str | None, version: int | None, timeout: float,
+                  options: Options) -> Review:
+    """The review of the thread a Message-ID or lore URL names."""
+    from .sources import DEFAULT_LORE_URL, fetch_thread, parse_msgid_arg
+
+    msgid, url_base = parse_msgid_arg(source)
+    base = url_base or lore_url or DEFAULT_LORE_URL
+    messages = fetch_thread(msgid, base, timeout)
+    return review_messages(messages, version, msgid, options)
+
+
+def review_messages(messages, version: int | None, where: str, options: Options,
+                    parallel_min: int = PARALLEL_MIN_MESSAGES) -> Review:
+    """Assemble and review one thread or mbox. A big one on a machine with a
+    spare core has b4 pick the series in a child process while this one
+    parses every patch and runs the per-patch rules; patches that turn out
+    not to be in the series are checked for nothing, which is cheaper than
+    waiting for b4."""
+    from .assembly import assemble, build_series, is_standalone_patch, needs_b4, parse_all
+    from .b4glue import plan_series_in_child
+    from .engine import check_patch, review_series
+
+    if len(messages) < parallel_min or usable_cpus() < 2 or not needs_b4(messages):
+        return review_series(assemble(messages, version, where), options)
+    wait_for_plan = plan_series_in_child(messages, version, where)
+    parsed = parse_all(messages, where)
+    checked = {id(p): (p, check_patch(p, options)) for p in parsed
+               if p is not None and is_standalone_patch(p)}
+    series = build_series(messages, version, where, wait_for_plan(), parsed)
+    return review_series(series, options, checked)
+
+
+def usable_cpus() -> int:
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
+def stdin_series() -> tuple[Series | None, list]:
+    """The messages b4 passes on stdin, as a series; None for a mail with no
+    diff (a cover letter or a note)."""
+    from .assembly import assemble
+    from .mailparse import patch_from_message
+    from .sources import load_local
+
+    messages = load_local("-")
+    if len(messages) == 1 and not patch_from_message(messages[0], "<stdin>").files:
+        return None, messages
+    return assemble(messages, None, "<stdin>"), messages
+
+
+def cover_thread_series(cover_message, lore_url: str | None, settings: Settings,
+                        timeout: float) -> Series:
+    """The whole series of a cover letter b4 passed alone, fetched from the
+    archive the user's config names."""
+    from .assembly import assemble
+    from .mailparse import patch_from_message
+    from .sources import DEFAULT_LORE_URL, fetch_thread
+
+    cover = patch_from_message(cover_message, "<stdin>")
+    if not cover.message_id:
+        raise UserError("the cover letter on stdin has no Message-ID")
+    base = lore_url or settings.get("tdxbot.lore-url") or b4_lore_base(settings) or DEFAULT_LORE_URL
+    return assemble(fetch_thread(cover.message_id, base, timeout), None, cover.message_id)
+
+
+def b4_lore_base(settings: Settings) -> str | None:
+    """b4 users already point b4.midmask at their archive; follow it."""
+    from urllib.parse import urlsplit
+
+    midmask = settings.get("b4.midmask")
+    if midmask and "%s" in midmask:
+        base = midmask.replace("%s", "").rstrip("/")
+        return base if urlsplit(base).path.strip("/") else base + "/all"
+    return None
+
+
+# -- drafts -----------------------------------------------------------------------
+
+
+def write_reply_drafts(reviews: list[Review], settings: Settings, sender_arg: str | None,
+                       folder: str) -> list[str]:
+    """Draft every review's replies into folder; the paths written."""
+    from datetime import datetime, timezone
+
+    from .config import sender_address
+    from .replies import draft_replies, write_drafts
+
+    sender = sender_address(settings, sender_arg)
+    if sender is None:
+        if sender_arg:
+            raise UserError(f"--from: not an address: {sender_arg!r}")
+        raise UserError("no sender for the drafts: pass --from 'Name <you@example.org>' or "
+                        "set git config tdxbot.from (or user.name and user.email)")
+    now = datetime.now(timezone.utc).astimezone()
+    written = []
+    for review in reviews:
+        written += write_drafts(draft_replies(review, sender, now), folder)
+    return written
+
+
+# -- a git branch -----------------------------------------------------------------
+
+
+def review_branch(rev_range: str | None, settings_for, ignore, select, with_checkpatch: bool):
+    """(review, settings, options) of a git branch: the b4 prep series, else
+    the range. settings_for(root) reads the repository's git config."""
+    from .checkpatch import checkpatch_findings, checkpatch_path, merge
+    from .engine import review_series
+    from .gitsource import load_git_series
+
+    gs = load_git_series(rev_range)
+    settings = settings_for(gs.root)
+    options = build_options(settings, ignore, select)
+    review = review_series(gs.series, options)
+    review.notes.extend(gs.notes)
+    review.notes.insert(0, f"checked {gs.range_text}")
+    if with_checkpatch:
+        if checkpatch_path(gs.root) is None:
+            raise UserError(f"--checkpatch: no scripts/checkpatch.pl in {gs.root}")
+        review.findings = merge(review.findings, checkpatch_findings(gs.series, gs.mails, gs.root))
+    return review, settings, options
