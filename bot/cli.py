@@ -155,7 +155,7 @@ def _drafts(args, settings, reviews) -> None:
 def cmd_review(args) -> int:
     from .config import read_git_config
     from .engine import exit_status
-    from .pipeline import build_options, review_local, review_remote
+    from .pipeline import build_options, draft_writer, review_local, review_remote
     from .sources import is_remote_source, parse_msgid_arg
 
     settings = read_git_config()
@@ -165,11 +165,14 @@ def cmd_review(args) -> int:
     for src in remote:
         parse_msgid_arg(src)  # reject a malformed Message-ID before any request
     lore_url = args.lore_url or settings.get("tdxbot.lore-url")
-    reviews = [review_local(local, args.series_version, options)] if local else []
-    reviews += [review_remote(src, lore_url, args.series_version, args.timeout, options)
-                for src in remote]
-    if args.drafts:
-        _drafts(args, settings, reviews)
+    drafts = draft_writer(settings, args.sender, args.drafts) if args.drafts else None
+    reviews = review_local(local, args.series_version, options, drafts) if local else []
+    for src in remote:
+        reviews.append(review_remote(src, lore_url, args.series_version, args.timeout, options))
+        if drafts:
+            drafts(reviews[-1])
+    if drafts:
+        print(f"tdxbot: wrote {len(drafts.written)} draft(s) to {args.drafts}", file=sys.stderr)
     _print_report(args, reviews, options)
     return exit_status(reviews, args.fail_on)
 

@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import TYPE_CHECKING, Iterable
+from typing import TYPE_CHECKING, Callable, Iterable, NamedTuple
 
 from .errors import UserError
 
 if TYPE_CHECKING:
+    from .assembly import ThreadPlan
     from .config import Settings
     from .engine import Options
     from .model import Review, Series
@@ -67,20 +68,135 @@ def warn(text: str) -> None:
     print(f"tdxbot: warning: {text}", file=sys.stderr)
 
 
+def note(text: str) -> None:
+    print(f"tdxbot: note: {text}", file=sys.stderr)
+
+
 # -- reviewing mail -------------------------------------------------------------
 
 
-def review_local(sources: list[str], version: int | None, options: Options) -> Review:
-    """One review of every message in the local inputs (paths, '-')."""
-    from .sources import load_local
+def review_local(sources: list[str], version: int | None, options: Options,
+                 on_review: Callable[[Review], None] | None = None) -> list[Review]:
+    """A review of every series in the local inputs (paths, '-'), in input
+    order. The mails are split into threads first and each thread's series
+    is reviewed on its own (assembly.plan_threads says which threads).
+
+    on_review sees each whole review (to draft replies); the reviews
+    returned keep only what the reports read (see slim_review), so memory
+    does not grow with the patches of a big mbox."""
+    from .assembly import plan_threads
+    from .sources import load_raw, parse_message
 
     if sources.count("-") > 1:
         raise UserError("'-' (stdin) given more than once")
-    messages = []
+    raws: list[bytes | None] = []
+    heads = []
     for src in sources:
-        messages.extend(load_local(src, alone=len(sources) == 1))
+        where, got = load_raw(src)
+        where = "<stdin>" if src == "-" else where
+        # The small reader where it can: the headers are all that threading
+        # needs, and a lone patch's thread needs nothing more.
+        heads += [parse_message(raw, where, lite=True) for raw in got]
+        raws += got
     where = sources[0] if len(sources) == 1 else f"{len(sources)} inputs"
-    return review_messages(messages, version, "<stdin>" if where == "-" else where, options)
+    where = "<stdin>" if where == "-" else where
+    plans, notes = plan_threads(heads, version)
+    for text in notes:
+        note(f"{where}: {text}")
+    if len(plans) == 1:
+        review = review_messages(_thread_messages(plans[0].positions, heads, raws, where),
+                                 version, where, options)
+        review.notes.extend(plans[0].notes)
+        return [_deliver(review, on_review)]
+    jobs = [ThreadJob(plan, f"{where}, thread <{_first_id(heads[plan.positions[0]])}>")
+            for plan in plans]
+
+    def work(job: ThreadJob):
+        try:
+            messages = _thread_messages(job.plan.positions, heads, raws, job.where)
+            review = review_series(assemble(messages, version, job.where), options)
+        except UserError as exc:
+            return str(exc)
+        review.notes.extend(job.plan.notes)
+        return review if on_review is not None else slim_review(review)
+
+    from .assembly import assemble
+    from .engine import review_series
+    from .forked import balanced_cut, work_split
+
+    sizes = [sum(len(raws[p] or b"") for p in plan.positions) for plan in plans]
+    cut = balanced_cut(sizes) if sum(len(p.positions) for p in plans) >= PARALLEL_MIN_MESSAGES \
+        and usable_cpus() > 1 else len(jobs)
+    if cut < len(jobs):
+        _warm_up()
+    reviews, errors = [], []
+    for outcome in work_split(jobs, work, cut):
+        if isinstance(outcome, str):
+            errors.append(outcome)
+            note(f"{outcome}; thread left out")
+        else:
+            reviews.append(_deliver(outcome, on_review))
+    if not reviews:
+        if version is not None:
+            raise UserError(f"{where}: no thread has a version {version} of a series")
+        raise UserError(errors[0] if errors else f"{where}: no patch found")
+    return reviews
+
+
+class ThreadJob(NamedTuple):
+    plan: ThreadPlan
+    where: str
+
+
+def _thread_messages(positions: list[int], heads: list, raws: list, where: str) -> list:
+    """The mails of a thread: a lone mail as read for threading, more as
+    email.message objects (b4 wants those)."""
+    from .sources import parse_message
+
+    if len(positions) == 1:
+        return [heads[positions[0]]]
+    return [parse_message(raws[p], where) for p in positions]
+
+
+def _first_id(msg) -> str:
+    from .mailparse import message_id
+
+    return message_id(msg) or "no Message-ID"
+
+
+def _deliver(review: Review, on_review) -> Review:
+    if on_review is not None:
+        on_review(review)
+    return slim_review(review)
+
+
+def _warm_up() -> None:
+    """Load what every thread's review needs before forking, so the child
+    and the parent do not both pay for it."""
+    from .engine import all_rules
+
+    all_rules()
+
+
+def slim_review(review: Review) -> Review:
+    """The review with its patches cut down to what the reports read:
+    subjects, numbers, Message-IDs and the paths touched. Bodies, diffs,
+    headers and replies are let go once a series is reviewed and drafted."""
+    series = review.series
+    from .model import Review
+
+    out = Review(series._replace(cover=_slim_patch(series.cover),
+                                 patches=tuple(_slim_patch(p) for p in series.patches), replies=()),
+                 review.findings, review.notes)
+    return out
+
+
+def _slim_patch(patch):
+    if patch is None:
+        return None
+    return patch._replace(changelog_lines=(), trailers=(), body_lines=(), headers=(), to_headers=(),
+                          cc_headers=(), reply_to_headers=(),
+                          files=tuple(f._replace(hunks=(), post_image_text=None) for f in patch.files))
 
 
 def review_remote(source: str, lore_url: str | None, version: int | None, timeout: float,
@@ -166,22 +282,35 @@ def b4_lore_base(settings: Settings) -> str | None:
 def write_reply_drafts(reviews: list[Review], settings: Settings, sender_arg: str | None,
                        folder: str) -> list[str]:
     """Draft every review's replies into folder; the paths written."""
-    from datetime import datetime, timezone
-
-    from .config import sender_address
-    from .replies import draft_replies, write_drafts
-
-    sender = sender_address(settings, sender_arg)
-    if sender is None:
-        if sender_arg:
-            raise UserError(f"--from: not an address: {sender_arg!r}")
-        raise UserError("no sender for the drafts: pass --from 'Name <you@example.org>' or "
-                        "set git config tdxbot.from (or user.name and user.email)")
-    now = datetime.now(timezone.utc).astimezone()
-    written = []
+    write = draft_writer(settings, sender_arg, folder)
     for review in reviews:
-        written += write_drafts(draft_replies(review, sender, now), folder)
-    return written
+        write(review)
+    return write.written
+
+
+class draft_writer:  # noqa: N801 - used as a function that remembers what it wrote
+    """write(review) drafts one review's replies into folder; write.written
+    lists the paths so far. The sender is checked here, before any review."""
+
+    def __init__(self, settings: Settings, sender_arg: str | None, folder: str):
+        from datetime import datetime, timezone
+
+        from .config import sender_address
+
+        self.sender = sender_address(settings, sender_arg)
+        if self.sender is None:
+            if sender_arg:
+                raise UserError(f"--from: not an address: {sender_arg!r}")
+            raise UserError("no sender for the drafts: pass --from 'Name <you@example.org>' or "
+                            "set git config tdxbot.from (or user.name and user.email)")
+        self.now = datetime.now(timezone.utc).astimezone()
+        self.folder = folder
+        self.written: list[str] = []
+
+    def __call__(self, review: Review) -> None:
+        from .replies import draft_replies, write_drafts
+
+        self.written += write_drafts(draft_replies(review, self.sender, self.now), self.folder)
 
 
 # -- a git branch -----------------------------------------------------------------

@@ -105,6 +105,15 @@ def _read_bytes(path: str) -> bytes:
 def load_local(source: str, alone: bool = True) -> list[Message]:
     """Messages from a path ('-' for stdin): mbox, single message or maildir.
     alone: False when the messages join others from more inputs."""
+    where, raws = load_raw(source)
+    # b4's series logic wants email.message objects; a lone patch does not.
+    lite = alone and len(raws) == 1
+    return [parse_message(raw, where, lite=lite) for raw in raws]
+
+
+def load_raw(source: str) -> tuple[str, list[bytes]]:
+    """(where, the raw mails) of a path ('-' for stdin): mbox, single
+    message or maildir."""
     if source == "-":
         data = sys.stdin.buffer.read()
         where = "<stdin>"
@@ -128,9 +137,7 @@ def load_local(source: str, alone: bool = True) -> list[Message]:
         raws = split_mbox(data) if data.strip() else []
     if not raws:
         raise UserError(f"{where}: empty input, no mail found")
-    # b4's series logic wants email.message objects; a lone patch does not.
-    lite = alone and len(raws) == 1
-    return [parse_message(raw, where, lite=lite) for raw in raws]
+    return where, raws
 
 
 def fetch_thread(msgid: str, lore_url: str, timeout: float = 30.0) -> list[Message]:
