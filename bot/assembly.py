@@ -158,6 +158,36 @@ def split_threads(heads: list[Message]) -> list[list[int]]:
     return list(threads.values())
 
 
+def join_unthreaded_parts(heads: list[Message], threads: list[list[int]]) -> list[list[int]]:
+    """Put back together a series sent without threading (each N/M patch a
+    thread of its own): lone numbered mails from one sender with the same
+    version and count join the first of them, as b4 would assemble them,
+    until a number repeats."""
+    from email.utils import parseaddr
+
+    from .mailparse import decode_header_value
+    from .subjects import parse_subject
+
+    out: list[list[int]] = []
+    open_parts: dict[tuple, tuple[list[int], set[int]]] = {}
+    for thread in threads:
+        if len(thread) == 1:
+            msg = heads[thread[0]]
+            subject = parse_subject(decode_header_value(msg.get("Subject")))
+            if subject.total > 1 and not subject.is_reply and "PATCH" in (t.upper() for t in subject.tags):
+                sender = parseaddr(decode_header_value(msg.get("From")))[1].lower()
+                key = (sender, subject.version, subject.total)
+                joined = open_parts.get(key)
+                if joined is not None and subject.index not in joined[1]:
+                    joined[0].append(thread[0])
+                    joined[1].add(subject.index)
+                    continue
+                thread = list(thread)
+                open_parts[key] = (thread, {subject.index})
+        out.append(thread)
+    return out
+
+
 class ThreadVersions(NamedTuple):
     """What the [PATCH] subjects of one thread say, before any b4: the
     series title (of its cover letter, else its first patch) and, per
@@ -206,7 +236,7 @@ def plan_threads(heads: list[Message], version: int | None) -> tuple[list[Thread
     else the newest complete one, else the newest; the latest posting wins
     a tie. With a version asked for, a thread whose subjects do not have it
     is left out with a note (a thread of several mails is left to b4)."""
-    threads = split_threads(heads)
+    threads = join_unthreaded_parts(heads, split_threads(heads))
     info = [thread_versions(heads, t) for t in threads]
     groups: dict[str, list[int]] = {}
     for n, v in enumerate(info):

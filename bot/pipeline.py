@@ -103,7 +103,7 @@ def review_local(sources: list[str], version: int | None, options: Options,
     plans, notes = plan_threads(heads, version)
     for text in notes:
         note(f"{where}: {text}")
-    if len(plans) == 1:
+    if len(plans) == 1 and not notes:  # one thread: its errors are the input's
         review = review_messages(_thread_messages(plans[0].positions, heads, raws, where),
                                  version, where, options)
         review.notes.extend(plans[0].notes)
