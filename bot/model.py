@@ -38,7 +38,7 @@ class Hunk(NamedTuple):
         return [ln for ln in self.lines if ln.kind != "-"]
 
 
-class FileDiff(NamedTuple):
+class _FileDiffFields(NamedTuple):
     path: str  # post-image path; the pre-image path for a deleted file
     old_path: str | None
     is_new: bool
@@ -49,12 +49,25 @@ class FileDiff(NamedTuple):
     # The whole post-image file when it is known (local git checks); else None.
     post_image_text: str | None = None
 
-    def added_lines(self) -> list[Line]:
-        return [ln for h in self.hunks for ln in h.lines if ln.added]
+
+class FileDiff(_FileDiffFields):
+    """One file's diff. Still an immutable tuple, but with no __slots__, so
+    each instance has a __dict__ to keep what its methods work out once:
+    every rule asks for the added lines, thousands of times in a big review.
+    _replace makes a new instance, with nothing kept."""
+
+    def added_lines(self) -> tuple[Line, ...]:
+        kept = self.__dict__.get("_added")
+        if kept is None:
+            kept = self.__dict__["_added"] = tuple(ln for h in self.hunks for ln in h.lines if ln.kind == "+")
+        return kept
 
     @property
     def added_line_numbers(self) -> frozenset[int]:
-        return frozenset(ln.new_no for ln in self.added_lines())
+        kept = self.__dict__.get("_added_numbers")
+        if kept is None:
+            kept = self.__dict__["_added_numbers"] = frozenset(ln.new_no for ln in self.added_lines())
+        return kept
 
 
 class Trailer(NamedTuple):
