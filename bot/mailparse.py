@@ -148,6 +148,12 @@ def _split_body(lines: list[str]) -> tuple[int, int | None]:
 
 
 def parse_diff(diff_lines: list[str], body_offset: int, where: str) -> tuple[FileDiff, ...]:
+    """The files of a diff, each with its hunks of numbered lines.
+
+    unidiff reads the structure (files, renames, binary parts, hunk headers)
+    and checks every hunk's line counts, without building an object per
+    line (metadata_only); _hunk_lines then reads the hunks' lines straight
+    into the model, one pass over lines unidiff has already checked."""
     from unidiff import PatchSet
     from unidiff.errors import UnidiffParseError
 
@@ -160,29 +166,17 @@ def parse_diff(diff_lines: list[str], body_offset: int, where: str) -> tuple[Fil
             break
     text = "\n".join(diff_lines[:end]) + "\n"
     try:
-        patchset = PatchSet(text)
+        patchset = PatchSet(text, metadata_only=True)
     except UnidiffParseError as exc:
         raise UserError(f"{where}: broken diff: {exc}") from None
     except (ValueError, IndexError) as exc:
         raise UserError(f"{where}: broken diff: {exc}") from None
+    read = _hunk_lines(diff_lines, end, body_offset)
     files = []
     for pf in patchset:
         hunks = []
         for h in pf:
-            hunk_lines = tuple(
-                Line(
-                    kind=ln.line_type if ln.line_type in "+- " else " ",
-                    text=ln.value.rstrip("\n"),
-                    new_no=ln.target_line_no,
-                    old_no=ln.source_line_no,
-                    body_index=body_offset + ln.diff_line_no - 1 if ln.diff_line_no else None,
-                )
-                for ln in h
-                if ln.line_type in ("+", "-", " ")
-            )
-            header_index = None
-            if hunk_lines and hunk_lines[0].body_index is not None:
-                header_index = hunk_lines[0].body_index - 1
+            header_index, hunk_lines = next(read)
             hunks.append(Hunk(h.source_start, h.source_length, h.target_start, h.target_length,
                               (h.section_header or "").strip(), hunk_lines, header_index))
         path = pf.path
@@ -197,6 +191,42 @@ def parse_diff(diff_lines: list[str], body_offset: int, where: str) -> tuple[Fil
             header_body_index=_file_header_index(diff_lines, path, body_offset),
         ))
     return tuple(files)
+
+
+def _hunk_lines(diff_lines: list[str], end: int, body_offset: int):
+    """(body index of the '@@' line, its Lines) for each hunk of a diff that
+    unidiff has checked, in order. A hunk is read as unidiff reads it: its
+    header's counts say where it ends; an empty line is context; a '\\'
+    line (no newline at end of file) counts for neither side."""
+    from unidiff.constants import RE_HUNK_HEADER
+
+    make = tuple.__new__
+    i = 0
+    while i < end:
+        header = RE_HUNK_HEADER.match(diff_lines[i]) if diff_lines[i].startswith("@@ -") else None
+        i += 1
+        if header is None:
+            continue
+        header_at = body_offset + i - 1
+        old_no, old_len, new_no, new_len = (int(g) if g is not None else 1 for g in header.groups()[:4])
+        old_end, new_end = old_no + old_len, new_no + new_len
+        lines = []
+        while (old_no < old_end or new_no < new_end) and i < end:
+            text = diff_lines[i]
+            kind = text[:1] or " "
+            index = body_offset + i
+            i += 1
+            if kind == "+":
+                lines.append(make(Line, ("+", text[1:], new_no, None, index)))
+                new_no += 1
+            elif kind == "-":
+                lines.append(make(Line, ("-", text[1:], None, old_no, index)))
+                old_no += 1
+            elif kind == " ":
+                lines.append(make(Line, (" ", text[1:], new_no, old_no, index)))
+                new_no += 1
+                old_no += 1
+        yield (header_at if lines else None), tuple(lines)
 
 
 def _file_header_index(diff_lines: list[str], path: str, offset: int) -> int | None:
