@@ -324,7 +324,19 @@ HANDLERS = {"review": cmd_review, "check": cmd_check, "watch": cmd_watch, "eval"
             "rules": cmd_rules, "b4-check": cmd_b4_check, "b4-review-check": cmd_b4_review_check}
 
 
+def _leave(status: int) -> None:
+    """End the process once the report and drafts are out. A big review
+    leaves hundreds of thousands of objects behind (the parsed files the
+    rules share); the interpreter would free them one by one at exit, which
+    took a tenth of a 1,000-thread review. Nothing else is pending: the
+    drafts are closed files, and stdout and stderr are flushed here."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(status)
+
+
 def main(argv: list[str] | None = None) -> int:
+    own_process = argv is None  # the command line's own run, not a caller's
     argv = sys.argv[1:] if argv is None else argv
     args = _fast_b4_check_args(argv)
     if args is None:
@@ -337,7 +349,10 @@ def main(argv: list[str] | None = None) -> int:
             parser.print_help(sys.stderr)
             return 2
     try:
-        return HANDLERS[args.command](args)
+        status = HANDLERS[args.command](args)
+        if own_process and args.command == "review":
+            _leave(status)
+        return status
     except UserError as exc:
         print(f"tdxbot: {exc}", file=sys.stderr)
         return 2
