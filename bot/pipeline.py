@@ -186,7 +186,7 @@ def _deliver(review: Review, on_review) -> Review:
 
 
 # Threads reviewed between two garbage collector passes (see _sparing_gc).
-COLLECT_EVERY = 128
+COLLECT_EVERY = 1000
 
 
 @contextmanager
