@@ -110,6 +110,7 @@ def review_local(sources: list[str], version: int | None, options: Options,
         return [_deliver(review, on_review)]
     jobs = [ThreadJob(plan, f"{where}, thread <{_first_id(heads[plan.positions[0]])}>")
             for plan in plans]
+    _keep_what_threads_read(plans, heads, raws)
     outcomes = _review_threads(jobs, heads, raws, version, options, keep_whole=on_review is not None)
     reviews, errors = [], []
     for outcome in outcomes:
@@ -149,7 +150,8 @@ def _review_threads(jobs: list[ThreadJob], heads: list, raws: list, version: int
         review.notes.extend(job.plan.notes)
         return review if keep_whole else slim_review(review)
 
-    sizes = [sum(len(raws[p]) for p in job.plan.positions) for job in jobs]
+    sizes = [sum(len(raws[p] or heads[p].get_payload(decode=True) or b"") for p in job.plan.positions)
+             for job in jobs]
     cut = len(jobs)
     if sum(len(job.plan.positions) for job in jobs) >= PARALLEL_MIN_MESSAGES and usable_cpus() > 1:
         cut = balanced_cut(sizes)
@@ -171,6 +173,20 @@ def _thread_messages(positions: list[int], heads: list, raws: list, where: str) 
     if len(positions) == 1:
         return [heads[positions[0]]]
     return [parse_message(raws[p], where) for p in positions]
+
+
+def _keep_what_threads_read(plans: list[ThreadPlan], heads: list, raws: list) -> None:
+    """Let go of each mail's copy its thread will not read (see
+    _thread_messages) and of the mails of threads left out."""
+    wanted = [0] * len(heads)  # 1: the head, 2: the raw bytes
+    for plan in plans:
+        for pos in plan.positions:
+            wanted[pos] = 1 if len(plan.positions) == 1 else 2
+    for pos, want in enumerate(wanted):
+        if want != 1:
+            heads[pos] = None
+        if want != 2:
+            raws[pos] = None
 
 
 def _first_id(msg) -> str:
