@@ -1,64 +1,87 @@
-"""Split a list of independent jobs between this process and one forked
-child: the child works the tail of the list and sends its results back
-(pickled) when it is done, the parent works the head meanwhile. Results come
-back in list order, whichever process made them.
+"""Share a list of independent jobs between this process and one forked
+child. Both take the next few jobs from a queue until it is empty, so the
+two finish together even when the machine gives one of them less time; the
+child sends its results back (pickled) at the end. Results come back in
+list order, whichever process made them.
 
 fork shares everything the parent has loaded (rules, parsed headers, raw
-mails) without copying or pickling it; only the results cross the pipe. A
-child that dies or sends nothing leaves its jobs to the parent, so the
-outcome never depends on the child.
+mails) without copying or pickling it; only the results cross a pipe. The
+queue is a pipe of chunk numbers, each four bytes: a read of four bytes
+takes exactly one, whoever reads it. Jobs the child took but did not send
+back (it died) are done by the parent, so the outcome never depends on the
+child.
 """
 from __future__ import annotations
 
 import os
 import pickle
+import struct
 import sys
 from typing import Callable, Sequence, TypeVar
 
 Job = TypeVar("Job")
 Result = TypeVar("Result")
 
+CHUNK = 8  # jobs taken at a time
+_RECORD = struct.Struct("<I")
+_QUEUE_BYTES = 32768  # well within what a pipe holds with no reader (64 KiB on Linux)
 
-def work_split(jobs: Sequence[Job], work: Callable[[Job], Result], cut: int) -> list[Result]:
-    """[work(job) for job in jobs], jobs[cut:] worked by a forked child.
+
+def work_shared(jobs: Sequence[Job], work: Callable[[Job], Result], fork: bool = True) -> list[Result]:
+    """[work(job) for job in jobs], shared with a forked child when fork.
     work must not print: the child's output would interleave with ours."""
-    if not hasattr(os, "fork") or not 0 < cut < len(jobs):
+    if not fork or not hasattr(os, "fork") or len(jobs) < 2:
         return [work(job) for job in jobs]
-    read_end, write_end = os.pipe()
+    size = max(CHUNK, -(-len(jobs) * _RECORD.size // _QUEUE_BYTES))
+    chunks = [jobs[i:i + size] for i in range(0, len(jobs), size)]
+    queue_read, queue_write = os.pipe()
+    os.write(queue_write, b"".join(_RECORD.pack(i) for i in range(len(chunks))))
+    os.close(queue_write)  # an empty queue reads as end of file
+    result_read, result_write = os.pipe()
     sys.stdout.flush()
     sys.stderr.flush()
     pid = os.fork()
     if pid == 0:  # the child: its results, then out without running exit handlers
         status = 1
         try:
-            os.close(read_end)
-            results = [work(job) for job in jobs[cut:]]
-            with os.fdopen(write_end, "wb") as out:
-                pickle.dump(results, out, protocol=pickle.HIGHEST_PROTOCOL)
+            os.close(result_read)
+            done = _drain(queue_read, chunks, work)
+            with os.fdopen(result_write, "wb") as out:
+                pickle.dump(done, out, protocol=pickle.HIGHEST_PROTOCOL)
             status = 0
         except BaseException:  # noqa: BLE001 - the parent notices and does the work itself
             pass
         finally:
             os._exit(status)
-    os.close(write_end)
+    os.close(result_write)
     try:
-        head = [work(job) for job in jobs[:cut]]
-        with os.fdopen(read_end, "rb") as pipe:
+        done = _drain(queue_read, chunks, work)
+        os.close(queue_read)
+        with os.fdopen(result_read, "rb") as pipe:
             data = pipe.read()
         _pid, status = os.waitpid(pid, 0)
         pid = 0
     finally:
         if pid:  # the parent failed: the child's work is of no use
             _stop(pid)
-    tail = None
     if status == 0:
         try:
-            tail = pickle.loads(data)
-        except Exception:  # noqa: BLE001 - a cut-short pickle: do the work here
-            tail = None
-    if tail is None or len(tail) != len(jobs) - cut:
-        tail = [work(job) for job in jobs[cut:]]
-    return head + tail
+            done.update(pickle.loads(data))
+        except Exception:  # noqa: BLE001 - a cut-short pickle: the parent does those jobs
+            pass
+    out: list[Result] = []
+    for number, chunk in enumerate(chunks):
+        out += done[number] if number in done else [work(job) for job in chunk]
+    return out
+
+
+def _drain(queue: int, chunks: list, work) -> dict[int, list]:
+    """Work chunk after chunk from the queue until it is empty."""
+    done = {}
+    while len(record := os.read(queue, _RECORD.size)) == _RECORD.size:
+        number = _RECORD.unpack(record)[0]
+        done[number] = [work(job) for job in chunks[number]]
+    return done
 
 
 def _stop(pid: int) -> None:
@@ -69,15 +92,3 @@ def _stop(pid: int) -> None:
         os.waitpid(pid, 0)
     except OSError:
         pass
-
-
-def balanced_cut(sizes: Sequence[int], share: float = 0.5) -> int:
-    """Where to cut jobs of these sizes so the head holds `share` of the
-    total (the parent's part)."""
-    total = sum(sizes)
-    done = 0
-    for i, size in enumerate(sizes):
-        if done + size / 2 > total * share:
-            return i
-        done += size
-    return len(sizes)

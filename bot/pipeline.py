@@ -131,11 +131,11 @@ def review_local(sources: list[str], version: int | None, options: Options,
 def _review_threads(jobs: list[ThreadJob], heads: list, raws: list, version: int | None,
                     options: Options, keep_whole: bool) -> list:
     """Each job's review (slimmed unless keep_whole) or its error message,
-    in order. With a spare core and enough mails, a forked child reviews
-    the threads of the second half of the mails."""
+    in order. With a spare core and enough mails, a forked child shares
+    the threads (forked.work_shared)."""
     from .assembly import assemble
     from .engine import all_rules, review_series
-    from .forked import balanced_cut, work_split
+    from .forked import work_shared
 
     def work(job: ThreadJob):
         try:
@@ -150,14 +150,11 @@ def _review_threads(jobs: list[ThreadJob], heads: list, raws: list, version: int
         review.notes.extend(job.plan.notes)
         return review if keep_whole else slim_review(review)
 
-    sizes = [sum(len(raws[p] or heads[p].get_payload(decode=True) or b"") for p in job.plan.positions)
-             for job in jobs]
-    cut = len(jobs)
-    if sum(len(job.plan.positions) for job in jobs) >= PARALLEL_MIN_MESSAGES and usable_cpus() > 1:
-        cut = balanced_cut(sizes)
+    share = sum(len(job.plan.positions) for job in jobs) >= PARALLEL_MIN_MESSAGES and usable_cpus() > 1
+    if share:
         all_rules()  # imported once, before the fork, for both processes
     with _sparing_gc() as after_thread:
-        return work_split(jobs, work, cut)
+        return work_shared(jobs, work, fork=share)
 
 
 class ThreadJob(NamedTuple):

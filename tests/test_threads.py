@@ -202,19 +202,19 @@ def _big_mix() -> bytes:
 def test_two_cores_and_one_give_the_same_report(tmp_path, monkeypatch):
     box = tmp_path / "big.mbox"
     box.write_bytes(_big_mix())
-    cuts = []
-    real = forked.work_split
+    forks = []
+    real = forked.work_shared
 
-    def spy(jobs, work, cut):
-        cuts.append((cut, len(jobs)))
-        return real(jobs, work, cut)
+    def spy(jobs, work, fork=True):
+        forks.append(fork)
+        return real(jobs, work, fork)
 
-    monkeypatch.setattr(forked, "work_split", spy)
+    monkeypatch.setattr(forked, "work_shared", spy)
     two = _reports(box, monkeypatch, 2)
-    assert all(0 < cut < n for cut, n in cuts), cuts  # the child had threads to review
-    cuts.clear()
+    assert forks and all(forks), forks  # the child had threads to review
+    forks.clear()
     one = _reports(box, monkeypatch, 1)
-    assert all(cut == n for cut, n in cuts), cuts
+    assert forks and not any(forks), forks
     assert two == one
     assert len(json.loads(two["json"])["series"]) == 5 + pipeline.PARALLEL_MIN_MESSAGES
 
@@ -243,7 +243,19 @@ def test_a_dying_child_leaves_its_jobs_to_the_parent():
             os._exit(3)
         return n * n
 
-    assert forked.work_split(list(range(10)), work, 4) == [n * n for n in range(10)]
+    assert forked.work_shared(list(range(100)), work) == [n * n for n in range(100)]
+
+
+def test_both_processes_take_jobs_and_results_keep_their_order():
+    import time
+
+    def work(n):
+        time.sleep(0.001)  # long enough for the child to get going
+        return n, os.getpid()
+
+    results = forked.work_shared(list(range(400)), work)
+    assert [n for n, _ in results] == list(range(400))
+    assert len({pid for _, pid in results}) == 2  # the child did some of them
 
 
 def test_a_broken_thread_is_a_note_and_the_others_are_reviewed(tmp_path):
