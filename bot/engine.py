@@ -116,12 +116,28 @@ def _finding(rule: Rule, hit: Hit, patch: Patch | None, severity: dict[str, str]
         on_subject=hit.on_subject,
         source_text=text,
         comment=hit.comment,
+        fix=hit.fix,
     )
+
+
+def _run(check, ctx, *legacy_args) -> list[Hit]:
+    """Call a rule's check function with its context; it reports through
+    ctx. A check function written as a generator of Hits (the older
+    contract, given the thing to check and its patch) is run that way."""
+    if check.__code__.co_flags & _GENERATOR:
+        return list(check(*legacy_args))
+    check(ctx)
+    return ctx.sink.hits
+
+
+_GENERATOR = 0x20  # inspect.CO_GENERATOR, without importing inspect
 
 
 def check_patch(patch: Patch, options: Options = Options()) -> list[Finding]:
     """The findings of the file and patch rules on one patch. They depend on
     the patch alone, so they can be worked out before the series is known."""
+    from .rulekit import FileCheck, PatchCheck
+
     severity = dict(options.severity)
     findings: list[Finding] = []
     added_by_path: dict[str, dict[int, str]] = {}
@@ -134,24 +150,23 @@ def check_patch(patch: Patch, options: Options = Options()) -> list[Finding]:
         if rule.kind == "patch":
             if rule.paths is not None and not any(path_matches(f.path, rule.paths) for f in patch.files):
                 continue
-            for hit in rule.module.check_patch(patch):
-                if hit.path is None:
-                    findings.append(_finding(rule, hit, patch, severity))
-                    continue
-                added = added_by_path.get(hit.path, {})
-                if hit.line in added:
-                    findings.append(_finding(rule, hit, patch, severity, hit.path,
-                                             added[hit.line]))
+            hits = _run(rule.module.check_patch, PatchCheck(patch), patch)
         elif rule.kind == "file":
+            hits = []
             for diff in c_files:
-                if not path_matches(diff.path, rule.paths):
-                    continue
-                added_text = added_by_path[diff.path]
-                for hit in rule.module.check_file(source_file(diff), patch):
-                    if hit.line not in added_text:
-                        continue  # findings land only on lines the patch adds
-                    findings.append(_finding(rule, hit, patch, severity, diff.path,
-                                             added_text[hit.line]))
+                if path_matches(diff.path, rule.paths):
+                    source = source_file(diff)
+                    hits += [h._replace(path=diff.path) for h in
+                             _run(rule.module.check_file, FileCheck(source, patch), source, patch)]
+        else:
+            continue
+        for hit in hits:
+            if hit.path is None:
+                findings.append(_finding(rule, hit, patch, severity))
+                continue
+            added = added_by_path.get(hit.path, {})
+            if hit.line in added:  # findings land only on lines the patch adds
+                findings.append(_finding(rule, hit, patch, severity, hit.path, added[hit.line]))
     return findings
 
 
@@ -170,7 +185,9 @@ def review_series(series: Series, options: Options = Options(),
             findings.extend(check_patch(patch, options))
     for rule in rules:
         if rule.kind == "series":
-            for hit in rule.module.check_series(series):
+            from .rulekit import SeriesCheck
+
+            for hit in _run(rule.module.check_series, SeriesCheck(series), series):
                 findings.append(_finding(rule, hit, None, severity))
     findings = _dedupe(findings)
     findings = mark_already_raised(findings, series)

@@ -202,6 +202,7 @@ class Finding(NamedTuple):
     source_text: str | None = None  # the offending line, for reports
     comment: str | None = None  # reviewer prose for reply drafts
     already_raised: bool = False  # a human reviewer already made this point
+    fix: tuple = ()  # edits that fix the finding, when the fix is certain
 
     @property
     def rank(self) -> int:

@@ -24,16 +24,17 @@ nor on a one-line /* comment */.
 from __future__ import annotations
 
 from ..areas import X86
-from ..rulekit import Case, Hit
+from ..rulekit import Case
 
 ID = "comment-block-style"
 SEVERITY = "warning"
 PATHS = X86
+TOPICS = ("/*", "*/", "line of its own", "comment style")
 
 
-def check_file(source, patch):
-    for region in source.regions:
-        for comment in region.comments():
+def check_file(file):
+    for code in file.code:
+        for comment in code.comments():
             if not comment.is_block or not comment.complete_start or len(comment.lines) < 2:
                 continue
             if any(text.rstrip().endswith("\\") for _, text in comment.lines):
@@ -41,15 +42,14 @@ def check_file(source, patch):
             first_no, first = comment.lines[0]
             last_no, last = comment.lines[-1]
             head = first[first.index("/*") + 2:].lstrip("*").strip() if "/*" in first else ""
-            if head and region.is_added(first_no):
-                yield Hit("multi-line comment starts its text on the '/*' line", line=first_no,
-                          comment="Please put the opening '/*' of a multi-line comment on a line "
-                                  "of its own.")
+            if head:
+                code.report(first_no, "multi-line comment starts its text on the '/*' line",
+                            "Please put the opening '/*' of a multi-line comment on a line of its own.")
             tail = last.rstrip()
             tail = tail[:-2].strip().lstrip("*").strip() if tail.endswith("*/") else ""
-            if tail and region.is_added(last_no):
-                yield Hit("multi-line comment ends its text on the '*/' line", line=last_no,
-                          comment="Please put the closing '*/' on a line of its own.")
+            if tail:
+                code.report(last_no, "multi-line comment ends its text on the '*/' line",
+                            "Please put the closing '*/' on a line of its own.")
 
 
 INVALID = [

@@ -26,16 +26,18 @@ from __future__ import annotations
 from ..csyntax import comment_inner
 from ..lazyre import lazy_re
 from ..areas import X86
-from ..rulekit import Case, Hit
+from ..rulekit import Case
 
 ID = "comment-list-spacing"
 SEVERITY = "warning"
 PATHS = X86
+TOPICS = ("new line", "newline", "blank", "empty", "spacing", "line here")
 
 _ITEM = lazy_re(r"^(\s*)(?:[-*+\u2022]|\d{1,2}[.)]|[a-z][)])\s+\S")
 _KERNEL_DOC = lazy_re(r"^\s*@\w+:")
-_COMMENT = ("Nit: add an empty ' *' line here; the list reads better set off "
-            "from the text around it.")
+# One wording for both places, so that the second one reads "And here."
+_COMMENT = ("Nit: add an empty ' *' line here; a list reads better with blank lines "
+            "before it and between items that run over several lines.")
 
 
 def _classify(inner: str | None) -> tuple[str, int]:
@@ -48,15 +50,14 @@ def _classify(inner: str | None) -> tuple[str, int]:
     return "text", len(inner) - len(inner.lstrip())
 
 
-def check_file(source, patch):
-    for region in source.regions:
-        for comment in region.comments():
-            if not comment.is_block or len(comment.lines) < 2:
-                continue
-            yield from _check_comment(comment, region)
+def check_file(file):
+    for code in file.code:
+        for comment in code.comments():
+            if comment.is_block and len(comment.lines) > 1:
+                _check_comment(comment, code)
 
 
-def _check_comment(comment, region):
+def _check_comment(comment, code):
     rows = [(no, _classify(comment_inner(text)), comment_inner(text) or "")
             for no, text in comment.lines]
     item_start = None  # line number of the current item's first line
@@ -67,20 +68,13 @@ def _check_comment(comment, region):
         if kind == "item":
             if prev is not None:
                 p_no, (p_kind, p_indent), p_inner = prev
+                # The blank line belongs after p_no; on the item when that is context.
                 if p_kind == "text" and item_start is None and p_inner.rstrip().endswith((".", "!", "?")):
-                    where = p_no if region.is_added(p_no) else no
-                    yield Hit(
-                        "no empty ' *' line between the sentence and the list below it",
-                        line=where,
-                        comment=_COMMENT,
-                    )
+                    code.report([p_no, no], "no empty ' *' line between the sentence and the list "
+                                            "below it", _COMMENT)
                 elif item_start is not None and item_lines > 1 and indent <= item_indent:
-                    where = p_no if region.is_added(p_no) else no
-                    yield Hit(
-                        "no empty ' *' line between multi-line list items",
-                        line=where,
-                        comment=_COMMENT,
-                    )
+                    code.report([p_no, no], "no empty ' *' line between multi-line list items",
+                                _COMMENT)
             item_start, item_lines, item_indent = no, 1, indent
         elif kind == "text" and item_start is not None and indent > item_indent:
             item_lines += 1  # continuation of the current item

@@ -25,108 +25,104 @@ from __future__ import annotations
 
 import re
 
-from ..csyntax import LOOP_TYPES, ancestor, call_name, iter_nodes
-from ..lazyre import lazy_re
 from ..areas import TDX
-from ..rulekit import Case, Hit
-from ..tdxsem import enclosing_function, is_host_seamcall, loops_in
+from ..csyntax import call_name, enclosing_function, unwrap
+from ..lazyre import lazy_re
+from ..rulekit import Case
+from ..tdxsem import HOST
 
 ID = "tdx-error-ignored"
 SEVERITY = "warning"
 PATHS = TDX
+TOPICS = ("ignore", "silent", "error", "breadcrumb", "print", "check", "fail")
 
 _WHY = lazy_re(r"ignor|don'?t care|do not care|can'?t fail|cannot fail|nothing (?:to do|we can)|"
-                  r"best[- ]effort|harmless|not fatal|no need|expected to fail|deliberate|"
-                  r"never returns?|should not return", re.I)
+               r"best[- ]effort|harmless|not fatal|no need|expected to fail|deliberate|"
+               r"never returns?|should not return", re.I)
 _COMMENT = ("Failures are dropped silently here. Please print them (skipping the "
             "SW-defined #GP/#UD/VMFAILINVALID codes if those are expected) so that there "
             "is a breadcrumb when this goes wrong, or say in a comment why they cannot matter.")
 
 
-def _explained(region, node) -> bool:
-    return any(_WHY.search(c.prose()) for c in region.comments_near(node.start_point[0], above=2))
+def _explained(code, node) -> bool:
+    return any(_WHY.search(c.prose()) for c in code.comments_near(node.start_point[0], above=2))
 
 
-def _unwrap(node):
-    while node is not None and node.type in ("parenthesized_expression", "cast_expression"):
-        node = node.child_by_field_name("value") if node.type == "cast_expression" else \
-            (node.named_children[0] if node.named_children else None)
-    return node
+def _host_call(code, node):
+    call = unwrap(node)
+    if call is not None and call.type == "call_expression" and code.tdx.kind(call) == HOST:
+        return call
+    return None
 
 
-def _function_visible(region, func) -> bool:
-    return func is not None and region.line_no(func.start_point[0]) is not None \
-        and region.line_no(func.end_point[0]) is not None and not func.has_error
+def check_file(file):
+    for code in file.code:
+        tdx = code.tdx
+        for stmt in code.find("expression_statement"):
+            call = _host_call(code, stmt.named_children[0]) if stmt.named_children else None
+            if call is not None and not _explained(code, stmt) and not _explained(code, stmt.parent or stmt):
+                code.report(stmt, f"result of {call_name(call)}() is discarded", _COMMENT)
+        for loop in tdx.loops:
+            if loop.condition is None or _explained(code, loop.node):
+                continue
+            calls = [c for c in tdx.issuing_calls_within(loop.condition.start_byte, loop.condition.end_byte)
+                     if tdx.kind(c) == HOST]
+            if calls:
+                code.report(loop.condition, f"only the retry statuses of {call_name(calls[0])}() are "
+                                            "looked at; other failures are dropped", _COMMENT)
+        for node in code.find("init_declarator", "assignment_expression"):
+            is_init = node.type == "init_declarator"
+            call = _host_call(code, node.child_by_field_name("value" if is_init else "right"))
+            target = node.child_by_field_name("declarator" if is_init else "left")
+            func = enclosing_function(node)
+            if call is None or target is None or target.type != "identifier" or \
+                    not code.whole_function(func) or _explained(code, node):
+                continue
+            uses = _uses(code, func, code.text(target), node.end_byte)
+            if "general" in uses:
+                continue
+            if not uses:
+                what = "never checked"
+            elif uses == {"retry"}:
+                what = "only checked for a retry"
+            else:
+                codes = sorted(c for c in uses if c != "retry")
+                what = f"only checked for {', '.join(codes)}; other failures are dropped"
+            code.report(node, f"status of {call_name(call)}() in '{code.text(target)}' is {what}",
+                        _COMMENT)
 
 
-def _reads_after(region, scope, name: str, after_byte: int, skip=()) -> bool:
-    """Is name read inside scope after after_byte, outside the skip nodes?"""
-    for ident in iter_nodes(scope, {"identifier"}):
-        if ident.start_byte < after_byte or region.text(ident) != name:
-            continue
-        if any(n.start_byte <= ident.start_byte < n.end_byte for n in skip):
+def _key(node) -> tuple:
+    return node.start_byte, node.end_byte, node.type
+
+
+def _uses(code, func, name: str, after: int) -> set[str]:
+    """How a status variable is read after it is set: 'general' (returned,
+    passed on, tested for any failure), a code it is compared with, or
+    'retry' (only deciding whether a loop goes round again)."""
+    tdx = code.tdx
+    tests = {_key(t.node): t for t in tdx.status_tests()}
+    deciding = [n for lp in tdx.loops for n in lp.deciding() if lp.span[0] < after < lp.span[1]]
+    uses: set[str] = set()
+    for ident in code.find("identifier", within=func):
+        if ident.start_byte < after or code.text(ident) != name:
             continue
         parent = ident.parent
-        if parent is not None and parent.type == "assignment_expression" \
-                and parent.child_by_field_name("left") == ident:
+        if parent is not None and parent.type == "assignment_expression" and \
+                parent.child_by_field_name("left") == ident:
             continue
-        return True
-    return False
-
-
-def _retry_tests(region, loop) -> list:
-    """The nodes of a loop that only decide whether to go round again."""
-    nodes = [n for n in (loop.child_by_field_name("condition"),) if n is not None]
-    for stmt in iter_nodes(loop, {"if_statement"}):
-        cons = stmt.child_by_field_name("consequence")
-        test = stmt.child_by_field_name("condition")
-        if cons is not None and test is not None and region.text(cons).strip().rstrip(";").strip("{} \n\t;") == "continue":
-            nodes.append(test)
-    return nodes
-
-
-def check_file(source, patch):
-    for region in source.regions:
-        for stmt in region.find("expression_statement"):
-            expr = stmt.named_children[0] if stmt.named_children else None
-            call = _unwrap(expr)
-            if call is None or call.type != "call_expression" or not is_host_seamcall(call_name(call)):
-                continue
-            line = region.line_no(stmt.start_point[0])
-            if region.is_added(line) and not _explained(region, stmt) \
-                    and not _explained(region, stmt.parent or stmt):
-                yield Hit(f"result of {call_name(call)}() is discarded", line=line, comment=_COMMENT)
-        for loop in loops_in(region):
-            cond = loop.child_by_field_name("condition")
-            if cond is None:
-                continue
-            calls = [c for c in iter_nodes(cond, {"call_expression"}) if is_host_seamcall(call_name(c))]
-            line = region.line_no(cond.start_point[0])
-            if calls and region.is_added(line) and not _explained(region, loop):
-                yield Hit(f"only the retry statuses of {call_name(calls[0])}() are looked at; "
-                          "other failures are dropped", line=line, comment=_COMMENT)
-        for assign in region.find("assignment_expression", "init_declarator"):
-            value = assign.child_by_field_name("right" if assign.type == "assignment_expression" else "value")
-            target = assign.child_by_field_name("left" if assign.type == "assignment_expression" else "declarator")
-            call = _unwrap(value)
-            if call is None or target is None or target.type != "identifier" \
-                    or call.type != "call_expression" or not is_host_seamcall(call_name(call)):
-                continue
-            func = enclosing_function(assign)
-            if not _function_visible(region, func):
-                continue
-            line = region.line_no(assign.start_point[0])
-            if not region.is_added(line) or _explained(region, assign):
-                continue
-            name = region.text(target)
-            loop = ancestor(assign, LOOP_TYPES, stop=func)
-            retry_only = _retry_tests(region, loop) if loop is not None else []
-            if _reads_after(region, func, name, assign.end_byte, skip=retry_only):
-                continue
-            what = "only checked for a retry" if retry_only and \
-                _reads_after(region, func, name, assign.end_byte) else "never checked"
-            yield Hit(f"status of {call_name(call)}() in '{name}' is {what}", line=line,
-                      comment=_COMMENT)
+        test, node = None, ident
+        while node is not None and node != func and test is None:
+            test = tests.get(_key(node))
+            if node.type in ("expression_statement", "compound_statement"):
+                break
+            node = node.parent
+        if test is not None and test.code not in ("TDX_SUCCESS",) and test.op in ("==", "!=", "helper", "case"):
+            retry = any(d.start_byte <= ident.start_byte < d.end_byte for d in deciding)
+            uses.add("retry" if retry else test.code)
+        else:
+            uses.add("general")
+    return uses
 
 
 INVALID = [

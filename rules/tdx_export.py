@@ -20,43 +20,39 @@ outside the TDX host code.
 from __future__ import annotations
 
 from ..areas import TDX_HOST_C
-from ..csyntax import call_name
-from ..rulekit import Case, Hit
+from ..csyntax import call_args, call_name
+from ..rulekit import Case
 
 ID = "tdx-export"
 SEVERITY = "warning"
 PATHS = TDX_HOST_C
+TOPICS = ("export", "module", "kvm")
 
 _PLAIN = ("EXPORT_SYMBOL", "EXPORT_SYMBOL_GPL")
 _RESTRICTED = ("EXPORT_SYMBOL_FOR_KVM", "EXPORT_SYMBOL_FOR_MODULES")
 
 
-def check_file(source, patch):
+def check_file(file):
     exports = []
     tree_restricts = False
-    for region in source.regions:
-        for call in region.find("call_expression"):
+    for code in file.code:
+        for call in code.find("call_expression"):
             name = call_name(call)
             if name in _RESTRICTED:
                 tree_restricts = True
             elif name in _PLAIN:
-                exports.append((region, call, name))
-    for region, call, name in exports:
-        line = region.line_no(call.start_point[0])
-        if not region.is_added(line):
-            continue
-        args = call.child_by_field_name("arguments")
-        symbol = region.text(args).strip("()") if args is not None else "this"
+                exports.append((code, call, name))
+    for code, call, name in exports:
+        symbol = ", ".join(code.text(a) for a in call_args(call)) or "this"
         if tree_restricts:
-            yield Hit(f"{name}({symbol}) where the file uses EXPORT_SYMBOL_FOR_KVM()", line=line,
-                      comment=f"Who needs {symbol}? The rest of this file restricts its exports "
-                              "with EXPORT_SYMBOL_FOR_KVM() (or EXPORT_SYMBOL_FOR_MODULES()); "
-                              "please do the same and name the user in the changelog.")
+            code.report(call, f"{name}({symbol}) where the file uses EXPORT_SYMBOL_FOR_KVM()",
+                        f"Who needs {symbol}? The rest of this file restricts its exports with "
+                        "EXPORT_SYMBOL_FOR_KVM() (or EXPORT_SYMBOL_FOR_MODULES()); please do the "
+                        "same and name the user in the changelog.")
         else:
-            yield Hit(f"{name}({symbol}) exports TDX host code to every module", line=line,
-                      severity="info",
-                      comment=f"Who needs {symbol}? If the base tree has "
-                              "EXPORT_SYMBOL_FOR_KVM(), please use it.")
+            code.report(call, f"{name}({symbol}) exports TDX host code to every module",
+                        f"Who needs {symbol}? If the base tree has EXPORT_SYMBOL_FOR_KVM(), "
+                        "please use it.", severity="info")
 
 
 _CONTEXT = """

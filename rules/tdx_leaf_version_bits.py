@@ -16,26 +16,64 @@ nor on `1ULL << 16` that has nothing to do with a leaf.
 """
 from __future__ import annotations
 
-from ..lazyre import lazy_re
 from ..areas import TDX
-from ..rulekit import Case, Hit, added_lines_in
+from ..csyntax import parse_expression
+from ..lazyre import lazy_re
+from ..rulekit import Case
 
 ID = "tdx-leaf-version-bits"
 SEVERITY = "warning"
 PATHS = TDX
+TOPICS = ("version", "shift", "bit 16", "TDX_VERSION_SHIFT")
 
-_LEAF_OR = lazy_re(r"(?:\bTD[HG]_[A-Z0-9_]+|\bseamcall\w*\(\s*\d+)\s*\|\s*\(?\s*"
-                   r"(?:\d+U?L{0,2}\s*<<\s*16\b|BIT(?:_ULL)?\(\s*16\s*\)|0x[0-9A-Fa-f]{1,2}0000U?L{0,2}\b)")
+_LEAF = lazy_re(r"^TD[HG]_[A-Z0-9_]+$")
+_NAMED = lazy_re(r"\b(?:TDX_VERSION_SHIFT|SEAMCALL_LEAF_VER|SEAMCALL_VER)\b")
+_LEAF_CALLS = lazy_re(r"^(?:__)?seamcall\w*$|^sc_retry\w*$|^__tdcall\w*$")
 
 
-def check_patch(patch):
-    for f, ln in added_lines_in(patch, TDX):
-        if _LEAF_OR.search(ln.text):
-            yield Hit("leaf version set with a bare bit 16; use TDX_VERSION_SHIFT",
-                      path=f.path, line=ln.new_no,
-                      comment="Bits 23:16 of the leaf are its version; please write this "
-                              "with TDX_VERSION_SHIFT (or SEAMCALL_LEAF_VER() where the "
-                              "tree has it) rather than a bare 16.")
+def _is_leaf(code, node) -> bool:
+    """A leaf: a TDH_*/TDG_* name, or a number given to a SEAMCALL as its leaf."""
+    from ..csyntax import call_args, call_name, unwrap
+
+    node = unwrap(node)
+    if node is None:
+        return False
+    if node.type == "identifier":
+        return bool(_LEAF.match(code.text(node)))
+    if node.type == "number_literal":
+        parent = node.parent
+        while parent is not None and parent.type in ("binary_expression", "parenthesized_expression"):
+            parent = parent.parent
+        call = parent.parent if parent is not None and parent.type == "argument_list" else None
+        return call is not None and bool(_LEAF_CALLS.match(call_name(call)))
+    return False
+
+
+def _bare_version(code, node) -> bool:
+    """node is `leaf | version` with the version bits written as a number."""
+    if node.type != "binary_expression" or code.op(node) not in ("|", "+"):
+        return False
+    left, right = node.child_by_field_name("left"), node.child_by_field_name("right")
+    for leaf, version in ((left, right), (right, left)):
+        value = code.int_value(version, {})
+        if _is_leaf(code, leaf) and value and value & 0xFF0000 == value \
+                and not _NAMED.search(code.text(version)):
+            return True
+    return False
+
+
+def check_file(file):
+    for code in file.code:
+        found = [n for n in code.find("binary_expression") if _bare_version(code, n)]
+        for node, _name, value in code.define_nodes():  # a #define's value is not parsed
+            parsed = parse_expression(value)
+            if parsed and any(_bare_version(parsed[0], n) for n in parsed[0].find("binary_expression")):
+                found.append(node)
+        for node in found:
+            code.report(node, "leaf version set with a bare bit 16; use TDX_VERSION_SHIFT",
+                        "Bits 23:16 of the leaf are its version; please write this with "
+                        "TDX_VERSION_SHIFT (or SEAMCALL_LEAF_VER() where the tree has it) rather "
+                        "than a bare 16.")
 
 
 INVALID = [

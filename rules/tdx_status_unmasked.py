@@ -23,64 +23,39 @@ compare) or on `switch (vp_enter_ret & TDX_SEAMCALL_STATUS_MASK)`.
 """
 from __future__ import annotations
 
-from ..csyntax import iter_nodes
 from ..areas import TDX
-from ..rulekit import Case, Hit
-from ..tdxsem import DETAIL_STATUSES, MASK_TOKENS
+from ..rulekit import Case
+from ..tdxsem import DETAIL_STATUSES, code_of, is_masked
 
 ID = "tdx-status-unmasked"
 SEVERITY = "error"
 PATHS = TDX
+TOPICS = ("mask", "detail", "operand", "compare", "bits")
 
 
-def _masked(region, node) -> bool:
-    """The value is masked, shifted or classified before the compare."""
-    if MASK_TOKENS.search(region.text(node)):
-        return True
-    while node.type == "parenthesized_expression" and node.named_children:
-        node = node.named_children[0]
-    if node.type == "binary_expression":
-        op = node.child_by_field_name("operator")
-        return op is not None and region.text(op) in ("&", ">>")
-    return False
+def _comment(code: str) -> str:
+    return (f"{code} comes back with details (such as the operand ID) in bits 31:0, so this "
+            "raw compare can miss it. Please mask with TDX_SEAMCALL_STATUS_MASK or use the "
+            "IS_TDX_*() helper; if you mean the exact value, OR in the operand ID and say so.")
 
 
-def _hit(code: str, line: int) -> Hit:
-    return Hit(
-        f"raw compare with {code}, which the TDX module returns with detail bits in 31:0",
-        line=line,
-        comment=f"{code} comes back with details (such as the operand ID) in bits 31:0, so "
-                "this raw compare can miss it. Please mask with TDX_SEAMCALL_STATUS_MASK or "
-                "use the IS_TDX_*() helper; if you mean the exact value, OR in the operand ID "
-                "and say so.")
+def _message(code: str) -> str:
+    return f"raw compare with {code}, which the TDX module returns with detail bits in 31:0"
 
 
-def check_file(source, patch):
-    for region in source.regions:
-        for node in region.find("binary_expression"):
-            op = node.child_by_field_name("operator")
-            if op is None or region.text(op) not in ("==", "!="):
+def check_file(file):
+    for code in file.code:
+        tdx = code.tdx
+        for test in tdx.status_tests():
+            if test.code in DETAIL_STATUSES and test.op in ("==", "!=") and not test.masked:
+                code.report(test.node, _message(test.code), _comment(test.code))
+        for switch in code.find("switch_statement"):
+            if is_masked(code.region, switch.child_by_field_name("condition"), tdx.patch.maskers):
                 continue
-            left, right = node.child_by_field_name("left"), node.child_by_field_name("right")
-            if left is None or right is None:
-                continue
-            for const, other in ((right, left), (left, right)):
-                code = region.text(const).strip()
-                if code in DETAIL_STATUSES and not _masked(region, other):
-                    line = region.line_no(node.start_point[0])
-                    if region.is_added(line):
-                        yield _hit(code, line)
-                    break
-        for switch in region.find("switch_statement"):
-            cond = switch.child_by_field_name("condition")
-            if cond is None or _masked(region, cond):
-                continue
-            for case in iter_nodes(switch, {"case_statement"}):
-                value = case.child_by_field_name("value")
-                code = region.text(value).strip() if value is not None else ""
-                line = region.line_no(case.start_point[0])
-                if code in DETAIL_STATUSES and region.is_added(line):
-                    yield _hit(code, line)
+            for case in code.find("case_statement", within=switch):
+                status = code_of(code.region, case.child_by_field_name("value"))
+                if status in DETAIL_STATUSES:
+                    code.report(case, _message(status), _comment(status))
 
 
 INVALID = [

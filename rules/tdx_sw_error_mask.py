@@ -19,67 +19,26 @@ Must not fire on `if ((ret & TDX_SW_ERROR) == TDX_SW_ERROR)`, on
 from __future__ import annotations
 
 from ..areas import TDX
-from ..rulekit import Case, Hit
+from ..rulekit import Case
+from ..tdxsem import masked_with
 
 ID = "tdx-sw-error-mask"
 SEVERITY = "error"
 PATHS = TDX
-
-_TRUTH_PARENTS = {"if_statement", "while_statement", "do_statement", "for_statement",
-                  "conditional_expression"}
+TOPICS = ("sw_error", "mask", "class", "truth")
 
 
-def _operator(region, node) -> str:
-    op = node.child_by_field_name("operator")
-    return region.text(op) if op is not None else ""
-
-
-def masks_with(region, node, constant: str) -> bool:
-    if node.type != "binary_expression" or _operator(region, node) != "&":
-        return False
-    return any(region.text(side).strip() == constant
-               for side in (node.child_by_field_name("left"), node.child_by_field_name("right"))
-               if side is not None)
-
-
-def used_as_truth(region, node) -> bool:
-    child, parent = node, node.parent
-    while parent is not None and parent.type == "parenthesized_expression":
-        child, parent = parent, parent.parent
-    if parent is None:
-        return False
-    if parent.type in _TRUTH_PARENTS:
-        return parent.child_by_field_name("condition") == child
-    if parent.type == "unary_expression" and _operator(region, parent) == "!":
-        return True
-    if parent.type == "binary_expression":
-        op = _operator(region, parent)
-        if op in ("&&", "||"):
-            return True
-        if op in ("==", "!="):
-            other = parent.child_by_field_name("right")
-            if other == child:
-                other = parent.child_by_field_name("left")
-            return other is not None and region.text(other).strip() in ("0", "0ULL", "0UL")
-    if parent.type == "cast_expression" and "bool" in region.text(parent.child_by_field_name("type") or parent):
-        return True
-    return False
-
-
-def check_file(source, patch):
-    for region in source.regions:
-        for node in region.find("binary_expression"):
-            if not masks_with(region, node, "TDX_SW_ERROR") or not used_as_truth(region, node):
+def check_file(file):
+    for code in file.code:
+        for node in code.find("binary_expression"):
+            if not masked_with(code.region, node, "TDX_SW_ERROR") or not code.truth_context(node):
                 continue
-            line = region.line_no(node.start_point[0])
-            if region.is_added(line):
-                yield Hit(
-                    "`& TDX_SW_ERROR` tested as a truth value matches every TDX error",
-                    line=line,
-                    comment="TDX_SW_ERROR is a multi-bit mask that includes bit 63, so this is "
-                            "true for any TDX error. Please test "
-                            "'(ret & TDX_SW_ERROR) == TDX_SW_ERROR' (or IS_TDX_SW_ERROR() where "
-                            "the tree has it).")
+            left, right = node.child_by_field_name("left"), node.child_by_field_name("right")
+            value = code.text(right if code.is_constant(left, "TDX_SW_ERROR") else left).strip()
+            code.report(node, "`& TDX_SW_ERROR` tested as a truth value matches every TDX error",
+                        "TDX_SW_ERROR is a multi-bit mask that includes bit 63, so this is true "
+                        f"for any TDX error. Please test '({value} & TDX_SW_ERROR) == "
+                        "TDX_SW_ERROR' (or IS_TDX_SW_ERROR() where the tree has it).")
 
 
 INVALID = [

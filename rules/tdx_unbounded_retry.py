@@ -26,36 +26,34 @@ for both retried codes.
 from __future__ import annotations
 
 from ..areas import TDX
-from ..rulekit import Case, Hit
-from ..tdxsem import analyze_loop, justifying_comment, loop_report_line, loops_in
+from ..rulekit import Case
 
 ID = "tdx-unbounded-retry"
 SEVERITY = "warning"
 PATHS = TDX
+TOPICS = ("loop", "forever", "retry", "bound", "terminat", "progress", "lock")
 
 
-def check_file(source, patch):
-    for region in source.regions:
-        for loop in loops_in(region):
-            if not region.touches_added(loop):
+def check_file(file):
+    for code in file.code:
+        for loop in code.tdx.retry_loops():
+            if loop.bound is not None:
                 continue
-            info = analyze_loop(region, loop)
-            if not info.retries_on_status or info.bound or not info.codes:
+            argued = [c for c in loop.codes if loop.justification(c)]
+            open_codes = [c for c in loop.codes if c not in argued]
+            if not open_codes:
                 continue
-            if justifying_comment(region, loop, info.codes):
-                continue
-            line = loop_report_line(region, loop)
-            if line is None:
-                continue
-            codes = ", ".join(info.codes)
-            yield Hit(
-                f"retry loop on {codes} has no bound and no comment saying why it terminates",
-                line=line,
-                comment=f"This retries on {codes} with no bound. Please say in a comment why "
-                        "each of these statuses guarantees that a later call makes progress "
-                        "(and where the TDX module documents that), or bound the loop and "
-                        "handle running out of retries.",
-            )
+            what = ", ".join(open_codes)
+            if argued:
+                message = (f"the comment argues why retrying on {', '.join(argued)} ends, but not "
+                           f"on {what}, and nothing bounds the loop")
+            else:
+                message = f"retry loop on {what} has no bound and no comment saying why it terminates"
+            code.report(loop.report_node, message,
+                        f"This retries on {what} with no bound. Please say in a comment why "
+                        f"{'this status guarantees' if len(open_codes) == 1 else 'each of these statuses guarantees'} "
+                        "that a later call makes progress (and where the TDX module documents "
+                        "that), or bound the loop and handle running out of retries.")
 
 
 INVALID = [
