@@ -17,7 +17,7 @@ nor on `1ULL << 16` that has nothing to do with a leaf.
 from __future__ import annotations
 
 from ..areas import TDX
-from ..csyntax import parse_expression
+from ..csyntax import call_name, parse_expression, unwrap
 from ..lazyre import lazy_re
 from ..rulekit import Case
 
@@ -33,8 +33,6 @@ _LEAF_CALLS = lazy_re(r"^(?:__)?seamcall\w*$|^sc_retry\w*$|^__tdcall\w*$")
 
 def _is_leaf(code, node) -> bool:
     """A leaf: a TDH_*/TDG_* name, or a number given to a SEAMCALL as its leaf."""
-    from ..csyntax import call_args, call_name, unwrap
-
     node = unwrap(node)
     if node is None:
         return False
