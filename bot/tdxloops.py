@@ -145,9 +145,11 @@ class Loop:
 
     @property
     def report_node(self):
-        """Where a finding about the loop goes: its condition, else its head."""
+        """Where a finding about the loop goes: its condition, else its head
+        (for a goto loop, the test that jumps back)."""
         if self.kind == "goto":
-            return self.back_edge
+            guard = ancestor(self.back_edge, ("if_statement",), stop=self.node)
+            return [guard.child_by_field_name("condition"), self.back_edge] if guard else self.back_edge
         region = self.facts.region
         if self.condition is not None and region.first_added(self.condition) is not None:
             return self.condition

@@ -142,6 +142,24 @@ INVALID = [
         			break;
         	}
         """, at=("Loop forever",), why="claims forever over a counted loop"),
+    Case(path="arch/x86/kvm/vmx/tdx.c", before="""
+        static u64 tdx_flush_vp_once(struct tdx_vp *vp)
+        {
+        	return tdh_vp_flush(vp);
+        }
+        """, code="""
+        	/* Bounded: the flush completes after a few interrupted calls. */
+        	do {
+        		err = tdx_flush_vp_once(&tdx->vp);
+        	} while (err == TDX_INTERRUPTED_RESUMABLE);
+        """, at=("Bounded:",), why="a bound claimed over a loop that re-issues through a helper"),
+    Case(path="arch/x86/kvm/vmx/tdx.c", code="""
+        	/* Retry at most 3 times. */
+        again:
+        	err = tdh_mem_track(&kvm_tdx->td);
+        	if (err == TDX_INTERRUPTED_RESUMABLE)
+        		goto again;
+        """, at=("Retry at most 3 times.",), why="a bound claimed over a goto loop"),
 ]
 
 VALID = [
@@ -172,4 +190,11 @@ VALID = [
     Case(code=_SEED_LOOP.replace("Don't loop forever.", "Loop until the SEAMCALL completes."),
          changelog="So loop infinitely on either of these error codes, until success or other\nerror.",
          why="changelog and comment agree"),
+    Case(path="arch/x86/kvm/vmx/tdx.c", code="""
+        	/* Retry at most 3 times. */
+        again:
+        	err = tdh_mem_track(&kvm_tdx->td);
+        	if (err == TDX_INTERRUPTED_RESUMABLE && ++tries < 3)
+        		goto again;
+        """, why="the goto loop has the bound it claims"),
 ]

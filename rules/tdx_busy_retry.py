@@ -112,6 +112,49 @@ INVALID = [
         at=("while (seamcall(TDH_MNG_KEY_FREEID",),
         why="spinning on a raw BUSY compare",
     ),
+    Case(
+        path="arch/x86/kvm/vmx/tdx.c",
+        before="""
+        static bool sept_contended(u64 err)
+        {
+        	return (err & TDX_SEAMCALL_STATUS_MASK) == TDX_OPERAND_BUSY;
+        }
+        """,
+        code="""
+        	do {
+        		err = tdh_mem_range_block(&kvm_tdx->td, gpa, level, &entry, &state);
+        	} while (sept_contended(err));
+        """,
+        at=("} while (sept_contended(err));",),
+        why="a busy test through a helper the file defines",
+    ),
+    Case(
+        path="arch/x86/kvm/vmx/tdx.c",
+        code="""
+        again:
+        	err = tdh_mem_track(&kvm_tdx->td);
+        	if (unlikely(IS_TDX_OPERAND_BUSY(err)))
+        		goto again;
+        """,
+        at=("if (unlikely(IS_TDX_OPERAND_BUSY(err)))",),
+        why="a goto retry on BUSY",
+    ),
+    Case(
+        path="arch/x86/kvm/vmx/tdx.c",
+        before="""
+        static u64 tdx_block_range(struct kvm_tdx *kvm_tdx, gpa_t gpa, int level)
+        {
+        	return tdh_mem_range_block(&kvm_tdx->td, gpa, level, &entry, &state);
+        }
+        """,
+        code="""
+        	err = tdx_block_range(kvm_tdx, gpa, level);
+        	if (tdx_operand_busy(err))
+        		err = tdx_block_range(kvm_tdx, gpa, level);
+        """,
+        at=("\terr = tdx_block_range(kvm_tdx, gpa, level);",),
+        why="called again through a wrapper after BUSY",
+    ),
 ]
 
 VALID = [
@@ -152,5 +195,27 @@ VALID = [
         		pr_err("TDH.MNG.KEY.FREEID lost a race: 0x%llx\\n", err);
         """,
         why="busy test without a second call",
+    ),
+    Case(
+        path="arch/x86/kvm/vmx/tdx.c",
+        code="""
+        	err = tdh_mem_track(&kvm_tdx->td);
+        	if (IS_TDX_OPERAND_BUSY(err)) {
+        		mutex_lock(&tdx_lock);
+        		err = tdh_mem_track(&kvm_tdx->td);
+        		mutex_unlock(&tdx_lock);
+        	}
+        """,
+        why="the second call runs under a lock",
+    ),
+    Case(
+        path="arch/x86/kvm/vmx/tdx.c",
+        code="""
+        	do {
+        		err = tdh_mem_page_remove(&kvm_tdx->td, gpa, level, &entry, &state);
+        	} while (err == TDX_INTERRUPTED_RESUMABLE);
+        	/* Never retry on TDX_OPERAND_BUSY here: the caller holds mmu_lock for write. */
+        """,
+        why="BUSY only in a comment",
     ),
 ]

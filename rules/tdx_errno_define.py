@@ -97,6 +97,13 @@ INVALID = [
     Case(path="arch/x86/include/asm/shared/tdx_errno.h",
          code="#define TDX_NON_RECOVERABLE_TD_CORRUPT\t0x8000000900000000ULL",
          at=("TDX_NON_RECOVERABLE_TD_CORRUPT",), why="non-recoverable name, bit 62 clear"),
+    Case(code="#define TDX_SYS_NOT_READY\t\t0x8000020B00000000ULL",
+         at=("TDX_SYS_NOT_READY",), why="a status defined in a .c file (a tree without tdx_errno.h)"),
+    Case(path="arch/x86/virt/vmx/tdx/tdx.h", code="#define TDX_SYS_SHUTDOWN\t\t0x8000020C00000000ULL",
+         at=("TDX_SYS_SHUTDOWN",), why="a status in the host core's private header"),
+    Case(path="arch/x86/include/asm/tdx.h", code="#define TDX_FLUSHVP_NOT_DONE\t0x8000082400000000ULL",
+         extra_files=(("arch/x86/include/asm/shared/tdx_errno.h", "#define TDX_SYS_BUSY\t\t0x8000020200000000ULL"),),
+         at=("TDX_FLUSHVP_NOT_DONE",), why="asm/tdx.h in a tree whose patch has tdx_errno.h"),
 ]
 
 VALID = [
@@ -112,4 +119,5 @@ VALID = [
          code="#define TDX_FLUSHVP_NOT_DONE\t\t\t0x8000082400000000ULL", why="older trees' errno header"),
     Case(path="arch/x86/include/asm/tdx.h",
          code="#define TDX_RND_NO_ENTROPY\t0x8000020300000000ULL", why="v6.12 tree: no tdx_errno.h yet"),
+    Case(code="\t/* TDX_SYS_BUSY is 0x8000020200000000 in the spec. */", why="the value in a comment"),
 ]

@@ -160,6 +160,45 @@ INVALID = [
         	err = tdh_phymem_cache_wb(false);
         }
         """, at=("err = tdh_phymem_cache_wb",), why="stored, never read"),
+    Case(path="arch/x86/kvm/vmx/tdx.c", code="""
+        static int tdx_reclaim_one(struct page *page)
+        {
+        	u64 rcx, rdx, r8, err;
+
+        	err = tdh_phymem_page_reclaim(page, &rcx, &rdx, &r8);
+        	if (IS_TDX_OPERAND_BUSY(err))
+        		return -EBUSY;
+        	return 0;
+        }
+        """, at=("err = tdh_phymem_page_reclaim",), why="a one-code helper is the only check"),
+    Case(before="""
+        static u64 tdx_lp_shutdown(void)
+        {
+        	struct tdx_module_args args = {};
+
+        	return seamcall(TDH_SYS_LP_SHUTDOWN, &args);
+        }
+        """, code="""
+        static void tdx_offline(void)
+        {
+        	u64 err;
+
+        	err = tdx_lp_shutdown();
+        }
+        """, at=("err = tdx_lp_shutdown();",), why="a wrapper's status, never read"),
+    Case(code="""
+        static void tdx_disable_all(void)
+        {
+        	struct tdx_module_args args = {};
+        	u64 ret;
+
+        	for (;;) {
+        		ret = seamcall(TDH_SYS_DISABLE, &args);
+        		if (ret != TDX_INTERRUPTED_RESUMABLE)
+        			break;
+        	}
+        }
+        """, at=("ret = seamcall(TDH_SYS_DISABLE",), why="left on the first other status, never looked at"),
 ]
 
 VALID = [
@@ -224,4 +263,33 @@ VALID = [
         	return 0;
         }
         """, why="read inside the loop beyond the retry test"),
+    Case(path="arch/x86/kvm/vmx/tdx.c", code="""
+        static int tdx_reclaim_one(struct page *page)
+        {
+        	u64 rcx, rdx, r8, err;
+
+        	err = tdh_phymem_page_reclaim(page, &rcx, &rdx, &r8);
+        	if (IS_TDX_OPERAND_BUSY(err))
+        		return -EBUSY;
+        	if (KVM_BUG_ON(err, kvm))
+        		return -EIO;
+        	return 0;
+        }
+        """, why="the busy test is followed by a check of every failure"),
+    Case(path="arch/x86/kvm/vmx/tdx.c", code="""
+        static void tdx_vcpu_enter(struct vcpu_tdx *tdx)
+        {
+        	tdx->vp_enter_ret = tdh_vp_enter(&tdx->vp, &tdx->vp_enter_args);
+        }
+        """, why="kept in a struct field: read elsewhere"),
+    Case(code="""
+        static bool tdx_lp_ready(void)
+        {
+        	struct tdx_module_args args = {};
+        	u64 ret;
+
+        	ret = seamcall(TDH_SYS_LP_INIT, &args);
+        	return ret == TDX_SUCCESS;
+        }
+        """, why="success tested: every failure counts"),
 ]

@@ -102,6 +102,18 @@ INVALID = [
         /* Maximum number of attempts. */
         #define TDX_SHUTDOWN_ATTEMPTS	(50)
         """, at=("#define TDX_SHUTDOWN_ATTEMPTS",), why="comment restates the name"),
+    Case(code="""
+        	for (i = 0; i < 16; i++) {
+        		ret = seamcall(TDH_SYS_DISABLE, &args);
+        		if (ret != TDX_INTERRUPTED_RESUMABLE)
+        			break;
+        	}
+        """, at=("for (i = 0; i < 16; i++) {",), why="a literal bound in the loop header"),
+    Case(path="arch/x86/kvm/vmx/tdx.c", code="""
+        	do {
+        		err = tdh_mem_track(&kvm_tdx->td);
+        	} while (err == TDX_INTERRUPTED_RESUMABLE && tries++ < 1000);
+        """, at=("tries++ < 1000",), why="a literal bound in the loop condition"),
 ]
 
 VALID = [
@@ -120,4 +132,16 @@ VALID = [
         """, why="bound with its source"),
     Case(code="#define TDX_MAX_NR_CPUID_CONFIGS\t6", why="not a retry bound"),
     Case(code="\tint retry = 1;", why="a single retry needs no justification of its number"),
+    Case(code="""
+        	/* The spec bounds TDH.SYS.DISABLE at 16 interrupted calls. */
+        	for (i = 0; i < 16; i++) {
+        		ret = seamcall(TDH_SYS_DISABLE, &args);
+        		if (ret != TDX_INTERRUPTED_RESUMABLE)
+        			break;
+        	}
+        """, why="the number's source is given"),
+    Case(code="""
+        	for (i = 0; i < 16; i++)
+        		tdmr_init_one(&tdmr_list[i]);
+        """, why="not a retry loop"),
 ]

@@ -109,6 +109,38 @@ INVALID = [
         """, at=("busy = tdh_mem_track",), why="assigned to a bool"),
     Case(path="arch/x86/coco/tdx/tdx.c",
          code="\tu32 status = __tdcall(TDG_MR_REPORT, &args);", at=("u32 status",), why="u32 keeps the wrong half"),
+    Case(code="""
+        static void tdx_warn_failure(int err)
+        {
+        	pr_warn("TDX call failed: %d\\n", err);
+        }
+
+        static void tdx_config_key(void)
+        {
+        	struct tdx_module_args args = {};
+        	u64 ret = seamcall(TDH_SYS_KEY_CONFIG, &args);
+
+        	if (ret)
+        		tdx_warn_failure(ret);
+        }
+        """, at=("tdx_warn_failure(ret);",), why="a status passed to an int parameter"),
+    Case(code="""
+        static int tdx_lp_init(void)
+        {
+        	struct tdx_module_args args = {};
+        	u64 err;
+
+        	err = seamcall(TDH_SYS_LP_INIT, &args);
+        	return err;
+        }
+        """, at=("return err;",), why="a u64 status returned through an int return type"),
+    Case(before="""
+        static u64 tdx_flush_vp_once(struct tdx_vp *vp)
+        {
+        	return tdh_vp_flush(vp);
+        }
+        """, code="\tlong ret = tdx_flush_vp_once(&tdx->vp);", at=("long ret",),
+         why="a wrapper's u64 status kept in a long"),
 ]
 
 VALID = [
@@ -139,4 +171,29 @@ VALID = [
         	return __tdx_hypercall(&args);
         }
         """, why="a hypercall returns the VMM's answer, not a module status"),
+    Case(code="""
+        static void tdx_warn_failure(u64 err)
+        {
+        	pr_warn("TDX call failed: 0x%llx\\n", err);
+        }
+
+        static void tdx_config_key(void)
+        {
+        	struct tdx_module_args args = {};
+        	u64 ret = seamcall(TDH_SYS_KEY_CONFIG, &args);
+
+        	if (ret)
+        		tdx_warn_failure(ret);
+        }
+        """, why="a u64 parameter"),
+    Case(code="""
+        static int tdx_lp_init(void)
+        {
+        	struct tdx_module_args args = {};
+        	u64 err;
+
+        	err = seamcall(TDH_SYS_LP_INIT, &args);
+        	return err ? -EIO : 0;
+        }
+        """, why="turned into an errno before it is returned"),
 ]

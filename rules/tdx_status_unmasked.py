@@ -75,6 +75,23 @@ INVALID = [
          at=("ret == TDX_OPERAND_BUSY",), why="raw BUSY in a loop condition"),
     Case(code="\tif (TDX_OPERAND_INVALID != tdh_mng_init(&kvm_tdx->td, __pa(td_params), &rcx))",
          at=("TDX_OPERAND_INVALID !=",), why="constant on the left"),
+    Case(path="arch/x86/kvm/vmx/tdx.c", code="""
+        	switch (tdx->vp_enter_ret) {
+        	case TDX_SUCCESS:
+        		return EXIT_FASTPATH_NONE;
+        	case TDX_OPERAND_BUSY:
+        		return EXIT_FASTPATH_REENTER_GUEST;
+        	}
+        """, at=("case TDX_OPERAND_BUSY:",), why="a switch on an unmasked status in a struct field"),
+    Case(path="arch/x86/kvm/vmx/tdx.c",
+         code="\tif (tdh_mem_track(&kvm_tdx->td) == TDX_PREVIOUS_TLB_EPOCH_BUSY)",
+         at=("TDX_PREVIOUS_TLB_EPOCH_BUSY",), why="a call compared directly"),
+    Case(code="""
+        static bool tdx_key_busy(u64 err)
+        {
+        	return err == TDX_OPERAND_BUSY;
+        }
+        """, at=("return err == TDX_OPERAND_BUSY;",), why="a helper the patch adds compares raw"),
 ]
 
 VALID = [
@@ -91,4 +108,17 @@ VALID = [
          why="the seed: raw on purpose"),
     Case(code="\tif (TDX_STATUS(err) == TDX_OPERAND_INVALID)", why="TDX_STATUS()"),
     Case(code="\tif (err == TDX_RND_NO_ENTROPY)", why="compared raw in the tree"),
+    Case(path="arch/x86/kvm/vmx/tdx.c", code="\tif (tdx_status(err) == TDX_OPERAND_BUSY)",
+         why="a lower-case masking helper"),
+    Case(before="""
+        static u64 tdx_status_of(u64 err)
+        {
+        	return err & TDX_SEAMCALL_STATUS_MASK;
+        }
+        """, code="\tif (tdx_status_of(err) == TDX_OPERAND_INVALID)", why="a masking function the file defines"),
+    Case(code="""
+        	/* Don't write err == TDX_OPERAND_BUSY: the operand ID is in 31:0. */
+        	if (IS_TDX_OPERAND_BUSY(err))
+        		return -EBUSY;
+        """, why="the raw compare is only in a comment"),
 ]

@@ -48,6 +48,8 @@ INVALID = [
     Case(code="\tif (ret & TDX_SEAMCALL_GP)", at=("TDX_SEAMCALL_GP",), why="tested as a truth value"),
     Case(code="\tif ((sret & TDX_SEAMCALL_VMFAILINVALID) == TDX_SEAMCALL_VMFAILINVALID)",
          at=("VMFAILINVALID) ==",), why="VMFAILINVALID is a value too"),
+    Case(path="arch/x86/kvm/vmx/tdx.c", code="\tif (WARN_ON_ONCE(tdx->vp_enter_ret & TDX_SEAMCALL_GP))",
+         at=("TDX_SEAMCALL_GP",), why="a struct field inside WARN_ON_ONCE()"),
 ]
 
 VALID = [
@@ -60,4 +62,6 @@ VALID = [
     Case(code="\tif ((ret & TDX_SW_ERROR) == TDX_SW_ERROR)", why="the class test is a mask test"),
     Case(code="\tswitch (sret) {\n\tcase TDX_SEAMCALL_GP:\n\t\treturn -EOPNOTSUPP;\n\t}",
          why="case labels are exact compares"),
+    Case(code="\t/* (err & TDX_SEAMCALL_UD) would also match other vectors. */",
+         why="the masked form in a comment"),
 ]

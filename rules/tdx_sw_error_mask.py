@@ -52,6 +52,26 @@ INVALID = [
          at=("!= 0",), why="compared with zero"),
     Case(code="\tWARN_ON_ONCE(!kvm_rebooting && (exit & TDX_SW_ERROR));",
          at=("(exit & TDX_SW_ERROR)",), why="operand of &&"),
+    Case(path="arch/x86/kvm/vmx/tdx.c", code="\tif (unlikely(tdx->vp_enter_ret & TDX_SW_ERROR))",
+         at=("tdx->vp_enter_ret & TDX_SW_ERROR",), why="wrapped in unlikely(), a struct field"),
+    Case(path="arch/x86/kvm/vmx/tdx.c", code="\tif (KVM_BUG_ON(err & TDX_SW_ERROR, kvm))",
+         at=("KVM_BUG_ON(err & TDX_SW_ERROR",), why="the argument of KVM_BUG_ON()"),
+    Case(code="""
+        static bool tdx_sw_failure(u64 err)
+        {
+        	return err & TDX_SW_ERROR;
+        }
+        """, at=("return err & TDX_SW_ERROR;",), why="returned from a bool function"),
+    Case(code="""
+        	bool failed;
+
+        	failed = sret & TDX_SW_ERROR;
+        """, at=("failed = sret & TDX_SW_ERROR;",), why="assigned to a bool"),
+    Case(code="""
+        	if (ret &
+        	    TDX_SW_ERROR)
+        		return -EIO;
+        """, at=("if (ret &",), why="split over two lines"),
 ]
 
 VALID = [
@@ -64,4 +84,12 @@ VALID = [
     Case(code="#define TDX_SEAMCALL_GP\t\t\t(TDX_SW_ERROR | X86_TRAP_GP)",
          path="arch/x86/include/asm/tdx.h", why="building a code, not testing one"),
     Case(code="\tif (IS_TDX_SW_ERROR(ret))", why="helper"),
+    Case(code="""
+        	/* Testing (ret & TDX_SW_ERROR) alone would match every error. */
+        	pr_debug("ret & TDX_SW_ERROR is not a class test\\n");
+        """, why="the same text in a comment and a string"),
+    Case(code="\tu64 class = ret & TDX_SW_ERROR;", why="kept as a value, not tested"),
+    Case(path="arch/x86/kvm/vmx/tdx.c",
+         code="\tif (unlikely((tdx->vp_enter_ret & TDX_SW_ERROR) == TDX_SW_ERROR))",
+         why="KVM's own class test"),
 ]

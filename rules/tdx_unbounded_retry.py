@@ -100,6 +100,63 @@ INVALID = [
         at=("} while (ret == TDX_INTERRUPTED_RESUMABLE",),
         why="the justification leaves TDX_SYS_BUSY out",
     ),
+    Case(
+        code="""
+        	/*
+        	 * TDX_INTERRUPTED_RESUMABLE guarantees forward progress. TDX_SYS_BUSY
+        	 * comes back while another TDH.SYS.* SEAMCALL is running.
+        	 */
+        	do {
+        		ret = seamcall(TDH_SYS_DISABLE, &args);
+        	} while (ret == TDX_INTERRUPTED_RESUMABLE || ret == TDX_SYS_BUSY);
+        """,
+        at=("} while (ret == TDX_INTERRUPTED_RESUMABLE",),
+        why="both codes named, termination argued for one (the 'Locked out by who?' point)",
+    ),
+    Case(
+        path="arch/x86/kvm/vmx/tdx.c",
+        code="""
+        retry:
+        	err = tdh_mem_page_remove(&kvm_tdx->td, gpa, level, &entry, &state);
+        	if (err == TDX_INTERRUPTED_RESUMABLE)
+        		goto retry;
+        """,
+        at=("if (err == TDX_INTERRUPTED_RESUMABLE)",),
+        why="a goto back-edge is a loop too",
+    ),
+    Case(
+        before="""
+        static u64 tdx_flush_vp_once(struct tdx_vp *vp)
+        {
+        	return tdh_vp_flush(vp);
+        }
+        """,
+        code="""
+        	do {
+        		err = tdx_flush_vp_once(&tdx->vp);
+        	} while (err == TDX_INTERRUPTED_RESUMABLE);
+        """,
+        at=("} while (err == TDX_INTERRUPTED_RESUMABLE);",),
+        why="re-issued through a helper the file defines",
+    ),
+    Case(
+        path="arch/x86/kvm/vmx/tdx.c",
+        code="""
+        	while (unlikely(IS_TDX_PREVIOUS_TLB_EPOCH_BUSY(tdx->vp_enter_ret)))
+        		tdx->vp_enter_ret = tdh_vp_enter(&tdx->vp, &tdx->vp_enter_args);
+        """,
+        at=("while (unlikely(IS_TDX_PREVIOUS_TLB_EPOCH_BUSY",),
+        why="status in a struct field, helper test wrapped in unlikely()",
+    ),
+    Case(
+        code="""
+        	do {
+        		ret = seamcall(TDH_SYS_LP_INIT, &args);
+        	} while (ret);
+        """,
+        at=("} while (ret);",),
+        why="retries on every failure",
+    ),
 ]
 
 VALID = [
@@ -195,5 +252,52 @@ VALID = [
         	}
         """,
         why="counted for loop",
+    ),
+    Case(
+        code="""
+        	do {
+        		ret = seamcall(TDH_SYS_DISABLE, &args);
+        	} while (ret == TDX_INTERRUPTED_RESUMABLE && retries++ < TDX_DISABLE_RETRIES);
+        """,
+        why="a counter in the condition",
+    ),
+    Case(
+        path="arch/x86/kvm/vmx/tdx.c",
+        code="""
+        retry:
+        	err = tdh_mem_page_remove(&kvm_tdx->td, gpa, level, &entry, &state);
+        	if (err == TDX_INTERRUPTED_RESUMABLE && --tries)
+        		goto retry;
+        """,
+        why="a goto loop with a counter",
+    ),
+    Case(
+        code="""
+        	/*
+        	 * Both TDX_INTERRUPTED_RESUMABLE and TDX_SYS_BUSY guarantee forward
+        	 * progress: the module keeps its place between calls.
+        	 */
+        	do {
+        		ret = seamcall(TDH_SYS_DISABLE, &args);
+        	} while (ret == TDX_INTERRUPTED_RESUMABLE || ret == TDX_SYS_BUSY);
+        """,
+        why="one sentence argues for both codes listed together",
+    ),
+    Case(
+        code="""
+        	for (i = 0; i < nr_pages; i++) {
+        		err = tdh_phymem_page_wbinvd(pages[i]);
+        		if (err)
+        			return -EIO;
+        	}
+        """,
+        why="walks an array; the status only ends it",
+    ),
+    Case(
+        code="""
+        	/* The comment about TDX_SYS_BUSY: while (ret == TDX_SYS_BUSY) would spin. */
+        	ret = seamcall(TDH_SYS_DISABLE, &args);
+        """,
+        why="a loop written in a comment is no loop",
     ),
 ]
