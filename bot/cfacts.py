@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from functools import cached_property
 
-from .cnodes import (_declares_pointer, _inner_function, _is_bool_type, ancestor, call_args,
+from .cnodes import (_declares_pointer, _inner_function, _is_bool_type, call_args,
                      call_name, declaration_type, declared_name, function_head, function_name,
                      int_literal, unwrap)
 from .lazyre import lazy_re
@@ -108,7 +108,7 @@ class CFacts:
         if kind == "cast_expression":
             return _is_bool_type(self.text(parent.child_by_field_name("type") or parent))
         if kind == "return_statement":
-            func = ancestor(parent, ("function_definition",))
+            func = self.function_at(parent.start_byte)
             return func is not None and _is_bool_type(self.return_type(func) or "")
         if kind == "init_declarator":
             decl = parent.parent
@@ -118,7 +118,7 @@ class CFacts:
                 and self.op(parent) == "=":
             target = unwrap(parent.child_by_field_name("left"))
             if target is not None and target.type == "identifier":
-                scope = ancestor(parent, ("function_definition",)) or self.root
+                scope = self.function_at(parent.start_byte) or self.root
                 return _is_bool_type(self.declared_type(scope, self.text(target)) or "")
         return False
 
@@ -229,6 +229,34 @@ class CFacts:
         pointer = declarator is not None and declarator.type == "pointer_declarator"
         return self.text(tnode) + (" *" if pointer else "")
 
+    # ---- names ------------------------------------------------------------
+
+    @cached_property
+    def _identifiers(self) -> dict[str, tuple[list[int], list]]:
+        """name -> (sorted start bytes, identifier nodes)."""
+        out: dict[str, tuple[list[int], list]] = {}
+        for ident in self.find("identifier"):
+            starts, nodes = out.setdefault(self.text(ident), ([], []))
+            starts.append(ident.start_byte)
+            nodes.append(ident)
+        return out
+
+    def reads(self, name: str, start: int, end: int):
+        """The identifiers that read name between the bytes start and end,
+        in order (an assignment's target is a write, not a read)."""
+        from bisect import bisect_left
+
+        starts, nodes = self._identifiers.get(name, ([], []))
+        for i in range(bisect_left(starts, start), len(starts)):
+            if starts[i] >= end:
+                return
+            ident = nodes[i]
+            parent = ident.parent
+            if parent is not None and parent.type == "assignment_expression" and \
+                    parent.child_by_field_name("left") == ident and self.op(parent) == "=":
+                continue
+            yield ident
+
     # ---- functions --------------------------------------------------------
 
     def annotations(self, func) -> frozenset[str]:
@@ -242,12 +270,31 @@ class CFacts:
         return [m.group(1).strip() for m in _MUST_HOLD.finditer(function_head(self, func))]
 
     def whole_function(self, func) -> bool:
-        """Is the whole function in sight, and parsed without errors?"""
-        return func is not None and self.line_no(func.start_point[0]) is not None \
-            and self.line_no(func.end_point[0]) is not None and not func.has_error
+        """Is the whole function in sight, and its body parsed without
+        errors? (Kernel annotations in the head, such as __always_inline,
+        are errors to tree-sitter and do not count.)"""
+        body = func.child_by_field_name("body") if func is not None else None
+        return body is not None and self.line_no(func.start_point[0]) is not None \
+            and self.line_no(func.end_point[0]) is not None and not body.has_error
 
     def functions(self) -> list:
         return self.find("function_definition")
+
+    @cached_property
+    def _function_starts(self) -> list[int]:
+        return [f.start_byte for f in self.find("function_definition")]
+
+    def function_at(self, byte: int):
+        """The function definition around a byte offset, or None. (A parent
+        walk costs the depth of the tree per step in tree-sitter; this is a
+        bisection.)"""
+        from bisect import bisect_right
+
+        i = bisect_right(self._function_starts, byte) - 1
+        if i < 0:
+            return None
+        func = self.find("function_definition")[i]
+        return func if byte < func.end_byte else None
 
     # ---- defines ----------------------------------------------------------
 

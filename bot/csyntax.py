@@ -18,6 +18,7 @@ from __future__ import annotations
 from functools import cached_property
 from typing import Iterator, NamedTuple
 
+from .lazyre import lazy_re
 from .cfacts import TRUTH_MACROS, CFacts, int_of_text, parse_expression  # noqa: F401 (rules use them)
 from .cnodes import (LOOP_TYPES, ancestor, call_args, call_name, comment_inner,  # noqa: F401
                      declaration_type, declared_name, enclosing_function, function_head,
@@ -52,20 +53,52 @@ def _starts_inside_comment(lines: list[str]) -> bool:
 
 # Macros whose argument is tested for truth (the kernel's assertions and
 # branch hints).
+_PARAMETERS = lazy_re(r"^[\w\s*,\[\]]+\)?\s*$")
+_STATEMENT_WORD = lazy_re(r"^\s*(?:if|while|for|switch|return|do|else|goto|case|break|continue)\b")
+
+
+def _opener(lines: list[str], context: str) -> list[str]:
+    """The synthetic line that puts a hunk starting inside a function (or a
+    struct, or a parameter list) back inside it."""
+    first = next((ln for ln in lines if ln.strip()), "")
+    if not first or not (first[:1].isspace() or first.startswith("}")):
+        return []  # starts at file scope
+    context = context.strip()
+    if context.count("(") > context.count(")"):
+        if _PARAMETERS.match(first) and not _STATEMENT_WORD.match(first):
+            return [context]  # the parameter list goes on
+        return [context + ") {"]  # git cut the signature short; the body follows
+    if context.endswith(("{", "=", ",")):
+        return [context]  # inside a struct or an initializer
+    if "(" in context and context.endswith(")"):
+        return [context + " {"]
+    if first.lstrip().startswith(("*", "/*", "//", "#")):
+        return []
+    return ["void __hunk__(void) {"]
+
+
 class Region(CFacts):
     """Consecutive post-image lines, parsed as C (the C facts are CFacts'
     methods)."""
 
-    def __init__(self, lines: list[str], numbers: list[int], added: frozenset[int]):
+    def __init__(self, lines: list[str], numbers: list[int], added: frozenset[int],
+                 context: str = ""):
         self.lines = lines
         self.numbers = numbers  # post-image line number of each line
         self.added = added  # the post-image numbers this patch adds
-        # One synthetic '/*' row goes first when the region starts mid-comment.
-        self.offset = 1 if _starts_inside_comment(lines[:40]) else 0
+        # Synthetic rows (with no line number) go first when the region
+        # starts inside a function, so that its statements parse as
+        # statements: the hunk header's context (git takes it from the line
+        # that opens the function) and, if need be, a '/*' for a region that
+        # starts mid-comment.
+        self.prefix = _opener(lines, context)
+        if _starts_inside_comment(lines[:40]):
+            self.prefix.append("/*")
+        self.offset = len(self.prefix)
 
     @cached_property
     def source(self) -> bytes:
-        prefix = "/*\n" if self.offset else ""
+        prefix = "".join(p + "\n" for p in self.prefix)
         return (prefix + "\n".join(self.lines) + "\n").encode("utf-8", "surrogateescape")
 
     @cached_property

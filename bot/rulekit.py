@@ -132,7 +132,8 @@ def _make_source_file(diff: FileDiff) -> SourceFile:
     for hunk in diff.hunks:
         post = hunk.post_image()
         if post:
-            regions.append(Region([ln.text for ln in post], [ln.new_no for ln in post], added))
+            regions.append(Region([ln.text for ln in post], [ln.new_no for ln in post], added,
+                                  hunk.section))
     return SourceFile(diff, regions)
 
 

@@ -11,7 +11,7 @@ from bisect import bisect_left
 from functools import cached_property
 from typing import TYPE_CHECKING, NamedTuple
 
-from .csyntax import LOOP_TYPES, ancestor, enclosing_function, unwrap
+from .csyntax import LOOP_TYPES, ancestor, unwrap
 from .lazyre import lazy_re
 from .tdxcodes import CodeSet, code_of, is_status_name
 
@@ -133,7 +133,7 @@ class Loop:
                         value = region.int_value(side)
                         if value is not None and value > 1:
                             return value
-        func = enclosing_function(self.node) or region.root
+        func = self.facts.region.function_at(self.node.start_byte) or region.root
         for init in region.find("init_declarator", "assignment_expression", within=func):
             target = init.child_by_field_name("declarator" if init.type == "init_declarator" else "left")
             if target is not None and region.text(target) == name:
@@ -259,10 +259,10 @@ class LoopFacts:
         for lab in region.find("labeled_statement"):
             name = lab.child_by_field_name("label")
             if name is not None:
-                labels[(id_of_function(lab), region.text(name))] = lab
+                labels[(_function_id(region, lab), region.text(name))] = lab
         for jump in region.find("goto_statement"):
             name = jump.child_by_field_name("label")
-            lab = labels.get((id_of_function(jump), region.text(name))) if name is not None else None
+            lab = labels.get((_function_id(region, jump), region.text(name))) if name is not None else None
             if lab is not None and lab.start_byte < jump.start_byte:
                 loops.append(Loop(self, lab, "goto", (lab.start_byte, jump.end_byte), back_edge=jump))
                 self._back_edges.add(jump.start_byte)
@@ -382,6 +382,6 @@ class _CaseValue(NamedTuple):
     type: str = "case_value"
 
 
-def id_of_function(node) -> int:
-    func = enclosing_function(node)
+def _function_id(region, node) -> int:
+    func = region.function_at(node.start_byte)
     return func.start_byte if func is not None else -1

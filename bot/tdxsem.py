@@ -10,7 +10,7 @@ import re
 from bisect import bisect_left
 from functools import cached_property
 
-from .csyntax import Region, call_args, call_name, enclosing_function, function_name, unwrap
+from .csyntax import Region, call_args, call_name, function_name, unwrap
 from .lazyre import lazy_re
 from .tdxcodes import (BUSY_CODES, DETAIL_STATUSES, MASKING_CALLS, MASKS, SW_FULL_CODES,  # noqa: F401
                        CodeSet, Helper, StatusTest, code_of, is_masked, is_status_name,
@@ -24,6 +24,10 @@ _HOST_CALL = lazy_re(r"^(?:__)?seamcall(?:_ret|_saved_ret|_dirty_cache)?$|^sc_re
                      r"^tdh_[a-z0-9_]+$")
 _GUEST_CALL = lazy_re(r"^tdg_[a-z0-9_]+$|^__tdcall(?:_ret|_saved_ret)?$|^__tdx_module_call$")
 _HYPERCALL = lazy_re(r"^_?_tdx_hypercall$|^tdvmcall_[a-z0-9_]+$")
+_STATEMENT_TYPES = frozenset({"expression_statement", "compound_statement", "declaration",
+                              "return_statement", "function_definition", "translation_unit"})
+# Types of pointers to the SEAMCALL assembly functions.
+SEAMCALL_POINTER_TYPES = frozenset({"sc_func_t"})
 # Calls that issue one but return an errno (they print the status themselves).
 _ERRNO_CALL = lazy_re(r"^seamcall_prerr\w*$|^sc_retry_prerr$")
 
@@ -59,6 +63,10 @@ class PatchFacts:
         self.issuers: set[str] = set()  # functions and macros that issue a TDX call at all
         self.helpers: dict[str, Helper] = {}
         self.maskers: set[str] = set(MASKING_CALLS)  # functions returning a masked status
+        self.params: dict[str, list[str]] = {}  # parameter types of the functions in sight
+        for region in regions:
+            for name, types in region._param_types.items():
+                self.params.setdefault(name, types)
         for _ in range(3):  # wrappers of wrappers, a few levels deep
             before = (len(self.wrappers), len(self.issuers), len(self.helpers), len(self.maskers))
             for region in regions:
@@ -156,22 +164,77 @@ class TdxFacts(LoopFacts):
     # -- calls ---------------------------------------------------------------
 
     def kind(self, call) -> str | None:
-        return self.patch.kind(call_name(call))
+        name = call_name(call)
+        kind = self.patch.kind(name)
+        if kind is None and name in self._seamcall_pointers(self.region.function_at(call.start_byte)):
+            return HOST  # sc_retry()'s func(fn, args): the SEAMCALL it was handed
+        if kind is None and (call.start_byte, call.end_byte) in self._inferred:
+            return self._inferred[(call.start_byte, call.end_byte)]
+        return kind
+
+    @cached_property
+    def _inferred(self) -> dict:
+        """Calls of unknown name whose result the code compares with a TDX
+        status code: they return a status (a function pointer, a wrapper out
+        of sight). Found from the status tests of the region."""
+        region = self.region
+        out = {}
+        tested: dict = {}  # (function start, variable) -> kind
+        for test in self.status_tests():
+            if not test.code.startswith("TDX_") or test.code in ("TDX_SUCCESS", "TDX_SW_ERROR", "TDX_ERROR"):
+                continue
+            value = unwrap(test.value)
+            if value is None:
+                continue
+            if value.type == "call_expression" and self.patch.kind(call_name(value)) is None:
+                out[(value.start_byte, value.end_byte)] = HOST
+            elif value.type == "identifier":
+                func = self.region.function_at(value.start_byte)
+                tested[(func.start_byte if func is not None else -1, region.text(value))] = HOST
+        if tested:
+            for node in region.find("init_declarator", "assignment_expression"):
+                is_init = node.type == "init_declarator"
+                target = node.child_by_field_name("declarator" if is_init else "left")
+                value = unwrap(node.child_by_field_name("value" if is_init else "right"))
+                if target is None or value is None or value.type != "call_expression":
+                    continue
+                func = self.region.function_at(node.start_byte)
+                key = (func.start_byte if func is not None else -1, region.text(target))
+                if key in tested and self.patch.kind(call_name(value)) is None \
+                        and not call_name(value).startswith(("IS_", "is_")):
+                    out[(value.start_byte, value.end_byte)] = tested[key]
+        return out
+
+    def _seamcall_pointers(self, func) -> frozenset[str]:
+        """Parameters and locals of func that point to a SEAMCALL function."""
+        if func is None:
+            return frozenset()
+        memo = self.__dict__.setdefault("_sc_pointers", {})
+        if func.start_byte not in memo:
+            region = self.region
+            memo[func.start_byte] = frozenset(
+                region.text(d) for p in region.find("parameter_declaration", "declaration", within=func)
+                if (t := p.child_by_field_name("type")) is not None and region.text(t) in SEAMCALL_POINTER_TYPES
+                for d in [p.child_by_field_name("declarator")] if d is not None and d.type == "identifier")
+        return memo[func.start_byte]
 
     @cached_property
     def _calls(self) -> list:
         """(start byte, call) of every call that issues a TDX call, in order."""
         return [(c.start_byte, c) for c in self.region.find("call_expression")
-                if self.patch.issues(call_name(c))]
+                if self.patch.issues(call_name(c)) or self.kind(c) is not None]
 
     def status_calls(self, *kinds: str) -> list:
         """Calls whose result is a raw TDX status (of the given kinds)."""
         kinds = kinds or (HOST, GUEST, HYPERCALL)
         return [c for _, c in self._calls if self.kind(c) in kinds]
 
+    @cached_property
+    def _call_starts(self) -> list[int]:
+        return [s for s, _ in self._calls]
+
     def issuing_calls_within(self, start: int, end: int) -> list:
-        starts = [s for s, _ in self._calls]
-        i = bisect_left(starts, start)
+        i = bisect_left(self._call_starts, start)
         out = []
         while i < len(self._calls) and self._calls[i][0] < end:
             out.append(self._calls[i][1])
@@ -193,7 +256,7 @@ class TdxFacts(LoopFacts):
                 continue
             kind = self.kind(value)
             if kind in (HOST, GUEST, HYPERCALL):
-                scope = enclosing_function(node)
+                scope = self.region.function_at(node.start_byte)
                 out[(scope.start_byte if scope is not None else -1, self.region.text(target))] = kind
                 if target.type == "field_expression":
                     out[(-2, self.region.text(target))] = kind
@@ -218,7 +281,7 @@ class TdxFacts(LoopFacts):
         if node.type not in ("identifier", "field_expression"):
             return None
         text = region.text(node)
-        scope = enclosing_function(node)
+        scope = self.region.function_at(node.start_byte)
         key = (scope.start_byte if scope is not None else -1, text)
         kind = self._assigned_status.get(key) or self._assigned_status.get((-2, text))
         if kind is not None:
@@ -246,6 +309,31 @@ class TdxFacts(LoopFacts):
                     memo.append(test)
             self.__dict__["_tests"] = memo
         return memo
+
+    @cached_property
+    def _tests_by_node(self) -> dict:
+        return {(t.node.start_byte, t.node.end_byte, t.node.type): t for t in self.status_tests()}
+
+    @cached_property
+    def _deciding(self) -> dict:
+        """The expressions deciding a loop's next round -> that loop."""
+        return {(n.start_byte, n.end_byte, n.type): lp for lp in self.loops for n in lp.deciding()}
+
+    def use_of(self, node) -> tuple[StatusTest | None, object]:
+        """How the expression node is used: (the status test it is part of,
+        if any; the loop whose next round it decides, if any)."""
+        memo = self.__dict__.setdefault("_uses", {})
+        start = (node.start_byte, node.end_byte, node.type)
+        if start in memo:
+            return memo[start]
+        test, loop = None, None
+        while node is not None and node.type not in _STATEMENT_TYPES:
+            key = (node.start_byte, node.end_byte, node.type)
+            test = test or self._tests_by_node.get(key)
+            loop = loop or self._deciding.get(key)
+            node = node.parent
+        memo[start] = test, loop
+        return test, loop
 
     def truth_codes(self, expr) -> CodeSet | None:
         """For which statuses expr is true, where expr tests a status (None

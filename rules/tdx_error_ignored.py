@@ -26,7 +26,7 @@ from __future__ import annotations
 import re
 
 from ..areas import TDX
-from ..csyntax import call_name, enclosing_function, unwrap
+from ..csyntax import ancestor, call_name, unwrap
 from ..lazyre import lazy_re
 from ..rulekit import Case
 from ..tdxsem import HOST
@@ -74,11 +74,12 @@ def check_file(file):
             is_init = node.type == "init_declarator"
             call = _host_call(code, node.child_by_field_name("value" if is_init else "right"))
             target = node.child_by_field_name("declarator" if is_init else "left")
-            func = enclosing_function(node)
+            # Where the variable can be read: the block that declares it, else its function.
+            scope = ancestor(node, ("compound_statement",)) if is_init else code.function_at(node.start_byte)
             if call is None or target is None or target.type != "identifier" or \
-                    not code.whole_function(func) or _explained(code, node):
+                    not _whole(code, scope) or _explained(code, node):
                 continue
-            uses = _uses(code, func, code.text(target), node.end_byte)
+            uses = _uses(code, scope, code.text(target), node.end_byte)
             if "general" in uses:
                 continue
             if not uses:
@@ -92,36 +93,34 @@ def check_file(file):
                         _COMMENT)
 
 
-def _key(node) -> tuple:
-    return node.start_byte, node.end_byte, node.type
+def _whole(code, scope) -> bool:
+    """Is all of scope in sight (so every read of a variable in it is)?"""
+    if scope is not None and scope.type == "function_definition":
+        return code.whole_function(scope)
+    return scope is not None and code.line_no(scope.start_point[0]) is not None \
+        and code.line_no(scope.end_point[0]) is not None and not scope.has_error
 
 
-def _uses(code, func, name: str, after: int) -> set[str]:
+# A status read more often than this is taken to be checked: the reads of a
+# real function are far fewer, and a patch made of nothing else must not cost
+# the square of its size.
+_MAX_READS = 64
+
+
+def _uses(code, scope, name: str, after: int) -> set[str]:
     """How a status variable is read after it is set: 'general' (returned,
     passed on, tested for any failure), a code it is compared with, or
-    'retry' (only deciding whether a loop goes round again)."""
-    tdx = code.tdx
-    tests = {_key(t.node): t for t in tdx.status_tests()}
-    deciding = [n for lp in tdx.loops for n in lp.deciding() if lp.span[0] < after < lp.span[1]]
+    'retry' (only deciding whether a loop around the assignment goes round
+    again)."""
     uses: set[str] = set()
-    for ident in code.find("identifier", within=func):
-        if ident.start_byte < after or code.text(ident) != name:
-            continue
-        parent = ident.parent
-        if parent is not None and parent.type == "assignment_expression" and \
-                parent.child_by_field_name("left") == ident:
-            continue
-        test, node = None, ident
-        while node is not None and node != func and test is None:
-            test = tests.get(_key(node))
-            if node.type in ("expression_statement", "compound_statement"):
-                break
-            node = node.parent
-        if test is not None and test.code not in ("TDX_SUCCESS",) and test.op in ("==", "!=", "helper", "case"):
-            retry = any(d.start_byte <= ident.start_byte < d.end_byte for d in deciding)
-            uses.add("retry" if retry else test.code)
-        else:
+    for n, ident in enumerate(code.reads(name, after, scope.end_byte)):
+        test, loop = code.tdx.use_of(ident)
+        if n >= _MAX_READS or test is None or test.code == "TDX_SUCCESS" or \
+                test.op not in ("==", "!=", "helper", "case"):
             uses.add("general")
+            break
+        retry = loop is not None and loop.span[0] < after < loop.span[1]
+        uses.add("retry" if retry else test.code)
     return uses
 
 

@@ -51,8 +51,16 @@ def _names_number(text: str, number: int) -> bool:
 
 
 def _explained(code, node, number: int) -> bool:
-    comments = code.comments_near(node.start_point[0], above=3)
-    return any(_names_number(c.prose(), number) or _SOURCE.search(c.prose()) for c in comments)
+    """A comment just above names this number, or says where a bound comes
+    from without naming another number (a comment about 3 does not explain
+    a 32)."""
+    for c in code.comments_near(node.start_point[0], above=3):
+        prose = c.prose()
+        if _names_number(prose, number):
+            return True
+        if _SOURCE.search(prose) and not re.search(r"(?<![\w.])\d+(?![\w.])", prose):
+            return True
+    return False
 
 
 def _report(code, node, name: str, number: int) -> None:

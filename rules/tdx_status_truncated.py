@@ -19,7 +19,7 @@ Must not fire on `u64 err = seamcall(...)` nor on
 from __future__ import annotations
 
 from ..areas import TDX
-from ..csyntax import call_args, call_name, declaration_type, enclosing_function, unwrap
+from ..csyntax import call_args, call_name, declaration_type, unwrap
 from ..lazyre import lazy_re
 from ..rulekit import Case
 from ..tdxsem import HYPERCALL
@@ -70,19 +70,19 @@ def check_file(file):
             target = assign.child_by_field_name("left")
             if target is None or target.type != "identifier" or code.op(assign) != "=":
                 continue
-            type_text = code.declared_type(enclosing_function(assign) or code.root, code.text(target))
+            type_text = code.declared_type(code.function_at(assign.start_byte) or code.root, code.text(target))
             what = _source(code, assign.child_by_field_name("right")) if _narrow(type_text) else None
             if what:
                 _report(code, assign, what, "stored in", type_text)
         for ret in code.find("return_statement"):
-            func = enclosing_function(ret)
+            func = code.function_at(ret.start_byte)
             type_text = code.return_type(func) if func is not None else None
             if ret.named_children and _narrow(type_text):
                 what = _source(code, ret.named_children[0])
                 if what:
                     _report(code, ret, what, "returned as", type_text)
         for call in code.find("call_expression"):
-            params = code.param_types(call_name(call))
+            params = code.tdx.patch.params.get(call_name(call))
             for arg, type_text in zip(call_args(call), params or ()):
                 what = _source(code, arg) if _narrow(type_text) else None
                 if what:
