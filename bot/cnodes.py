@@ -113,10 +113,18 @@ def _inner_function(declarator):
 
 def function_head(region, func) -> str:
     """A function definition's text before its body: storage class, kernel
-    annotations (which tree-sitter reads as ERROR nodes), type, declarator."""
+    annotations, type, declarator. Tree-sitter may leave the first words
+    (`static __always_inline union ...`) outside the definition, as an ERROR
+    node before it; the head then starts with them."""
     body = func.child_by_field_name("body")
     end = body.start_byte if body is not None else func.end_byte
-    return region.source[func.start_byte:end].decode("utf-8", "replace")
+    start = func.start_byte
+    prev = func.prev_sibling
+    if prev is not None and prev.type == "ERROR" and prev.end_point[0] >= func.start_point[0] - 1:
+        start = prev.start_byte
+    else:  # words on the same line before the definition
+        start = region.source.rfind(b"\n", 0, start) + 1
+    return region.source[start:end].decode("utf-8", "replace")
 
 
 def function_name(func) -> str | None:

@@ -57,6 +57,27 @@ _PARAMETERS = lazy_re(r"^[\w\s*,\[\]]+\)?\s*$")
 _STATEMENT_WORD = lazy_re(r"^\s*(?:if|while|for|switch|return|do|else|goto|case|break|continue)\b")
 
 
+# Kernel annotations tree-sitter does not know: `static __always_inline u64
+# f(...)` would parse as a declaration of __always_inline. They are blanked
+# (same length, so every byte offset holds) in what tree-sitter parses;
+# rules read them from the text (see CFacts.annotations).
+_ANNOTATIONS = lazy_re(
+    rb"\b(?:__always_inline|noinstr|__init|__exit|__ref|__meminit|__init_or_module|__must_check|"
+    rb"__cold|__hot|notrace|__flatten|__maybe_unused|__noreturn|__cpuidle|__weak|__visible|"
+    rb"asmlinkage|__ro_after_init|__initdata|__initconst|__read_mostly|__percpu|__rcu|__iomem|"
+    rb"__user|__force|__packed|__latent_entropy|__noclone|__attribute_const__)\b"
+    rb"|\b(?:__must_hold|__acquires|__releases|__aligned|__section|__printf|__alias|__diag\w*)"
+    rb"\s*\((?:[^()\n]|\([^()\n]*\))*\)")
+
+
+def _parseable(source: bytes) -> bytes:
+    """The source with kernel annotations blanked, and closing braces added
+    for blocks a hunk cuts off (after the last line, so no line moves)."""
+    masked = _ANNOTATIONS.sub(lambda m: b" " * len(m.group(0)), source)
+    depth = masked.count(b"{") - masked.count(b"}")
+    return masked + b"}\n" * depth if 0 < depth <= 64 else masked
+
+
 def _opener(lines: list[str], context: str) -> list[str]:
     """The synthetic line that puts a hunk starting inside a function (or a
     struct, or a parameter list) back inside it."""
@@ -103,7 +124,7 @@ class Region(CFacts):
 
     @cached_property
     def tree(self):
-        return parser().parse(self.source)
+        return parser().parse(_parseable(self.source))
 
     @property
     def root(self):

@@ -119,7 +119,7 @@ def status_test(region: Region, node, facts: "PatchFacts") -> StatusTest | None:
                 inner = unparen(value)
                 if code in ("TDX_SW_ERROR", "TDX_ERROR") and not masked_with(region, inner, code):
                     continue
-                masked = is_masked(region, inner, facts.maskers)
+                masked = is_masked(region, inner, facts.maskers) or with_operand(region, const)
                 op = "class" if code in ("TDX_SW_ERROR", "TDX_ERROR") else region.op(node)
                 return StatusTest(node, _status_operand(region, inner), code, masked, None, op)
         return None
@@ -162,7 +162,19 @@ def code_of(region: Region, node) -> str | None:
             return "-" + region.text(arg)
     if node.type == "number_literal" and region.int_value(node, {}) == 0:
         return "TDX_SUCCESS"
+    if with_operand(region, node):
+        return code_of(region, node.child_by_field_name("left")) or \
+            code_of(region, node.child_by_field_name("right"))
     return None
+
+
+def with_operand(region: Region, node) -> bool:
+    """node is a status with its operand ID ORed in (TDX_OPERAND_BUSY |
+    TDX_OPERAND_ID_SEPT): a deliberate compare of the whole value."""
+    node = unparen(node)
+    return node is not None and node.type == "binary_expression" and region.op(node) == "|" and any(
+        (side := unparen(node.child_by_field_name(f))) is not None and side.type == "identifier"
+        and region.text(side).startswith("TDX_OPERAND_ID_") for f in ("left", "right"))
 
 
 def masked_with(region: Region, node, constant: str) -> bool:

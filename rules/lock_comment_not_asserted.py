@@ -144,9 +144,7 @@ def check_file(file):
         if not any(_MAYBE.search(c.raw) for c in code.comments()):
             continue  # no comment in sight that could demand anything
         for func in code.functions():
-            body = func.child_by_field_name("body")
-            if body is None or not body.children or body.children[-1].type != "}" \
-                    or body.children[-1].is_missing:
+            if code.line_no(func.end_point[0]) is None:
                 continue  # a cut-off body may assert out of sight
             for comment in _leading_comments(code, func):
                 if not any(code.is_added(no) for no, _ in comment.lines):

@@ -2,7 +2,8 @@
 
 What it flags, in TDX files:
 - a function marked `inline` but not `__always_inline` that a `noinstr`
-  function calls, when the patch adds the helper or the call; both
+  function calls (or an `__always_inline` one, which is inlined into such
+  paths), when the patch adds the helper or the call; both
   definitions must be in sight (the patch's files, or whole files under
   `tdxbot check`);
 - an `inline` function, not `__always_inline`, that takes an `sc_func_t`
@@ -66,17 +67,20 @@ def check_patch(ctx):
                         "sc_retry() had to become __always_inline for this. Please do the same here.")
     told = set()  # one finding per helper
     for code, func, name, notes in functions:
-        if "noinstr" not in notes:
+        kind = "noinstr" if "noinstr" in notes else "__always_inline" if "__always_inline" in notes else None
+        if kind is None:
             continue
         for call in code.find("call_expression", within=func):
             callee = call_name(call)
             if callee not in helpers or callee in told:
                 continue
             hcode, hfunc = helpers[callee]
-            message = f"{callee}() is called from noinstr {name}() but is only inline; make it __always_inline"
-            comment = (f"{name}() is noinstr and calls {callee}(), which is plain inline: an "
-                       f"out-of-line copy would sit in instrumentable text. Please make {callee}() "
-                       "__always_inline.")
+            message = f"{callee}() is called from {kind} {name}() but is only inline; make it __always_inline"
+            why = ("an out-of-line copy would sit in instrumentable text" if kind == "noinstr" else
+                   f"{name}() is always inlined into its callers, the noinstr entry paths among "
+                   "them, and an out-of-line copy of the helper would not be")
+            comment = (f"{name}() is {kind} and calls {callee}(), which is plain inline: {why}. "
+                       f"Please make {callee}() __always_inline.")
             definition = hcode.line_of(hcode.line_no(hfunc.start_point[0]))
             if definition is not None:
                 hcode.report(definition, message, comment)
@@ -123,6 +127,16 @@ INVALID = [
         	return func(fn, args);
         }
         """, at=("static inline u64 sc_retry_busy(sc_func_t func",), why="sc_func_t, not always inline"),
+    Case(path=_HEADER, code=_STATUS_HELPER, extra_files=(("arch/x86/kvm/vmx/tdx.c", """
+        static __always_inline union vmx_exit_reason tdx_to_vmx_exit_reason(struct kvm_vcpu *vcpu)
+        {
+        	switch (TDX_STATUS(to_tdx(vcpu)->vp_enter_ret)) {
+        	case TDX_SUCCESS:
+        		return to_tdx(vcpu)->exit_reason;
+        	}
+        	return (union vmx_exit_reason){ .full = -1u };
+        }
+        """),), at=("static inline u64 TDX_STATUS",), why="reached through an __always_inline caller"),
 ]
 
 VALID = [
