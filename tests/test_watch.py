@@ -195,6 +195,7 @@ def test_send_over_smtp_with_rate_limit(inbox, tmp_path):
         ctl.stop()
 
 
+@pytest.mark.slow
 def test_sigkill_at_random_moments_loses_nothing_and_doubles_nothing(inbox, tmp_path):
     """Cycles of: from an empty state, run, SIGKILL at a random moment, run
     again... until a run completes; then exactly one draft per patch that
