@@ -181,11 +181,12 @@ def b4_review_check_records(whole_series: bool, ignore, lore_url: str | None, ti
             series = cover_thread_series(messages[0], lore_url, settings, timeout)
         if series is None:
             raise UserError("no patches in this thread")
+    left_out: tuple = ()
     if series is not None:
-        series, _ = apply_scope(series, settings, review_all)
+        series, left_out = apply_scope(series, settings, review_all)
     if series is None or not series.patches:
         return []
-    return b4_review_records(review_series(series, options), series_level=whole_series)
+    return b4_review_records(review_series(series, options), whole_series, len(left_out))
 
 
 def cover_thread_series(cover_message, lore_url: str | None, settings: Settings,

@@ -144,9 +144,10 @@ def _one_line(text: str) -> str:
     return text.replace("ERROR:", "ERROR :")
 
 
-def b4_review_records(review: Review, series_level: bool = False) -> list[dict]:
+def b4_review_records(review: Review, series_level: bool = False, left_out: int = 0) -> list[dict]:
     """The JSON records of b4's review check contract, one per patch (or one
-    for the series): {tool, status, summary, url, details}."""
+    for the series): {tool, status, summary, url, details}. left_out: how
+    many patches of the series the scope left out."""
     def record(findings, label: str) -> dict:
         errors = sum(1 for f in findings if f.severity == "error")
         warnings = sum(1 for f in findings if f.severity == "warning")
@@ -163,7 +164,10 @@ def b4_review_records(review: Review, series_level: bool = False) -> list[dict]:
 
     if series_level:
         missing = review.series.missing
-        label = f" in {len(review.series.patches)} patches"
+        count = len(review.series.patches)
+        label = f" in {count} patch{'es' * (count != 1)}"
+        if left_out:
+            label += f" ({left_out} not touching TDX left out)"
         if missing:
             label += f" (missing: {', '.join(str(i) for i in missing)})"
         rec = record(review.findings, label)
