@@ -1,9 +1,10 @@
 """A series from a git branch, for the pre-submission check.
 
-gitpython finds the repository, resolves the range, lists merges and reads
-whole post-image files; b4 turns commits into the mails `b4 send` or
-`git format-patch` would produce (a b4 prep branch with its cover letter
-and recipients, or any other range numbered and threaded the same way).
+gitpython finds the repository and reads whole post-image files;
+`git rev-list` picks the commits from whatever the user typed (ranges,
+counts, paths); b4 turns commits into the mails `b4 send` or `git
+format-patch` would produce (a b4 prep branch with its cover letter and
+recipients, or any other set numbered and threaded the same way).
 """
 from __future__ import annotations
 
