@@ -8,7 +8,7 @@ import json
 import os
 from urllib.parse import urlsplit
 
-from conftest import FIXTURES, run_cli
+from conftest import FIXTURES, git_tree, run_cli
 from mails import mbox, patch_mail
 
 from tdxbot.assembly import assemble
@@ -136,22 +136,10 @@ def test_several_reviews_make_one_run(tmp_path, lore):
 
 def test_check_sarif_of_a_branch_is_accepted(tmp_path):
     """tdxbot check on a throwaway kernel-like repository, as CI would run it."""
-    import subprocess
-
     env = dict(os.environ, HOME=str(tmp_path), GIT_CONFIG_NOSYSTEM="1")
     repo = tmp_path / "linux"
-    (repo / "arch/x86/virt/vmx/tdx").mkdir(parents=True)
+    git = git_tree(repo, env, {"arch/x86/virt/vmx/tdx/tdx.c": "#include <asm/tdx.h>\n"})
     tdx_c = repo / "arch/x86/virt/vmx/tdx/tdx.c"
-    tdx_c.write_text("#include <asm/tdx.h>\n")
-
-    def git(*args):
-        subprocess.run(["git", *args], cwd=repo, env=env, check=True, capture_output=True)
-
-    git("init", "-q", "-b", "master")
-    git("config", "user.name", "Nadia Okafor")
-    git("config", "user.email", "nadia@example.com")
-    git("add", "-A")
-    git("commit", "-qm", "Initial tree")
     tdx_c.write_text(tdx_c.read_text() + "\nint tdx_quiesce(void)\n{\n\tu64 err = seamcall(TDH_SYS_SHUTDOWN, "
                      "&args);\n\n\tif (err == TDX_OPERAND_BUSY)\n\t\treturn -EBUSY;\n\treturn 0;\n}\n")
     git("commit", "-qam", "x86/virt/tdx: add tdx_quiesce()\n\nWe add it.\n\nSigned-off-by: Nadia Okafor "

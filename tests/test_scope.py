@@ -8,7 +8,7 @@ import re
 import subprocess
 
 import pytest
-from conftest import b4_command, run_cli
+from conftest import b4_command, git_tree, run_cli
 from mails import mbox, patch_mail, plain_mail
 
 from tdxbot.areas import patch_in_scope
@@ -131,18 +131,8 @@ def test_b4_prep_check_passes_a_patch_outside_tdx(tmp_path):
 
     env = dict(os.environ, **env)
     repo = tmp_path / "linux"
-    for rel in ("arch/x86/virt/vmx/tdx/tdx.c", "drivers/block/null_blk/main.c"):
-        (repo / rel).parent.mkdir(parents=True)
-        (repo / rel).write_text("int placeholder;\n")
-
-    def git(*args):
-        subprocess.run(["git", *args], cwd=repo, env=env, check=True, capture_output=True)
-
-    git("init", "-q", "-b", "master")
-    git("config", "user.name", "Nadia Okafor")
-    git("config", "user.email", "nadia@example.com")
-    git("add", "-A")
-    git("commit", "-qm", "Initial tree")
+    git = git_tree(repo, env, {"arch/x86/virt/vmx/tdx/tdx.c": "int placeholder;\n",
+                               "drivers/block/null_blk/main.c": "int placeholder;\n"})
     subprocess.run([b4, "prep", "-n", "mixed"], cwd=repo, env=env, check=True, capture_output=True)
     sob = "\n\nSigned-off-by: Nadia Okafor <nadia@example.com>"
     for rel, subject in (("drivers/block/null_blk/main.c", "null_blk: Fix the timeout"),
