@@ -215,3 +215,11 @@ def _forked_or_not(seed):
 
 test_random_threads_forked_or_not, test_random_threads_forked_or_not_thorough = _property(
     _forked_or_not, st.integers(0, 2**64), 25, 100)
+
+
+def test_a_partial_reroll_b4_cannot_put_together():
+    """Found by the thorough run: this thread's partial re-roll makes b4
+    0.16 fail inside LoreMailbox.get_series (IndexError). tdxbot reviews it
+    or refuses it like any other input, forked or not."""
+    exercise(build_thread(random.Random(4202)))
+    _forked_or_not(4202)
