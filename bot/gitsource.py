@@ -82,7 +82,8 @@ def load_git_series(revs: list[str] | None = None, paths: list[str] | None = Non
             if not commits:
                 raise UserError(f"empty range: {range_text} has no commits to check")
             patches = _commits_as_mails(repo, root, commits, notes)
-        series, mails = _to_series(repo, patches, range_text)
+        # A prep series cut by paths keeps the numbers it will be sent with.
+        series, mails = _to_series(repo, patches, range_text, renumber=not (paths and not revs))
     finally:
         os.chdir(old_cwd)
     return GitSeries(series, root, notes, range_text, mails)
@@ -182,7 +183,7 @@ def _renumber(patches) -> None:
             msg["References"] = first
 
 
-def _to_series(repo, patches, range_text: str) -> tuple[Series, dict[int, bytes]]:
+def _to_series(repo, patches, range_text: str, renumber: bool = True) -> tuple[Series, dict[int, bytes]]:
     from .mailparse import patch_from_message
     from .sources import parse_message
 
@@ -199,9 +200,11 @@ def _to_series(repo, patches, range_text: str) -> tuple[Series, dict[int, bytes]
     if not out:
         raise UserError(f"no patches in {range_text}")
     total = len(out)
-    out = [p if p.total == total and p.index else p._replace(index=i, total=total)
+    out = [p if (p.total == total or not renumber) and p.index else p._replace(index=i, total=total)
            for i, p in enumerate(out, 1)]
     title = cover.title if cover is not None else out[0].title
+    if not renumber:
+        total = max(p.total for p in out)
     series = Series(title=title, version=out[0].version, total=total, cover=cover, patches=tuple(out))
     return series, {p.index: raw for p, raw in zip(out, raws)}
 

@@ -413,3 +413,17 @@ def test_changelog_findings_carry_their_patch_in_every_format(repo):
     (result,) = [r for r in sarif["runs"][0]["results"] if r["ruleId"] == "changelog-voice"]
     assert result["properties"] == {"patch": "1/2", "subject": "x86/virt/tdx: Add a TDH.SYS.SHUTDOWN wrapper",
                                     "changelogLine": line}
+
+
+def test_paths_limit_a_b4_prep_series(repo):
+    repo.git("checkout", "-q", "master")
+    subprocess.run([_b4(), "prep", "-n", "shutdown"], cwd=repo.path, env=repo.env, check=True,
+                   capture_output=True)
+    _three_commits(repo)
+    report = _json(repo.check("--format", "json", "--", DOC))
+    (series,) = report["series"]
+    assert series["subject"].startswith("EDITME: cover title for shutdown"), "the cover letter stays"
+    assert [(p["index"], p["subject"]) for p in series["patches"]] == [
+        (2, "[PATCH 2/3] Documentation/x86: Describe the shutdown")], "numbered as it will be sent"
+    assert "note: checked the b4 prep series on b4/shutdown -- " + DOC in repo.check("--", DOC).stdout.decode()
+    _one_line_error(repo.check("--", "mm/"), "no patch of the b4 prep series changes mm/")
