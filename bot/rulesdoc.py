@@ -61,16 +61,19 @@ def _doc_markdown(doc: str) -> list[str]:
 
 
 def render_table(rules, options) -> str:
-    """`tdxbot rules`: each rule's effective severity and summary; a rule
-    whose severity git config sets, or that it ignores, gets a line saying so."""
+    """`tdxbot rules`: each rule's effective severity, where it comes from
+    (the rule's default or git config) and its summary; a rule git config
+    changes or ignores gets a second line naming the setting."""
     width = max(len(r.id) for r in rules)
     overrides = dict(options.severity)
-    out = [f"{'RULE':<{width}}  {'SEVERITY':<8}  SUMMARY"]
+    out = [f"{'RULE':<{width}}  {'SEVERITY':<8}  {'FROM':<7}  SUMMARY"]
     for rule in rules:
+        changed = rule.id in options.ignore or rule.id in overrides
         severity = "ignored" if rule.id in options.ignore else overrides.get(rule.id, rule.severity)
-        out.append(f"{rule.id:<{width}}  {severity:<8}  {rule.summary}")
-        if rule.id in options.ignore or rule.id in overrides:
-            out.append(f"{'':<{width}}  {'':<8}  ({severity_origin(rule, options)})")
+        out.append(f"{rule.id:<{width}}  {severity:<8}  {'config' if changed else 'default':<7}  "
+                   f"{rule.summary}")
+        if changed:
+            out.append(f"{'':<{width}}  {'':<8}  {'':<7}  ({severity_origin(rule, options)})")
     return "\n".join(out) + "\n"
 
 

@@ -56,17 +56,17 @@ def test_unknown_ids_in_git_config_are_warned_about_and_skipped(home, tmp_path):
 
 def test_rules_shows_the_effective_severity_and_where_it_comes_from(home, tmp_path):
     plain = run_cli("rules", env=home).stdout.decode().splitlines()
-    assert plain[0].split() == ["RULE", "SEVERITY", "SUMMARY"]
-    assert next(ln for ln in plain if ln.startswith("comment-tail ")).split()[1] == "warning"
+    assert plain[0].split() == ["RULE", "SEVERITY", "FROM", "SUMMARY"]
+    assert next(ln for ln in plain if ln.startswith("comment-tail ")).split()[1:3] == ["warning", "default"]
     (tmp_path / ".gitconfig").write_text("[tdxbot]\n\tignore = tag-chain\n"
                                          "[tdxbot \"severity\"]\n\tcomment-tail = info\n")
     lines = run_cli("rules", env=home).stdout.decode().splitlines()
     at = next(i for i, ln in enumerate(lines) if ln.startswith("comment-tail "))
-    assert lines[at].split()[1] == "info"
+    assert lines[at].split()[1:3] == ["info", "config"]
     assert lines[at + 1].strip() == ("(info from git config tdxbot.severity.comment-tail; "
                                      "default warning)")
     at = next(i for i, ln in enumerate(lines) if ln.startswith("tag-chain "))
-    assert lines[at].split()[1] == "ignored"
+    assert lines[at].split()[1:3] == ["ignored", "config"]
     assert lines[at + 1].strip() == "(ignored by git config tdxbot.ignore; default severity warning)"
     untouched = next(i for i, ln in enumerate(lines) if ln.startswith("changelog-voice "))
     assert not lines[untouched + 1].startswith(" "), "rules at their default get one line"
