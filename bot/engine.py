@@ -151,6 +151,15 @@ def _run(check, ctx, *legacy_args) -> list[Hit]:
 _GENERATOR = 0x20  # inspect.CO_GENERATOR, without importing inspect
 
 
+def _fixes_added_lines(edit, added_by_path: dict) -> bool:
+    """An edit may change only lines the patch adds, or insert a line right
+    after one."""
+    added = added_by_path.get(edit.path, {})
+    if (edit.line, edit.column) == (edit.end_line, edit.end_column) and edit.column == 0:
+        return edit.line - 1 in added or edit.line in added
+    return all(n in added for n in edit.lines)
+
+
 def check_patch(patch: Patch, options: Options = Options()) -> list[Finding]:
     """The findings of the file and patch rules on one patch. They depend on
     the patch alone, so they can be worked out before the series is known."""
@@ -184,6 +193,8 @@ def check_patch(patch: Patch, options: Options = Options()) -> list[Finding]:
                 continue
             added = added_by_path.get(hit.path, {})
             if hit.line in added:  # findings land only on lines the patch adds
+                if hit.fix and not all(_fixes_added_lines(e, added_by_path) for e in hit.fix):
+                    hit = hit._replace(fix=())  # a fix touches only what the patch adds
                 findings.append(_finding(rule, hit, patch, severity, hit.path, added[hit.line]))
     return findings
 

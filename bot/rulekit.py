@@ -177,13 +177,33 @@ class Code:
             return start
         return self.region.first_added(where)
 
+    def edit(self, node, text: str, start: int | None = None, end: int | None = None):
+        """An Edit replacing node's text (or the bytes start..end of it) with
+        text; None when the span lies outside the real lines."""
+        from .fixes import Edit
+
+        lo = node.start_byte + (start or 0)
+        hi = node.start_byte + end if end is not None else node.end_byte
+        first, last = self._point(lo), self._point(hi)
+        if first is None or last is None:
+            return None
+        return Edit(self.file.path, first[0], first[1], last[0], last[1], text)
+
+    def _point(self, byte: int):
+        """(post-image line, byte column) of a byte of the region's source."""
+        source = self.region.source
+        row = source.count(b"\n", 0, byte)
+        column = byte - (source.rfind(b"\n", 0, byte) + 1)
+        line = self.region.line_no(row)
+        return (line, column) if line is not None else None
+
     def report(self, where, message: str, comment: str | None = None, *, fix=(),
                severity: str | None = None) -> None:
         """Report at a node or line; dropped when it is not on an added line."""
         line = self.line_of(where)
         if line is not None:
             self.file.sink.hits.append(Hit(message, line=line, path=self.file.path, comment=comment,
-                                           severity=severity, fix=tuple(fix)))
+                                           severity=severity, fix=tuple(e for e in fix if e)))
 
 
 class FileCheck:
@@ -280,6 +300,10 @@ class Case(NamedTuple):
     at: tuple[str, ...] = ()
     whole_file: bool = False  # give rules the post-image of the whole file
     why: str = ""
+    # For a rule with a certain fix: the case's `code` once the fixes of
+    # its findings are applied (the shared test applies them, re-runs the
+    # rule on the result and expects silence).
+    fixed: str | None = None
 
 
 def _dedent(text: str) -> list[str]:
@@ -342,7 +366,12 @@ def case_patch(case: Case) -> Patch:
     if case.whole_file:
         # The case's lines are the whole file: before, code, after, from line 100.
         f = patch.files[0]
-        pad = [""] * 99
-        text = "\n".join(pad + _dedent(case.before) + _dedent(case.code) + _dedent(case.after)) + "\n"
-        patch = patch._replace(files=(f._replace(post_image_text=text),) + patch.files[1:])
+        patch = patch._replace(files=(f._replace(post_image_text=case_post_image(case)),)
+                               + patch.files[1:])
     return patch
+
+
+def case_post_image(case: Case) -> str:
+    """The main file of a case as the patch leaves it: blank lines up to
+    line 99, then before, code and after from line 100."""
+    return "\n".join([""] * 99 + _dedent(case.before) + _dedent(case.code) + _dedent(case.after)) + "\n"

@@ -26,11 +26,13 @@ from __future__ import annotations
 from ..csyntax import comment_inner
 from ..lazyre import lazy_re
 from ..areas import X86
+from ..fixes import insert_line
 from ..rulekit import Case
 
 ID = "comment-list-spacing"
 SEVERITY = "warning"
 PATHS = X86
+FIXES = True
 TOPICS = ("new line", "newline", "blank", "empty", "spacing", "line here")
 
 _ITEM = lazy_re(r"^(\s*)(?:[-*+\u2022]|\d{1,2}[.)]|[a-z][)])\s+\S")
@@ -54,10 +56,17 @@ def check_file(file):
     for code in file.code:
         for comment in code.comments():
             if comment.is_block and len(comment.lines) > 1:
-                _check_comment(comment, code)
+                _check_comment(comment, code, file)
 
 
-def _check_comment(comment, code):
+def _blank_line(code, file, before: int):
+    """The empty ' *' line, indented like the comment line it goes above."""
+    text = code.text_at(before)
+    star = text.find("*")
+    return insert_line(file.path, before, text[:star + 1].rstrip()) if star >= 0 else None
+
+
+def _check_comment(comment, code, file):
     rows = [(no, _classify(comment_inner(text)), comment_inner(text) or "")
             for no, text in comment.lines]
     item_start = None  # line number of the current item's first line
@@ -71,10 +80,10 @@ def _check_comment(comment, code):
                 # The blank line belongs after p_no; on the item when that is context.
                 if p_kind == "text" and item_start is None and p_inner.rstrip().endswith((".", "!", "?")):
                     code.report([p_no, no], "no empty ' *' line between the sentence and the list "
-                                            "below it", _COMMENT)
+                                            "below it", _COMMENT, fix=[_blank_line(code, file, no)])
                 elif item_start is not None and item_lines > 1 and indent <= item_indent:
                     code.report([p_no, no], "no empty ' *' line between multi-line list items",
-                                _COMMENT)
+                                _COMMENT, fix=[_blank_line(code, file, no)])
             item_start, item_lines, item_indent = no, 1, indent
         elif kind == "text" and item_start is not None and indent > item_indent:
             item_lines += 1  # continuation of the current item
@@ -96,6 +105,17 @@ INVALID = [
         """,
         at=("Don't loop forever.", "*    calls."),
         why="the seed review: both places Kiryl marked",
+        fixed="""
+        	/*
+        	 * Don't loop forever.
+        	 *
+        	 *  - TDX_INTERRUPTED_RESUMABLE guarantees forward progress between
+        	 *    calls.
+        	 *
+        	 *  - TDX_SYS_BUSY could transiently contend with TDH.SYS.* SEAMCALLs,
+        	 *    but will lock out future ones.
+        	 */
+        """,
     ),
     Case(
         code="""
@@ -107,6 +127,14 @@ INVALID = [
         """,
         at=("three steps.",),
         why="numbered list glued to a sentence",
+        fixed="""
+        /*
+         * Reclaim the page in three steps.
+         *
+         * 1. Block new mappings of the page.
+         * 2. Flush the TLB.
+         */
+        """,
     ),
     Case(
         path="arch/x86/kvm/vmx/tdx.c",
@@ -120,6 +148,15 @@ INVALID = [
         """,
         at=("which is released",),
         why="multi-line items after a ':' lead-in still need separating",
+        fixed="""
+        	/*
+        	 * The TDX module may return either of these:
+        	 *  - TDX_OPERAND_BUSY when another vCPU holds the S-EPT lock,
+        	 *    which is released when that vCPU exits.
+        	 *
+        	 *  - TDX_PREVIOUS_TLB_EPOCH_BUSY when tracking is incomplete.
+        	 */
+        """,
     ),
     Case(
         before="""
