@@ -109,12 +109,21 @@ def wrap(text: str) -> list[str]:
     return out
 
 
-def _comment_text(f: Finding, previous: Finding | None) -> str:
+def _comment_text(f: Finding, said: set[tuple[str, str]]) -> str:
+    """A finding's words in the draft: its comment, or "And here." when the
+    same rule made the same point earlier in this reply."""
     text = f.comment or (f.message[:1].upper() + f.message[1:] + ".")
-    if previous is not None and previous.rule == f.rule and (previous.comment or previous.message) == \
-            (f.comment or f.message):
+    point = (f.rule, text)
+    if point in said:
         text = "And here."
+    said.add(point)
     return f"{text} [{f.rule}]"
+
+
+def _paragraph(findings: list[Finding], said: set[tuple[str, str]]) -> list[str]:
+    """Several findings on one line make one paragraph, the weightiest first."""
+    ordered = sorted(findings, key=lambda f: -f.rank)
+    return wrap(" ".join(_comment_text(f, said) for f in ordered))
 
 
 def quote_body(patch: Patch, findings: list[Finding]) -> list[str]:
@@ -131,19 +140,16 @@ def quote_body(patch: Patch, findings: list[Finding]) -> list[str]:
         else:
             anchored.setdefault(idx, []).append(f)
     out: list[str] = []
-    previous: Finding | None = None
+    said: set[tuple[str, str]] = set()
     for f in general:
-        out.extend(wrap(_comment_text(f, previous)))
+        out.extend(wrap(_comment_text(f, said)))
         out.append("")
-        previous = f
     shown = -1  # last quoted index already printed
     for idx in sorted(anchored):
         if idx <= shown:
             # An earlier prose anchor already quoted through this line.
             out.append("")
-            for f in anchored[idx]:
-                out.extend(wrap(_comment_text(f, previous)))
-                previous = f
+            out.extend(_paragraph(anchored[idx], said))
             out.append("")
             continue
         in_diff = idx >= diff_start
@@ -158,11 +164,7 @@ def quote_body(patch: Patch, findings: list[Finding]) -> list[str]:
             out.append(_quote(quoted[i]))
             shown = i
         out.append("")
-        for n, f in enumerate(anchored[idx]):
-            if n:
-                out.append("")
-            out.extend(wrap(_comment_text(f, previous)))
-            previous = f
+        out.extend(_paragraph(anchored[idx], said))
         out.append("")
     if shown < len(quoted) - 1 and anchored:
         out.append(GAP)
