@@ -183,7 +183,9 @@ def statement_mood(sentence: str) -> str | None:
             or lead == "the" and len(first) > 2 and first[1].lower() in ("patch", "commit"):
         return "descriptive"
     base = verb_base(first[0])
-    if base in CHANGE_VERBS and first[0][0].isupper():
+    # "-s" and "-ed" forms only: "Replacing X starts with ..." is a gerund
+    # subject, not a statement of the change.
+    if base in CHANGE_VERBS and first[0][0].isupper() and first[0].endswith(("s", "d")):
         rest = sentence.split()[1:2]
         if rest and (rest[0].lower() in _DETERMINERS or _identifier_like(rest[0])):
             return "inflected"
