@@ -156,7 +156,8 @@ def _identifier_like(word: str) -> bool:
 def statement_mood(sentence: str) -> str | None:
     """How a sentence states a change: "imperative" ("Add ...", "So loop
     ...", "Since ..., remove ..."), "inflected" ("Adds a ..."),
-    "descriptive" ("This patch adds ..."), "passive" ("X can be dropped"),
+    "descriptive" ("This patch adds ...", "We add ..."), "passive" ("X can
+    be dropped"),
     or None when it states no change (background, explanation).
 
     An imperative counts where it opens the sentence or the main clause
@@ -181,6 +182,10 @@ def statement_mood(sentence: str) -> str | None:
             return "imperative"
     if lead == "this" and len(first) > 2 and first[1].lower() in ("patch", "commit", "change", "series") \
             or lead == "the" and len(first) > 2 and first[1].lower() in ("patch", "commit"):
+        return "descriptive"
+    # "We add ...", "Let's add ...": the change, in the wrong voice.
+    if len(first) > 1 and lead in ("we", "i", "let's", "lets", "let") and (
+            is_imperative(first[1]) or verb_base(first[1]) or first[1].lower() == "us"):
         return "descriptive"
     base = verb_base(first[0])
     # "-s" and "-ed" forms only: "Replacing X starts with ..." is a gerund
