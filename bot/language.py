@@ -101,7 +101,8 @@ like rather instead in on at during until upon although though whereas unless
 
 _SENTENCE_BREAK = lazy_re(r"[.!?][\"')\]]*\s+(?=[\"'(\[]*[A-Z0-9])")
 _BULLET = lazy_re(r"^([-*]|\d+[.)])\s+")
-WORD = lazy_re(r"[A-Za-z][A-Za-z'-]*")
+# A word of prose: not a piece of an identifier (tdx_foo, foo(), TDH.SYS).
+WORD = lazy_re(r"(?<![\w.])[A-Za-z][A-Za-z'-]*(?![\w(])")
 _CLAUSE = lazy_re(r"[,;:]\s+")
 _DETERMINERS = frozenset("a an the this that these those new its their some all each every".split())
 
@@ -219,7 +220,7 @@ PASSIVE_CHANGE = ("added", "removed", "dropped", "deleted", "introduced", "moved
                   "converted", "exported", "unexported", "reverted", "refactored", "reworked",
                   "consolidated", "deduplicated", "simplified", "split out", "factored out",
                   "extracted", "open-coded", "open coded", "made static", "cleaned up",
-                  "taken out", "got rid of", "replaced", "rewritten", "unified", "inlined")
+                  "taken out", "got rid of", "replaced", "rewritten", "unified")
 # The things a patch adds or removes: a passive about one of these (or an
 # identifier) states the change.
 ARTIFACTS = frozenset("""
@@ -237,14 +238,23 @@ _PASSIVE = lazy_re(r"\b(?:is|are|gets|get|(?:can|could|should|will|would|may|mig
 _HISTORY = lazy_re(r"\bcommit\b|\b[0-9a-f]{12,40}\b|\bupstream\b|\bv\d+\b", re.I)
 
 
+_SUBORDINATE = lazy_re(r"\b(?:so that|because|since|if|when|whenever|unless|whether|until|once|"
+                       r"not|never|no longer|n't)\b|n't\b", re.I)
+
+
 def passive_change(sentence: str):
-    """The passive 'X is added' / 'X can be dropped' match when its subject
-    is a piece of code; None otherwise (or when the sentence is history)."""
-    if _HISTORY.search(sentence):
+    """The passive 'X is added' / 'X can be dropped' match when it is the
+    sentence's statement about a piece of code; None for history ("was
+    added in commit ..."), negations ("need not be removed"), passives in a
+    subordinate clause ("..., so that it is removed"), and sentences that
+    already open with an imperative ("Remove X so that Y can be dropped")."""
+    if _HISTORY.search(sentence) or _opens_imperative(WORD.findall(_CLAUSE.split(sentence)[0]), False):
         return None
     for m in _PASSIVE.finditer(sentence):
-        subject = _CLAUSE.split(sentence[:m.start()])[-1].split()
-        if any(w.lower().strip("(),.") in ARTIFACTS or _identifier_like(w.strip(",.")) for w in subject):
+        subject = _CLAUSE.split(sentence[:m.start()])[-1]
+        if _SUBORDINATE.search(subject):
+            continue
+        if any(w.lower().strip("(),.") in ARTIFACTS or _identifier_like(w.strip(",.")) for w in subject.split()):
             return m
     return None
 

@@ -104,5 +104,8 @@ VALID = [
                    "then.", why="runtime behaviour, not the change"),
     Case(changelog="Add the two leaves. The former version of the helper stays for KVM.",
          why="'the former' with a noun after it"),
+    Case(changelog="Remove the inline from tdx_tdr_pa() so that it is clear that it does not\n"
+                   "need to be inlined, unlike tdx_tdvpr_pa(). The helper need not be removed.",
+         why="a subordinate clause and a negation (a real tip changelog)"),
     Case(changelog="Print the status:\n\n  - once per boot\n  - with the leaf name", why="list ends the changelog"),
 ]

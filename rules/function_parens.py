@@ -1,10 +1,10 @@
 """A function named in the changelog without "()".
 
-What it flags: a changelog line that names a function of the patch's code
-(one it defines, declares or calls, in its added, removed or context
-lines) without the parentheses: "Call tdx_sys_disable from the reboot
-path". Only snake_case names count, so that English words that are also
-functions ("free", "read") never fire. One finding per line.
+What it flags: a subject or changelog line that names a function of the
+patch's code (one it defines, declares or calls, in its added, removed or
+context lines) without the parentheses: "Call tdx_sys_disable from the
+reboot path". Only snake_case names count, so that English words that are
+also functions ("free", "read") never fire. One finding per line.
 
 Why: the tip handbook asks for function names in changelogs to be written
 as function_name(), so that the reader can tell a function from a variable,
@@ -56,18 +56,20 @@ def _functions(patch) -> frozenset[str]:
 
 
 def check_patch(patch):
-    prose = [(i, t) for i, t in patch.prose_lines if "_" in t]
-    if not prose:
+    places = [({"on_subject": True}, patch.summary)]
+    places += [({"changelog_line": i}, t) for i, t in patch.prose_lines]
+    places = [(where, text) for where, text in places if "_" in text]
+    if not places:
         return
     functions = _functions(patch)
     if not functions:
         return
-    for index, text in prose:
+    for where, text in places:
         bare = list(dict.fromkeys(m.group(1) for m in _NAME.finditer(text) if m.group(1) in functions))
         if bare:
             listed = ", ".join(f"{n}()" for n in bare)
-            yield Hit(f"function named without (): {', '.join(bare)}", changelog_line=index,
-                      comment=f"Nit: please write function names with parentheses: {listed}.")
+            yield Hit(f"function named without (): {', '.join(bare)}",
+                      comment=f"Nit: please write function names with parentheses: {listed}.", **where)
 
 
 _CALL = "\ttdx_sys_disable();"
@@ -81,6 +83,9 @@ INVALID = [
     Case(changelog="Nothing calls tdx_flush_all any more, so remove it.",
          removed_files=(("arch/x86/virt/vmx/tdx/tdx.c", "void tdx_flush_all(void)\n{\n\twbinvd();\n}"),),
          at=("Nothing calls tdx_flush_all",), why="removed by the diff"),
+    Case(subject="x86/tdx: Support VM area addresses in tdx_enc_status_changed",
+         code="static bool tdx_enc_status_changed(unsigned long vaddr, int numpages, bool enc)\n{\n}",
+         at=("tdx_enc_status_changed",), why="in the subject"),
     Case(changelog="Make tdx_sys_disable and tdx_sys_shutdown return the status.",
          code="int tdx_sys_disable(void);\nint tdx_sys_shutdown(void);", path="arch/x86/include/asm/tdx.h",
          at=("Make tdx_sys_disable",), why="two names on one line: one finding"),

@@ -6,7 +6,9 @@ What it flags in the trailer block:
   (`[enhance log]` instead of `[Rick: enhance log]`), one that does not
   sit directly below a Signed-off-by (notes grouped above all the
   Signed-off-bys included), or one not directly above the Signed-off-by of
-  the handler it names;
+  the handler it names (the form maintainer-tip.rst shows, a "[ handler:
+  ... ]" paragraph of its own above all the tags, is not in the tag block
+  and is left alone);
 - combined tags such as `Reported-and-tested-by:`.
 
 Why: submitting-patches.rst requires each Co-developed-by to be followed by

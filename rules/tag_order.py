@@ -8,7 +8,8 @@ Documentation/process/maintainer-tip.rst:
   Signed-off-by (they go above the Co-developed-by/Signed-off-by chain; a
   Closes: or Link: right after a misplaced Reported-by goes with it);
 - Tested-by:, Reviewed-by: or Acked-by: above the first Signed-off-by
-  (they go below the chain).
+  (they go below the chain); only a nit (info), as authors who collect
+  reviews often put them there and the maintainers reorder them anyway.
 At most one finding per kind, on the first tag out of place. Where handler
 notes go is tag-chain's business.
 
@@ -63,8 +64,11 @@ def check_patch(patch):
     early = [i for i, n in enumerate(names) if n in _BELOW_CHAIN and i < first_sob]
     if early:
         t = trailers[early[0]]
+        # Authors who collect reviews often put them above their own SoB
+        # and the tip maintainers reorder them when applying: a nit.
         yield Hit(f"{t.name}: sits above the Signed-off-by chain", changelog_line=t.line,
-                  comment=f"Please move {t.name}: below the Signed-off-by lines; see {_DOC}.")
+                  severity="info",
+                  comment=f"Nit: {t.name}: goes below the Signed-off-by lines; see {_DOC}.")
 
 
 _SOB = "Signed-off-by: Alice Example <alice@example.org>"
