@@ -64,6 +64,8 @@ many most all each every no not also currently now today later before after duri
 otherwise however therefore thus hence instead previously commit patch series linux kernel
 one two three both either neither other another such only even just what which who why how where
 until unless although though whether once per via from to of by into onto over under about
+should would could can will may might must shall is are was were be been has have had does did
+nothing something everything anything none
 """.split())
 
 
@@ -150,6 +152,15 @@ def _opens_imperative(words: list[str], led_in: bool) -> bool:
     return plausible_imperative(words[0])
 
 
+def _lead_words(clause: str) -> list[str]:
+    """The words of a clause that opens with a word; [] when it opens with
+    an identifier or a symbol ("tdx_foo() should ...")."""
+    head = clause.split()[:1]
+    if not head or not WORD.match(head[0].lstrip("\"'(")):
+        return []
+    return WORD.findall(clause)
+
+
 def _identifier_like(word: str) -> bool:
     return "_" in word or word.endswith("()") or (word.isupper() and len(word) > 1)
 
@@ -167,14 +178,14 @@ def statement_mood(sentence: str) -> str | None:
     background clause and tells a detail, so only a change verb counts
     there ("..., so move it to ...")."""
     clauses = _CLAUSE.split(sentence)
-    first = WORD.findall(clauses[0])
+    first = _lead_words(clauses[0])
     if not first:
         return None
     if _opens_imperative(list(first), False):
         return "imperative"
     lead = first[0].lower()
     for clause in clauses[1:]:
-        words = WORD.findall(clause)
+        words = _lead_words(clause)
         if lead in SUBORDINATORS and _opens_imperative(words, True):
             return "imperative"
         while words and words[0].lower() in CONNECTORS:

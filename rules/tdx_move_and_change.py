@@ -97,6 +97,8 @@ def _came_from_elsewhere(f, text, removed, removed_defs) -> bool:
     here = {f.old_path or f.path, f.path}
     if removed.get(text.strip(), set()) - here:
         return True
+    if not removed_defs.keys() - here:
+        return False  # no definition left another file
     name = _defined_name(text)
     return name is not None and any(name in defs for src, defs in removed_defs.items() if src not in here)
 
