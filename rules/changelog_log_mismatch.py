@@ -25,10 +25,10 @@ from __future__ import annotations
 
 import re
 
-from ..areas import C_SUFFIXES
 from ..csyntax import call_name
 from ..lazyre import lazy_re
-from ..rulekit import Case, Hit, source_file
+from ..rulekit import Case, Hit
+from ._patchcode import post_regions, removed_c_lines
 
 ID = "changelog-log-mismatch"
 SEVERITY = "warning"
@@ -59,28 +59,23 @@ def _literal(node, region) -> str | None:
 
 
 def _formats(patch, added: bool) -> list[str]:
-    """Format strings of the print calls on lines the patch adds (added)
-    or in the removed lines' code (not added), as C source text."""
+    """Format strings of the print calls on lines the patch adds (added),
+    or the string literals of the lines it removes (not added), as C
+    source text."""
+    if not added:
+        removed = "\n".join(removed_c_lines(patch))
+        return [m.group(1) for m in re.finditer(r'"((?:\\.|[^"\\])*)"', removed)]
     out = []
-    for diff in patch.files:
-        if not diff.path.endswith(C_SUFFIXES) or diff.is_binary:
-            continue
-        if added:
-            if diff.is_deleted:
+    for region in post_regions(patch):
+        for call in region.find("call_expression"):
+            if not _PRINTERS.match(call_name(call)) or not region.touches_added(call):
                 continue
-            for region in source_file(diff).regions:
-                for call in region.find("call_expression"):
-                    if not _PRINTERS.match(call_name(call)) or not region.touches_added(call):
-                        continue
-                    args = call.child_by_field_name("arguments")
-                    for arg in args.named_children if args is not None else ():
-                        text = _literal(arg, region)
-                        if text is not None:
-                            out.append(text)
-                            break
-        else:
-            removed = "\n".join(ln.text for h in diff.hunks for ln in h.lines if ln.kind == "-")
-            out.extend(m.group(1) for m in re.finditer(r'"((?:\\.|[^"\\])*)"', removed))
+            args = call.child_by_field_name("arguments")
+            for arg in args.named_children if args is not None else ():
+                text = _literal(arg, region)
+                if text is not None:
+                    out.append(text)
+                    break
     return out
 
 

@@ -26,6 +26,7 @@ from __future__ import annotations
 from ..areas import C_SUFFIXES
 from ..lazyre import lazy_re
 from ..rulekit import Case, Hit, source_file
+from ._patchcode import post_regions, removed_c_lines
 
 ID = "changelog-typo"
 SEVERITY = "warning"
@@ -73,17 +74,10 @@ def _code_names(patch) -> frozenset[str]:
     post-image hunks; the removed lines with comments and strings cut out),
     and the parts of the snake_case ones, lower-cased: the words prose may
     name on purpose."""
-    names = set()
-    for diff in patch.files:
-        if not diff.path.endswith(C_SUFFIXES) or diff.is_binary:
-            continue
-        if not diff.is_deleted:
-            for region in source_file(diff).regions:
-                names.update(region.text(n) for n in region.find(*_NAME_NODES))
-        for hunk in diff.hunks:
-            for ln in hunk.lines:
-                if ln.kind == "-" and not ln.text.lstrip().startswith("*"):
-                    names.update(_IDENT.findall(_NOT_CODE.sub(" ", ln.text)))
+    names = {region.text(n) for region in post_regions(patch) for n in region.find(*_NAME_NODES)}
+    for text in removed_c_lines(patch):
+        if not text.lstrip().startswith("*"):
+            names.update(_IDENT.findall(_NOT_CODE.sub(" ", text)))
     out = set()
     for name in names:
         out.add(name.lower())

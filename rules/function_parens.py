@@ -18,10 +18,10 @@ nor on "the tdx_sysinfo structure" when tdx_sysinfo is a variable.
 """
 from __future__ import annotations
 
-from ..areas import C_SUFFIXES
 from ..csyntax import call_name, declared_name
 from ..lazyre import lazy_re
-from ..rulekit import Case, Hit, source_file
+from ..rulekit import Case, Hit
+from ._patchcode import post_regions, removed_c_lines
 
 ID = "function-parens"
 SEVERITY = "warning"
@@ -36,21 +36,11 @@ _NAME = lazy_re(r"(?<![\w.>/:-])([a-z_][a-z0-9_]*_[a-z0-9_]+)(?![\w(\[-]|\.\w)")
 def _functions(patch) -> frozenset[str]:
     """Names the patch's C code uses as functions."""
     names = set()
-    for diff in patch.files:
-        if not diff.path.endswith(C_SUFFIXES) or diff.is_binary:
-            continue
-        if not diff.is_deleted:
-            for region in source_file(diff).regions:
-                for call in region.find("call_expression"):
-                    names.add(call_name(call))
-                for decl in region.find("function_declarator"):
-                    name = declared_name(decl)
-                    if name:
-                        names.add(name)
-        for hunk in diff.hunks:
-            for ln in hunk.lines:
-                if ln.kind == "-":
-                    names.update(_CALLED.findall(ln.text))
+    for region in post_regions(patch):
+        names.update(call_name(call) for call in region.find("call_expression"))
+        names.update(declared_name(decl) or "" for decl in region.find("function_declarator"))
+    for text in removed_c_lines(patch):
+        names.update(_CALLED.findall(text))
     return frozenset(n for n in names if "_" in n.strip("_") and not n.isupper()
                      and n not in _KEYWORDS and len(n) >= 4)
 
