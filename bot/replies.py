@@ -109,10 +109,14 @@ def wrap(text: str) -> list[str]:
     return out
 
 
+def _text(f: Finding) -> str:
+    return f.comment or (f.message[:1].upper() + f.message[1:] + ".")
+
+
 def _comment_text(f: Finding, said: set[tuple[str, str]]) -> str:
     """A finding's words in the draft: its comment, or "And here." when the
     same rule made the same point earlier in this reply."""
-    text = f.comment or (f.message[:1].upper() + f.message[1:] + ".")
+    text = _text(f)
     point = (f.rule, text)
     if point in said:
         text = "And here."
@@ -147,10 +151,13 @@ def quote_body(patch: Patch, findings: list[Finding]) -> list[str]:
     shown = -1  # last quoted index already printed
     for idx in sorted(anchored):
         if idx <= shown:
-            # An earlier prose anchor already quoted through this line.
-            out.append("")
-            out.extend(_paragraph(anchored[idx], said))
-            out.append("")
+            # An earlier prose anchor already quoted through this line: the
+            # comment above stands for it, so a point made there is not
+            # repeated ("And here." would have no line to point at).
+            fresh = [f for f in anchored[idx] if (f.rule, _text(f)) not in said]
+            if fresh:
+                out.extend(_paragraph(fresh, said))
+                out.append("")
             continue
         in_diff = idx >= diff_start
         wanted = [h for h in _headers_for(patch, idx) if h > shown] if in_diff else []

@@ -179,3 +179,22 @@ def test_an_unedited_git_cover_letter_is_flagged_and_answered(tmp_path):
     (cover,) = [p for p in drafts.iterdir() if p.name.startswith("v1-0000")]
     body = email.message_from_bytes(cover.read_bytes(), policy=policy.default).get_content()
     assert "[cover-placeholder]" in body
+
+
+def test_a_point_on_lines_already_quoted_is_not_repeated():
+    """Two handler notes quoted in one block: one comment under the block,
+    no "And here." that has no line of its own to point at."""
+    patch = case_patch(Case(trailers="[Henrik: expand the changelog]\n[Rosa: cut it down]\n"
+                                     "Signed-off-by: Tomas Lindqvist <tomas@example.org>\n"
+                                     "Signed-off-by: Henrik Strand <henrik@example.org>\n"
+                                     "Signed-off-by: Rosa Delgado <rosa@example.com>"))
+    first = patch.changelog_lines.index("[Henrik: expand the changelog]")
+
+    def note(index):
+        return Finding(rule="tag-chain", severity="warning", message="m", patch_index=1,
+                       message_id="case", changelog_line=index, comment="Move the note.")
+
+    body = quote_body(patch, [note(first), note(first + 1)])
+    assert body.count("Move the note. [tag-chain]") == 1 and "And here. [tag-chain]" not in body
+    assert "> [Rosa: cut it down]" in body
+    assert not any(a == b == "" for a, b in zip(body, body[1:])), "no double blank lines"
