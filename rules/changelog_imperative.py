@@ -29,6 +29,7 @@ from ..rulekit import Case, Hit
 ID = "changelog-imperative"
 SEVERITY = "warning"
 PATHS = None
+TOPICS = ("imperative", "mood", "subject", "shortlog", "adds", "added")
 
 _NOT_A_START = frozenset("this the a an new some more various misc minor small".split())
 
