@@ -109,12 +109,25 @@ def wrap(text: str) -> list[str]:
     return out
 
 
-def _comment_text(f: Finding, previous: Finding | None) -> str:
-    text = f.comment or (f.message[:1].upper() + f.message[1:] + ".")
-    if previous is not None and previous.rule == f.rule and (previous.comment or previous.message) == \
-            (f.comment or f.message):
+def _text(f: Finding) -> str:
+    return f.comment or (f.message[:1].upper() + f.message[1:] + ".")
+
+
+def _comment_text(f: Finding, said: set[tuple[str, str]]) -> str:
+    """A finding's words in the draft: its comment, or "And here." when the
+    same rule made the same point earlier in this reply."""
+    text = _text(f)
+    point = (f.rule, text)
+    if point in said:
         text = "And here."
+    said.add(point)
     return f"{text} [{f.rule}]"
+
+
+def _paragraph(findings: list[Finding], said: set[tuple[str, str]]) -> list[str]:
+    """Several findings on one line make one paragraph, the weightiest first."""
+    ordered = sorted(findings, key=lambda f: -f.rank)
+    return wrap(" ".join(_comment_text(f, said) for f in ordered))
 
 
 def quote_body(patch: Patch, findings: list[Finding]) -> list[str]:
@@ -131,20 +144,20 @@ def quote_body(patch: Patch, findings: list[Finding]) -> list[str]:
         else:
             anchored.setdefault(idx, []).append(f)
     out: list[str] = []
-    previous: Finding | None = None
+    said: set[tuple[str, str]] = set()
     for f in general:
-        out.extend(wrap(_comment_text(f, previous)))
+        out.extend(wrap(_comment_text(f, said)))
         out.append("")
-        previous = f
     shown = -1  # last quoted index already printed
     for idx in sorted(anchored):
         if idx <= shown:
-            # An earlier prose anchor already quoted through this line.
-            out.append("")
-            for f in anchored[idx]:
-                out.extend(wrap(_comment_text(f, previous)))
-                previous = f
-            out.append("")
+            # An earlier prose anchor already quoted through this line: the
+            # comment above stands for it, so a point made there is not
+            # repeated ("And here." would have no line to point at).
+            fresh = [f for f in anchored[idx] if (f.rule, _text(f)) not in said]
+            if fresh:
+                out.extend(_paragraph(fresh, said))
+                out.append("")
             continue
         in_diff = idx >= diff_start
         wanted = [h for h in _headers_for(patch, idx) if h > shown] if in_diff else []
@@ -158,11 +171,7 @@ def quote_body(patch: Patch, findings: list[Finding]) -> list[str]:
             out.append(_quote(quoted[i]))
             shown = i
         out.append("")
-        for n, f in enumerate(anchored[idx]):
-            if n:
-                out.append("")
-            out.extend(wrap(_comment_text(f, previous)))
-            previous = f
+        out.extend(_paragraph(anchored[idx], said))
         out.append("")
     if shown < len(quoted) - 1 and anchored:
         out.append(GAP)
