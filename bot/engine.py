@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import re
 from functools import lru_cache
 from types import ModuleType
 from typing import Iterable, NamedTuple
@@ -122,6 +123,10 @@ def _finding(rule: Rule, hit: Hit, patch: Patch | None, severity: dict[str, str]
 def check_patch(patch: Patch, options: Options = Options()) -> list[Finding]:
     """The findings of the file and patch rules on one patch. They depend on
     the patch alone, so they can be worked out before the series is known."""
+    from .limits import note, too_large
+
+    if (why := too_large(patch)) is not None:
+        return [note(patch, why)]
     severity = dict(options.severity)
     findings: list[Finding] = []
     added_by_path: dict[str, dict[int, str]] = {}
@@ -241,13 +246,24 @@ def _commented_lines(body: tuple[str, ...]) -> set[str]:
             continue
         if text.startswith("-- "):
             break
-        if last_quoted is not None:
+        if last_quoted is not None and _makes_a_point(text):
             content = last_quoted[1:] if last_quoted[:1] in ("+", "-", " ") else last_quoted
             key = _quote_key(content)
             if key:
                 out.add(key)
         last_quoted = None
     return out
+
+
+_ACK = lazy_re(r"^\W*(ok(ay)?|yes|yep|sure|right|agreed|ack(ed)?|nod|fine|good|thanks?|"
+               r"looks (good|fine|ok)|lgtm|\+1|same here)\W*$", re.I)
+
+
+def _makes_a_point(text: str) -> bool:
+    """A comment under a quoted line that could be a review point: not a
+    bare acknowledgement ("ok", "agreed"), at least three words. (A reply
+    saying "ok" under every line must not hide the findings.)"""
+    return not _ACK.match(text) and len(text.split()) >= 3
 
 
 def exit_status(reviews: Iterable[Review], fail_on: str = "warning") -> int:
