@@ -6,11 +6,18 @@ thousand new files, braces nested thousands deep, a counter or version
 of thousands of digits, MIME nested thousands deep, headers of megabytes.
 
     python bench/pathological.py [--only NAME,...] [--cap SECONDS] [--rounds N]
+                                 [--b4-check] [--no-limits]
 
 Each input runs --rounds times (default 3, interleaved); the line shows the
 median time with its range and the largest peak RSS of the process
 (os.wait4), and OK when both goals hold. An input still running at --cap
-seconds (default 60) is killed and reported as over the cap.
+seconds (default 60) is killed and reported as over the cap. The inputs
+are written by a separate process, so the peak RSS of each run is its own
+(a forked child starts with its parent's pages counted).
+
+--no-limits runs the same commands with bot/limits.py's bounds switched
+off (too_large replaced by a function that finds nothing): the cost of the
+analysis itself on each input, where the bounds are the safety net.
 """
 from __future__ import annotations
 
@@ -130,14 +137,46 @@ CASES = {
     "400k-line-patch": lambda: big_patch(400_000),
     "2MB-headers": lambda: huge_header(2 << 20),
 }
+# Just inside each bound of bot/limits.py: the most work a patch can still ask for.
+AT_BOUNDS = {
+    "files-at-bound": lambda: many_files(_bound("MAX_FILES")),
+    "lines-at-bound": lambda: big_patch(_bound("MAX_ADDED_LINES") - 10),
+    "loops-at-bound": lambda: loops_in_a_row(_bound("MAX_LOOPS") // 2 - 5),
+    "nesting-at-bound": lambda: nested_loops(_bound("MAX_DEPTH") - 4),
+    "nests-at-bound": lambda: repeated_nests(_bound("MAX_DEPTH") - 4, _bound("MAX_LOOPS") // (2 * (_bound("MAX_DEPTH") - 4))),
+}
 
 
-def run(argv: list[str], data_path: str, cap: float, stdin: bool = False) -> tuple[float, float, int | None]:
+def repeated_nests(depth: int, count: int) -> bytes:
+    """count retry-loop nests, each depth deep, one after the other."""
+    lines = ["static int f(void)", "{", "\tu64 ret;"]
+    for _ in range(count):
+        lines += ["\t" + " " * min(i, 40) + "do {" for i in range(depth)]
+        lines += ["\t\tret = seamcall(TDH_SYS_INIT, &args);"]
+        lines += ["\t" + " " * min(i, 40) + "} while (ret == TDX_OPERAND_BUSY);" for i in reversed(range(depth))]
+    lines += ["\treturn ret;", "}"]
+    return _patch(f"[PATCH] x86/virt/tdx: {count} nests of {depth} retry loops", lines)
+CASES.update(AT_BOUNDS)
+
+
+def _bound(name: str) -> int:
+    from tdxbot import limits
+
+    return getattr(limits, name)
+
+
+NO_LIMITS = ("import sys, tdxbot.limits as limits; limits.too_large = lambda patch: None; "
+             "from tdxbot.cli import main; sys.exit(main(sys.argv[1:]))")
+
+
+def run(argv: list[str], data_path: str, cap: float, stdin: bool = False,
+        no_limits: bool = False) -> tuple[float, float, int | None]:
     """(seconds, peak RSS in MB, exit status or None when killed at cap)."""
     env = dict(os.environ, HOME=tempfile.gettempdir(), GIT_CONFIG_NOSYSTEM="1")
+    command = [sys.executable, "-c", NO_LIMITS] if no_limits else [sys.executable, "-m", "tdxbot"]
     t0 = time.monotonic()
     with open(data_path, "rb") as fh:
-        proc = subprocess.Popen([sys.executable, "-m", "tdxbot", *argv] + ([] if stdin else [data_path]),
+        proc = subprocess.Popen(command + argv + ([] if stdin else [data_path]),
                                 stdin=fh if stdin else subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                 stderr=subprocess.DEVNULL, env=env)
         killed = False
@@ -153,21 +192,28 @@ def run(argv: list[str], data_path: str, cap: float, stdin: bool = False) -> tup
     return time.monotonic() - t0, usage.ru_maxrss / 1024, None if killed else proc.returncode
 
 
+def write_cases(folder: str, names: list[str]) -> None:
+    for name in names:
+        with open(os.path.join(folder, name.replace("/", "_") + ".mbox"), "wb") as fh:
+            fh.write(CASES[name]())
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", help="comma-separated case names")
     parser.add_argument("--cap", type=float, default=60.0)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--b4-check", action="store_true", help="also run each through b4-check")
+    parser.add_argument("--no-limits", action="store_true", help="switch bot/limits.py's bounds off")
+    parser.add_argument("--write", metavar="DIR", help=argparse.SUPPRESS)
     args = parser.parse_args()
     names = args.only.split(",") if args.only else list(CASES)
+    if args.write:
+        write_cases(args.write, names)
+        return 0
     work = tempfile.mkdtemp(prefix="tdxbot-patho-")
-    paths = {}
-    for name in names:
-        path = os.path.join(work, name.replace("/", "_") + ".mbox")
-        with open(path, "wb") as fh:
-            fh.write(CASES[name]())
-        paths[name] = path
+    subprocess.run([sys.executable, __file__, "--write", work, "--only", ",".join(names)], check=True)
+    paths = {name: os.path.join(work, name.replace("/", "_") + ".mbox") for name in names}
     commands = [("review", ["review", "--format", "json"], False)]
     if args.b4_check:
         commands.append(("b4-check", ["b4-check"], True))
@@ -175,8 +221,10 @@ def main() -> int:
     for _ in range(args.rounds):  # interleaved: a slow moment of the machine hits every case alike
         for name in names:
             for label, argv, stdin in commands:
-                results.setdefault((name, label), []).append(run(argv, paths[name], args.cap, stdin))
+                results.setdefault((name, label), []).append(run(argv, paths[name], args.cap, stdin,
+                                                                 args.no_limits))
     print(f"goal: each under {GOAL_SECONDS:g} s and {GOAL_MB:g} MB; {args.rounds} rounds; "
+          f"limits {'OFF' if args.no_limits else 'on'}; "
           f"python {sys.version.split()[0]}, {os.cpu_count()} cpus")
     print(f"{'input':<24} {'cmd':<9} {'size':>9} {'median s':>9} {'range s':>13} {'peak MB':>8} {'exit':>5}  verdict")
     failed = 0

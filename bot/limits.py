@@ -15,7 +15,7 @@ from .lazyre import lazy_re
 from .model import Finding, Patch
 
 MAX_FILES = 2000  # files one patch touches
-MAX_ADDED_LINES = 60_000  # lines one patch adds, all files together
+MAX_ADDED_LINES = 40_000  # lines one patch adds, all files together
 MAX_LINE = 20_000  # characters in one added line of C
 MAX_DEPTH = 96  # braces and parentheses open at once, in the added C lines
 MAX_LOOPS = 1000  # for/while/do keywords in the added C lines

@@ -72,13 +72,20 @@ def header_text(text: str, limit: int = MAX_SUBJECT) -> str:
     return text
 
 
+_BIDI = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def _unprintable(ch: str) -> bool:
+    return (_is_break_or_control(ch) and ch != "\t") or ch in _BIDI
+
+
 def printable(text: str) -> str:
-    """Text for a terminal or a log: control characters shown as \\xNN
-    instead of reaching the terminal (escape sequences, bells, backspaces)."""
-    if not any(_is_break_or_control(ch) and ch != "\t" for ch in text):
+    """Text for a terminal or a log: control characters (escape sequences,
+    bells, backspaces) and bidirectional overrides shown as \\xNN or
+    \\uNNNN instead of reaching the terminal."""
+    if not any(_unprintable(ch) for ch in text):
         return text
-    return "".join(f"\\x{ord(ch):02x}" if _is_break_or_control(ch) and ch != "\t" and ord(ch) < 0x100
-                   else "\\u%04x" % ord(ch) if _is_break_or_control(ch) and ch != "\t" else ch
+    return "".join((f"\\x{ord(ch):02x}" if ord(ch) < 0x100 else f"\\u{ord(ch):04x}") if _unprintable(ch) else ch
                    for ch in text)
 
 

@@ -201,7 +201,10 @@ def _mailbox(a: Address):
     from .mailsafe import MAX_NAME, header_text
 
     local, domain = a.email.split("@")
-    return Mailbox(display_name=header_text(a.name, MAX_NAME), username=local, domain=domain)
+    name = header_text(a.name, MAX_NAME)
+    if any(c in name for c in "@<>"):
+        name = ""  # a name that reads like an address is a spoof, not a name
+    return Mailbox(display_name=name, username=local, domain=domain)
 
 
 def build_message(patch: Patch, body: str, sender: Address, date, extra_headers=()) -> EmailMessage:

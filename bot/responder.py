@@ -138,13 +138,13 @@ def _thread_plans(raws: list[bytes]):
     from .b4glue import plan_revisions
     from .sources import parse_message
 
-    messages = []
+    messages, problems = [], []
     for raw in raws:
         try:
             messages.append(parse_message(raw, "archive"))
-        except UserError:
-            continue
-    return messages, plan_revisions(messages)
+        except UserError as exc:
+            problems.append(str(exc))
+    return messages, plan_revisions(messages), problems
 
 
 def _series_key(root: str, messages, plan) -> str:
@@ -172,7 +172,13 @@ def decide_thread(state: State, root: str, first_seen: float, settings: Settings
     raws = state.thread_messages(root)
     if not raws:
         return False
-    messages, plans = _thread_plans(raws)
+    messages, plans, problems = _thread_plans(raws)
+    if not plans and (problems or any(r is not None and r.is_patch for r, _ in map(route, raws))):
+        key = f"{root}#unread"  # a patch nobody can read is recorded, once
+        if state.series_status(key) is None:
+            reason = "; ".join(problems[:2]) or "b4 finds no series it can read in this thread"
+            state.decide(key, root, "skipped", reason)
+            log.warning("skipped thread <%s>: %s", printable(root), printable(reason))
     waiting = False
     for plan, complete in plans:
         key = _series_key(root, messages, plan)

@@ -102,9 +102,25 @@ def parse_message(raw: bytes, where: str, lite: bool = False) -> Message:
             msg = BytesParser().parsebytes(raw)  # compat32: headers stay as sent
         except RecursionError:
             raise UserError(f"{where}: MIME parts nest too deeply to parse") from None
+        _text_headers(msg)
     if not any(msg.get(h) for h in ("From", "Subject", "Message-ID", "Date")):
         raise UserError(f"{where}: not a mail message (no From, Subject or Message-ID header)")
     return msg
+
+
+def _text_headers(msg) -> None:
+    """Raw 8-bit header bytes (a UTF-8 subject sent unencoded, as some
+    mailers do) come out of the compat32 parser as Header objects, which
+    b4 cannot read; store them as the UTF-8 text they are."""
+    items = list(msg.raw_items())
+    if all(value.isascii() for _, value in items):
+        return
+    for name in {name for name, _ in items}:
+        del msg[name]
+    for name, value in items:
+        if not value.isascii():
+            value = value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+        msg.set_raw(name, value)
 
 
 def _read_bytes(path: str) -> bytes:
