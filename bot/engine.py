@@ -260,10 +260,11 @@ _ACK = lazy_re(r"^\W*(ok(ay)?|yes|yep|sure|right|agreed|ack(ed)?|nod|fine|good|t
 
 
 def _makes_a_point(text: str) -> bool:
-    """A comment under a quoted line that could be a review point: not a
-    bare acknowledgement ("ok", "agreed"), at least three words. (A reply
-    saying "ok" under every line must not hide the findings.)"""
-    return not _ACK.match(text) and len(text.split()) >= 3
+    """A comment under a quoted line that could be a review point ("And
+    here.", "Nit: a new line here."): not a bare acknowledgement ("ok",
+    "agreed") and more than one word. (A reply saying "ok" under every
+    line must not hide the findings.)"""
+    return not _ACK.match(text) and len(text.split()) >= 2
 
 
 def exit_status(reviews: Iterable[Review], fail_on: str = "warning") -> int:
