@@ -224,8 +224,8 @@ def build_message(patch: Patch, body: str, sender: Address, date, extra_headers=
     to = [a for a in to if a.email]
     cc = _dedupe_addresses(list(patch.to) + list(patch.cc),
                            {a.email.lower() for a in to} | {sender.email.lower()})
-    to = _dedupe_addresses(to, {sender.email.lower()})
-    cc = cc[:max(0, MAX_RECIPIENTS - len(to))]
+    to = _dedupe_addresses(to, {sender.email.lower()})[:MAX_RECIPIENTS]
+    cc = cc[:MAX_RECIPIENTS - len(to)]
     msg["From"] = _mailbox(sender)
     if to:
         msg["To"] = tuple(_mailbox(a) for a in to)

@@ -200,6 +200,7 @@ def adversarial(now: float | None = None) -> dict[str, bytes]:
     add("cc-encoded-list", f"Cc: {_q(f'victim@{EVIL}, victim2@{EVIL}')}")
     add("reply-to-encoded", f"Reply-To: {_q(f'victim@{EVIL}')} <{AUTHOR}>")
     add("cc-5000", "Cc: " + ", ".join(f"person{i}@example.org" for i in range(5000)))
+    add("reply-to-5000", "Reply-To: " + ", ".join(f"person{i}@example.org" for i in range(5000)))
     add("cc-non-ascii", "Cc: caf\u00e9@example.org, Carol <carol@example.org>")
     add("cc-group", f"Cc: friends: Carol <carol@example.org>;")
     add("date-encoded-crlf", f"Date: {_q('Mon' + chr(13) + chr(10) + MARKER + ' date')}")

@@ -136,9 +136,15 @@ def test_review_and_b4_check(name, tmp_path, monkeypatch):
         if name == "from-encoded-addr-spec":  # no usable author address: the list and Cc only
             assert msg["To"] is None
         else:
-            author = {"own-address-as-substring": "mytdxbot@example.org",
-                      "noreply-in-name": "noreplyson@example.org"}.get(name, AUTHOR)
-            assert [a.addr_spec for a in msg["To"].addresses] == [author]
+            to = [a.addr_spec for a in msg["To"].addresses]
+            if name == "reply-to-5000":  # Reply-To wins over From; at most 100 recipients in all
+                assert to == [f"person{i}@example.org" for i in range(100)] and msg["Cc"] is None
+            else:
+                author = {"own-address-as-substring": "mytdxbot@example.org",
+                          "noreply-in-name": "noreplyson@example.org"}.get(name, AUTHOR)
+                assert to == [author]
+            if name == "cc-5000":
+                assert len(msg["Cc"].addresses) == 99
     code, out, err = _main(["b4-check"], stdin=CASES[name])
     assert code in (0, 2) and "internal error" not in err and "Traceback" not in err, err
     assert "\x1b" not in out, out

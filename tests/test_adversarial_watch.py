@@ -377,3 +377,18 @@ def test_odd_archive_entries_are_skipped_and_recorded(box, tmp_path, monkeypatch
     assert state.marks()[0] == epoch.git.rev_parse("HEAD")
     assert stored == {"before@example.org", "after@example.org"}
     state.close()
+
+
+def test_sqlite_errors_read_as_what_they_mean(tmp_path):
+    """The tests run as root, which writes through a read-only file mode;
+    SQLite's query_only gives the same error a read-only file does."""
+    import sqlite3
+
+    from tdxbot.state import State, state_error
+
+    state = State(str(tmp_path / "s.sqlite3"))
+    state.db.execute("PRAGMA query_only = 1")
+    with pytest.raises(sqlite3.Error) as exc:
+        state.set_meta("x", "y")
+    assert state_error("s.sqlite3", exc.value) == "s.sqlite3: the state file is read-only"
+    state.close()
