@@ -240,7 +240,10 @@ def plan_series(messages: list[Message], version: int | None, where: str) -> Ser
 def plan_revision(box, messages: list[Message], revision: int) -> SeriesPlan | None:
     """The plan of one revision of a mailbox built from messages."""
     with redirect_stdout(io.StringIO()), redirect_stderr(io.StringIO()):
-        lseries = box.get_series(revision=revision, codereview_trailers=False)
+        try:
+            lseries = box.get_series(revision=revision, codereview_trailers=False)
+        except Exception:  # noqa: BLE001 - b4 0.16 trips over some partial re-rolls (IndexError)
+            lseries = None  # b4 cannot put this revision together: no plan for it
     if lseries is None:
         return None
     position = {id(msg): i for i, msg in enumerate(messages)}

@@ -78,10 +78,28 @@ class Options(NamedTuple):
 
 
 def validate_rule_ids(ids: Iterable[str], where: str) -> None:
-    known = {r.id for r in all_rules()}
-    unknown = sorted(set(ids) - known)
+    """Unknown ids are the user's error: one line naming them, with the
+    closest known id for each typo."""
+    unknown = unknown_rule_ids(ids)
     if unknown:
-        raise UserError(f"{where}: unknown rule id(s): {', '.join(unknown)} (see 'tdxbot rules')")
+        raise UserError(f"{where}: unknown rule id(s): {describe_unknown(unknown)} (see 'tdxbot rules')")
+
+
+def unknown_rule_ids(ids: Iterable[str]) -> list[str]:
+    known = {r.id for r in all_rules()}
+    return sorted(set(ids) - known)
+
+
+def describe_unknown(unknown: Iterable[str]) -> str:
+    """'no-such-rule, comment-tial (did you mean comment-tail?)'."""
+    import difflib
+
+    known = [r.id for r in all_rules()]
+    parts = []
+    for rid in unknown:
+        close = difflib.get_close_matches(rid, known, n=1, cutoff=0.6)
+        parts.append(f"{rid} (did you mean {close[0]}?)" if close else rid)
+    return ", ".join(parts)
 
 
 @lru_cache(maxsize=8)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import TYPE_CHECKING, Iterable
+from typing import TYPE_CHECKING, Iterable, NamedTuple
 
 from .errors import UserError
 
@@ -42,7 +42,7 @@ def build_options(settings: Settings, ignore: Iterable[str] | None = None,
         validate_rule_ids(selected, "--select")
     cfg_ignore = known_ids(settings.ignored(), "git config tdxbot.ignore")
     severities = {rid: sev for rid, sev in settings.severities().items()
-                  if rid in known_ids({rid}, "git config tdxbot.severity")}
+                  if rid in known_ids({rid}, f"git config tdxbot.severity.{rid}")}
     for rid, sev in list(severities.items()):
         if sev not in ("error", "warning", "info"):
             warn(f"git config tdxbot.severity.{rid}: {sev!r} is not error, warning or info; ignored")
@@ -53,14 +53,26 @@ def build_options(settings: Settings, ignore: Iterable[str] | None = None,
 
 
 def known_ids(ids: set[str], where: str) -> set[str]:
-    """The known ones of ids; the others are reported on stderr."""
-    from .engine import all_rules
+    """The known ones of ids; the others are reported on stderr, each with
+    the closest known id when there is one."""
+    from .engine import describe_unknown, unknown_rule_ids
 
-    known = {r.id for r in all_rules()}
-    unknown = sorted(set(ids) - known)
+    unknown = unknown_rule_ids(ids)
     if unknown:
-        warn(f"{where}: unknown rule id(s): {', '.join(unknown)}; ignored")
-    return set(ids) & known
+        warn(f"{where}: unknown rule id(s): {describe_unknown(unknown)}; ignored")
+    return set(ids) - set(unknown)
+
+
+def sarif_help_url(settings: Settings | None) -> str | None:
+    """git config tdxbot.help-url, where SARIF's rule links point (None:
+    the rules document installed with tdxbot, see rulesdoc)."""
+    from .rulesdoc import is_help_url
+
+    url = settings.get("tdxbot.help-url") if settings is not None else None
+    if url and not is_help_url(url):
+        warn(f"git config tdxbot.help-url: {url!r} is not an http(s) or file URL; ignored")
+        return None
+    return url
 
 
 def warn(text: str) -> None:
@@ -137,6 +149,49 @@ def stdin_series() -> tuple[Series | None, list]:
     return assemble(messages, None, "<stdin>"), messages
 
 
+def b4_check_lines(ignore, review_all: bool) -> str:
+    """What `tdxbot b4-check` prints for the patch on stdin: checkpatch-style
+    lines; nothing for a cover letter or a patch outside the scope (which b4
+    shows as passed)."""
+    from .config import read_git_config
+    from .engine import review_series
+    from .reports import render_checkpatch
+
+    settings = read_git_config()
+    options = build_options(settings, ignore)
+    series, _ = stdin_series()
+    if series is not None:
+        series, _ = apply_scope(series, settings, review_all)
+    if series is None or not series.patches:
+        return ""
+    return render_checkpatch(review_series(series, options))
+
+
+def b4_review_check_records(whole_series: bool, ignore, lore_url: str | None, timeout: float,
+                            review_all: bool) -> list[dict]:
+    """b4's review check records for the message on stdin: one for the
+    patch, or with whole_series one for the series of the cover letter;
+    none for a cover letter alone or for what lies outside the scope."""
+    from .config import read_git_config
+    from .engine import review_series
+    from .reports import b4_review_records
+
+    settings = read_git_config()
+    options = build_options(settings, ignore)
+    series, messages = stdin_series()
+    if whole_series:
+        if len(messages) == 1:
+            series = cover_thread_series(messages[0], lore_url, settings, timeout)
+        if series is None:
+            raise UserError("no patches in this thread")
+    left_out: tuple = ()
+    if series is not None:
+        series, left_out = apply_scope(series, settings, review_all)
+    if series is None or not series.patches:
+        return []
+    return b4_review_records(review_series(series, options), whole_series, len(left_out))
+
+
 def cover_thread_series(cover_message, lore_url: str | None, settings: Settings,
                         timeout: float) -> Series:
     """The whole series of a cover letter b4 passed alone, fetched from the
@@ -190,21 +245,60 @@ def write_reply_drafts(reviews: list[Review], settings: Settings, sender_arg: st
 # -- a git branch -----------------------------------------------------------------
 
 
-def review_branch(rev_range: str | None, settings_for, ignore, select, with_checkpatch: bool):
-    """(review, settings, options) of a git branch: the b4 prep series, else
-    the range. settings_for(root) reads the repository's git config."""
+class BranchCheck(NamedTuple):
+    review: Review | None  # None: no patch in scope, nothing was checked
+    settings: Settings
+    options: Options
+    skipped: str | None  # why nothing was checked
+
+
+def review_branch(revs: list[str], paths: list[str], settings_for, ignore, select,
+                  with_checkpatch: bool, review_all: bool = False) -> BranchCheck:
+    """The review of a git branch: the b4 prep series, else the commits
+    `git rev-list revs -- paths` picks. settings_for(root) reads the
+    repository's git config. Patches outside the scope are left out."""
     from .checkpatch import checkpatch_findings, checkpatch_path, merge
     from .engine import review_series
     from .gitsource import load_git_series
 
-    gs = load_git_series(rev_range)
+    gs = load_git_series(revs, paths)
     settings = settings_for(gs.root)
     options = build_options(settings, ignore, select)
-    review = review_series(gs.series, options)
+    series, left_out = apply_scope(gs.series, settings, review_all)
+    if not series.patches:
+        return BranchCheck(None, settings, options,
+                           f"no patch in {gs.range_text} touches TDX or names it in its subject; "
+                           "nothing to check ('tdxbot check --all' checks them anyway)")
+    review = review_series(series, options)
     review.notes.extend(gs.notes)
     review.notes.insert(0, f"checked {gs.range_text}")
+    if left_out:
+        review.notes.append(scope_note(left_out))
     if with_checkpatch:
         if checkpatch_path(gs.root) is None:
             raise UserError(f"--checkpatch: no scripts/checkpatch.pl in {gs.root}")
-        review.findings = merge(review.findings, checkpatch_findings(gs.series, gs.mails, gs.root))
-    return review, settings, options
+        review.findings = merge(review.findings, checkpatch_findings(series, gs.mails, gs.root))
+    return BranchCheck(review, settings, options, None)
+
+
+# -- scope ------------------------------------------------------------------------
+
+
+def apply_scope(series: Series, settings: Settings, review_all: bool) -> tuple[Series, tuple]:
+    """The series cut to the patches tdxbot reviews, and those left out:
+    every patch with --all or git config tdxbot.scope=all, else those that
+    touch TDX or name it in the subject (areas.TDX_SCOPE)."""
+    from .areas import split_by_scope
+
+    scope, complaint = settings.scope()
+    if complaint:
+        warn(complaint)
+    if review_all or scope == "all":
+        return series, ()
+    return split_by_scope(series)
+
+
+def scope_note(left_out) -> str:
+    numbers = ", ".join(f"{p.index}/{p.total}" for p in left_out)
+    return (f"left out {len(left_out)} patch(es) that do not touch TDX: {numbers} "
+            "(--all reviews them)")

@@ -133,8 +133,13 @@ def _read_bytes(path: str) -> bytes:
         raise UserError(f"{path}: {exc.strerror or exc}") from None
 
 
+PATCH_FILE_SUFFIXES = (".patch", ".eml")
+
+
 def load_local(source: str, alone: bool = True) -> list[Message]:
-    """Messages from a path ('-' for stdin): mbox, single message or maildir.
+    """Messages from a path ('-' for stdin): mbox, single message, maildir,
+    or a folder of .patch/.eml files (git format-patch output) taken in
+    name order, which puts 0000-cover-letter first.
     alone: False when the messages join others from more inputs."""
     if source == "-":
         data = sys.stdin.buffer.read()
@@ -142,15 +147,8 @@ def load_local(source: str, alone: bool = True) -> list[Message]:
         raws = split_mbox(data) if data.strip() else []
     elif os.path.isdir(source):
         where = source
-        if not all(os.path.isdir(os.path.join(source, d)) for d in ("cur", "new")):
-            raise UserError(f"{source}: is a directory but not a maildir (no cur/ and new/)")
-        raws = []
-        for sub in ("cur", "new"):
-            folder = os.path.join(source, sub)
-            for name in sorted(os.listdir(folder)):
-                path = os.path.join(folder, name)
-                if os.path.isfile(path):
-                    raws.append(_read_bytes(path))
+        raws = [_read_bytes(path) for path in _folder_files(source)]
+        raws = [raw for data in raws for raw in (split_mbox(data) if data.strip() else [])]
     else:
         where = source
         if not os.path.exists(source):
@@ -162,6 +160,25 @@ def load_local(source: str, alone: bool = True) -> list[Message]:
     # b4's series logic wants email.message objects; a lone patch does not.
     lite = alone and len(raws) == 1
     return [parse_message(raw, where, lite=lite) for raw in raws]
+
+
+def _folder_files(folder: str) -> list[str]:
+    """The mail files of a maildir (cur/ and new/) or of a folder of patch
+    files; a folder that is neither is the user's error."""
+    if all(os.path.isdir(os.path.join(folder, d)) for d in ("cur", "new")):
+        return [os.path.join(folder, sub, name) for sub in ("cur", "new")
+                for name in sorted(os.listdir(os.path.join(folder, sub)))
+                if os.path.isfile(os.path.join(folder, sub, name))]
+    try:
+        names = sorted(os.listdir(folder))
+    except OSError as exc:
+        raise UserError(f"{folder}: {exc.strerror or exc}") from None
+    found = [os.path.join(folder, n) for n in names
+             if n.lower().endswith(PATCH_FILE_SUFFIXES) and os.path.isfile(os.path.join(folder, n))]
+    if not found:
+        raise UserError(f"{folder}: is a directory but not a maildir (no cur/ and new/) and "
+                        "holds no .patch or .eml files")
+    return found
 
 
 def fetch_thread(msgid: str, lore_url: str, timeout: float = 30.0) -> list[Message]:

@@ -16,7 +16,9 @@ def _files(folder):
     return sorted(os.path.relpath(os.path.join(d, f), folder) for d, _, fs in os.walk(folder) for f in fs)
 
 
-@pytest.mark.parametrize("name", sorted(CASES))
+# The 20 MB patch takes about a minute: it runs with the slow tests.
+@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.slow) if len(CASES[n]) > 5 << 20
+                                  else n for n in sorted(CASES)])
 def test_hostile_mail(name, tmp_path):
     data = CASES[name]
     src = tmp_path / "input.eml"

@@ -54,16 +54,23 @@ def backlog() -> list[bytes]:
 EXPECTED = {EXAMPLE_IDS[1], EXAMPLE_IDS[2], EXAMPLE_IDS[3], "vv-v1-1@example.org", "vv-v1-2@example.org"}
 
 
-@pytest.fixture
-def inbox(tmp_path):
+@pytest.fixture(scope="module")
+def backlog_inbox(tmp_path_factory):
     from pi_server import Inbox, require_public_inbox
 
     require_public_inbox()
-    box = Inbox(str(tmp_path / "pi"))
+    box = Inbox(str(tmp_path_factory.mktemp("pi-backlog")))
     box.init()
     for raw in backlog():
         box.deliver(raw)
     return box
+
+
+@pytest.fixture
+def inbox(backlog_inbox, tmp_path):
+    """The backlog in an inbox of this test's own (delivering it once per
+    module and copying it is most of the watch tests' setup time saved)."""
+    return backlog_inbox.copy(str(tmp_path / "pi"))
 
 
 def watch(box, tmp_path, *extra, timeout=180, env=None):
@@ -196,6 +203,7 @@ def test_send_over_smtp_with_rate_limit(inbox, tmp_path):
         ctl.stop()
 
 
+@pytest.mark.slow
 def test_sigkill_at_random_moments_loses_nothing_and_doubles_nothing(inbox, tmp_path):
     """Cycles of: from an empty state, run, SIGKILL at a random moment, run
     again... until a run completes; then exactly one draft per patch that
