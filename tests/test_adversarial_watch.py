@@ -279,7 +279,7 @@ def test_smtp_faults_never_lose_or_double_a_reply(box, tmp_path):
         state.close()
 
 
-def test_tls_and_login_failures_are_retried(box, tmp_path):
+def test_tls_and_login_failures_are_retried(box, tmp_path, monkeypatch):
     from tdxbot.config import Settings
     from tdxbot.delivery import deliver_smtp, smtp_sender
 
@@ -291,11 +291,8 @@ def test_tls_and_login_failures_are_retried(box, tmp_path):
                             ((("sendemail.smtpuser", "bot"),), "AUTH"):
             values = {"sendemail.smtpserver": ["127.0.0.1"], "sendemail.smtpserverport": [str(port)]}
             values.update({k: [v] for k, v in extra})
-            os.environ["TDXBOT_SMTP_PASSWORD"] = "secret-word"
-            try:
-                deliver_smtp(state, smtp_sender(Settings(values), timeout=10), 100, now)
-            finally:
-                del os.environ["TDXBOT_SMTP_PASSWORD"]
+            monkeypatch.setenv("TDXBOT_SMTP_PASSWORD", "secret-word")
+            deliver_smtp(state, smtp_sender(Settings(values), timeout=10), 100, now)
             reasons = [r for (r,) in state.db.execute("SELECT reason FROM replies WHERE reason IS NOT NULL")]
             assert any(words in r for r in reasons), reasons
             assert not any("secret-word" in r for r in reasons)
