@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import re
 from functools import lru_cache
 from types import ModuleType
 from typing import Iterable, NamedTuple
@@ -154,8 +155,11 @@ _GENERATOR = 0x20  # inspect.CO_GENERATOR, without importing inspect
 def check_patch(patch: Patch, options: Options = Options()) -> list[Finding]:
     """The findings of the file and patch rules on one patch. They depend on
     the patch alone, so they can be worked out before the series is known."""
+    from .limits import note, too_large
     from .rulekit import FileCheck, PatchCheck
 
+    if (why := too_large(patch)) is not None:
+        return [note(patch, why)]
     severity = dict(options.severity)
     findings: list[Finding] = []
     added_by_path: dict[str, dict[int, str]] = {}
@@ -286,6 +290,8 @@ def _comments_below_quotes(body: tuple[str, ...]) -> list[tuple[str, str]]:
         content = last_quoted[1:] if last_quoted[:1] in ("+", "-", " ") else last_quoted
         key = _quote_key(content)
         text = " ".join(own)
+        if not _makes_a_point(text):
+            return  # "ok" under a line is no point made
         if _SAME_AGAIN.match(text.strip()) and previous:
             text = previous
         previous = text
@@ -308,6 +314,18 @@ def _comments_below_quotes(body: tuple[str, ...]) -> list[tuple[str, str]]:
             own.append(text.strip())
     close()
     return out
+
+
+_ACK = lazy_re(r"^\W*(ok(ay)?|yes|yep|sure|right|agreed|ack(ed)?|nod|fine|good|thanks?|"
+               r"looks (good|fine|ok)|lgtm|\+1|same here)\W*$", re.I)
+
+
+def _makes_a_point(text: str) -> bool:
+    """A comment under a quoted line that could be a review point ("And
+    here.", "Nit: a new line here."): not a bare acknowledgement ("ok",
+    "agreed") and more than one word. (A reply saying "ok" under every
+    line must not hide the findings.)"""
+    return not _ACK.match(text) and len(text.split()) >= 2
 
 
 def exit_status(reviews: Iterable[Review], fail_on: str = "warning") -> int:

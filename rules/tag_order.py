@@ -78,7 +78,7 @@ INVALID = [
          at=("Suggested-by: Dave",), why="Suggested-by below the SoB"),
     Case(trailers=f"Reviewed-by: Bob Reviewer <bob@example.com>\n{_SOB}",
          at=("Reviewed-by: Bob",), why="Reviewed-by above the SoB"),
-    Case(trailers=f"Reported-by: Bob Tester <bob@example.com>\n"
+    Case(trailers="Reported-by: Bob Tester <bob@example.com>\n"
                   "Fixes: 0123456789ab (\"x86/virt/tdx: Add TDH.SYS.DISABLE\")\n" + _SOB,
          at=("Fixes: 0123456789ab",), why="Fixes not first"),
     Case(trailers=f"Tested-by: Carol Tester <carol@example.net>\n{_SOB}\n"
