@@ -66,19 +66,30 @@ def build_parser():
                            description="Follow a public-inbox v2 archive (a local inbox or its URL), "
                                        "review every new series that touches the scope, and draft "
                                        "(or send) the replies, once each.")
-    watch.add_argument("--inbox", required=True, metavar="PATH|URL",
+    watch.add_argument("--inbox", metavar="PATH|URL",
                        help="inbox folder (with git/N.git epochs) or its http(s) URL")
     watch.add_argument("--drafts", metavar="MAILDIR", help="write replies into this maildir")
     watch.add_argument("--send", action="store_true",
                        help="send replies over SMTP using git's sendemail.* settings")
     watch.add_argument("--max-per-hour", type=int, default=30, metavar="N",
                        help="send at most N replies in any hour (default 30)")
+    watch.add_argument("--max-age", type=float, default=7.0, metavar="DAYS",
+                       help="with --send, never reply to mail older than DAYS days (default 7)")
     watch.add_argument("--once", action="store_true", help="process what is there and exit")
     watch.add_argument("--interval", type=float, default=60.0, metavar="SECONDS",
                        help="seconds between polls (default 60)")
     watch.add_argument("--settle", type=float, default=30.0, metavar="MINUTES",
                        help="review an incomplete series after this long (default 30)")
     watch.add_argument("--state", metavar="FILE", help="state database (default under $XDG_STATE_HOME)")
+    start = watch.add_mutually_exclusive_group()
+    start.add_argument("--since", metavar="DATE",
+                       help="on the first run, read mail archived since DATE (YYYY-MM-DD[THH:MM], UTC) "
+                            "instead of starting at the tip of the archive")
+    start.add_argument("--backlog", action="store_true",
+                       help="on the first run, read the whole archive instead of starting at its tip")
+    watch.add_argument("--status", action="store_true",
+                       help="print what the state holds (planned, sent, failed, skipped, with reasons) "
+                            "and exit")
     watch.add_argument("--scope", action="append", metavar="GLOB",
                        help="paths a series must touch to get a reply (default: the TDX paths)")
     watch.add_argument("--opt-out", action="append", metavar="ADDR",
@@ -213,44 +224,9 @@ def cmd_check(args) -> int:
 
 
 def cmd_watch(args) -> int:
-    import logging
-    import time
+    from .watchcmd import run
 
-    from . import responder
-    from .areas import TDX_SCOPE
-    from .config import read_git_config, sender_address
-    from .pipeline import build_options
-    from .state import State, default_path
-
-    if not args.drafts and not args.send:
-        raise UserError("pass --drafts MAILDIR to draft the replies, or --send to send them")
-    if args.interval <= 0 or args.settle < 0 or args.max_per_hour < 1:
-        raise UserError("--interval and --max-per-hour must be positive, --settle not negative")
-    settings = read_git_config()
-    options = build_options(settings, args.ignore)
-    sender = sender_address(settings, args.sender)
-    if sender is None:
-        raise UserError("no sender: pass --from 'Name <bot@example.org>' or set git config tdxbot.from")
-    opt_out = {a.strip().lower() for a in (args.opt_out or []) + settings.get_all("tdxbot.opt-out")
-               if a.strip()}
-    conf = responder.Settings(sender=sender, scope=tuple(args.scope) if args.scope else TDX_SCOPE,
-                              settle=args.settle * 60, opt_out=frozenset(opt_out), options=options)
-    logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(asctime)s %(message)s",
-                        datefmt="%Y-%m-%d %H:%M:%S")
-    state = State(args.state or default_path())
-    try:
-        if args.send:
-            send = responder.smtp_sender(settings)
-
-            def deliver() -> int:
-                return responder.deliver_smtp(state, send, args.max_per_hour, time.time())
-        else:
-            def deliver() -> int:
-                return responder.deliver_maildir(state, args.drafts)
-        responder.follow(state, args.inbox, conf, deliver, args.once, args.interval)
-    finally:
-        state.close()
-    return 0
+    return run(args)
 
 
 def cmd_eval(args) -> int:
@@ -363,7 +339,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return HANDLERS[args.command](args)
     except UserError as exc:
-        print(f"tdxbot: {exc}", file=sys.stderr)
+        from .mailsafe import printable
+
+        print(f"tdxbot: {printable(str(exc))}", file=sys.stderr)  # it may quote the mail
         return 2
     except KeyboardInterrupt:
         print("tdxbot: interrupted", file=sys.stderr)

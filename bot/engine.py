@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import re
 from functools import lru_cache
 from types import ModuleType
 from typing import Iterable, NamedTuple
@@ -163,8 +164,11 @@ def _fixes_added_lines(edit, added_by_path: dict) -> bool:
 def check_patch(patch: Patch, options: Options = Options()) -> list[Finding]:
     """The findings of the file and patch rules on one patch. They depend on
     the patch alone, so they can be worked out before the series is known."""
+    from .limits import note, too_large
     from .rulekit import FileCheck, PatchCheck
 
+    if (why := too_large(patch)) is not None:
+        return [note(patch, why)]
     severity = dict(options.severity)
     findings: list[Finding] = []
     added_by_path: dict[str, dict[int, str]] = {}
@@ -249,19 +253,27 @@ def _order(f: Finding, file_order: dict) -> tuple:
 
 def mark_already_raised(findings: list[Finding], series: Series) -> list[Finding]:
     """A human reply that quotes a line and comments right below it has made
-    a point on that line; a finding there is marked and left out of drafts."""
-    commented: dict[str, set[str]] = {}
+    a point on that line. A finding there on the same topic (the rule's
+    TOPICS, else the words of its id and message) is marked and left out of
+    drafts; a finding on another topic stays: "add a new line here" says
+    nothing about a loop bound."""
+    remarks: dict[tuple[str, str], list[str]] = {}  # (message id, quoted line) -> comments
     for reply in series.replies:
         if reply.in_reply_to:
-            commented.setdefault(reply.in_reply_to, set()).update(_commented_lines(reply.body_lines))
-    if not commented:
+            for key, text in _comments_below_quotes(reply.body_lines):
+                remarks.setdefault((reply.in_reply_to, key), []).append(text)
+    if not remarks:
         return findings
+    from .language import on_topic, topic_terms
+
+    modules = {r.id: r.module for r in all_rules()}
     out = []
     for f in findings:
-        lines = commented.get(f.message_id or "", set())
-        key = _quote_key(f.source_text) if f.source_text else None
-        if key and key in lines:
-            f = f._replace(already_raised=True)
+        said = remarks.get((f.message_id or "", _quote_key(f.source_text))) if f.source_text else None
+        if said:
+            terms = topic_terms(f.rule, f.message, getattr(modules.get(f.rule), "TOPICS", None))
+            if any(on_topic(text, terms) for text in said):
+                f = f._replace(already_raised=True)
         out.append(f)
     return out
 
@@ -270,30 +282,61 @@ def _quote_key(text: str) -> str:
     return " ".join(text.lstrip("+").split())
 
 
-def _commented_lines(body: tuple[str, ...]) -> set[str]:
-    """Quoted lines directly followed by the replier's own words."""
-    out = set()
+_SAME_AGAIN = lazy_re(r"(?i)^(?:nit:\s*)?(?:and|same|ditto|also|here|too|likewise|again|as well)"
+                      r"(?:[\s,]+(?:here|too|again|as well|above|below))*\W*$")
+
+
+def _comments_below_quotes(body: tuple[str, ...]) -> list[tuple[str, str]]:
+    """(quoted line, the replier's words right below it) for each comment.
+    "And here." and the like repeat the comment before them."""
+    out: list[tuple[str, str]] = []
     last_quoted = None
+    own: list[str] = []
+    previous = ""
+
+    def close():
+        nonlocal previous
+        if last_quoted is None or not own:
+            return
+        content = last_quoted[1:] if last_quoted[:1] in ("+", "-", " ") else last_quoted
+        key = _quote_key(content)
+        text = " ".join(own)
+        if not _makes_a_point(text):
+            return  # "ok" under a line is no point made
+        if _SAME_AGAIN.match(text.strip()) and previous:
+            text = previous
+        previous = text
+        if key:
+            out.append((key, text))
+
     for text in body:
         if text.startswith(">"):
+            if own:
+                close()
+                own = []
             inner = text[1:]
             inner = inner[1:] if inner.startswith(" ") else inner
-            if inner.startswith(">"):
-                last_quoted = None  # a quote of a quote is somebody else's point
-                continue
-            last_quoted = inner
-            continue
-        if not text.strip():
+            # A quote of a quote is somebody else's point.
+            last_quoted = None if inner.startswith(">") else inner
             continue
         if text.startswith("-- "):
             break
-        if last_quoted is not None:
-            content = last_quoted[1:] if last_quoted[:1] in ("+", "-", " ") else last_quoted
-            key = _quote_key(content)
-            if key:
-                out.add(key)
-        last_quoted = None
+        if text.strip() and last_quoted is not None:
+            own.append(text.strip())
+    close()
     return out
+
+
+_ACK = lazy_re(r"^\W*(ok(ay)?|yes|yep|sure|right|agreed|ack(ed)?|nod|fine|good|thanks?|"
+               r"looks (good|fine|ok)|lgtm|\+1|same here)\W*$", re.I)
+
+
+def _makes_a_point(text: str) -> bool:
+    """A comment under a quoted line that could be a review point ("And
+    here.", "Nit: a new line here."): not a bare acknowledgement ("ok",
+    "agreed") and more than one word. (A reply saying "ok" under every
+    line must not hide the findings.)"""
+    return not _ACK.match(text) and len(text.split()) >= 2
 
 
 def exit_status(reviews: Iterable[Review], fail_on: str = "warning") -> int:

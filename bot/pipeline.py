@@ -136,13 +136,16 @@ def usable_cpus() -> int:
 def stdin_series() -> tuple[Series | None, list]:
     """The messages b4 passes on stdin, as a series; None for a mail with no
     diff (a cover letter or a note)."""
-    from .assembly import assemble
+    from .assembly import assemble, build_series
     from .mailparse import patch_from_message
     from .sources import load_local
 
     messages = load_local("-")
-    if len(messages) == 1 and not patch_from_message(messages[0], "<stdin>").files:
-        return None, messages
+    if len(messages) == 1:
+        patch = patch_from_message(messages[0], "<stdin>")
+        if not patch.files:
+            return None, messages
+        return build_series(messages, None, "<stdin>", None, [patch]), messages  # parsed once, not twice
     return assemble(messages, None, "<stdin>"), messages
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 from . import __version__
+from .mailsafe import printable
 from .model import Finding, Review
 
 _COLOURS = {"error": "\033[1;31m", "warning": "\033[1;33m", "info": "\033[1;36m",
@@ -21,7 +22,7 @@ def use_colour(stream, mode: str = "auto") -> bool:
 
 def _where(f: Finding) -> str:
     if f.path is not None:
-        return f"{f.path}:{f.line}"
+        return f"{printable(f.path)}:{f.line}"
     if f.on_subject:
         return "subject"
     if f.changelog_line is not None:
@@ -30,16 +31,19 @@ def _where(f: Finding) -> str:
 
 
 def render_text(review: Review, colour: bool = False) -> str:
+    """The report for people. Text from the mail (subjects, changelog and
+    code lines, paths) goes through printable(): an escape sequence in a
+    subject is shown, not run by the terminal."""
     def c(name: str, text: str) -> str:
         return f"{_COLOURS[name]}{text}{_COLOURS['reset']}" if colour else text
 
     series = review.series
     out = []
-    head = f"Series: {series.title} (v{series.version}, {len(series.patches)} of {series.total} patches"
+    head = f"Series: {printable(series.title)} (v{series.version}, {len(series.patches)} of {series.total} patches"
     head += ", with cover letter)" if series.cover else ")"
     out.append(c("bold", head))
     for note in review.notes:
-        out.append(f"  note: {note}")
+        out.append(f"  note: {printable(note)}")
     groups: dict[int | None, list[Finding]] = {}
     for f in review.findings:
         groups.setdefault(f.patch_index, []).append(f)
@@ -50,7 +54,7 @@ def render_text(review: Review, colour: bool = False) -> str:
     for patch in series.patches:
         found = groups.get(patch.index, [])
         out.append("")
-        out.append(c("bold", patch.subject or patch.title))
+        out.append(c("bold", printable(patch.subject or patch.title)))
         if not found:
             out.append(c("dim", "  no findings"))
         out.extend(_finding_lines(found, c))
@@ -68,9 +72,9 @@ def _finding_lines(findings: list[Finding], c) -> list[str]:
     out = []
     for f in findings:
         mark = " (already raised in the thread)" if f.already_raised else ""
-        out.append(f"  {_where(f)}: {c(f.severity, f.severity)}: [{f.rule}] {f.message}{mark}")
+        out.append(f"  {_where(f)}: {c(f.severity, f.severity)}: [{f.rule}] {printable(f.message)}{mark}")
         if f.source_text is not None:
-            out.append(c("dim", "      " + f.source_text.expandtabs(8).rstrip()))
+            out.append(c("dim", "      " + printable(f.source_text.expandtabs(8).rstrip())))
     return out
 
 
@@ -133,7 +137,7 @@ def render_checkpatch(review: Review, label_patches: bool = True) -> str:
                 where += "subject: "
             elif f.changelog_line is not None:
                 where += f"changelog:{f.changelog_line + 1}: "
-        out.append(f"{where}{level}: [{f.rule}] {_one_line(f.message)}")
+        out.append(printable(f"{where}{level}: [{f.rule}] {_one_line(f.message)}"))
     return "\n".join(out) + ("\n" if out else "")
 
 
