@@ -59,6 +59,13 @@ def build_parser():
     check.add_argument("--checkpatch", action="store_true",
                        help="also run the tree's scripts/checkpatch.pl and merge its findings")
     check.add_argument("--drafts", metavar="DIR", help="write the replies a reviewer would send")
+    fixing = check.add_mutually_exclusive_group()
+    fixing.add_argument("--fix", action="store_true",
+                        help="apply the certain fixes to the work tree (never to commits); amend "
+                             "or make a fixup commit afterwards")
+    fixing.add_argument("--diff", action="store_true",
+                        help="print the certain fixes as the patch 'git diff' would show once "
+                             "they are applied, and change nothing")
     _add_sender(check)
     _add_scope(check)
 
@@ -217,10 +224,28 @@ def cmd_check(args) -> int:
     if checked.review is None:
         print(f"tdxbot: {checked.skipped}", file=sys.stderr)
         return 0
+    if args.fix or args.diff:
+        return _fix(args, checked)
     if args.drafts:
         _drafts(args, checked.settings, [checked.review])
     _print_report(args, [checked.review], checked.options, checked.settings)
     return exit_status([checked.review], args.fail_on)
+
+
+def _fix(args, checked) -> int:
+    """--fix and --diff; the exit status counts what is left to fix by hand."""
+    from .engine import exit_status
+    from .fixgit import fixes_diff, outcome_lines, unfixed
+    from .pipeline import fix_branch
+
+    result = fix_branch(checked, write=args.fix)
+    if args.diff:
+        sys.stdout.write(fixes_diff(result, checked.root))
+    else:
+        lines, summary = outcome_lines(result)
+        sys.stdout.write("".join(ln + "\n" for ln in lines))
+        print(f"tdxbot: {summary}", file=sys.stderr)
+    return exit_status([unfixed(checked.review, result)], args.fail_on)
 
 
 def cmd_watch(args) -> int:

@@ -30,6 +30,13 @@ class Edit(NamedTuple):
                 "end": {"line": self.end_line, "column": self.end_column}, "text": self.text}
 
 
+def line_edit(path: str, line: int, line_text: str, start: int, end: int, text: str) -> Edit:
+    """An edit of one line, given by character positions in its text."""
+    def column(i: int) -> int:
+        return len(line_text[:i].encode("utf-8", "surrogateescape"))
+    return Edit(path, line, column(start), line, column(end), text)
+
+
 def insert_line(path: str, before: int, text: str) -> Edit:
     """An edit that puts a new line (text, without its newline) above line `before`."""
     return Edit(path, before, 0, before, 0, text + "\n")
@@ -79,6 +86,30 @@ def without_overlaps(edits: list[Edit]) -> list[Edit]:
             continue
         out.append(e)
     return out
+
+
+def preview(edits: list[Edit], line_text, limit: int = 6) -> list[str] | None:
+    """The edits of one file as a few diff lines ('-old', '+new', ' context'),
+    for a reply; None when they do not fit in `limit` lines. line_text(line)
+    gives a post-image line."""
+    import difflib
+
+    if not edits or len({e.path for e in edits}) != 1:
+        return None
+    # A new line is shown between its neighbours; a changed one alone.
+    inserts = all((e.line, e.column) == (e.end_line, e.end_column) == (e.line, 0) for e in edits)
+    context = 1 if inserts else 0
+    first = min(e.line for e in edits)
+    last = max(e.end_line for e in edits) - (1 if inserts else 0)
+    lo = max(first - context, 1)
+    old = [line_text(n) for n in range(lo, last + 1 + context)]
+    if any(t is None for t in old):
+        return None
+    shifted = [e._replace(line=e.line - lo + 1, end_line=e.end_line - lo + 1) for e in edits]
+    new = apply("\n".join(old) + "\n", shifted).split("\n")[:-1]
+    body = [ln for ln in difflib.unified_diff(old, new, lineterm="", n=context)][2:]
+    body = [ln for ln in body if not ln.startswith("@@")]
+    return body if 0 < len(body) <= limit else None
 
 
 def error_count(text: str) -> int:

@@ -250,6 +250,7 @@ class BranchCheck(NamedTuple):
     settings: Settings
     options: Options
     skipped: str | None  # why nothing was checked
+    root: str = ""  # the work tree's top folder
 
 
 def review_branch(revs: list[str], paths: list[str], settings_for, ignore, select,
@@ -278,7 +279,7 @@ def review_branch(revs: list[str], paths: list[str], settings_for, ignore, selec
         if checkpatch_path(gs.root) is None:
             raise UserError(f"--checkpatch: no scripts/checkpatch.pl in {gs.root}")
         review.findings = merge(review.findings, checkpatch_findings(series, gs.mails, gs.root))
-    return BranchCheck(review, settings, options, None)
+    return BranchCheck(review, settings, options, None, gs.root)
 
 
 # -- scope ------------------------------------------------------------------------
@@ -302,3 +303,14 @@ def scope_note(left_out) -> str:
     numbers = ", ".join(f"{p.index}/{p.total}" for p in left_out)
     return (f"left out {len(left_out)} patch(es) that do not touch TDX: {numbers} "
             "(--all reviews them)")
+
+
+def fix_branch(checked: BranchCheck, write: bool):
+    """The certain fixes of a checked branch: written to the work tree
+    (write), or only worked out (for --diff). Returns the FixResult."""
+    from .fixgit import plan_fixes, write_fixes
+
+    result = plan_fixes(checked.review, checked.root)
+    if write:
+        write_fixes(result, checked.root)
+    return result

@@ -127,7 +127,28 @@ def _comment_text(f: Finding, said: set[tuple[str, str]]) -> str:
 def _paragraph(findings: list[Finding], said: set[tuple[str, str]]) -> list[str]:
     """Several findings on one line make one paragraph, the weightiest first."""
     ordered = sorted(findings, key=lambda f: -f.rank)
-    return wrap(" ".join(_comment_text(f, said) for f in ordered))
+    # Each point starts its own line, so that a rule id does not sit in
+    # the middle of the next point's sentence.
+    return [ln for f in ordered for ln in wrap(_comment_text(f, said))]
+
+
+def _suggestion(patch: Patch, findings: list[Finding]) -> list[str]:
+    """"Something like:" and the fix as a few diff lines, as reviewers write
+    it under a point that has a mechanical answer; nothing when the fix is
+    long or spans files."""
+    from .fixes import preview
+
+    edits = [e for f in findings for e in f.fix]
+    if not edits:
+        return []
+    lines = {(d.path, ln.new_no): ln.text for d in patch.files for h in d.hunks for ln in h.lines
+             if ln.new_no is not None}
+    shown = preview(edits, lambda n: lines.get((edits[0].path, n)))
+    return ["Something like:", ""] + [_quote_diff(ln) for ln in shown] + [""] if shown else []
+
+
+def _quote_diff(line: str) -> str:
+    return line if line.strip() else line.rstrip()
 
 
 def quote_body(patch: Patch, findings: list[Finding]) -> list[str]:
@@ -171,8 +192,10 @@ def quote_body(patch: Patch, findings: list[Finding]) -> list[str]:
             out.append(_quote(quoted[i]))
             shown = i
         out.append("")
+        fixable = [f for f in anchored[idx] if f.fix and (f.rule, _text(f)) not in said]
         out.extend(_paragraph(anchored[idx], said))
         out.append("")
+        out.extend(_suggestion(patch, fixable))
     if shown < len(quoted) - 1 and anchored:
         out.append(GAP)
         out.append("")

@@ -104,6 +104,7 @@ def to_json_obj(review: Review) -> dict:
             "patch_subject": subjects.get(f.patch_index),
             "message": f.message,
             "already_raised": f.already_raised,
+            "fix": [e.as_json() for e in f.fix],
         } for f in review.findings],
     }
 

@@ -101,6 +101,12 @@ def _result(f: Finding, review: Review, rule_index: int, seen: dict[str, int]) -
         properties["changelogLine"] = f.changelog_line + 1
     if f.already_raised:
         properties["alreadyRaised"] = True
+    if f.fix and patch is not None:
+        from .fixes import sarif_fix
+
+        lines = {(d.path, ln.new_no): ln.text for d in patch.files for ln in d.added_lines()}
+        result["fixes"] = [sarif_fix(list(f.fix), f"Fix: {f.message}",
+                                     lambda path, line: lines.get((path, line), ""))]
     if properties:
         result["properties"] = properties
     return result

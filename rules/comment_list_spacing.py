@@ -11,6 +11,8 @@ to the sentence above it, or long items glued together, read as one run-on
 block. The TDH.SYS.DISABLE v2 review asked for exactly these two lines
 ("Nit: Add a new line here." / "And here.").
 
+Fix: an empty ' *' line, indented like the comment, where the finding is.
+
 Fires on:
     /*
      * Don't loop forever.

@@ -16,6 +16,8 @@ host's SW-defined error codes should [not] be used by the guest"), and the
 kexec series had to switch to 64-bit constants "to address 32 bit build
 errors".
 
+Fix (for the missing suffix only): ULL after the value.
+
 Fires on:
     #define TDX_SYS_BUSY	0x8000020200000000
 in arch/x86/virt/vmx/tdx/tdx.c.
@@ -25,6 +27,8 @@ arch/x86/include/asm/shared/tdx_errno.h, nor on
 """
 from __future__ import annotations
 
+import re
+
 from ..areas import TDX
 from ..lazyre import lazy_re
 from ..rulekit import Case
@@ -32,6 +36,7 @@ from ..rulekit import Case
 ID = "tdx-errno-define"
 SEVERITY = "warning"
 PATHS = TDX
+FIXES = True
 TOPICS = ("ull", "header", "errno", "define", "class", "32-bit", "32 bit")
 
 _STATUS_VALUE = lazy_re(r"^\(?\s*0x([0-9a-fA-F]{16})([uUlL]*)\s*\)?$")
@@ -72,6 +77,13 @@ def _tree_has_errno_h(file) -> bool:
     return any("tdx_errno.h" in text for region in file.regions for text in region.lines)
 
 
+def _ull(code, define):
+    """The edit that gives a status value its ULL suffix (replacing U, UL...)."""
+    value = define.child_by_field_name("value")
+    m = re.search(r"0x[0-9a-fA-F]{16}([uUlL]*)", code.text(value))
+    return code.edit(value, m.group(0)[:18] + "ULL", m.start(), m.end()) if m else None
+
+
 def check_file(file):
     has_errno_h = _tree_has_errno_h(file)
     for code in file.code:
@@ -79,15 +91,20 @@ def check_file(file):
             if not name.startswith("TDX_"):
                 continue
             for problem in _problems(file.path, name, value, has_errno_h):
-                code.report(node, problem,
+                fix = [_ull(code, node)] if problem.endswith("has no ULL suffix") else []
+                code.report(node, problem, fix=fix, comment=(
                             f"{problem[0].upper()}{problem[1:]}. Architectural status codes live "
                             "in <asm/shared/tdx_errno.h> as 64-bit (ULL) values named after the "
-                            "spec; SW-defined ones stay in <asm/tdx.h>.")
+                            "spec; SW-defined ones stay in <asm/tdx.h>."))
 
 
 INVALID = [
     Case(before="#include <asm/shared/tdx_errno.h>", code="#define TDX_SYS_BUSY\t\t0x8000020200000000",
          at=("#define TDX_SYS_BUSY", "#define TDX_SYS_BUSY"), why="no ULL and outside tdx_errno.h"),
+    Case(path="arch/x86/include/asm/shared/tdx_errno.h",
+         code="#define TDX_SYS_BUSY\t\t\t\t0x8000020200000000UL",
+         at=("#define TDX_SYS_BUSY",), why="UL is 32 bits on a 32-bit build",
+         fixed="#define TDX_SYS_BUSY\t\t\t\t0x8000020200000000ULL"),
     Case(path="arch/x86/include/asm/shared/tdx_errno.h",
          code="#define TDX_SYS_SHUTDOWN_BUSY\t\t0x4000020600000000ULL",
          at=("TDX_SYS_SHUTDOWN_BUSY",), why="a busy code with non-recoverable class bits"),

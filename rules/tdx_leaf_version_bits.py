@@ -10,6 +10,10 @@ trees) so that `TDH_VP_INIT | (1ULL << TDX_VERSION_SHIFT)` says what it
 does; a bare 16 reads like a magic number, and a reviewer has to look up
 the leaf layout to check it.
 
+Fix: `(1ULL << TDX_VERSION_SHIFT)` (the version number in place of 1), unless
+the tree in sight
+writes SEAMCALL_LEAF_VER(), where the right spelling would be a guess.
+
 Fires on: `seamcall(TDH_VP_INIT | (1ULL << 16), &args)`.
 Must not fire on `seamcall(TDH_VP_INIT | (1ULL << TDX_VERSION_SHIFT), &args)`,
 nor on `1ULL << 16` that has nothing to do with a leaf.
@@ -24,6 +28,7 @@ from ..rulekit import Case
 ID = "tdx-leaf-version-bits"
 SEVERITY = "warning"
 PATHS = TDX
+FIXES = True
 TOPICS = ("version", "shift", "bit 16", "TDX_VERSION_SHIFT")
 
 _LEAF = lazy_re(r"^TD[HG]_[A-Z0-9_]+$")
@@ -47,40 +52,64 @@ def _is_leaf(code, node) -> bool:
     return False
 
 
-def _bare_version(code, node) -> bool:
-    """node is `leaf | version` with the version bits written as a number."""
+def _bare_version(code, node):
+    """The version operand of `leaf | version` when its bits are written as
+    a number (else None)."""
     if node.type != "binary_expression" or code.op(node) not in ("|", "+"):
-        return False
+        return None
     left, right = node.child_by_field_name("left"), node.child_by_field_name("right")
     for leaf, version in ((left, right), (right, left)):
         value = code.int_value(version, {})
         if _is_leaf(code, leaf) and value and value & 0xFF0000 == value \
                 and not _NAMED.search(code.text(version)):
-            return True
-    return False
+            return version
+    return None
+
+
+_PREFIX = len("long __v = ")  # what parse_expression() puts before a #define's value
 
 
 def check_file(file):
+    # The fix names TDX_VERSION_SHIFT; a tree that writes SEAMCALL_LEAF_VER()
+    # gets no fix, as the right spelling is then a guess.
+    newer = any("SEAMCALL_LEAF_VER" in line for region in file.regions for line in region.lines)
     for code in file.code:
-        found = [n for n in code.find("binary_expression") if _bare_version(code, n)]
-        for node, _name, value in code.define_nodes():  # a #define's value is not parsed
+        found = []
+        for node in code.find("binary_expression"):
+            version = _bare_version(code, node)
+            if version is not None:
+                found.append((node, code.edit(version, _named(code.int_value(version, {})))))
+        for define, _name, value in code.define_nodes():  # a #define's value is not parsed
             parsed = parse_expression(value)
-            if parsed and any(_bare_version(parsed[0], n) for n in parsed[0].find("binary_expression")):
-                found.append(node)
-        for node in found:
+            for node in parsed[0].find("binary_expression") if parsed else ():
+                version = _bare_version(parsed[0], node)
+                if version is not None:
+                    raw = code.text(define.child_by_field_name("value"))
+                    at = version.start_byte - _PREFIX + len(raw) - len(raw.lstrip())
+                    found.append((define, code.edit(define.child_by_field_name("value"),
+                                                    _named(parsed[0].int_value(version, {})), at,
+                                                    at + version.end_byte - version.start_byte)))
+        for node, edit in found:
             code.report(node, "leaf version set with a bare bit 16; use TDX_VERSION_SHIFT",
                         "Bits 23:16 of the leaf are its version; please write this with "
                         "TDX_VERSION_SHIFT (or SEAMCALL_LEAF_VER() where the tree has it) rather "
-                        "than a bare 16.")
+                        "than a bare 16.", fix=[] if newer else [edit])
+
+
+def _named(value: int) -> str:
+    return f"({value >> 16}ULL << TDX_VERSION_SHIFT)"
 
 
 INVALID = [
     Case(code="\treturn seamcall(TDH_VP_INIT | (1ULL << 16), &args);",
-         at=("TDH_VP_INIT | (1ULL << 16)",), why="shift by a bare 16"),
+         at=("TDH_VP_INIT | (1ULL << 16)",), why="shift by a bare 16",
+         fixed="\treturn seamcall(TDH_VP_INIT | (1ULL << TDX_VERSION_SHIFT), &args);"),
     Case(path="arch/x86/virt/vmx/tdx/tdx.h", code="#define TDH_SYS_DISABLE_V1\t(TDH_SYS_DISABLE | BIT_ULL(16))",
-         at=("BIT_ULL(16)",), why="BIT_ULL(16) in a versioned leaf define"),
+         at=("BIT_ULL(16)",), why="BIT_ULL(16) in a versioned leaf define",
+         fixed="#define TDH_SYS_DISABLE_V1\t(TDH_SYS_DISABLE | (1ULL << TDX_VERSION_SHIFT))"),
     Case(code="\tret = seamcall_ret(22 | 0x10000, &args);", at=("22 | 0x10000",),
-         why="a raw leaf number and raw version"),
+         why="a raw leaf number and raw version",
+         fixed="\tret = seamcall_ret(22 | (1ULL << TDX_VERSION_SHIFT), &args);"),
 ]
 
 VALID = [

@@ -14,6 +14,11 @@ Why: the module builds these with the operand ID in the low half
 compare silently misses them. Dave: "Those fancy pants error codes are why
 we need ... and can't just check the err directly."
 
+Fix, where the code the patch shows already uses one: the IS_TDX_*()
+helper for the code, else the status mask (`(err & TDX_SEAMCALL_STATUS_MASK)
+== TDX_OPERAND_BUSY`). None for a switch, whose other cases may need the
+full value.
+
 Fires on:
     if (err == TDX_OPERAND_BUSY)
         return -EBUSY;
@@ -23,13 +28,16 @@ compare) or on `switch (vp_enter_ret & TDX_SEAMCALL_STATUS_MASK)`.
 """
 from __future__ import annotations
 
+import re
+
 from ..areas import TDX
-from ..rulekit import Case
+from ..rulekit import Case, sources_in
 from ..tdxsem import DETAIL_STATUSES, code_of, is_masked
 
 ID = "tdx-status-unmasked"
 SEVERITY = "error"
 PATHS = TDX
+FIXES = True
 TOPICS = ("mask", "detail", "operand", "compare", "bits")
 
 
@@ -43,12 +51,40 @@ def _message(code: str) -> str:
     return f"raw compare with {code}, which the TDX module returns with detail bits in 31:0"
 
 
+def _masking_in_sight(file) -> tuple[set[str], str | None]:
+    """The IS_TDX_*() helpers and the status mask the code of the patch
+    uses: a fix may use what the tree has, and nothing else."""
+    helpers, mask = set(), None
+    for region in (r for source in sources_in(file.patch, None) for r in source.regions):
+        text = "\n".join(region.lines)
+        helpers.update(re.findall(r"\b(IS_TDX_[A-Z0-9_]+)\s*\(", text))
+        helpers.update("IS_" + c for c in re.findall(r"DEFINE_TDX_ERRNO_HELPER\((TDX_[A-Z0-9_]+)\)", text))
+        found = re.search(r"\b(TDX_SEAMCALL_STATUS_MASK|TDX_STATUS_MASK)\b", text)
+        mask = mask or (found.group(1) if found else None)
+    return helpers, mask
+
+
+def _masked_test(code, test, helpers: set[str], mask: str | None):
+    value = code.text(test.value).strip() if test.value is not None else None
+    if value is None:
+        return None
+    if "IS_" + test.code in helpers:
+        return code.edit(test.node, ("!" if test.op == "!=" else "") + f"IS_{test.code}({value})")
+    if mask is not None:
+        operand = value if test.value.type in ("identifier", "field_expression", "call_expression") \
+            else f"({value})"
+        return code.edit(test.node, f"({operand} & {mask}) {test.op} {test.code}")
+    return None
+
+
 def check_file(file):
+    helpers, mask = _masking_in_sight(file)
     for code in file.code:
         tdx = code.tdx
         for test in tdx.status_tests():
             if test.code in DETAIL_STATUSES and test.op in ("==", "!=") and not test.masked:
-                code.report(test.node, _message(test.code), _comment(test.code))
+                code.report(test.node, _message(test.code), _comment(test.code),
+                            fix=[_masked_test(code, test, helpers, mask)])
         for switch in code.find("switch_statement"):
             if is_masked(code.region, switch.child_by_field_name("condition"), tdx.patch.maskers):
                 continue
@@ -92,6 +128,16 @@ INVALID = [
         	return err == TDX_OPERAND_BUSY;
         }
         """, at=("return err == TDX_OPERAND_BUSY;",), why="a helper the patch adds compares raw"),
+    Case(path="arch/x86/kvm/vmx/tdx.c", before="\tif (IS_TDX_OPERAND_BUSY(err))\n\t\treturn -EBUSY;",
+         code="\tif (err == TDX_OPERAND_INVALID)", at=("err == TDX_OPERAND_INVALID",),
+         why="the tree has the helper; the fix uses it",
+         extra_files=(("arch/x86/include/asm/shared/tdx_errno.h",
+                       "DEFINE_TDX_ERRNO_HELPER(TDX_OPERAND_INVALID);"),),
+         fixed="\tif (IS_TDX_OPERAND_INVALID(err))"),
+    Case(path="arch/x86/kvm/vmx/tdx.c", before="\tswitch (vp_enter_ret & TDX_SEAMCALL_STATUS_MASK) {\n\t}",
+         code="\tif (tdx->vp_enter_ret != TDX_OPERAND_BUSY)", at=("!= TDX_OPERAND_BUSY",),
+         why="no helper in sight, but the mask is",
+         fixed="\tif ((tdx->vp_enter_ret & TDX_SEAMCALL_STATUS_MASK) != TDX_OPERAND_BUSY)"),
 ]
 
 VALID = [

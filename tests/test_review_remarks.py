@@ -141,7 +141,7 @@ def test_repeats_say_and_here_and_one_line_makes_one_paragraph():
                 at(101, "rule-c", "Point C."), at(107, "rule-a", "Point A.")]
     body = quote_body(patch, findings)
     text = "\n".join(body)
-    assert "Point B. [rule-b] Point A. [rule-a]" in text, text
+    assert "Point B. [rule-b]\nPoint A. [rule-a]" in text, text  # one paragraph, a line each
     assert text.count("Point A.") == 1 and "And here. [rule-a]" in text
     assert body.index("And here. [rule-a]") > body.index("> +int h;")
 

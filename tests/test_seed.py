@@ -101,3 +101,20 @@ def test_seed_thread_gets_no_finding_from_the_changelog_rules_but_voice(seeds):
     assert not rules & {"changelog-says-what", "changelog-imperative", "changelog-typo", "changelog-passive",
                         "function-parens", "tag-order", "reported-by-link", "tag-chain",
                         "changelog-log-mismatch", "cover-placeholder"}
+
+
+def test_seed_draft_shows_the_blank_line_as_the_fix(seeds, tmp_path):
+    """On the patch alone, the draft answers "Don't loop forever." the way a
+    reviewer does: the point, then "Something like:" and the ' *' line."""
+    res = run_cli("review", seeds / SEED_PATCH, "--drafts", tmp_path,
+                  "--from", "Rita Reviewer <rita@example.org>")
+    assert res.returncode == 1, res.stderr
+    (draft,) = list(tmp_path.iterdir())
+    body = email.message_from_bytes(draft.read_bytes(), policy=policy.default).get_content().split("\n")
+    first = body.index("> +\t * Don't loop forever.")
+    second = body.index("> +\t *    calls.")
+    below = body[first + 1:second]
+    at = below.index("Something like:")
+    assert below[at + 1:at + 5] == ["", " \t * Don't loop forever.", "+\t *",
+                                    " \t *  - TDX_INTERRUPTED_RESUMABLE guarantees forward progress between"]
+    assert "Something like:" not in body[second:], "the repeat says 'And here.' and no more"
