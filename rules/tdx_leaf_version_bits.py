@@ -10,9 +10,9 @@ trees) so that `TDH_VP_INIT | (1ULL << TDX_VERSION_SHIFT)` says what it
 does; a bare 16 reads like a magic number, and a reviewer has to look up
 the leaf layout to check it.
 
-Fix: `(1ULL << TDX_VERSION_SHIFT)` (the version number in place of 1), unless
-the tree in sight
-writes SEAMCALL_LEAF_VER(), where the right spelling would be a guess.
+Fix: `(1ULL << TDX_VERSION_SHIFT)` (the version number in place of 1),
+unless the tree in sight writes SEAMCALL_LEAF_VER(), where the right
+spelling would be a guess.
 
 Fires on: `seamcall(TDH_VP_INIT | (1ULL << 16), &args)`.
 Must not fire on `seamcall(TDH_VP_INIT | (1ULL << TDX_VERSION_SHIFT), &args)`,
