@@ -9,7 +9,10 @@ from __future__ import annotations
 import fnmatch
 import re
 from functools import lru_cache
-from typing import Iterable, NamedTuple
+from typing import TYPE_CHECKING, Iterable, NamedTuple
+
+if TYPE_CHECKING:
+    from .model import Patch, Series
 
 
 class Area(NamedTuple):
@@ -109,3 +112,20 @@ def in_scope(paths: Iterable[str], subject: str, patterns: Iterable[str] = TDX_S
     patterns, or its subject names TDX."""
     patterns = tuple(patterns)
     return any(path_matches(p, patterns) for p in paths) or subject_names_tdx(subject)
+
+
+def patch_in_scope(patch: Patch, patterns: Iterable[str] = TDX_SCOPE) -> bool:
+    """Whether tdxbot reviews this patch by default (see in_scope); the
+    old path of a rename or deletion counts as touched."""
+    paths = [p for d in patch.files for p in (d.path, d.old_path) if p]
+    return in_scope(paths, patch.title, patterns)
+
+
+def split_by_scope(series: Series, patterns: Iterable[str] = TDX_SCOPE) -> tuple[Series, tuple]:
+    """The series cut down to its in-scope patches (numbering kept), and
+    the patches left out."""
+    patterns = tuple(patterns)
+    kept = tuple(p for p in series.patches if patch_in_scope(p, patterns))
+    kept_ids = {id(p) for p in kept}
+    left_out = tuple(p for p in series.patches if id(p) not in kept_ids)
+    return series._replace(patches=kept), left_out

@@ -85,6 +85,7 @@ def mailbox(messages: list[Message]):
     setup()
     box = b4.LoreMailbox()
     trimmed: set[int] = set()
+    messages = _one_per_message_id(messages)
     with redirect_stdout(io.StringIO()), redirect_stderr(io.StringIO()):
         for msg in messages:
             whole = _trim_for_b4(msg)
@@ -101,6 +102,45 @@ def mailbox(messages: list[Message]):
                 lmsg.body = b4.LoreMessage.get_payload(lmsg.msg)[0]
         _prime_patch_ids(box)
     return box
+
+
+def _one_per_message_id(messages: list[Message]) -> list[Message]:
+    """b4 keeps the first of two mails with one Message-ID. A stray reply
+    sent with a patch's Message-ID must not push the patch out: the one
+    with a diff wins (else the first), and both are named on stderr."""
+    from .mailparse import decode_header_value, message_id
+
+    chosen: dict[str, int] = {}
+    out: list[Message | None] = []
+    for msg in messages:
+        mid = message_id(msg)
+        if mid is None or mid not in chosen:
+            if mid is not None:
+                chosen[mid] = len(out)
+            out.append(msg)
+            continue
+        kept = out[chosen[mid]]
+        if _has_diff(msg) and not _has_diff(kept):
+            out[chosen[mid]], kept, msg = msg, msg, kept
+        from .mailsafe import printable
+
+        print(f"tdxbot: warning: two messages have Message-ID <{printable(mid)}>: kept "
+              f"{printable(decode_header_value(kept.get('Subject')))[:80]!r}"
+              f"{' (it has the diff)' if _has_diff(kept) and not _has_diff(msg) else ''}, left out "
+              f"{printable(decode_header_value(msg.get('Subject')))[:80]!r}", file=sys.stderr)
+    return [m for m in out if m is not None]
+
+
+def _has_diff(msg: Message) -> bool:
+    import b4
+
+    for part in msg.walk():
+        if part.is_multipart():
+            continue
+        payload = part.get_payload()
+        if isinstance(payload, str) and b4.DIFF_RE.search(payload):
+            return True
+    return False
 
 
 _ASCII_SUPERSETS = lazy_re(r"^(?:utf-8|us-ascii|ascii|iso-8859-\d+|windows-125\d)$", re.I)
@@ -200,7 +240,10 @@ def plan_series(messages: list[Message], version: int | None, where: str) -> Ser
 def plan_revision(box, messages: list[Message], revision: int) -> SeriesPlan | None:
     """The plan of one revision of a mailbox built from messages."""
     with redirect_stdout(io.StringIO()), redirect_stderr(io.StringIO()):
-        lseries = box.get_series(revision=revision, codereview_trailers=False)
+        try:
+            lseries = box.get_series(revision=revision, codereview_trailers=False)
+        except Exception:  # noqa: BLE001 - b4 0.16 trips over some partial re-rolls (IndexError)
+            lseries = None  # b4 cannot put this revision together: no plan for it
     if lseries is None:
         return None
     position = {id(msg): i for i, msg in enumerate(messages)}

@@ -46,35 +46,57 @@ def build_parser():
                         help="network timeout for lore requests (default 30)")
 
     check = sub.add_parser("check", help="check your branch before sending it",
+                           usage="tdxbot check [options] [REVISION...] [-- PATH...]",
+                           allow_abbrev=False,
                            description="Review the commits of a git branch as the series they "
-                                       "would be: the b4 prep series, else @{upstream}..HEAD, "
-                                       "else REV-RANGE.")
-    check.add_argument("rev_range", nargs="?", metavar="REV-RANGE",
-                       help="commits to check, e.g. origin/master..HEAD (default: the b4 prep "
-                            "series, else @{upstream}..HEAD)")
-    _add_common(check, formats=("text", "json", "sarif", "checkpatch"))
+                                       "would be. REVISION... and PATH... are what 'git rev-list' "
+                                       "takes: HEAD^!, -3, A..B, ^A B, A..B -- arch/x86; a lone "
+                                       "revision A means A..HEAD, as for git format-patch. With "
+                                       "none: the b4 prep series, else @{upstream}..HEAD. Only "
+                                       "patches that touch TDX are checked unless --all.",
+                           epilog="Arguments that are not tdxbot options go to git rev-list.")
+    _add_common(check)
     check.add_argument("--checkpatch", action="store_true",
                        help="also run the tree's scripts/checkpatch.pl and merge its findings")
     check.add_argument("--drafts", metavar="DIR", help="write the replies a reviewer would send")
+    fixing = check.add_mutually_exclusive_group()
+    fixing.add_argument("--fix", action="store_true",
+                        help="apply the certain fixes to the work tree (never to commits); amend "
+                             "or make a fixup commit afterwards")
+    fixing.add_argument("--diff", action="store_true",
+                        help="print the certain fixes as the patch 'git diff' would show once "
+                             "they are applied, and change nothing")
     _add_sender(check)
+    _add_scope(check)
 
     watch = sub.add_parser("watch", help="follow a public-inbox archive and reply to new TDX series",
                            description="Follow a public-inbox v2 archive (a local inbox or its URL), "
                                        "review every new series that touches the scope, and draft "
                                        "(or send) the replies, once each.")
-    watch.add_argument("--inbox", required=True, metavar="PATH|URL",
+    watch.add_argument("--inbox", metavar="PATH|URL",
                        help="inbox folder (with git/N.git epochs) or its http(s) URL")
     watch.add_argument("--drafts", metavar="MAILDIR", help="write replies into this maildir")
     watch.add_argument("--send", action="store_true",
                        help="send replies over SMTP using git's sendemail.* settings")
     watch.add_argument("--max-per-hour", type=int, default=30, metavar="N",
                        help="send at most N replies in any hour (default 30)")
+    watch.add_argument("--max-age", type=float, default=7.0, metavar="DAYS",
+                       help="with --send, never reply to mail older than DAYS days (default 7)")
     watch.add_argument("--once", action="store_true", help="process what is there and exit")
     watch.add_argument("--interval", type=float, default=60.0, metavar="SECONDS",
                        help="seconds between polls (default 60)")
     watch.add_argument("--settle", type=float, default=30.0, metavar="MINUTES",
                        help="review an incomplete series after this long (default 30)")
     watch.add_argument("--state", metavar="FILE", help="state database (default under $XDG_STATE_HOME)")
+    start = watch.add_mutually_exclusive_group()
+    start.add_argument("--since", metavar="DATE",
+                       help="on the first run, read mail archived since DATE (YYYY-MM-DD[THH:MM], UTC) "
+                            "instead of starting at the tip of the archive")
+    start.add_argument("--backlog", action="store_true",
+                       help="on the first run, read the whole archive instead of starting at its tip")
+    watch.add_argument("--status", action="store_true",
+                       help="print what the state holds (planned, sent, failed, skipped, with reasons) "
+                            "and exit")
     watch.add_argument("--scope", action="append", metavar="GLOB",
                        help="paths a series must touch to get a reply (default: the TDX paths)")
     watch.add_argument("--opt-out", action="append", metavar="ADDR",
@@ -90,20 +112,29 @@ def build_parser():
     ev.add_argument("--format", choices=("text", "json"), default="text",
                     help="text: a table and the misses; json: the whole result")
 
-    rules = sub.add_parser("rules", help="list the rules", description="List the rules.")
+    rules = sub.add_parser("rules", help="list the rules and their severities",
+                           description="List the rules with their effective severity: the "
+                                       "default, or what git config tdxbot.severity.RULE sets; "
+                                       "rules that git config tdxbot.ignore turns off are marked.")
     rules.add_argument("--doc", metavar="RULE", help="print one rule's full documentation")
+    rules.add_argument("--markdown", action="store_true",
+                       help="print every rule's documentation as Markdown (docs/rules.md)")
 
     b4check = sub.add_parser("b4-check", help="b4 per-patch check command (patch on stdin)",
                              description="Read one patch mail on stdin and print findings in "
                                          "the checkpatch --terse style b4 parses "
-                                         "(b4.am-perpatch-check-cmd, b4.prep-perpatch-check-cmd).")
+                                         "(b4.am-perpatch-check-cmd, b4.prep-perpatch-check-cmd). "
+                                         "A patch that does not touch TDX prints nothing "
+                                         "unless --all.")
     b4check.add_argument("--ignore", action="append", metavar="RULE",
                          help="skip these rule ids (repeatable, comma-separated)")
+    _add_scope(b4check)
 
     b4review = sub.add_parser("b4-review-check",
                               help="b4 review check command (JSON contract, message on stdin)",
                               description="Read one patch (or, with --series, the cover letter) on "
-                                          "stdin and print b4's review check JSON.")
+                                          "stdin and print b4's review check JSON. Patches that "
+                                          "do not touch TDX get no record unless --all.")
     b4review.add_argument("--series", action="store_true",
                           help="review the whole series of the cover letter on stdin "
                                "(fetched from lore unless stdin holds the whole thread)")
@@ -114,10 +145,11 @@ def build_parser():
                                "tdxbot.lore-url, else b4.midmask, else lore)")
     b4review.add_argument("--timeout", type=float, default=30.0, metavar="SECONDS",
                           help="network timeout for lore requests (default 30)")
+    _add_scope(b4review)
     return parser
 
 
-def _add_common(p, formats=("text", "json", "checkpatch")) -> None:
+def _add_common(p, formats=("text", "json", "checkpatch", "sarif")) -> None:
     choices = "; ".join(f"{f}: {FORMAT_HELP[f]}" for f in formats)
     p.add_argument("--format", choices=formats, default="text",
                    help=f"report format (default text; {choices})")
@@ -131,18 +163,26 @@ def _add_common(p, formats=("text", "json", "checkpatch")) -> None:
                    help="colour the text report (default auto: on a terminal, unless NO_COLOR is set)")
 
 
+def _add_scope(p) -> None:
+    p.add_argument("--all", action="store_true", dest="review_all",
+                   help="review every patch, not only those that touch TDX code or name TDX in "
+                        "the subject (default: git config tdxbot.scope, 'tdx' or 'all'; else tdx)")
+
+
 def _add_sender(p) -> None:
     p.add_argument("--from", dest="sender", metavar="ADDR",
                    help="From: of the replies, 'Name <you@example.org>' (default: git config "
                         "tdxbot.from, else user.name and user.email)")
 
 
-def _print_report(args, reviews, options) -> None:
+def _print_report(args, reviews, options, settings=None) -> None:
     from .engine import active_rules
+    from .pipeline import sarif_help_url
     from .reports import render, use_colour
 
     colour = use_colour(sys.stdout, getattr(args, "color", "never"))
-    sys.stdout.write(render(reviews, args.format, colour, active_rules(options)))
+    help_url = sarif_help_url(settings) if args.format == "sarif" else None
+    sys.stdout.write(render(reviews, args.format, colour, active_rules(options), help_url))
 
 
 def _drafts(args, settings, reviews) -> None:
@@ -173,7 +213,7 @@ def cmd_review(args) -> int:
             drafts(reviews[-1])
     if drafts:
         print(f"tdxbot: wrote {len(drafts.written)} draft(s) to {args.drafts}", file=sys.stderr)
-    _print_report(args, reviews, options)
+    _print_report(args, reviews, options, settings)
     return exit_status(reviews, args.fail_on)
 
 
@@ -182,53 +222,39 @@ def cmd_check(args) -> int:
     from .engine import exit_status
     from .pipeline import review_branch
 
-    review, settings, options = review_branch(args.rev_range, read_git_config, args.ignore,
-                                              args.select, args.checkpatch)
+    checked = review_branch(args.revs, args.paths, read_git_config, args.ignore, args.select,
+                            args.checkpatch, args.review_all)
+    if checked.review is None:
+        print(f"tdxbot: {checked.skipped}", file=sys.stderr)
+        return 0
+    if args.fix or args.diff:
+        return _fix(args, checked)
     if args.drafts:
-        _drafts(args, settings, [review])
-    _print_report(args, [review], options)
-    return exit_status([review], args.fail_on)
+        _drafts(args, checked.settings, [checked.review])
+    _print_report(args, [checked.review], checked.options, checked.settings)
+    return exit_status([checked.review], args.fail_on)
+
+
+def _fix(args, checked) -> int:
+    """--fix and --diff; the exit status counts what is left to fix by hand."""
+    from .engine import exit_status
+    from .fixgit import fixes_diff, outcome_lines, unfixed
+    from .pipeline import fix_branch
+
+    result = fix_branch(checked, write=args.fix)
+    if args.diff:
+        sys.stdout.write(fixes_diff(result, checked.root))
+    else:
+        lines, summary = outcome_lines(result)
+        sys.stdout.write("".join(ln + "\n" for ln in lines))
+        print(f"tdxbot: {summary}", file=sys.stderr)
+    return exit_status([unfixed(checked.review, result)], args.fail_on)
 
 
 def cmd_watch(args) -> int:
-    import logging
-    import time
+    from .watchcmd import run
 
-    from . import responder
-    from .areas import TDX_SCOPE
-    from .config import read_git_config, sender_address
-    from .pipeline import build_options
-    from .state import State, default_path
-
-    if not args.drafts and not args.send:
-        raise UserError("pass --drafts MAILDIR to draft the replies, or --send to send them")
-    if args.interval <= 0 or args.settle < 0 or args.max_per_hour < 1:
-        raise UserError("--interval and --max-per-hour must be positive, --settle not negative")
-    settings = read_git_config()
-    options = build_options(settings, args.ignore)
-    sender = sender_address(settings, args.sender)
-    if sender is None:
-        raise UserError("no sender: pass --from 'Name <bot@example.org>' or set git config tdxbot.from")
-    opt_out = {a.strip().lower() for a in (args.opt_out or []) + settings.get_all("tdxbot.opt-out")
-               if a.strip()}
-    conf = responder.Settings(sender=sender, scope=tuple(args.scope) if args.scope else TDX_SCOPE,
-                              settle=args.settle * 60, opt_out=frozenset(opt_out), options=options)
-    logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(asctime)s %(message)s",
-                        datefmt="%Y-%m-%d %H:%M:%S")
-    state = State(args.state or default_path())
-    try:
-        if args.send:
-            send = responder.smtp_sender(settings)
-
-            def deliver() -> int:
-                return responder.deliver_smtp(state, send, args.max_per_hour, time.time())
-        else:
-            def deliver() -> int:
-                return responder.deliver_maildir(state, args.drafts)
-        responder.follow(state, args.inbox, conf, deliver, args.once, args.interval)
-    finally:
-        state.close()
-    return 0
+    return run(args)
 
 
 def cmd_eval(args) -> int:
@@ -246,56 +272,42 @@ def cmd_eval(args) -> int:
 
 
 def cmd_rules(args) -> int:
-    from .engine import all_rules
+    from .config import read_git_config
+    from .engine import all_rules, describe_unknown
+    from .pipeline import build_options
+    from .rulesdoc import render_markdown, render_table, severity_origin
 
     rules = all_rules()
-    if args.doc:
-        for rule in rules:
-            if rule.id == args.doc:
-                scope = ", ".join(rule.paths) if rule.paths else "all files"
-                print(f"{rule.id} (default severity: {rule.severity}; paths: {scope})\n")
-                print(rule.doc)
-                return 0
-        raise UserError(f"unknown rule id: {args.doc} (see 'tdxbot rules')")
-    width = max(len(r.id) for r in rules)
+    if args.markdown:
+        sys.stdout.write(render_markdown(rules))
+        return 0
+    options = build_options(read_git_config())
+    if not args.doc:
+        sys.stdout.write(render_table(rules, options))
+        return 0
     for rule in rules:
-        print(f"{rule.id:<{width}}  {rule.severity:<7}  {rule.summary}")
-    return 0
+        if rule.id == args.doc:
+            scope = ", ".join(rule.paths) if rule.paths else "all files"
+            print(f"{rule.id} (severity: {severity_origin(rule, options)}; paths: {scope})\n")
+            print(rule.doc)
+            return 0
+    raise UserError(f"--doc: unknown rule id: {describe_unknown([args.doc])} (see 'tdxbot rules')")
 
 
 def cmd_b4_check(args) -> int:
-    from .config import read_git_config
-    from .engine import review_series
-    from .pipeline import build_options, stdin_series
-    from .reports import render_checkpatch
+    from .pipeline import b4_check_lines
 
-    options = build_options(read_git_config(), args.ignore)
-    series, _ = stdin_series()
-    if series is None:
-        return 0  # a cover letter or a note: nothing to check
-    sys.stdout.write(render_checkpatch(review_series(series, options)))
+    sys.stdout.write(b4_check_lines(args.ignore, args.review_all))
     return 0
 
 
 def cmd_b4_review_check(args) -> int:
     import json
 
-    from .config import read_git_config
-    from .engine import review_series
-    from .pipeline import build_options, cover_thread_series, stdin_series
-    from .reports import b4_review_records
+    from .pipeline import b4_review_check_records
 
-    settings = read_git_config()
-    options = build_options(settings, args.ignore)
-    series, messages = stdin_series()
-    if args.series:
-        if len(messages) == 1:
-            series = cover_thread_series(messages[0], args.lore_url, settings, args.timeout)
-        if series is None:
-            raise UserError("no patches in this thread")
-        records = b4_review_records(review_series(series, options), series_level=True)
-    else:
-        records = [] if series is None else b4_review_records(review_series(series, options))
+    records = b4_review_check_records(args.series, args.ignore, args.lore_url, args.timeout,
+                                      args.review_all)
     sys.stdout.write(json.dumps(records) + "\n")
     return 0
 
@@ -306,18 +318,34 @@ def _fast_b4_check_args(argv: list[str]):
     None means: not this simple shape, use the full parser."""
     if not argv or argv[0] != "b4-check":
         return None
-    ignore, rest = [], argv[1:]
+    ignore, review_all, rest = [], False, argv[1:]
     while rest:
         arg = rest.pop(0)
         if arg == "--ignore" and rest:
             ignore.append(rest.pop(0))
         elif arg.startswith("--ignore="):
             ignore.append(arg.split("=", 1)[1])
+        elif arg == "--all":
+            review_all = True
         else:
             return None
     from types import SimpleNamespace
 
-    return SimpleNamespace(command="b4-check", ignore=ignore)
+    return SimpleNamespace(command="b4-check", ignore=ignore, review_all=review_all)
+
+
+def _parse(parser, argv: list[str]):
+    """The arguments; for check, what argparse does not know (revisions,
+    rev-list options) and the paths after '--' go to git rev-list."""
+    if argv[:1] != ["check"]:
+        return parser.parse_args(argv)
+    paths: list[str] = []
+    if "--" in argv:
+        cut = argv.index("--")
+        argv, paths = argv[:cut], argv[cut + 1:]
+    args, revs = parser.parse_known_args(argv)
+    args.revs, args.paths = revs, paths
+    return args
 
 
 HANDLERS = {"review": cmd_review, "check": cmd_check, "watch": cmd_watch, "eval": cmd_eval,
@@ -342,7 +370,7 @@ def main(argv: list[str] | None = None) -> int:
     if args is None:
         parser = build_parser()
         try:
-            args = parser.parse_args(argv)
+            args = _parse(parser, argv)
         except SystemExit as exc:
             return 2 if exc.code not in (0, None) else 0
         if not args.command:
@@ -354,7 +382,9 @@ def main(argv: list[str] | None = None) -> int:
             _leave(status)
         return status
     except UserError as exc:
-        print(f"tdxbot: {exc}", file=sys.stderr)
+        from .mailsafe import printable
+
+        print(f"tdxbot: {printable(str(exc))}", file=sys.stderr)  # it may quote the mail
         return 2
     except KeyboardInterrupt:
         print("tdxbot: interrupted", file=sys.stderr)

@@ -4,6 +4,8 @@
         from = Jane Reviewer <jane@example.org>
         lore-url = https://lore.kernel.org/all
         ignore = comment-tail
+        scope = tdx            # or all: which patches b4-check and check review
+        help-url = https://example.org/tdxbot/rules.md   # SARIF's rule links
     [tdxbot "severity"]
         comment-tail = info
 """
@@ -12,6 +14,10 @@ from __future__ import annotations
 import os
 
 from .model import Address
+
+# What b4-check, b4-review-check and check review: only patches in the TDX
+# scope (areas.TDX_SCOPE or a subject naming TDX), or every patch.
+SCOPES = ("tdx", "all")
 
 
 class Settings:
@@ -31,6 +37,15 @@ class Settings:
             if key.startswith("tdxbot.severity."):
                 out[key[len("tdxbot.severity."):]] = vals[-1].strip().lower()
         return out
+
+    def scope(self) -> tuple[str, str | None]:
+        """(scope, complaint): "tdx" (the default) or "all", and a warning
+        to print when the configured value is neither."""
+        value = (self.get("tdxbot.scope") or "tdx").strip().lower()
+        if value in SCOPES:
+            return value, None
+        return "tdx", (f"git config tdxbot.scope: {value!r} is not one of {', '.join(SCOPES)}; "
+                       "using tdx")
 
     def ignored(self) -> set[str]:
         out = set()

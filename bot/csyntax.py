@@ -1,10 +1,17 @@
-"""C structure for rules, from tree-sitter-c.
+"""C facts from tree-sitter-c, for every rule that reads code.
 
-A Region is a piece of post-image source: one hunk's context and added lines,
-or the whole post-image file when it is known. Tree-sitter parses fragments
-with error recovery, so a hunk that starts mid-function still yields its
-comments, loops and calls. A hunk that starts inside a block comment gets a
-synthetic '/*' line so the comment parses as one.
+A Region is a piece of post-image source: one hunk's context and added
+lines, or the whole post-image file when it is known. Tree-sitter parses
+fragments with error recovery, so a hunk that starts mid-function still
+yields its comments, loops and calls. A hunk that starts inside a block
+comment gets a synthetic '/*' line so the comment parses as one.
+
+What a rule may ask a Region, besides its nodes by type: the text of a node,
+a node without its parentheses or casts, an operator, the value of an
+integer constant, whether a value is used as a truth value, the declared
+type of a name, a function's annotations and whether it is wholly in sight,
+the #defines of the region, and the comments near a node. Every query is
+linear in the size of the region (or cached), whatever the nesting.
 """
 from __future__ import annotations
 
@@ -12,6 +19,10 @@ from functools import cached_property
 from typing import Iterator, NamedTuple
 
 from .lazyre import lazy_re
+from .cfacts import TRUTH_MACROS, CFacts, int_of_text, parse_expression  # noqa: F401 (rules use them)
+from .cnodes import (LOOP_TYPES, ancestor, call_args, call_name, comment_inner,  # noqa: F401
+                     declaration_type, declared_name, enclosing_function, function_head,
+                     function_name, int_literal, iter_nodes, strip_comment_markers, unparen, unwrap)
 
 _PARSER = None
 
@@ -40,28 +51,86 @@ def _starts_inside_comment(lines: list[str]) -> bool:
     return False
 
 
-class Region:
-    """Consecutive post-image lines, parsed as C."""
+# Macros whose argument is tested for truth (the kernel's assertions and
+# branch hints).
+_PARAMETERS = lazy_re(r"^[\w\s*,\[\]]+\)?\s*$")
+_STATEMENT_WORD = lazy_re(r"^\s*(?:if|while|for|switch|return|do|else|goto|case|break|continue)\b")
 
-    def __init__(self, lines: list[str], numbers: list[int], added: frozenset[int]):
+
+# Kernel annotations tree-sitter does not know: `static __always_inline u64
+# f(...)` would parse as a declaration of __always_inline. They are blanked
+# (same length, so every byte offset holds) in what tree-sitter parses;
+# rules read them from the text (see CFacts.annotations).
+_ANNOTATIONS = lazy_re(
+    rb"\b(?:__always_inline|noinstr|__init|__exit|__ref|__meminit|__init_or_module|__must_check|"
+    rb"__cold|__hot|notrace|__flatten|__maybe_unused|__noreturn|__cpuidle|__weak|__visible|"
+    rb"asmlinkage|__ro_after_init|__initdata|__initconst|__read_mostly|__percpu|__rcu|__iomem|"
+    rb"__user|__force|__packed|__latent_entropy|__noclone|__attribute_const__)\b"
+    rb"|\b(?:__must_hold|__acquires|__releases|__aligned|__section|__printf|__alias|__diag\w*)"
+    rb"\s*\((?:[^()\n]|\([^()\n]*\))*\)")
+
+
+def _parseable(source: bytes) -> bytes:
+    """The source with kernel annotations blanked, and closing braces added
+    for blocks a hunk cuts off (after the last line, so no line moves)."""
+    masked = _ANNOTATIONS.sub(lambda m: b" " * len(m.group(0)), source)
+    depth = masked.count(b"{") - masked.count(b"}")
+    return masked + b"}\n" * depth if 0 < depth <= 64 else masked
+
+
+def _opener(lines: list[str], context: str) -> list[str]:
+    """The synthetic line that puts a hunk starting inside a function (or a
+    struct, or a parameter list) back inside it."""
+    first = next((ln for ln in lines if ln.strip()), "")
+    if not first or not (first[:1].isspace() or first.startswith("}")):
+        return []  # starts at file scope
+    context = context.strip()
+    if context.count("(") > context.count(")"):
+        if _PARAMETERS.match(first) and not _STATEMENT_WORD.match(first):
+            return [context]  # the parameter list goes on
+        return [context + ") {"]  # git cut the signature short; the body follows
+    if context.endswith(("{", "=", ",")):
+        return [context]  # inside a struct or an initializer
+    if "(" in context and context.endswith(")"):
+        return [context + " {"]
+    if first.lstrip().startswith(("*", "/*", "//", "#")):
+        return []
+    return ["void __hunk__(void) {"]
+
+
+class Region(CFacts):
+    """Consecutive post-image lines, parsed as C (the C facts are CFacts'
+    methods)."""
+
+    def __init__(self, lines: list[str], numbers: list[int], added: frozenset[int],
+                 context: str = ""):
         self.lines = lines
         self.numbers = numbers  # post-image line number of each line
         self.added = added  # the post-image numbers this patch adds
-        # One synthetic '/*' row goes first when the region starts mid-comment.
-        self.offset = 1 if _starts_inside_comment(lines[:40]) else 0
+        # Synthetic rows (with no line number) go first when the region
+        # starts inside a function, so that its statements parse as
+        # statements: the hunk header's context (git takes it from the line
+        # that opens the function) and, if need be, a '/*' for a region that
+        # starts mid-comment.
+        self.prefix = _opener(lines, context)
+        if _starts_inside_comment(lines[:40]):
+            self.prefix.append("/*")
+        self.offset = len(self.prefix)
 
     @cached_property
     def source(self) -> bytes:
-        prefix = "/*\n" if self.offset else ""
+        prefix = "".join(p + "\n" for p in self.prefix)
         return (prefix + "\n".join(self.lines) + "\n").encode("utf-8", "surrogateescape")
 
     @cached_property
     def tree(self):
-        return parser().parse(self.source)
+        return parser().parse(_parseable(self.source))
 
     @property
     def root(self):
         return self.tree.root_node
+
+    # ---- lines ------------------------------------------------------------
 
     def line_no(self, row: int) -> int | None:
         """Post-image number of a tree row (None for the synthetic line)."""
@@ -99,17 +168,21 @@ class Region:
         """The first line of node that the patch adds, if any."""
         return next((n for n in self.node_lines(node) if n in self.added), None)
 
+    @cached_property
+    def has_added(self) -> bool:
+        return any(n in self.added for n in self.numbers)
+
     def text(self, node) -> str:
         return self.source[node.start_byte:node.end_byte].decode("utf-8", "replace")
 
-    # ---- queries -------------------------------------------------------
+    # ---- nodes ------------------------------------------------------------
 
     @cached_property
     def _index(self) -> dict[str, list]:
         """Every node by type, in document order, from one cursor walk.
-        (tree-sitter queries would do this in C, but they slow down badly on
-        deeply nested trees such as a megabyte-long expression; the walk is
-        linear in the node count whatever the shape.)"""
+        (A tree-sitter query would do this in C, but queries slow down badly
+        on deeply nested trees such as a megabyte-long expression; the walk
+        is linear in the node count whatever the shape.)"""
         index: dict[str, list] = {}
         cursor = self.root.walk()
         while True:
@@ -121,24 +194,34 @@ class Region:
                 if not cursor.goto_parent():
                     return index
 
-    def _of_type(self, node_type: str) -> list:
-        return self._index.get(node_type, [])
-
     def find(self, *types: str, within=None) -> list:
         """Nodes of the given types, in document order; only those inside
         `within` when it is given."""
         found = []
         for t in types:
-            found.extend(self._of_type(t))
+            found.extend(self._index.get(t, ()))
         if len(types) > 1:
             found.sort(key=lambda n: n.start_byte)
         if within is not None:
+            from bisect import bisect_left
+
             lo, hi = within.start_byte, within.end_byte
+            if len(types) == 1:  # sorted already: cut the slice out
+                starts = self._starts(types[0])
+                found = found[bisect_left(starts, lo):]
             found = [n for n in found if lo <= n.start_byte and n.end_byte <= hi]
         return found
 
+    def _starts(self, node_type: str) -> list[int]:
+        memo = self.__dict__.setdefault("_start_lists", {})
+        if node_type not in memo:
+            memo[node_type] = [n.start_byte for n in self._index.get(node_type, ())]
+        return memo[node_type]
+
     def nodes(self, *types: str) -> Iterator:
         return iter(self.find(*types))
+
+    # ---- comments ---------------------------------------------------------
 
     def comments(self) -> list["Comment"]:
         return self._comments
@@ -146,12 +229,12 @@ class Region:
     @cached_property
     def _comments(self) -> list["Comment"]:
         out = []
-        for node in self.nodes("comment"):
+        for node in self.find("comment"):
             raw = self.text(node)
             start = node.start_point[0]
             rows = raw.split("\n")
             entries = []
-            for k, text in enumerate(rows):
+            for k, _text in enumerate(rows):
                 no = self.line_no(start + k)
                 if no is not None:
                     entries.append((no, self.lines[start + k - self.offset]))
@@ -183,12 +266,16 @@ class Region:
         return found
 
     def comments_within(self, node) -> list["Comment"]:
+        return self.comments_between(node.start_byte, node.end_byte)
+
+    def comments_between(self, start: int, end: int) -> list["Comment"]:
+        """Comments wholly inside the bytes start..end."""
         from bisect import bisect_left
 
-        i = bisect_left(self._comment_starts, node.start_byte)
+        i = bisect_left(self._comment_starts, start)
         out = []
-        while i < len(self._comments) and self._comments[i].node.start_byte < node.end_byte:
-            if self._comments[i].node.end_byte <= node.end_byte:
+        while i < len(self._comments) and self._comments[i].node.start_byte < end:
+            if self._comments[i].node.end_byte <= end:
                 out.append(self._comments[i])
             i += 1
         return out
@@ -218,78 +305,3 @@ class Comment(NamedTuple):
         for _, text in self.lines:
             words.append(strip_comment_markers(text))
         return " ".join(w for w in words if w)
-
-
-_MARKER = lazy_re(r"^\s*(/\*+|\*(?!/)|//+)?")
-
-
-def strip_comment_markers(text: str) -> str:
-    text = text.rstrip()
-    if text.endswith("*/"):
-        text = text[:-2]
-    return _MARKER.sub("", text, count=1).strip()
-
-
-def comment_inner(text: str) -> str | None:
-    """A block comment line's text after its leading '*' (or '/*'), keeping
-    the indentation that follows; None for a line that is only a marker."""
-    s = text.strip()
-    if s.endswith("*/"):
-        s = s[:-2].rstrip()
-    if s.startswith("/*"):
-        s = s[2:]
-    elif s.startswith("*"):
-        s = s[1:]
-    else:
-        return s
-    return s.rstrip()
-
-
-def iter_nodes(node, types: set[str]) -> Iterator:
-    stack = [node]
-    while stack:
-        n = stack.pop()
-        if n.type in types:
-            yield n
-        stack.extend(reversed(n.children))
-
-
-def call_name(call) -> str:
-    fn = call.child_by_field_name("function")
-    if fn is None:
-        return ""
-    return fn.text.decode("utf-8", "replace") if fn.text is not None else ""
-
-
-LOOP_TYPES = ("while_statement", "do_statement", "for_statement")
-
-
-def function_head(region: "Region", func) -> str:
-    """A function definition's text before its body: storage class, kernel
-    annotations (which tree-sitter reads as ERROR nodes), type, declarator."""
-    body = func.child_by_field_name("body")
-    end = body.start_byte if body is not None else func.end_byte
-    return region.source[func.start_byte:end].decode("utf-8", "replace")
-
-
-def function_name(func) -> str | None:
-    """The name a function definition defines."""
-    return declared_name(func.child_by_field_name("declarator"))
-
-
-def declared_name(declarator) -> str | None:
-    """The identifier at the bottom of a declarator (`*p`, `a[4]`, `f(void)`)."""
-    node = declarator
-    while node is not None and node.type != "identifier":
-        node = node.child_by_field_name("declarator")
-    return node.text.decode("utf-8", "replace") if node is not None else None
-
-
-def ancestor(node, types, stop=None):
-    """node or its nearest ancestor whose type is one of types, not looking
-    past stop; None when there is none."""
-    while node is not None and node != stop:
-        if node.type in types:
-            return node
-        node = node.parent
-    return None

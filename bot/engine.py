@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import re
 from functools import lru_cache
 from types import ModuleType
 from typing import Iterable, NamedTuple
@@ -77,10 +78,28 @@ class Options(NamedTuple):
 
 
 def validate_rule_ids(ids: Iterable[str], where: str) -> None:
-    known = {r.id for r in all_rules()}
-    unknown = sorted(set(ids) - known)
+    """Unknown ids are the user's error: one line naming them, with the
+    closest known id for each typo."""
+    unknown = unknown_rule_ids(ids)
     if unknown:
-        raise UserError(f"{where}: unknown rule id(s): {', '.join(unknown)} (see 'tdxbot rules')")
+        raise UserError(f"{where}: unknown rule id(s): {describe_unknown(unknown)} (see 'tdxbot rules')")
+
+
+def unknown_rule_ids(ids: Iterable[str]) -> list[str]:
+    known = {r.id for r in all_rules()}
+    return sorted(set(ids) - known)
+
+
+def describe_unknown(unknown: Iterable[str]) -> str:
+    """'no-such-rule, comment-tial (did you mean comment-tail?)'."""
+    import difflib
+
+    known = [r.id for r in all_rules()]
+    parts = []
+    for rid in unknown:
+        close = difflib.get_close_matches(rid, known, n=1, cutoff=0.6)
+        parts.append(f"{rid} (did you mean {close[0]}?)" if close else rid)
+    return ", ".join(parts)
 
 
 @lru_cache(maxsize=8)
@@ -116,12 +135,40 @@ def _finding(rule: Rule, hit: Hit, patch: Patch | None, severity: dict[str, str]
         on_subject=hit.on_subject,
         source_text=text,
         comment=hit.comment,
+        fix=hit.fix,
     )
+
+
+def _run(check, ctx, *legacy_args) -> list[Hit]:
+    """Call a rule's check function with its context; it reports through
+    ctx. A check function written as a generator of Hits (the older
+    contract, given the thing to check and its patch) is run that way."""
+    if check.__code__.co_flags & _GENERATOR:
+        return list(check(*legacy_args))
+    check(ctx)
+    return ctx.sink.hits
+
+
+_GENERATOR = 0x20  # inspect.CO_GENERATOR, without importing inspect
+
+
+def _fixes_added_lines(edit, added_by_path: dict) -> bool:
+    """An edit may change only lines the patch adds, or insert a line right
+    after one."""
+    added = added_by_path.get(edit.path, {})
+    if (edit.line, edit.column) == (edit.end_line, edit.end_column) and edit.column == 0:
+        return edit.line - 1 in added or edit.line in added
+    return all(n in added for n in edit.lines)
 
 
 def check_patch(patch: Patch, options: Options = Options()) -> list[Finding]:
     """The findings of the file and patch rules on one patch. They depend on
     the patch alone, so they can be worked out before the series is known."""
+    from .limits import note, too_large
+    from .rulekit import FileCheck, PatchCheck
+
+    if (why := too_large(patch)) is not None:
+        return [note(patch, why)]
     severity = dict(options.severity)
     findings: list[Finding] = []
     added_by_path: dict[str, dict[int, str]] = {}
@@ -134,24 +181,25 @@ def check_patch(patch: Patch, options: Options = Options()) -> list[Finding]:
         if rule.kind == "patch":
             if rule.paths is not None and not any(path_matches(f.path, rule.paths) for f in patch.files):
                 continue
-            for hit in rule.module.check_patch(patch):
-                if hit.path is None:
-                    findings.append(_finding(rule, hit, patch, severity))
-                    continue
-                added = added_by_path.get(hit.path, {})
-                if hit.line in added:
-                    findings.append(_finding(rule, hit, patch, severity, hit.path,
-                                             added[hit.line]))
+            hits = _run(rule.module.check_patch, PatchCheck(patch), patch)
         elif rule.kind == "file":
+            hits = []
             for diff in c_files:
-                if not path_matches(diff.path, rule.paths):
-                    continue
-                added_text = added_by_path[diff.path]
-                for hit in rule.module.check_file(source_file(diff), patch):
-                    if hit.line not in added_text:
-                        continue  # findings land only on lines the patch adds
-                    findings.append(_finding(rule, hit, patch, severity, diff.path,
-                                             added_text[hit.line]))
+                if path_matches(diff.path, rule.paths):
+                    source = source_file(diff)
+                    hits += [h._replace(path=diff.path) for h in
+                             _run(rule.module.check_file, FileCheck(source, patch), source, patch)]
+        else:
+            continue
+        for hit in hits:
+            if hit.path is None:
+                findings.append(_finding(rule, hit, patch, severity))
+                continue
+            added = added_by_path.get(hit.path, {})
+            if hit.line in added:  # findings land only on lines the patch adds
+                if hit.fix and not all(_fixes_added_lines(e, added_by_path) for e in hit.fix):
+                    hit = hit._replace(fix=())  # a fix touches only what the patch adds
+                findings.append(_finding(rule, hit, patch, severity, hit.path, added[hit.line]))
     return findings
 
 
@@ -170,7 +218,9 @@ def review_series(series: Series, options: Options = Options(),
             findings.extend(check_patch(patch, options))
     for rule in rules:
         if rule.kind == "series":
-            for hit in rule.module.check_series(series):
+            from .rulekit import SeriesCheck
+
+            for hit in _run(rule.module.check_series, SeriesCheck(series), series):
                 findings.append(_finding(rule, hit, None, severity))
     findings = _dedupe(findings)
     findings = mark_already_raised(findings, series)
@@ -203,19 +253,27 @@ def _order(f: Finding, file_order: dict) -> tuple:
 
 def mark_already_raised(findings: list[Finding], series: Series) -> list[Finding]:
     """A human reply that quotes a line and comments right below it has made
-    a point on that line; a finding there is marked and left out of drafts."""
-    commented: dict[str, set[str]] = {}
+    a point on that line. A finding there on the same topic (the rule's
+    TOPICS, else the words of its id and message) is marked and left out of
+    drafts; a finding on another topic stays: "add a new line here" says
+    nothing about a loop bound."""
+    remarks: dict[tuple[str, str], list[str]] = {}  # (message id, quoted line) -> comments
     for reply in series.replies:
         if reply.in_reply_to:
-            commented.setdefault(reply.in_reply_to, set()).update(_commented_lines(reply.body_lines))
-    if not commented:
+            for key, text in _comments_below_quotes(reply.body_lines):
+                remarks.setdefault((reply.in_reply_to, key), []).append(text)
+    if not remarks:
         return findings
+    from .language import on_topic, topic_terms
+
+    modules = {r.id: r.module for r in all_rules()}
     out = []
     for f in findings:
-        lines = commented.get(f.message_id or "", set())
-        key = _quote_key(f.source_text) if f.source_text else None
-        if key and key in lines:
-            f = f._replace(already_raised=True)
+        said = remarks.get((f.message_id or "", _quote_key(f.source_text))) if f.source_text else None
+        if said:
+            terms = topic_terms(f.rule, f.message, getattr(modules.get(f.rule), "TOPICS", None))
+            if any(on_topic(text, terms) for text in said):
+                f = f._replace(already_raised=True)
         out.append(f)
     return out
 
@@ -224,30 +282,61 @@ def _quote_key(text: str) -> str:
     return " ".join(text.lstrip("+").split())
 
 
-def _commented_lines(body: tuple[str, ...]) -> set[str]:
-    """Quoted lines directly followed by the replier's own words."""
-    out = set()
+_SAME_AGAIN = lazy_re(r"(?i)^(?:nit:\s*)?(?:and|same|ditto|also|here|too|likewise|again|as well)"
+                      r"(?:[\s,]+(?:here|too|again|as well|above|below))*\W*$")
+
+
+def _comments_below_quotes(body: tuple[str, ...]) -> list[tuple[str, str]]:
+    """(quoted line, the replier's words right below it) for each comment.
+    "And here." and the like repeat the comment before them."""
+    out: list[tuple[str, str]] = []
     last_quoted = None
+    own: list[str] = []
+    previous = ""
+
+    def close():
+        nonlocal previous
+        if last_quoted is None or not own:
+            return
+        content = last_quoted[1:] if last_quoted[:1] in ("+", "-", " ") else last_quoted
+        key = _quote_key(content)
+        text = " ".join(own)
+        if not _makes_a_point(text):
+            return  # "ok" under a line is no point made
+        if _SAME_AGAIN.match(text.strip()) and previous:
+            text = previous
+        previous = text
+        if key:
+            out.append((key, text))
+
     for text in body:
         if text.startswith(">"):
+            if own:
+                close()
+                own = []
             inner = text[1:]
             inner = inner[1:] if inner.startswith(" ") else inner
-            if inner.startswith(">"):
-                last_quoted = None  # a quote of a quote is somebody else's point
-                continue
-            last_quoted = inner
-            continue
-        if not text.strip():
+            # A quote of a quote is somebody else's point.
+            last_quoted = None if inner.startswith(">") else inner
             continue
         if text.startswith("-- "):
             break
-        if last_quoted is not None:
-            content = last_quoted[1:] if last_quoted[:1] in ("+", "-", " ") else last_quoted
-            key = _quote_key(content)
-            if key:
-                out.add(key)
-        last_quoted = None
+        if text.strip() and last_quoted is not None:
+            own.append(text.strip())
+    close()
     return out
+
+
+_ACK = lazy_re(r"^\W*(ok(ay)?|yes|yep|sure|right|agreed|ack(ed)?|nod|fine|good|thanks?|"
+               r"looks (good|fine|ok)|lgtm|\+1|same here)\W*$", re.I)
+
+
+def _makes_a_point(text: str) -> bool:
+    """A comment under a quoted line that could be a review point ("And
+    here.", "Nit: a new line here."): not a bare acknowledgement ("ok",
+    "agreed") and more than one word. (A reply saying "ok" under every
+    line must not hide the findings.)"""
+    return not _ACK.match(text) and len(text.split()) >= 2
 
 
 def exit_status(reviews: Iterable[Review], fail_on: str = "warning") -> int:

@@ -1,11 +1,18 @@
 """Accuracy against labelled cases: `tdxbot eval DIR`.
 
 A case is a patch mail (NAME.eml, .patch or .mbox) with NAME.json beside it:
-    {"must": [{"rule": ID, "path": PATH or null, "line": N or null}],
-     "must_not": [ID, ...]}
+    {"must": [{"rule": ID, "path": PATH or null, "line": N or null,
+               "remark": what the reviewer said (optional)}],
+     "must_not": [ID, ...],
+     "out_of_reach": [{"remark": ..., "why": ...}],  (optional)
+     "source": URL of the review (optional)}
 A finding hits a "must" entry with the same rule and path and a line within
 2; a finding of a "must_not" rule is a false alarm. Findings of rules the
 case does not mention are counted as unlabelled, not judged.
+
+The "must" entries are the remarks labelled in reach of a rule; recall is
+the share of those caught. "out_of_reach" remarks (judgement no text rule
+can make) are counted and listed, never scored.
 """
 from __future__ import annotations
 
@@ -34,8 +41,8 @@ def load_cases(folder: str) -> list[tuple[str, str, dict]]:
                 expect = json.load(fh)
         except (OSError, ValueError) as exc:
             raise UserError(f"{expect_path}: {exc}") from None
-        if not isinstance(expect, dict) or not isinstance(expect.get("must", []), list) \
-                or not isinstance(expect.get("must_not", []), list):
+        if not isinstance(expect, dict) or not all(isinstance(expect.get(k, []), list)
+                                                   for k in ("must", "must_not", "out_of_reach")):
             raise UserError(f"{expect_path}: expected {{\"must\": [...], \"must_not\": [...]}}")
         cases.append((stem, os.path.join(folder, name), expect))
     if not cases:
@@ -81,7 +88,8 @@ def evaluate(folder: str) -> dict:
     from .sources import load_local
 
     per_rule: dict[str, dict[str, int]] = {}
-    totals = {"hits": 0, "misses": 0, "false_alarms": 0, "added_lines": 0, "cases": 0}
+    totals = {"hits": 0, "misses": 0, "false_alarms": 0, "added_lines": 0, "cases": 0,
+              "out_of_reach": 0}
     details = []
     for stem, path, expect in load_cases(folder):
         series = assemble(load_local(path), None, path)
@@ -90,6 +98,7 @@ def evaluate(folder: str) -> dict:
         added = sum(len(d.added_lines()) for p in series.patches for d in p.files)
         totals["added_lines"] += added
         totals["cases"] += 1
+        totals["out_of_reach"] += len(expect.get("out_of_reach", []))
         for key, items in (("hits", score["hits"]), ("misses", score["misses"])):
             for want in items:
                 per_rule.setdefault(want["rule"], {"hits": 0, "misses": 0, "false_alarms": 0})[key] += 1
@@ -103,8 +112,10 @@ def evaluate(folder: str) -> dict:
             "false_alarms": [{"rule": f.rule, "path": f.path, "line": f.line, "message": f.message}
                              for f in score["false_alarms"]],
             "unlabelled": len(score["unlabelled"]),
+            "out_of_reach": len(expect.get("out_of_reach", [])),
         })
     wanted = totals["hits"] + totals["misses"]
+    totals["in_reach"] = wanted
     totals["recall"] = totals["hits"] / wanted if wanted else 1.0
     totals["false_alarms_per_kloc"] = totals["false_alarms"] * 1000 / max(totals["added_lines"], 1)
     return {"rules": per_rule, "totals": totals, "cases": details}
@@ -118,9 +129,13 @@ def render(result: dict) -> str:
     lines.append("")
     lines.append(f"{t['cases']} cases, {t['added_lines']} added lines: recall {t['recall']:.1%}, "
                  f"{t['false_alarms']} false alarms ({t['false_alarms_per_kloc']:.2f} per 1,000 added lines)")
+    lines.append(f"remarks: {t['in_reach'] + t['out_of_reach']}, {t['in_reach']} labelled in reach, "
+                 f"{t['hits']} of them caught ({t['recall']:.1%}); {t['out_of_reach']} out of reach")
     for case in result["cases"]:
         for miss in case["misses"]:
-            lines.append(f"  miss: {case['case']}: [{miss['rule']}] {miss.get('path')}:{miss.get('line')}")
+            remark = f" ({miss['remark']})" if miss.get("remark") else ""
+            lines.append(f"  miss: {case['case']}: [{miss['rule']}] {miss.get('path')}:{miss.get('line')}"
+                         f"{remark}")
         for fa in case["false_alarms"]:
             lines.append(f"  false alarm: {case['case']}: [{fa['rule']}] {fa['path']}:{fa['line']} {fa['message']}")
     return "\n".join(lines) + "\n"

@@ -10,6 +10,7 @@ one-line error instead of exhausting memory or hanging.
 """
 from __future__ import annotations
 
+import re
 import time
 import urllib.parse
 import zlib
@@ -69,12 +70,16 @@ def _session():
 
 
 def _get_body(session, url: str, timeout: float, deadline: float) -> tuple[int, bytes, str]:
-    """(status, raw body, content-encoding) with the wire size capped."""
+    """(status, raw body, content-encoding) with the wire size capped and
+    the whole transfer ended at deadline (time.monotonic()): each read
+    takes what has arrived, and the socket never waits past the deadline."""
     import requests
 
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise UserError(f"{_origin(url)}: timed out after {timeout:g}s")
     try:
-        resp = session.get(url, stream=True, timeout=(min(timeout, 10.0), timeout),
-                           allow_redirects=True)
+        resp = session.get(url, stream=True, timeout=(min(left, 10.0), left), allow_redirects=True)
     except requests.exceptions.Timeout:
         raise UserError(f"{_origin(url)}: timed out after {timeout:g}s") from None
     except requests.exceptions.RequestException as exc:
@@ -85,9 +90,12 @@ def _get_body(session, url: str, timeout: float, deadline: float) -> tuple[int, 
         chunks, size = [], 0
         try:
             while True:
-                if time.monotonic() > deadline:
+                left = deadline - time.monotonic()
+                if left <= 0:
                     raise UserError(f"{_origin(url)}: timed out after {timeout:g}s (download too slow)")
-                data = resp.raw.read(_CHUNK, decode_content=False)
+                _socket_timeout(resp, left)
+                data = resp.raw.read1(_CHUNK) if hasattr(resp.raw, "read1") else \
+                    resp.raw.read(_CHUNK, decode_content=False)
                 if not data:
                     break
                 size += len(data)
@@ -97,22 +105,46 @@ def _get_body(session, url: str, timeout: float, deadline: float) -> tuple[int, 
                 chunks.append(data)
         except requests.exceptions.RequestException as exc:
             raise UserError(f"{_origin(url)}: download failed ({_reason(exc)})") from None
+        except TimeoutError:
+            raise UserError(f"{_origin(url)}: timed out after {timeout:g}s (download too slow)") from None
         except OSError as exc:
             raise UserError(f"{_origin(url)}: download failed ({_reason(exc)})") from None
         except Exception as exc:  # urllib3 raises its own types for a cut connection
             if type(exc).__module__.startswith("urllib3"):
+                if "timed out" in str(exc).lower():
+                    raise UserError(f"{_origin(url)}: timed out after {timeout:g}s (download too slow)") \
+                        from None
                 raise UserError(f"{_origin(url)}: download failed ({_reason(exc)})") from None
             raise
         return 200, b"".join(chunks), resp.headers.get("Content-Encoding", "").lower()
 
 
+def _socket_timeout(resp, seconds: float) -> None:
+    """Let the next read on the response's socket wait at most seconds."""
+    sock = getattr(getattr(resp.raw, "connection", None), "sock", None) or \
+        getattr(getattr(resp.raw, "_connection", None), "sock", None)
+    if sock is not None:
+        try:
+            sock.settimeout(max(seconds, 0.01))
+        except OSError:
+            pass
+
+
 def _origin(url: str) -> str:
+    """scheme://host[:port] of a URL, never with a user or password."""
     parts = urllib.parse.urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}"
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    return f"{parts.scheme}://{host}" + (f":{port}" if port else "")
 
 
 def _reason(exc: Exception) -> str:
-    text = str(exc)
+    text = re.sub(r"//[^/@\s]*@", "//", str(exc))  # no user:password@ in a message
     for needle in ("Connection refused", "timed out", "Name or service not known",
                    "No route to host", "Temporary failure in name resolution",
                    "Connection reset", "Connection aborted", "IncompleteRead"):
@@ -127,28 +159,36 @@ def fetch_thread_mbox(base_url: str, msgid: str, timeout: float = 30.0) -> bytes
 
     base = base_url.rstrip("/")
     parts = urllib.parse.urlsplit(base)
+    shown = _origin(base) + parts.path  # for messages: never the user or password
     if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise UserError(f"not an http(s) URL: {base_url!r}")
+        raise UserError(f"not an http(s) URL: {shown!r}")
     quoted = urllib.parse.quote_plus(msgid)
-    deadline = time.monotonic() + max(timeout, 1.0) * 4
+    # --timeout is the budget of the whole fetch: every request and read.
+    deadline = time.monotonic() + max(timeout, 0.1)
     with _session() as session:
         status, body, encoding = _get_body(session, f"{base}/{quoted}/t.mbox.gz", timeout, deadline)
         if status == 404:
             origin = _origin(base)
+            server = f"{parts.scheme}://{parts.netloc}"  # what is requested keeps any credentials
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise UserError(f"{origin}: timed out after {timeout:g}s")
             try:
-                head = session.head(f"{origin}/{quoted}/", allow_redirects=True,
-                                    timeout=(min(timeout, 10.0), timeout))
+                head = session.head(f"{server}/{quoted}/", allow_redirects=True,
+                                    timeout=(min(left, 10.0), left))
+            except requests.exceptions.Timeout:
+                raise UserError(f"{origin}: timed out after {timeout:g}s") from None
             except requests.exceptions.RequestException as exc:
                 raise UserError(f"{origin}: server unreachable ({_reason(exc)})") from None
             if head.status_code == 200:
                 path = urllib.parse.urlsplit(head.url).path.rstrip("/")
-                status, body, encoding = _get_body(session, f"{origin}{path}/t.mbox.gz",
+                status, body, encoding = _get_body(session, f"{server}{path}/t.mbox.gz",
                                                    timeout, deadline)
         if status == 404:
-            raise UserError(f"{msgid}: not found on {base}")
+            raise UserError(f"{msgid}: not found on {shown}")
         if status != 200:
-            raise UserError(f"{base}: server answered HTTP {status} for {msgid}")
-    where = f"{base} thread {msgid}"
+            raise UserError(f"{shown}: server answered HTTP {status} for {msgid}")
+    where = f"{shown} thread {msgid}"
     if encoding in ("gzip", "x-gzip"):
         layer = _Bounded(MAX_MBOX, where)
         layer.feed(body)

@@ -23,73 +23,111 @@ _KNOWN_TRAILERS = {
 _DIFF_START = lazy_re(r"^(diff --git |Index: |--- (a/|/dev/null))")
 
 
+_PATCH_TYPES = ("text/plain", "text/x-patch", "text/x-diff")
+_PATCH_NAME = lazy_re(r"\.(patch|diff)$", re.I)
+_HAS_DIFF = lazy_re(r"^(diff --git |--- \S.*\n\+\+\+ )", re.M)
+_STARTS_WITH_DIFF = lazy_re(r"^\s*(diff --git |Index: |--- )")
+
+
 def body_text(msg: Message) -> str:
-    """The text/plain body, decoded, with LF line endings."""
-    part = msg
-    if msg.is_multipart():
-        part = None
-        for sub in msg.walk():
-            if sub.get_content_type() == "text/plain" and not sub.is_multipart() \
-                    and sub.get_content_disposition() != "attachment":
-                part = sub
-                break
-        if part is None:
-            for sub in msg.walk():
-                if sub.get_content_type() in ("text/plain", "text/x-patch", "text/x-diff") \
-                        and not sub.is_multipart():
-                    part = sub
-                    break
-        if part is None:
-            raise UserError("message has no text/plain part")
-    elif part.get_content_type() not in ("text/plain", "text/x-patch", "text/x-diff"):
-        raise UserError(f"message body is {part.get_content_type()}, not plain text")
+    """The text body, decoded, with LF line endings. A multipart mail's
+    first inline text/plain part, unless the diff is in an attachment
+    (text/x-patch, text/x-diff, a .patch or .diff file): then the
+    attachment, after the inline text when the attachment is a bare diff."""
+    if not msg.is_multipart():
+        if msg.get_content_type() not in _PATCH_TYPES:
+            raise UserError(f"message body is {msg.get_content_type()}, not plain text")
+        return _part_text(msg)
+    inline = attached = None
+    for sub in msg.walk():
+        if sub.is_multipart():
+            continue
+        ctype = sub.get_content_type()
+        is_attachment = sub.get_content_disposition() == "attachment"
+        if inline is None and ctype == "text/plain" and not is_attachment:
+            inline = sub
+        elif attached is None and (ctype in _PATCH_TYPES or _PATCH_NAME.search(sub.get_filename() or "")):
+            attached = sub
+    if inline is None and attached is None:
+        raise UserError("message has no text/plain part")
+    text = _part_text(inline) if inline is not None else ""
+    if attached is not None and (inline is None or not _HAS_DIFF.search(text)):
+        extra = _part_text(attached)
+        if extra.startswith("From ") and "\n" in extra:  # a format-patch file's mbox line
+            extra = extra.split("\n", 1)[1]
+        if inline is None:
+            text = extra
+        elif _HAS_DIFF.search(extra):
+            text = text.rstrip("\n") + "\n" + extra if _STARTS_WITH_DIFF.match(extra) else extra
+    return text
+
+
+def _part_text(part) -> str:
+    import codecs
+
     raw = part.get_payload(decode=True)
     if raw is None:
         raw = str(part.get_payload()).encode("utf-8", "replace")
     charset = part.get_content_charset() or "utf-8"
     try:
-        text = raw.decode(charset, "replace")
+        name = codecs.lookup(charset).name
     except LookupError:
-        text = raw.decode("utf-8", "replace")
+        name = "utf-8"
+    if name == "utf-7":
+        # In UTF-7 a '+' starts an encoded run: every added line of a diff
+        # would decode to noise. git am cannot apply such a patch either.
+        raise UserError("the body is in charset utf-7, which a patch cannot be sent in; "
+                        "resend it as utf-8")
+    text = raw.decode(name, "replace")
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
-def _header_values(msg: Message, header: str) -> tuple[str, ...]:
-    return tuple(decode_header_value(v) for v in msg.get_all(header, []))
+def raw_header_values(msg: Message, name: str) -> list[str]:
+    """Every value of a header as it was sent (not decoded), unfolded, with
+    raw 8-bit bytes read as UTF-8."""
+    items = msg.raw_items() if hasattr(msg, "raw_items") else msg.items()
+    lname = name.lower()
+    out = []
+    for key, value in items:
+        if key.lower() != lname:
+            continue
+        value = str(value)
+        if not value.isascii():
+            value = value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+        out.append(value.replace("\r", "").replace("\n", ""))
+    return out
+
+
+def raw_header(msg: Message, name: str) -> str | None:
+    values = raw_header_values(msg, name)
+    return values[0] if values else None
 
 
 def _msgid(value: str | None) -> str | None:
-    if not value:
-        return None
-    m = re.search(r"<([^<>\s]+)>", str(value))
-    if m:
-        return m.group(1)
-    value = str(value).strip()
-    return value or None
+    """A usable Message-ID from a raw header value (see mailsafe), else None."""
+    from .mailsafe import parse_msgid
+
+    return parse_msgid(value)[0]
 
 
 def message_id(msg: Message) -> str | None:
-    """The Message-ID of a mail, without its angle brackets."""
-    return _msgid(msg.get("Message-ID"))
+    """The Message-ID of a mail, without its angle brackets; None when it
+    has none or one that must not be written into a reply."""
+    return _msgid(raw_header(msg, "Message-ID"))
 
 
 def decode_header_value(value) -> str:
-    """RFC 2047 decoding that never raises; whitespace folded."""
+    """RFC 2047 decoding, once, that never raises; control characters and
+    line breaks become spaces, whitespace is folded."""
     if value is None:
         return ""
-    text = str(value)
-    if "=?" in text:
-        from email.header import decode_header, make_header
+    from .mailsafe import decode_words
 
-        try:
-            text = str(make_header(decode_header(text)))
-        except Exception:  # noqa: BLE001 - a broken encoded word stays as sent
-            pass
-    return " ".join(text.split())
+    return decode_words(str(value))
 
 
 def _header(msg: Message, name: str) -> str:
-    return decode_header_value(msg.get(name))
+    return decode_header_value(raw_header(msg, name))
 
 
 def find_trailers(lines: list[str]) -> list[Trailer]:
@@ -179,8 +217,9 @@ def parse_diff(diff_lines: list[str], body_offset: int, where: str) -> tuple[Fil
             header_index, hunk_lines = next(read)
             hunks.append(Hunk(h.source_start, h.source_length, h.target_start, h.target_length,
                               (h.section_header or "").strip(), hunk_lines, header_index))
-        path = pf.path
-        old_path = pf.source_file[2:] if pf.source_file and pf.source_file.startswith("a/") else None
+        path = _unquote_path(pf.path)
+        source = _unquote_path(pf.source_file or "")
+        old_path = source[2:] if source.startswith("a/") else None
         files.append(FileDiff(
             path=path,
             old_path=old_path,
@@ -188,9 +227,9 @@ def parse_diff(diff_lines: list[str], body_offset: int, where: str) -> tuple[Fil
             is_deleted=pf.is_removed_file,
             is_binary=pf.is_binary_file,
             hunks=tuple(hunks),
-            header_body_index=_file_header_index(diff_lines, path, body_offset),
         ))
-    return tuple(files)
+    starts = _file_header_indices(diff_lines, [f.path for f in files], body_offset)
+    return tuple(f._replace(header_body_index=start) for f, start in zip(files, starts))
 
 
 def _hunk_lines(diff_lines: list[str], end: int, body_offset: int):
@@ -229,11 +268,38 @@ def _hunk_lines(diff_lines: list[str], end: int, body_offset: int):
         yield (header_at if lines else None), tuple(lines)
 
 
-def _file_header_index(diff_lines: list[str], path: str, offset: int) -> int | None:
-    for i, text in enumerate(diff_lines):
-        if text.startswith("diff --git ") and text.endswith("/" + path):
-            return offset + i
-    return None
+def _unquote_path(path: str) -> str:
+    """git writes a file name with a tab, quote or non-ASCII byte as a C
+    string ("a/t\\tx.c", "b/caf\\303\\251.c"); read it as the name it is.
+    (unidiff keeps the quotes; its path has the a/ or b/ taken off.)"""
+    if len(path) < 2 or not (path.startswith('"') and path.endswith('"')):
+        return path
+    import codecs
+
+    try:
+        raw = codecs.escape_decode(path[1:-1].encode("utf-8"))[0]
+    except ValueError:
+        return path
+    return raw.decode("utf-8", "replace")
+
+
+def _file_header_indices(diff_lines: list[str], paths: list[str], offset: int) -> list[int | None]:
+    """The body index of each file's 'diff --git' line. The files come in
+    the order of those lines, so each search starts where the last one
+    ended and looks a few headers ahead at most: linear in the diff, not
+    files times lines."""
+    headers = [i for i, text in enumerate(diff_lines) if text.startswith("diff --git ")]
+    out: list[int | None] = []
+    cursor = 0
+    for path in paths:
+        found = None
+        for k in range(cursor, min(cursor + 8, len(headers))):
+            text = diff_lines[headers[k]]
+            if text.endswith("/" + path) or text.endswith("/" + path + '"'):
+                found, cursor = offset + headers[k], k + 1
+                break
+        out.append(found)
+    return out
 
 
 def patch_from_message(msg: Message, where: str = "message") -> Patch:
@@ -249,7 +315,9 @@ def patch_from_message(msg: Message, where: str = "message") -> Patch:
     changelog_end, diff_start = _split_body(lines)
     # A format-patch mail may carry in-body 'From:'/'Subject:' headers first.
     start = 0
-    while start < changelog_end and re.match(r"^(From|Subject|Date): ", lines[start]):
+    # (a format-patch file attached to a mail also has its long Subject folded).
+    while start < changelog_end and (re.match(r"^(From|Subject|Date): ", lines[start])
+                                     or (start and lines[start][:1] in (" ", "\t") and lines[start].strip())):
         start += 1
     if start and start < changelog_end and not lines[start].strip():
         start += 1
@@ -262,7 +330,9 @@ def patch_from_message(msg: Message, where: str = "message") -> Patch:
     files: tuple[FileDiff, ...] = ()
     if diff_start is not None:
         files = parse_diff(lines[diff_start:], diff_start, where)
-    refs = tuple(re.findall(r"<([^<>\s]+)>", _header(msg, "References")))
+    from .mailsafe import parse_msgid_list
+
+    refs = tuple(parse_msgid_list(" ".join(raw_header_values(msg, "References")))[0])
     return Patch(
         subject=subject,
         title=title,
@@ -270,20 +340,21 @@ def patch_from_message(msg: Message, where: str = "message") -> Patch:
         version=version,
         index=0 if (index == 0) else index,
         total=total,
-        from_header=_header(msg, "From"),
+        from_header=raw_header(msg, "From") or "",
         date=_header(msg, "Date"),
-        message_id=_msgid(msg.get("Message-ID")),
-        in_reply_to=_msgid(msg.get("In-Reply-To")),
+        message_id=message_id(msg),
+        in_reply_to=_msgid(raw_header(msg, "In-Reply-To")),
         references=refs,
-        to_headers=_header_values(msg, "To"),
-        cc_headers=_header_values(msg, "Cc"),
-        reply_to_headers=_header_values(msg, "Reply-To"),
+        to_headers=tuple(raw_header_values(msg, "To")),
+        cc_headers=tuple(raw_header_values(msg, "Cc")),
+        reply_to_headers=tuple(raw_header_values(msg, "Reply-To")),
         changelog_lines=tuple(changelog),
         trailers=trailers,
         files=files,
         body_lines=tuple(lines),
         changelog_body_start=start,
-        headers=tuple((k, decode_header_value(v)) for k, v in msg.items()
+        headers=tuple((k, decode_header_value(v)) for k, v in
+                      (msg.raw_items() if hasattr(msg, "raw_items") else msg.items())
                       if k.lower() in ("auto-submitted", "x-mailer", "list-id", "precedence")),
         is_cover=index == 0 and total > 0 and not files,
     )

@@ -81,22 +81,24 @@ class Address(NamedTuple):
     email: str
 
     def __str__(self) -> str:
-        from email.utils import formataddr
-
+        """For reading (an attribution line, a log): the name as it reads,
+        quoted when it holds specials. Headers are written from the parts
+        by the email package (see replies.build_message)."""
         if not self.name:
             return self.email
-        try:
-            return formataddr((self.name, self.email))
-        except (UnicodeError, ValueError):  # a non-ASCII address: keep it readable
-            name = self.name.replace("\\", "\\\\").replace('"', '\\"')
-            return f'"{name}" <{self.email}>'
+        name = self.name
+        if any(c in name for c in '()<>[]:;@\\,."'):
+            name = '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        return f"{name} <{self.email}>"
 
 
 def parse_addresses(values: tuple[str, ...]) -> tuple[Address, ...]:
-    from email.utils import getaddresses
+    """The mailboxes of raw (undecoded) address headers: split first, with
+    encoded words held whole, then each display name decoded once and
+    cleaned; only plain ASCII addresses are kept (see mailsafe)."""
+    from .mailsafe import split_addresses
 
-    return tuple(Address(name, addr) for name, addr in getaddresses(list(values))
-                 if addr and "@" in addr)
+    return tuple(Address(name, addr) for name, addr in split_addresses(values))
 
 
 class Patch(NamedTuple):
@@ -106,12 +108,12 @@ class Patch(NamedTuple):
     version: int
     index: int  # N of N/M; 0 for a cover letter; 1 for a lone patch
     total: int  # M of N/M; 1 for a lone patch
-    from_header: str  # decoded From:, parsed on demand (see author)
+    from_header: str  # the From: header as sent (not decoded), parsed on demand (see author)
     date: str  # the Date header as sent
     message_id: str | None
     in_reply_to: str | None
     references: tuple[str, ...]
-    to_headers: tuple[str, ...]  # decoded To:/Cc:/Reply-To: values
+    to_headers: tuple[str, ...]  # To:/Cc:/Reply-To: values as sent (not decoded)
     cc_headers: tuple[str, ...]
     reply_to_headers: tuple[str, ...]
     # The commit message: everything above the '---' line, trailers included.
@@ -127,10 +129,12 @@ class Patch(NamedTuple):
     # import is a cost the per-patch b4 check does not need to pay.
     @property
     def author(self) -> Address:
-        from email.utils import parseaddr
+        found = parse_addresses((self.from_header,))
+        if found:
+            return found[0]
+        from .mailsafe import decode_words
 
-        name, email = parseaddr(self.from_header)
-        return Address(name, email)
+        return Address(decode_words(self.from_header), "")
 
     @property
     def to(self) -> tuple[Address, ...]:
@@ -215,6 +219,7 @@ class Finding(NamedTuple):
     source_text: str | None = None  # the offending line, for reports
     comment: str | None = None  # reviewer prose for reply drafts
     already_raised: bool = False  # a human reviewer already made this point
+    fix: tuple = ()  # edits that fix the finding, when the fix is certain
 
     @property
     def rank(self) -> int:

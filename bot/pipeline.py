@@ -7,13 +7,11 @@ from __future__ import annotations
 
 import os
 import sys
-from contextlib import contextmanager
 from typing import TYPE_CHECKING, Callable, Iterable, NamedTuple
 
 from .errors import UserError
 
 if TYPE_CHECKING:
-    from .assembly import ThreadPlan
     from .config import Settings
     from .engine import Options
     from .model import Review, Series
@@ -44,7 +42,7 @@ def build_options(settings: Settings, ignore: Iterable[str] | None = None,
         validate_rule_ids(selected, "--select")
     cfg_ignore = known_ids(settings.ignored(), "git config tdxbot.ignore")
     severities = {rid: sev for rid, sev in settings.severities().items()
-                  if rid in known_ids({rid}, "git config tdxbot.severity")}
+                  if rid in known_ids({rid}, f"git config tdxbot.severity.{rid}")}
     for rid, sev in list(severities.items()):
         if sev not in ("error", "warning", "info"):
             warn(f"git config tdxbot.severity.{rid}: {sev!r} is not error, warning or info; ignored")
@@ -55,14 +53,26 @@ def build_options(settings: Settings, ignore: Iterable[str] | None = None,
 
 
 def known_ids(ids: set[str], where: str) -> set[str]:
-    """The known ones of ids; the others are reported on stderr."""
-    from .engine import all_rules
+    """The known ones of ids; the others are reported on stderr, each with
+    the closest known id when there is one."""
+    from .engine import describe_unknown, unknown_rule_ids
 
-    known = {r.id for r in all_rules()}
-    unknown = sorted(set(ids) - known)
+    unknown = unknown_rule_ids(ids)
     if unknown:
-        warn(f"{where}: unknown rule id(s): {', '.join(unknown)}; ignored")
-    return set(ids) & known
+        warn(f"{where}: unknown rule id(s): {describe_unknown(unknown)}; ignored")
+    return set(ids) - set(unknown)
+
+
+def sarif_help_url(settings: Settings | None) -> str | None:
+    """git config tdxbot.help-url, where SARIF's rule links point (None:
+    the rules document installed with tdxbot, see rulesdoc)."""
+    from .rulesdoc import is_help_url
+
+    url = settings.get("tdxbot.help-url") if settings is not None else None
+    if url and not is_help_url(url):
+        warn(f"git config tdxbot.help-url: {url!r} is not an http(s) or file URL; ignored")
+        return None
+    return url
 
 
 def warn(text: str) -> None:
@@ -87,6 +97,8 @@ def review_local(sources: list[str], version: int | None, options: Options,
     does not grow with the patches of a big mbox."""
     from .assembly import plan_threads
     from .sources import load_raw, parse_message
+    from .threadwork import (ThreadJob, deliver, first_id, keep_what_threads_read, review_threads,
+                             thread_messages)
 
     if sources.count("-") > 1:
         raise UserError("'-' (stdin) given more than once")
@@ -104,21 +116,23 @@ def review_local(sources: list[str], version: int | None, options: Options,
     for text in notes:
         note(f"{where}: {text}")
     if len(plans) == 1 and not notes:  # one thread: its errors are the input's
-        review = review_messages(_thread_messages(plans[0].positions, heads, raws, where),
+        review = review_messages(thread_messages(plans[0].positions, heads, raws, where),
                                  version, where, options)
         review.notes.extend(plans[0].notes)
-        return [_deliver(review, on_review)]
-    jobs = [ThreadJob(plan, f"{where}, thread <{_first_id(heads[plan.positions[0]])}>")
+        return [deliver(review, on_review)]
+    jobs = [ThreadJob(plan, f"{where}, thread <{first_id(heads[plan.positions[0]])}>")
             for plan in plans]
-    _keep_what_threads_read(plans, heads, raws)
-    outcomes = _review_threads(jobs, heads, raws, version, options, keep_whole=on_review is not None)
+    keep_what_threads_read(plans, heads, raws)
+    share = sum(len(job.plan.positions) for job in jobs) >= PARALLEL_MIN_MESSAGES and usable_cpus() > 1
+    outcomes = review_threads(jobs, heads, raws, version, options, keep_whole=on_review is not None,
+                              fork=share)
     reviews, errors = [], []
     for outcome in outcomes:
         if isinstance(outcome, str):
             errors.append(outcome)
             note(f"{outcome}; thread left out")
         elif on_review is not None:
-            reviews.append(_deliver(outcome, on_review))
+            reviews.append(deliver(outcome, on_review))
         else:
             reviews.append(outcome)  # slimmed already
     if not reviews:
@@ -126,134 +140,6 @@ def review_local(sources: list[str], version: int | None, options: Options,
             raise UserError(f"{where}: no thread has a version {version} of a series")
         raise UserError(errors[0] if errors else f"{where}: no patch found")
     return reviews
-
-
-def _review_threads(jobs: list[ThreadJob], heads: list, raws: list, version: int | None,
-                    options: Options, keep_whole: bool) -> list:
-    """Each job's review (slimmed unless keep_whole) or its error message,
-    in order. With a spare core and enough mails, a forked child shares
-    the threads (forked.work_shared)."""
-    from .assembly import assemble
-    from .engine import all_rules, review_series
-    from .forked import work_shared
-
-    def work(job: ThreadJob):
-        try:
-            messages = _thread_messages(job.plan.positions, heads, raws, job.where)
-            for pos in job.plan.positions:  # read once: let the bytes go
-                heads[pos] = raws[pos] = None
-            review = review_series(assemble(messages, version, job.where), options)
-        except UserError as exc:
-            return str(exc)
-        finally:
-            after_thread()
-        review.notes.extend(job.plan.notes)
-        return review if keep_whole else slim_review(review)
-
-    share = sum(len(job.plan.positions) for job in jobs) >= PARALLEL_MIN_MESSAGES and usable_cpus() > 1
-    if share:
-        all_rules()  # imported once, before the fork, for both processes
-    with _sparing_gc() as after_thread:
-        return work_shared(jobs, work, fork=share)
-
-
-class ThreadJob(NamedTuple):
-    plan: ThreadPlan
-    where: str
-
-
-def _thread_messages(positions: list[int], heads: list, raws: list, where: str) -> list:
-    """The mails of a thread: a lone mail as read for threading, more as
-    email.message objects (b4 wants those)."""
-    from .sources import parse_message
-
-    if len(positions) == 1:
-        return [heads[positions[0]]]
-    return [parse_message(raws[p], where) for p in positions]
-
-
-def _keep_what_threads_read(plans: list[ThreadPlan], heads: list, raws: list) -> None:
-    """Let go of each mail's copy its thread will not read (see
-    _thread_messages) and of the mails of threads left out."""
-    wanted = [0] * len(heads)  # 1: the head, 2: the raw bytes
-    for plan in plans:
-        for pos in plan.positions:
-            wanted[pos] = 1 if len(plan.positions) == 1 else 2
-    for pos, want in enumerate(wanted):
-        if want != 1:
-            heads[pos] = None
-        if want != 2:
-            raws[pos] = None
-
-
-def _first_id(msg) -> str:
-    from .mailparse import message_id
-
-    return message_id(msg) or "no Message-ID"
-
-
-def _deliver(review: Review, on_review) -> Review:
-    if on_review is not None:
-        on_review(review)
-    return slim_review(review)
-
-
-# Threads reviewed between two garbage collector passes (see _sparing_gc).
-COLLECT_EVERY = 1000
-
-
-@contextmanager
-def _sparing_gc():
-    """Collect garbage between threads, not while reviewing one. Reference
-    counting frees the millions of short-lived objects a big review makes;
-    the collector's automatic passes, triggered every few thousand new
-    objects, walk the many that live until their thread is done, for
-    nothing (a tenth of the review's time). Reviews make next to no cycles
-    (ten unreachable objects after 1,000 threads), so the collector is off
-    while reviewing and runs every COLLECT_EVERY threads. What is loaded
-    before is frozen, which also keeps a forked child from copying the
-    pages a pass would touch. Yields the function to call after each
-    thread."""
-    import gc
-
-    enabled = gc.isenabled()
-    done = 0
-
-    def after_thread() -> None:
-        nonlocal done
-        done += 1
-        if done % COLLECT_EVERY == 0:
-            gc.collect(0)
-
-    gc.freeze()
-    gc.disable()
-    try:
-        yield after_thread
-    finally:
-        if enabled:
-            gc.enable()
-        gc.unfreeze()
-
-
-def slim_review(review: Review) -> Review:
-    """The review with its patches cut down to what the reports read:
-    subjects, numbers, Message-IDs and the paths touched. Bodies, diffs,
-    headers and replies are let go once a series is reviewed and drafted."""
-    series = review.series
-    from .model import Review
-
-    out = Review(series._replace(cover=_slim_patch(series.cover),
-                                 patches=tuple(_slim_patch(p) for p in series.patches), replies=()),
-                 review.findings, review.notes)
-    return out
-
-
-def _slim_patch(patch):
-    if patch is None:
-        return None
-    return patch._replace(changelog_lines=(), trailers=(), body_lines=(), headers=(), to_headers=(),
-                          cc_headers=(), reply_to_headers=(),
-                          files=tuple(f._replace(hunks=(), post_image_text=None) for f in patch.files))
 
 
 def review_remote(source: str, lore_url: str | None, version: int | None, timeout: float,
@@ -297,14 +183,60 @@ def usable_cpus() -> int:
 def stdin_series() -> tuple[Series | None, list]:
     """The messages b4 passes on stdin, as a series; None for a mail with no
     diff (a cover letter or a note)."""
-    from .assembly import assemble
+    from .assembly import assemble, build_series
     from .mailparse import patch_from_message
     from .sources import load_local
 
     messages = load_local("-")
-    if len(messages) == 1 and not patch_from_message(messages[0], "<stdin>").files:
-        return None, messages
+    if len(messages) == 1:
+        patch = patch_from_message(messages[0], "<stdin>")
+        if not patch.files:
+            return None, messages
+        return build_series(messages, None, "<stdin>", None, [patch]), messages  # parsed once, not twice
     return assemble(messages, None, "<stdin>"), messages
+
+
+def b4_check_lines(ignore, review_all: bool) -> str:
+    """What `tdxbot b4-check` prints for the patch on stdin: checkpatch-style
+    lines; nothing for a cover letter or a patch outside the scope (which b4
+    shows as passed)."""
+    from .config import read_git_config
+    from .engine import review_series
+    from .reports import render_checkpatch
+
+    settings = read_git_config()
+    options = build_options(settings, ignore)
+    series, _ = stdin_series()
+    if series is not None:
+        series, _ = apply_scope(series, settings, review_all)
+    if series is None or not series.patches:
+        return ""
+    return render_checkpatch(review_series(series, options))
+
+
+def b4_review_check_records(whole_series: bool, ignore, lore_url: str | None, timeout: float,
+                            review_all: bool) -> list[dict]:
+    """b4's review check records for the message on stdin: one for the
+    patch, or with whole_series one for the series of the cover letter;
+    none for a cover letter alone or for what lies outside the scope."""
+    from .config import read_git_config
+    from .engine import review_series
+    from .reports import b4_review_records
+
+    settings = read_git_config()
+    options = build_options(settings, ignore)
+    series, messages = stdin_series()
+    if whole_series:
+        if len(messages) == 1:
+            series = cover_thread_series(messages[0], lore_url, settings, timeout)
+        if series is None:
+            raise UserError("no patches in this thread")
+    left_out: tuple = ()
+    if series is not None:
+        series, left_out = apply_scope(series, settings, review_all)
+    if series is None or not series.patches:
+        return []
+    return b4_review_records(review_series(series, options), whole_series, len(left_out))
 
 
 def cover_thread_series(cover_message, lore_url: str | None, settings: Settings,
@@ -373,21 +305,72 @@ class draft_writer:  # noqa: N801 - used as a function that remembers what it wr
 # -- a git branch -----------------------------------------------------------------
 
 
-def review_branch(rev_range: str | None, settings_for, ignore, select, with_checkpatch: bool):
-    """(review, settings, options) of a git branch: the b4 prep series, else
-    the range. settings_for(root) reads the repository's git config."""
+class BranchCheck(NamedTuple):
+    review: Review | None  # None: no patch in scope, nothing was checked
+    settings: Settings
+    options: Options
+    skipped: str | None  # why nothing was checked
+    root: str = ""  # the work tree's top folder
+
+
+def review_branch(revs: list[str], paths: list[str], settings_for, ignore, select,
+                  with_checkpatch: bool, review_all: bool = False) -> BranchCheck:
+    """The review of a git branch: the b4 prep series, else the commits
+    `git rev-list revs -- paths` picks. settings_for(root) reads the
+    repository's git config. Patches outside the scope are left out."""
     from .checkpatch import checkpatch_findings, checkpatch_path, merge
     from .engine import review_series
     from .gitsource import load_git_series
 
-    gs = load_git_series(rev_range)
+    gs = load_git_series(revs, paths)
     settings = settings_for(gs.root)
     options = build_options(settings, ignore, select)
-    review = review_series(gs.series, options)
+    series, left_out = apply_scope(gs.series, settings, review_all)
+    if not series.patches:
+        return BranchCheck(None, settings, options,
+                           f"no patch in {gs.range_text} touches TDX or names it in its subject; "
+                           "nothing to check ('tdxbot check --all' checks them anyway)")
+    review = review_series(series, options)
     review.notes.extend(gs.notes)
     review.notes.insert(0, f"checked {gs.range_text}")
+    if left_out:
+        review.notes.append(scope_note(left_out))
     if with_checkpatch:
         if checkpatch_path(gs.root) is None:
             raise UserError(f"--checkpatch: no scripts/checkpatch.pl in {gs.root}")
-        review.findings = merge(review.findings, checkpatch_findings(gs.series, gs.mails, gs.root))
-    return review, settings, options
+        review.findings = merge(review.findings, checkpatch_findings(series, gs.mails, gs.root))
+    return BranchCheck(review, settings, options, None, gs.root)
+
+
+# -- scope ------------------------------------------------------------------------
+
+
+def apply_scope(series: Series, settings: Settings, review_all: bool) -> tuple[Series, tuple]:
+    """The series cut to the patches tdxbot reviews, and those left out:
+    every patch with --all or git config tdxbot.scope=all, else those that
+    touch TDX or name it in the subject (areas.TDX_SCOPE)."""
+    from .areas import split_by_scope
+
+    scope, complaint = settings.scope()
+    if complaint:
+        warn(complaint)
+    if review_all or scope == "all":
+        return series, ()
+    return split_by_scope(series)
+
+
+def scope_note(left_out) -> str:
+    numbers = ", ".join(f"{p.index}/{p.total}" for p in left_out)
+    return (f"left out {len(left_out)} patch(es) that do not touch TDX: {numbers} "
+            "(--all reviews them)")
+
+
+def fix_branch(checked: BranchCheck, write: bool):
+    """The certain fixes of a checked branch: written to the work tree
+    (write), or only worked out (for --diff). Returns the FixResult."""
+    from .fixgit import plan_fixes, write_fixes
+
+    result = plan_fixes(checked.review, checked.root)
+    if write:
+        write_fixes(result, checked.root)
+    return result

@@ -109,12 +109,46 @@ def wrap(text: str) -> list[str]:
     return out
 
 
-def _comment_text(f: Finding, previous: Finding | None) -> str:
-    text = f.comment or (f.message[:1].upper() + f.message[1:] + ".")
-    if previous is not None and previous.rule == f.rule and (previous.comment or previous.message) == \
-            (f.comment or f.message):
+def _text(f: Finding) -> str:
+    return f.comment or (f.message[:1].upper() + f.message[1:] + ".")
+
+
+def _comment_text(f: Finding, said: set[tuple[str, str]]) -> str:
+    """A finding's words in the draft: its comment, or "And here." when the
+    same rule made the same point earlier in this reply."""
+    text = _text(f)
+    point = (f.rule, text)
+    if point in said:
         text = "And here."
+    said.add(point)
     return f"{text} [{f.rule}]"
+
+
+def _paragraph(findings: list[Finding], said: set[tuple[str, str]]) -> list[str]:
+    """Several findings on one line make one paragraph, the weightiest first."""
+    ordered = sorted(findings, key=lambda f: -f.rank)
+    # Each point starts its own line, so that a rule id does not sit in
+    # the middle of the next point's sentence.
+    return [ln for f in ordered for ln in wrap(_comment_text(f, said))]
+
+
+def _suggestion(patch: Patch, findings: list[Finding]) -> list[str]:
+    """"Something like:" and the fix as a few diff lines, as reviewers write
+    it under a point that has a mechanical answer; nothing when the fix is
+    long or spans files."""
+    from .fixes import preview
+
+    edits = [e for f in findings for e in f.fix]
+    if not edits:
+        return []
+    lines = {(d.path, ln.new_no): ln.text for d in patch.files for h in d.hunks for ln in h.lines
+             if ln.new_no is not None}
+    shown = preview(edits, lambda n: lines.get((edits[0].path, n)))
+    return ["Something like:", ""] + [_quote_diff(ln) for ln in shown] + [""] if shown else []
+
+
+def _quote_diff(line: str) -> str:
+    return line if line.strip() else line.rstrip()
 
 
 def quote_body(patch: Patch, findings: list[Finding]) -> list[str]:
@@ -131,20 +165,20 @@ def quote_body(patch: Patch, findings: list[Finding]) -> list[str]:
         else:
             anchored.setdefault(idx, []).append(f)
     out: list[str] = []
-    previous: Finding | None = None
+    said: set[tuple[str, str]] = set()
     for f in general:
-        out.extend(wrap(_comment_text(f, previous)))
+        out.extend(wrap(_comment_text(f, said)))
         out.append("")
-        previous = f
     shown = -1  # last quoted index already printed
     for idx in sorted(anchored):
         if idx <= shown:
-            # An earlier prose anchor already quoted through this line.
-            out.append("")
-            for f in anchored[idx]:
-                out.extend(wrap(_comment_text(f, previous)))
-                previous = f
-            out.append("")
+            # An earlier prose anchor already quoted through this line: the
+            # comment above stands for it, so a point made there is not
+            # repeated ("And here." would have no line to point at).
+            fresh = [f for f in anchored[idx] if (f.rule, _text(f)) not in said]
+            if fresh:
+                out.extend(_paragraph(fresh, said))
+                out.append("")
             continue
         in_diff = idx >= diff_start
         wanted = [h for h in _headers_for(patch, idx) if h > shown] if in_diff else []
@@ -158,12 +192,10 @@ def quote_body(patch: Patch, findings: list[Finding]) -> list[str]:
             out.append(_quote(quoted[i]))
             shown = i
         out.append("")
-        for n, f in enumerate(anchored[idx]):
-            if n:
-                out.append("")
-            out.extend(wrap(_comment_text(f, previous)))
-            previous = f
+        fixable = [f for f in anchored[idx] if f.fix and (f.rule, _text(f)) not in said]
+        out.extend(_paragraph(anchored[idx], said))
         out.append("")
+        out.extend(_suggestion(patch, fixable))
     if shown < len(quoted) - 1 and anchored:
         out.append(GAP)
         out.append("")
@@ -192,41 +224,91 @@ def _dedupe_addresses(addrs: list[Address], exclude: set[str]) -> list[Address]:
     return out
 
 
+MAX_RECIPIENTS = 100  # To and Cc together; no patch on the list needs more
+
+
+def _mailbox(a: Address):
+    from email.headerregistry import Address as Mailbox
+
+    from .mailsafe import MAX_NAME, header_text
+
+    local, domain = a.email.split("@")
+    name = header_text(a.name, MAX_NAME)
+    if any(c in name for c in "@<>"):
+        name = ""  # a name that reads like an address is a spoof, not a name
+    return Mailbox(display_name=name, username=local, domain=domain)
+
+
 def build_message(patch: Patch, body: str, sender: Address, date, extra_headers=()) -> EmailMessage:
+    """The reply to one patch. Every header value comes from a checked
+    source (see mailsafe): addresses split from the raw headers, ids that
+    passed the Message-ID rule, text decoded once and cleaned. What the
+    headers must read back as is kept with the message (as
+    `tdxbot_intended`) and checked by message_bytes."""
+    from .mailsafe import (Intended, MAX_SUBJECT, UnsafeReply, clean_address, header_text,
+                           trim_references, valid_msgid)
+
+    if clean_address(sender.email) is None:
+        raise UserError(f"the sender address {sender.email!r} is not a plain address")
     msg = EmailMessage()
+    names = ["From", "Subject", "Date", "Message-ID", "X-Mailer"]
     to = list(patch.reply_to) or [patch.author]
     to = [a for a in to if a.email]
     cc = _dedupe_addresses(list(patch.to) + list(patch.cc),
                            {a.email.lower() for a in to} | {sender.email.lower()})
-    subject = patch.subject
-    msg["From"] = str(sender)
+    to = _dedupe_addresses(to, {sender.email.lower()})[:MAX_RECIPIENTS]
+    cc = cc[:MAX_RECIPIENTS - len(to)]
+    msg["From"] = _mailbox(sender)
     if to:
-        msg["To"] = ", ".join(str(a) for a in to)
+        msg["To"] = tuple(_mailbox(a) for a in to)
+        names.append("To")
     if cc:
-        msg["Cc"] = ", ".join(str(a) for a in cc)
-    msg["Subject"] = subject if re.match(r"(?i)^re:", subject) else f"Re: {subject}"
+        msg["Cc"] = tuple(_mailbox(a) for a in cc)
+        names.append("Cc")
+    subject = header_text(patch.subject, MAX_SUBJECT)
+    subject = subject if re.match(r"(?i)^re:", subject) else f"Re: {subject}"
+    msg["Subject"] = subject
     msg["Date"] = format_datetime(date)
-    domain = sender.email.split("@", 1)[1] if "@" in sender.email else "tdxbot.invalid"
+    domain = sender.email.split("@", 1)[1]
     msg["Message-ID"] = make_msgid(idstring="tdxbot", domain=domain)
-    if patch.message_id:
-        refs = [r for r in patch.references if r != patch.message_id] + [patch.message_id]
+    refs: list[str] = []
+    if patch.message_id and valid_msgid(patch.message_id):
+        refs = trim_references([r for r in patch.references if r != patch.message_id and valid_msgid(r)]
+                               + [patch.message_id])
         msg["In-Reply-To"] = f"<{patch.message_id}>"
         msg["References"] = " ".join(f"<{r}>" for r in refs)
+        names += ["In-Reply-To", "References"]
     msg["X-Mailer"] = f"tdxbot {__version__}"
     for name, value in extra_headers:
-        msg[name] = value
+        if not re.fullmatch(r"[A-Za-z0-9-]+", name) or name.lower() in {n.lower() for n in names}:
+            raise UnsafeReply(f"extra header {name!r} is not one tdxbot may add")
+        msg[name] = header_text(str(value), 200)
+        names.append(name)
     long_lines = any(len(ln.encode("utf-8")) > 900 for ln in body.split("\n"))
     ascii_only = body.isascii()
     cte = "quoted-printable" if long_lines else ("7bit" if ascii_only else "8bit")
     msg.set_content(body, charset="utf-8", cte=cte)
+    names += ["Content-Type", "Content-Transfer-Encoding", "MIME-Version"]
+    msg.tdxbot_intended = Intended(
+        names=tuple(names), recipients=frozenset(a.email.lower() for a in to + cc),
+        sender=sender.email, subject=subject,
+        in_reply_to=patch.message_id if refs else None, references=tuple(refs))
     return msg
 
 
 def message_bytes(msg: EmailMessage) -> bytes:
-    """The mail as sent: LF line ends, headers folded only when very long."""
+    """The mail as sent: LF line ends, headers folded only when very long.
+    A reply made by build_message is read back and must come out exactly
+    as intended (mailsafe.verify_reply), or nothing is returned."""
     from email.policy import default
 
-    return msg.as_bytes(policy=default.clone(max_line_length=998, linesep="\n"))
+    data = msg.as_bytes(policy=default.clone(max_line_length=998, linesep="\n"))
+    intended = getattr(msg, "tdxbot_intended", None)
+    if intended is not None:
+        from .mailsafe import verify_reply
+
+        verify_reply(data, intended)
+    return data
 
 
 def _slug(text: str) -> str:

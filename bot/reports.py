@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 from . import __version__
+from .mailsafe import printable
 from .model import Finding, Review
 
 _COLOURS = {"error": "\033[1;31m", "warning": "\033[1;33m", "info": "\033[1;36m",
@@ -21,7 +22,7 @@ def use_colour(stream, mode: str = "auto") -> bool:
 
 def _where(f: Finding) -> str:
     if f.path is not None:
-        return f"{f.path}:{f.line}"
+        return f"{printable(f.path)}:{f.line}"
     if f.on_subject:
         return "subject"
     if f.changelog_line is not None:
@@ -30,16 +31,19 @@ def _where(f: Finding) -> str:
 
 
 def render_text(review: Review, colour: bool = False) -> str:
+    """The report for people. Text from the mail (subjects, changelog and
+    code lines, paths) goes through printable(): an escape sequence in a
+    subject is shown, not run by the terminal."""
     def c(name: str, text: str) -> str:
         return f"{_COLOURS[name]}{text}{_COLOURS['reset']}" if colour else text
 
     series = review.series
     out = []
-    head = f"Series: {series.title} (v{series.version}, {len(series.patches)} of {series.total} patches"
+    head = f"Series: {printable(series.title)} (v{series.version}, {len(series.patches)} of {series.total} patches"
     head += ", with cover letter)" if series.cover else ")"
     out.append(c("bold", head))
     for note in review.notes:
-        out.append(f"  note: {note}")
+        out.append(f"  note: {printable(note)}")
     groups: dict[int | None, list[Finding]] = {}
     for f in review.findings:
         groups.setdefault(f.patch_index, []).append(f)
@@ -50,7 +54,7 @@ def render_text(review: Review, colour: bool = False) -> str:
     for patch in series.patches:
         found = groups.get(patch.index, [])
         out.append("")
-        out.append(c("bold", patch.subject or patch.title))
+        out.append(c("bold", printable(patch.subject or patch.title)))
         if not found:
             out.append(c("dim", "  no findings"))
         out.extend(_finding_lines(found, c))
@@ -68,14 +72,15 @@ def _finding_lines(findings: list[Finding], c) -> list[str]:
     out = []
     for f in findings:
         mark = " (already raised in the thread)" if f.already_raised else ""
-        out.append(f"  {_where(f)}: {c(f.severity, f.severity)}: [{f.rule}] {f.message}{mark}")
+        out.append(f"  {_where(f)}: {c(f.severity, f.severity)}: [{f.rule}] {printable(f.message)}{mark}")
         if f.source_text is not None:
-            out.append(c("dim", "      " + f.source_text.expandtabs(8).rstrip()))
+            out.append(c("dim", "      " + printable(f.source_text.expandtabs(8).rstrip())))
     return out
 
 
 def to_json_obj(review: Review) -> dict:
     series = review.series
+    subjects = {p.index: p.subject for p in series.patches}
     return {
         "tool": "tdxbot",
         "version": __version__,
@@ -94,8 +99,12 @@ def to_json_obj(review: Review) -> dict:
             "message_id": f.message_id,
             "path": f.path,
             "line": f.line,
+            "changelog_line": f.changelog_line + 1 if f.changelog_line is not None else None,
+            "on_subject": f.on_subject,
+            "patch_subject": subjects.get(f.patch_index),
             "message": f.message,
             "already_raised": f.already_raised,
+            "fix": [e.as_json() for e in f.fix],
         } for f in review.findings],
     }
 
@@ -106,28 +115,44 @@ def render_json(review: Review) -> str:
     return json.dumps(to_json_obj(review), indent=2) + "\n"
 
 
-def render_checkpatch(review: Review) -> str:
-    """One line per finding in the shape b4's check runners parse:
-    'path:line: LEVEL: [rule] message'; ERROR lines count as failures.
+def render_checkpatch(review: Review, label_patches: bool = True) -> str:
+    """One line per finding in the shape b4's check runners read:
+    'path:line: LEVEL: [rule] message' for code; a commit-message finding
+    names its patch first, '[2/5 title] changelog:15: LEVEL: [rule] ...'
+    (label_patches=False leaves the patch out, for lists already grouped by
+    patch). b4 0.16 counts a line holding 'ERROR:' as a failure and any
+    other line as a warning, so that word is defused in titles and messages.
     Info findings are left out, as checkpatch leaves out CHECKs."""
+    titles = {p.index: f"{p.index}/{p.total} {p.title}" for p in review.series.patches}
     out = []
     for f in review.findings:
         if f.severity == "info":
             continue
         level = "ERROR" if f.severity == "error" else "WARNING"
-        where = f"{f.path}:{f.line}: " if f.path is not None else ""
-        note = ""
-        if f.changelog_line is not None:
-            note = f" (changelog line {f.changelog_line + 1})"
-        elif f.on_subject:
-            note = " (subject)"
-        out.append(f"{where}{level}: [{f.rule}] {f.message}{note}")
+        if f.path is not None:
+            where = f"{f.path}:{f.line}: "
+        else:
+            label = titles.get(f.patch_index) if label_patches else None
+            where = f"[{_one_line(label)}] " if label else ""
+            if f.on_subject:
+                where += "subject: "
+            elif f.changelog_line is not None:
+                where += f"changelog:{f.changelog_line + 1}: "
+        out.append(printable(f"{where}{level}: [{f.rule}] {_one_line(f.message)}"))
     return "\n".join(out) + ("\n" if out else "")
 
 
-def b4_review_records(review: Review, series_level: bool = False) -> list[dict]:
+def _one_line(text: str) -> str:
+    """Text fit for one checkpatch line: no line breaks or control
+    characters, and no 'ERROR:' that b4 would count as a failure."""
+    text = " ".join("".join(c if c.isprintable() else " " for c in text).split())
+    return text.replace("ERROR:", "ERROR :")
+
+
+def b4_review_records(review: Review, series_level: bool = False, left_out: int = 0) -> list[dict]:
     """The JSON records of b4's review check contract, one per patch (or one
-    for the series): {tool, status, summary, url, details}."""
+    for the series): {tool, status, summary, url, details}. left_out: how
+    many patches of the series the scope left out."""
     def record(findings, label: str) -> dict:
         errors = sum(1 for f in findings if f.severity == "error")
         warnings = sum(1 for f in findings if f.severity == "warning")
@@ -144,7 +169,10 @@ def b4_review_records(review: Review, series_level: bool = False) -> list[dict]:
 
     if series_level:
         missing = review.series.missing
-        label = f" in {len(review.series.patches)} patches"
+        count = len(review.series.patches)
+        label = f" in {count} patch{'es' * (count != 1)}"
+        if left_out:
+            label += f" ({left_out} not touching TDX left out)"
         if missing:
             label += f" (missing: {', '.join(str(i) for i in missing)})"
         rec = record(review.findings, label)
@@ -167,76 +195,11 @@ def b4_review_records(review: Review, series_level: bool = False) -> list[dict]:
     return [record(review.findings, "")]
 
 
-_SARIF_LEVEL = {"error": "error", "warning": "warning", "info": "note"}
-
-
-def render_sarif(review: Review, rules, extra_rules: dict[str, str] | None = None) -> str:
-    """SARIF 2.1.0 for code-scanning viewers: rule metadata from the rule
-    modules, locations relative to the repository root (%SRCROOT%)."""
-    import json
-
-    extra_rules = extra_rules or {}
-    descriptors, index = [], {}
-    used = {f.rule for f in review.findings}
-    for rule in rules:
-        index[rule.id] = len(descriptors)
-        descriptors.append({
-            "id": rule.id,
-            "name": "".join(w.capitalize() for w in rule.id.split("-")),
-            "shortDescription": {"text": rule.summary},
-            "fullDescription": {"text": rule.doc},
-            "help": {"text": rule.doc},
-            "defaultConfiguration": {"level": _SARIF_LEVEL[rule.severity]},
-            "properties": {"tags": ["tdx" if rule.id.startswith("tdx-") else "style"]},
-        })
-    for rid in sorted(used - set(index)):
-        index[rid] = len(descriptors)
-        descriptors.append({
-            "id": rid,
-            "shortDescription": {"text": extra_rules.get(rid, rid)},
-            "defaultConfiguration": {"level": "warning"},
-        })
-    patches = {p.index: p for p in review.series.patches}
-    results = []
-    for f in review.findings:
-        result = {
-            "ruleId": f.rule,
-            "ruleIndex": index[f.rule],
-            "level": _SARIF_LEVEL[f.severity],
-            "message": {"text": f.message},
-        }
-        if f.path is not None and f.line is not None:
-            result["locations"] = [{"physicalLocation": {
-                "artifactLocation": {"uri": f.path, "uriBaseId": "%SRCROOT%"},
-                "region": {"startLine": f.line},
-            }}]
-            if f.source_text is not None:
-                result["locations"][0]["physicalLocation"]["region"]["snippet"] = {"text": f.source_text}
-        patch = patches.get(f.patch_index)
-        if patch is not None:
-            result["properties"] = {"patch": f"{patch.index}/{patch.total}", "subject": patch.title}
-            if f.path is None:
-                what = "subject" if f.on_subject else "changelog"
-                result["message"]["text"] = f"{patch.title}: {what}: {f.message}"
-        if f.already_raised:
-            result.setdefault("properties", {})["alreadyRaised"] = True
-        results.append(result)
-    log = {
-        "version": "2.1.0",
-        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
-        "runs": [{
-            "tool": {"driver": {"name": "tdxbot", "version": __version__,
-                                "semanticVersion": __version__, "rules": descriptors}},
-            "originalUriBaseIds": {"%SRCROOT%": {"description": {"text": "the repository root"}}},
-            "results": results,
-        }],
-    }
-    return json.dumps(log, indent=2) + "\n"
-
-
-def render(reviews: list[Review], fmt: str, colour: bool = False, rules=()) -> str:
+def render(reviews: list[Review], fmt: str, colour: bool = False, rules=(),
+           help_url: str | None = None) -> str:
     """The reviews in one output format: text, json, checkpatch or sarif
-    (rules: the active rules, whose metadata SARIF carries)."""
+    (rules: the active rules, whose metadata SARIF carries; help_url: where
+    SARIF's rule links point, see rulesdoc)."""
     if fmt == "json":
         if len(reviews) == 1:
             return render_json(reviews[0])
@@ -248,7 +211,9 @@ def render(reviews: list[Review], fmt: str, colour: bool = False, rules=()) -> s
         merged["findings"] = [f for o in objs for f in o["findings"]]
         return json.dumps(merged, indent=2) + "\n"
     if fmt == "sarif":
-        return render_sarif(reviews[0], rules)
+        from .sarif import render_sarif
+
+        return render_sarif(reviews, rules, help_url)
     if fmt == "checkpatch":
         return "".join(render_checkpatch(r) for r in reviews)
     return "\n".join(render_text(r, colour) for r in reviews)

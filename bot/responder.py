@@ -4,25 +4,31 @@ series once, draft (or send) the replies.
 One pass: read new messages into the state database; for each thread that
 changed or still waits, assemble its series with b4; decide each series
 once it is complete or has settled (review, or skip with a reason); plan
-its replies; deliver what is planned. Every decision is logged.
+its replies; deliver what is planned (delivery.py). Every decision is
+logged.
+
+Everything here reads mail anyone can send to the list. A message that
+cannot be read is recorded as skipped with its reason and the mark moves
+past it; a thread or series whose review fails is recorded as skipped; so
+no mail can stop the responder or make it answer twice. Headers are read
+raw and checked by the rules in mailsafe before any of them reaches a reply.
 """
 from __future__ import annotations
 
 import hashlib
 import logging
 import os
-import re
 import time
 from typing import Callable, NamedTuple
 
 from . import __version__
 from .errors import UserError
+from .mailsafe import UnsafeReply, printable
 from .model import Address
 from .state import State
+from .triage import OWN_HEADER, automated, first_header, id_problem, raw_headers, route
 
 log = logging.getLogger("tdxbot.watch")
-AUTOMATED_FROM = re.compile(r"mailer-daemon|postmaster|noreply|no-reply", re.I)
-OWN_HEADER = "X-Tdxbot"
 
 
 class Settings(NamedTuple):
@@ -33,84 +39,96 @@ class Settings(NamedTuple):
     options: object  # engine.Options
 
 
-def _headers(raw: bytes) -> dict[str, str]:
-    """The few headers routing needs, from the header block alone."""
-    from .mailparse import decode_header_value
-
-    head = raw.split(b"\n\n", 1)[0].split(b"\r\n\r\n", 1)[0].decode("utf-8", "replace")
-    out: dict[str, str] = {}
-    last = None
-    for line in head.replace("\r\n", "\n").split("\n"):
-        if line[:1] in (" ", "\t") and last:
-            out[last] += " " + line.strip()
-            continue
-        name, sep, value = line.partition(":")
-        if sep and name and " " not in name:
-            last = name.lower()
-            out.setdefault(last, value.strip())
-    return {k: decode_header_value(v) for k, v in out.items()}
+class Start(NamedTuple):
+    """Where a first run (a state with no history) starts reading:
+    the tip of the archive unless a backlog or a date is asked for."""
+    backlog: bool = False
+    since: float | None = None
 
 
-def _ids(value: str) -> list[str]:
-    return re.findall(r"<([^<>\s]+)>", value or "")
+def parse_since(text: str) -> float:
+    """--since DATE: an ISO date or date and time, UTC unless it says."""
+    from datetime import datetime, timezone
+
+    try:
+        when = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise UserError(f"--since: {text!r} is not a date (YYYY-MM-DD or YYYY-MM-DDTHH:MM)") from None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return when.timestamp()
 
 
-def route(raw: bytes) -> tuple[str, str, bool] | None:
-    """(msgid, thread root, is a patch) for a message; None to ignore it."""
-    from .mailparse import parse_subject
-
-    h = _headers(raw)
-    ids = _ids(h.get("message-id", ""))
-    if not ids:
-        return None
-    msgid = ids[0]
-    refs = _ids(h.get("references", ""))
-    parent = _ids(h.get("in-reply-to", ""))
-    root = refs[0] if refs else parent[0] if parent else msgid
-    _, tags, _, _, _, is_reply = parse_subject(h.get("subject", ""))
-    is_patch = not is_reply and any(t.upper() == "PATCH" for t in tags)
-    return msgid, root, is_patch
+# -- reading the archive ------------------------------------------------------------
 
 
-def automated(raw: bytes, sender: Address) -> str | None:
-    """Why a mail must get no reply from a bot, or None."""
-    h = _headers(raw)
-    auto = h.get("auto-submitted", "no").strip().lower()
-    if auto and auto != "no":
-        return f"Auto-Submitted: {auto}"
-    if OWN_HEADER.lower() in h:
-        return "one of our own mails"
-    from_ = h.get("from", "")
-    if sender.email and sender.email.lower() in from_.lower():
-        return "one of our own mails"
-    if AUTOMATED_FROM.search(from_) or "multipart/report" in h.get("content-type", "").lower():
-        return "a bounce or notification"
-    if h.get("precedence", "").lower() in ("bulk", "junk", "list") and "[patch" not in h.get("subject", "").lower():
-        return f"Precedence: {h.get('precedence')}"
-    return None
+def begin(state: State, inbox: str, start: Start) -> None:
+    """On a first run, record where reading starts."""
+    from datetime import datetime, timezone
+
+    from .inbox import heads
+
+    if state.started():
+        if start.backlog or start.since is not None:
+            log.info("--since and --backlog apply to a first run; this state already follows the archive")
+        return
+    if start.backlog:
+        state.start("backlog", {})
+        log.info("first run: reading the whole archive (--backlog)")
+    elif start.since is not None:
+        state.set_meta("since", repr(start.since))
+        state.start("since", {})
+        log.info("first run: reading mail archived since %s",
+                 datetime.fromtimestamp(start.since, timezone.utc).strftime("%Y-%m-%d %H:%M UTC"))
+    else:
+        marks = heads(inbox)
+        state.start("tip", marks)
+        log.info("first run: starting at the tip of the archive; earlier mail gets no reply "
+                 "(--since DATE or --backlog to read it)")
 
 
 def ingest(state: State, inbox: str, progress: bool = False) -> int:
     from .inbox import new_messages
 
+    since = state.meta("since")
     count = 0
-    stream = new_messages(inbox, state.marks())
     bar = None
     if progress:
         from tqdm import tqdm
 
         bar = tqdm(desc="reading archive", unit=" msg", leave=False)
-    for item in stream:
-        routed = route(item.raw) if item.raw else None
-        message = (routed[0], routed[1], item.raw, routed[2]) if routed else None
-        state.ingest(item.epoch, item.commit, message)
-        if item.raw:
-            count += 1
-            if bar is not None:
-                bar.update(1)
+    for item in new_messages(inbox, state.marks(), float(since) if since else None):
+        if item.skipped:
+            state.ingest(item.epoch, item.commit, None, skipped=(None, item.skipped))
+            log.warning("skipped the message of commit %s (epoch %d): %s", item.commit[:12], item.epoch,
+                        item.skipped)
+            continue
+        if not item.raw:
+            state.ingest(item.epoch, item.commit, None)
+            continue
+        try:
+            routed, why = route(item.raw)
+        except Exception as exc:  # noqa: BLE001 - no mail may stop the reading
+            routed, why = None, f"unreadable headers ({type(exc).__name__})"
+        if routed is None:
+            state.ingest(item.epoch, item.commit, None, skipped=(None, why))
+            log.warning("skipped the message of commit %s (epoch %d): %s", item.commit[:12], item.epoch, why)
+        else:
+            note = state.ingest(item.epoch, item.commit, (routed.msgid, routed.root, item.raw, routed.is_patch),
+                                archived=item.archived)
+            if note:
+                log.warning("two messages with Message-ID <%s> (the later one: %r): %s",
+                            printable(routed.msgid), printable(first_header(raw_headers(item.raw), "subject")[:80]),
+                            note)
+        count += 1
+        if bar is not None:
+            bar.update(1)
     if bar is not None:
         bar.close()
     return count
+
+
+# -- deciding ---------------------------------------------------------------------
 
 
 def _thread_plans(raws: list[bytes]):
@@ -119,13 +137,13 @@ def _thread_plans(raws: list[bytes]):
     from .b4glue import plan_revisions
     from .sources import parse_message
 
-    messages = []
+    messages, problems = [], []
     for raw in raws:
         try:
             messages.append(parse_message(raw, "archive"))
-        except UserError:
-            continue
-    return messages, plan_revisions(messages)
+        except UserError as exc:
+            problems.append(str(exc))
+    return messages, plan_revisions(messages), problems
 
 
 def _series_key(root: str, messages, plan) -> str:
@@ -141,18 +159,25 @@ def _reply_name(patch_msgid: str) -> str:
     return "tdxbot-" + hashlib.sha1(patch_msgid.encode("utf-8", "replace")).hexdigest()[:20]
 
 
+def _why(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())[:160]
+    return printable(f"{type(exc).__name__}: {text}" if text else type(exc).__name__)
+
+
 def decide_thread(state: State, root: str, first_seen: float, settings: Settings, now: float) -> bool:
     """Decide every series of one thread that is ready; True if the thread
-    still waits for something."""
-    from .engine import review_series
-    from .replies import draft_replies, message_bytes
-    from .areas import path_matches
-    from .assembly import build_series
-
+    still waits for something. A series whose review fails is skipped with
+    the reason; the others go on."""
     raws = state.thread_messages(root)
     if not raws:
         return False
-    messages, plans = _thread_plans(raws)
+    messages, plans, problems = _thread_plans(raws)
+    if not plans and (problems or any(r is not None and r.is_patch for r, _ in map(route, raws))):
+        key = f"{root}#unread"  # a patch nobody can read is recorded, once
+        if state.series_status(key) is None:
+            reason = "; ".join(problems[:2]) or "b4 finds no series it can read in this thread"
+            state.decide(key, root, "skipped", reason)
+            log.warning("skipped thread <%s>: %s", printable(root), printable(reason))
     waiting = False
     for plan, complete in plans:
         key = _series_key(root, messages, plan)
@@ -162,41 +187,55 @@ def decide_thread(state: State, root: str, first_seen: float, settings: Settings
             waiting = True
             continue
         try:
-            series = build_series(messages, plan.version, root, plan)
-        except UserError as exc:
-            state.decide(key, root, "skipped", f"unusable: {exc}")
-            log.info("skipped %s: unusable (%s)", key, exc)
-            continue
-        why = None
-        for patch, raw in _patch_raws(series, raws):
-            why = automated(raw, settings.sender) or why
-            if patch.author.email.lower() in settings.opt_out:
-                why = f"{patch.author.email} opted out"
-        if why:
-            state.decide(key, root, "skipped", why)
-            log.info("skipped %s: %s", key, why)
-            continue
-        if not any(path_matches(f.path, settings.scope) for p in series.patches for f in p.files):
-            state.decide(key, root, "skipped", "out of scope")
-            log.info("skipped %s: out of scope (%s)", key, series.title)
-            continue
-        review = review_series(series, settings.options)
-        done = state.replied_patches()
-        planned = []
-        extra = ((OWN_HEADER, __version__), ("Auto-Submitted", "auto-generated"))
+            status, reason, planned = _decide_series(state, root, messages, raws, plan, settings, now)
+        except (KeyboardInterrupt, SystemExit):
+            raise
+        except BaseException as exc:  # noqa: BLE001 - one series never stops the others
+            status, reason, planned = "skipped", f"could not be reviewed ({_why(exc)})", []
+        state.decide(key, root, status, reason, planned)
+        log.info("%s %s: %s%s", status, printable(key), printable(reason),
+                 f", {len(planned)} replies planned" if status == "reviewed" else "")
+    return waiting
+
+
+def _decide_series(state: State, root: str, messages, raws, plan, settings: Settings, now: float):
+    """(status, reason, planned replies) for one series."""
+    from .areas import path_matches
+    from .assembly import build_series
+    from .engine import review_series
+    from .replies import draft_replies, message_bytes
+
+    try:
+        series = build_series(messages, plan.version, root, plan)
+    except UserError as exc:
+        return "skipped", f"unusable: {exc}", []
+    why = None
+    for patch, raw in _patch_raws(series, raws):
+        why = automated(raw, settings.sender) or id_problem(raw) or why
+        if patch.author.email.lower() in settings.opt_out:
+            why = f"{patch.author.email} opted out"
+    if why:
+        return "skipped", why, []
+    if not any(path_matches(f.path, settings.scope) for p in series.patches for f in p.files):
+        return "skipped", f"out of scope ({series.title[:80]})", []
+    review = review_series(series, settings.options)
+    done = state.replied_patches()
+    planned = []
+    extra = ((OWN_HEADER, __version__), ("Auto-Submitted", "auto-generated"))
+    domain = settings.sender.email.split("@")[-1] or "tdxbot.invalid"
+    try:
         for draft in draft_replies(review, settings.sender, _date(now), extra_headers=extra):
             if not draft.in_reply_to or draft.in_reply_to in done:
                 continue
             name = _reply_name(draft.in_reply_to)
             msg = draft.message
             del msg["Message-ID"]
-            msg["Message-ID"] = f"<{name}@{settings.sender.email.split('@')[-1] or 'tdxbot.invalid'}>"
+            msg["Message-ID"] = f"<{name}@{domain}>"
             planned.append((draft.in_reply_to, name, message_bytes(msg)))
-        kept = sum(1 for f in review.findings if not f.already_raised and f.severity != "info")
-        state.decide(key, root, "reviewed", f"{len(review.findings)} findings", planned)
-        log.info("reviewed %s: %s, %d findings (%d for the replies), %d replies planned",
-                 key, series.title, len(review.findings), kept, len(planned))
-    return waiting
+    except UnsafeReply as exc:
+        return "skipped", f"reply refused: {exc}", []
+    kept = sum(1 for f in review.findings if not f.already_raised and f.severity != "info")
+    return "reviewed", f"{series.title[:80]}: {len(review.findings)} findings, {kept} for the replies", planned
 
 
 def _date(now: float):
@@ -206,124 +245,33 @@ def _date(now: float):
 
 
 def _patch_raws(series, raws: list[bytes]):
+    """(patch, raw) of the cover letter and every patch of the series."""
     by_id = {}
     for raw in raws:
-        routed = route(raw)
+        routed, _ = route(raw)
         if routed:
-            by_id[routed[0]] = raw
-    for patch in series.patches:
+            by_id[routed.msgid] = raw
+    for patch in ([series.cover] if series.cover is not None else []) + list(series.patches):
         if patch.message_id in by_id:
             yield patch, by_id[patch.message_id]
 
 
 def decide(state: State, settings: Settings, now: float) -> None:
     for root, first_seen in state.open_threads():
-        if not decide_thread(state, root, first_seen, settings, now):
+        try:
+            waiting = decide_thread(state, root, first_seen, settings, now)
+        except (KeyboardInterrupt, SystemExit):
+            raise
+        except BaseException as exc:  # noqa: BLE001 - a poison thread is closed, not retried forever
+            reason = f"thread could not be read ({_why(exc)})"
+            state.decide(f"{root}#thread", root, "skipped", reason)
+            log.warning("skipped thread <%s>: %s", printable(root), reason)
+            waiting = False
+        if not waiting:
             state.close_thread(root)
 
 
-# -- delivery -----------------------------------------------------------------
-
-
-def deliver_maildir(state: State, folder: str) -> int:
-    """Planned replies into a maildir: tmp/ then rename into new/, under a
-    name fixed at planning time, so a repeat after a crash finds the file."""
-    for sub in ("tmp", "new", "cur"):
-        os.makedirs(os.path.join(folder, sub), exist_ok=True)
-    done = 0
-    for patch_msgid, name, raw in state.planned():
-        if not _in_maildir(folder, name):
-            for stale in os.listdir(os.path.join(folder, "tmp")):
-                if stale.startswith(name + "."):  # left by a run that was killed mid-write
-                    os.unlink(os.path.join(folder, "tmp", stale))
-            tmp = os.path.join(folder, "tmp", f"{name}.{os.getpid()}")
-            with open(tmp, "wb") as fh:
-                fh.write(raw)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.rename(tmp, os.path.join(folder, "new", name))
-            log.info("drafted %s (reply to <%s>)", os.path.join(folder, "new", name), patch_msgid)
-        state.set_reply_state(patch_msgid, "drafted")
-        done += 1
-    return done
-
-
-def _in_maildir(folder: str, name: str) -> bool:
-    if os.path.exists(os.path.join(folder, "new", name)):
-        return True
-    cur = os.path.join(folder, "cur")
-    return any(f == name or f.startswith(name + ":") for f in os.listdir(cur))
-
-
-def deliver_smtp(state: State, send: Callable[[bytes], None], per_hour: int, now: float) -> int:
-    """Send planned replies, at most per_hour in any hour. A reply is marked
-    'sending' before the SMTP transaction: after a crash in between it is
-    not sent again (a lost reply beats a duplicate on a public list)."""
-    sent = 0
-    for patch_msgid, name, raw in state.planned():
-        if state.sent_since(now - 3600) >= per_hour:
-            log.info("rate limit of %d per hour reached; %s waits", per_hour, name)
-            break
-        state.set_reply_state(patch_msgid, "sending")
-        send(raw)
-        state.set_reply_state(patch_msgid, "sent")
-        log.info("sent reply to <%s>", patch_msgid)
-        sent += 1
-    return sent
-
-
-def smtp_sender(config) -> Callable[[bytes], None]:
-    """Send with git's sendemail.* settings (server, port, encryption, user);
-    the password comes from TDXBOT_SMTP_PASSWORD or `git credential fill`."""
-    import smtplib
-    from email.parser import BytesParser
-    from email.utils import getaddresses
-
-    server = config.get("sendemail.smtpserver")
-    if not server:
-        raise UserError("--send needs git config sendemail.smtpServer")
-    if server.startswith("/"):
-        raise UserError("sendemail.smtpServer is a local sendmail program; tdxbot sends over SMTP only")
-    encryption = (config.get("sendemail.smtpencryption") or "").lower()
-    port = int(config.get("sendemail.smtpserverport") or (465 if encryption == "ssl" else
-                                                          587 if encryption == "tls" else 25))
-    user = config.get("sendemail.smtpuser")
-    password = os.environ.get("TDXBOT_SMTP_PASSWORD")
-    if user and password is None:
-        password = _git_credential(server, port, user)
-
-    def send(raw: bytes) -> None:
-        msg = BytesParser().parsebytes(raw)
-        rcpts = [a for _, a in getaddresses(msg.get_all("To", []) + msg.get_all("Cc", [])) if a]
-        sender = getaddresses([msg.get("From", "")])[0][1]
-        try:
-            cls = smtplib.SMTP_SSL if encryption == "ssl" else smtplib.SMTP
-            with cls(server, port, timeout=60) as smtp:
-                if encryption == "tls":
-                    smtp.starttls()
-                if user:
-                    smtp.login(user, password or "")
-                # smtplib fixes line ends of str messages only; SMTP wants CRLF.
-                smtp.sendmail(sender, rcpts, raw.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n"))
-        except (OSError, smtplib.SMTPException) as exc:
-            raise UserError(f"SMTP {server}:{port}: {exc}") from None
-
-    return send
-
-
-def _git_credential(server: str, port: int, user: str) -> str | None:
-    import subprocess
-
-    query = f"protocol=smtp\nhost={server}:{port}\nusername={user}\n\n"
-    try:
-        out = subprocess.run(["git", "credential", "fill"], input=query.encode(), capture_output=True,
-                             timeout=30, env=dict(os.environ, GIT_TERMINAL_PROMPT="0")).stdout.decode()
-    except (OSError, subprocess.SubprocessError):
-        return None
-    for line in out.splitlines():
-        if line.startswith("password="):
-            return line.split("=", 1)[1]
-    return None
+# -- the loop ---------------------------------------------------------------------
 
 
 def run_once(state: State, inbox: str, settings: Settings, deliver: Callable[[], int],
@@ -336,9 +284,11 @@ def run_once(state: State, inbox: str, settings: Settings, deliver: Callable[[],
 
 
 def follow(state: State, inbox_arg: str, settings: Settings, deliver: Callable[[], int],
-           once: bool, interval: float) -> None:
+           once: bool, interval: float, start: Start = Start()) -> None:
     """Process the archive, then poll it every interval seconds until SIGTERM
-    (or once). A URL is mirrored into the cache before each pass."""
+    (or once). A URL is mirrored into the cache before each pass. While
+    following, a failed pass (the mirror unreachable, say) is logged and
+    the next one tried; with once it is the command's error."""
     import signal
     import sys
 
@@ -352,9 +302,18 @@ def follow(state: State, inbox_arg: str, settings: Settings, deliver: Callable[[
     progress = sys.stderr.isatty()
     cache = os.path.join(os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"),
                          "tdxbot", "mirrors")
+    first = True
     while True:
-        inbox = mirror(inbox_arg, cache) if remote else inbox_arg
-        run_once(state, inbox, settings, deliver, progress)
+        try:
+            inbox = mirror(inbox_arg, cache) if remote else inbox_arg
+            if first:
+                begin(state, inbox, start)
+                first = False
+            run_once(state, inbox, settings, deliver, progress)
+        except UserError as exc:
+            if once:
+                raise
+            log.error("this pass failed: %s; trying again in %g s", printable(str(exc)), interval)
         if once or stop:
             break
         deadline = time.monotonic() + interval

@@ -7,8 +7,11 @@ A rule is a module in rules/ with:
 - ID (stable, kebab-case), SEVERITY ("error", "warning" or "info");
 - PATHS: fnmatch patterns of the files it reads (None: every file), taken
   from the named areas in bot/areas.py;
-- one of check_file(source, patch), check_patch(patch) or
-  check_series(series), each yielding Hit objects;
+- one of check_file(file), check_patch(patch) or check_series(series):
+  file is a FileCheck (its regions as Code, each with C facts, TDX facts
+  (.tdx) and report()), patch a PatchCheck, series a SeriesCheck. A rule
+  says what it found with report(); the context works out the location and
+  drops what is not on a line the patch adds;
 - INVALID and VALID: lists of Case, the hits and near-misses that the one
   shared test (tests/test_rule_cases.py) runs for every rule.
 
@@ -33,6 +36,7 @@ class Hit(NamedTuple):
     on_subject: bool = False
     comment: str | None = None  # reviewer prose for the reply draft
     severity: str | None = None  # overrides the rule's default
+    fix: tuple = ()  # Edit records (see fixes.py); only for certain fixes
 
 
 class SourceFile:
@@ -56,6 +60,7 @@ class SourceFile:
 
 
 _SOURCES: dict[int, tuple[FileDiff, SourceFile]] = {}
+_PATCH_FACTS: dict[int, tuple[Patch, object]] = {}
 
 
 def source_file(diff: FileDiff) -> SourceFile:
@@ -70,11 +75,41 @@ def source_file(diff: FileDiff) -> SourceFile:
     return made
 
 
-def sources_in(patch: Patch, patterns: Iterable[str] | None) -> list[SourceFile]:
-    """The C files of a patch that match patterns, for check_patch rules."""
-    return [source_file(d) for d in patch.files
+def c_files(patch: Patch, patterns: Iterable[str] | None = None) -> list[FileDiff]:
+    return [d for d in patch.files
             if not d.is_deleted and not d.is_binary and d.path.endswith(C_SUFFIXES)
             and path_matches(d.path, patterns)]
+
+
+def sources_in(patch: Patch, patterns: Iterable[str] | None) -> list[SourceFile]:
+    """The C files of a patch that match patterns."""
+    return [source_file(d) for d in c_files(patch, patterns)]
+
+
+def patch_facts(patch: Patch):
+    """What every C file of the patch says about TDX wrappers and helpers."""
+    from .tdxsem import PatchFacts
+
+    entry = _PATCH_FACTS.get(id(patch))
+    if entry is not None and entry[0] is patch:
+        return entry[1]
+    if len(_PATCH_FACTS) > 64:
+        _PATCH_FACTS.clear()
+    regions = [r for s in sources_in(patch, None) for r in s.regions]
+    facts = PatchFacts(regions)
+    _PATCH_FACTS[id(patch)] = (patch, facts)
+    return facts
+
+
+def tdx_facts(region: Region, patch: Patch):
+    """The TDX facts of one region (made once, kept on the region)."""
+    facts = region.__dict__.get("_tdx_facts")
+    if facts is None:
+        from .tdxsem import TdxFacts
+
+        facts = TdxFacts(region, patch_facts(patch))
+        region.__dict__["_tdx_facts"] = facts
+    return facts
 
 
 def added_lines_in(patch: Patch, patterns: Iterable[str] | None) -> Iterator[tuple[FileDiff, Line]]:
@@ -97,8 +132,144 @@ def _make_source_file(diff: FileDiff) -> SourceFile:
     for hunk in diff.hunks:
         post = hunk.post_image()
         if post:
-            regions.append(Region([ln.text for ln in post], [ln.new_no for ln in post], added))
+            regions.append(Region([ln.text for ln in post], [ln.new_no for ln in post], added,
+                                  hunk.section))
     return SourceFile(diff, regions)
+
+
+# ---------------------------------------------------------------------------
+# What a rule's check function receives: the thing to check, the facts about
+# it, and report(). Locations are worked out here, never in a rule.
+
+
+class _Sink:
+    def __init__(self):
+        self.hits: list[Hit] = []
+
+
+class Code:
+    """One region of a changed C file: the Region's C facts (every Region
+    method is available here), its TDX facts (.tdx), and report()."""
+
+    def __init__(self, region: Region, file: "FileCheck"):
+        self.region = region
+        self.file = file
+
+    def __getattr__(self, name):
+        return getattr(self.region, name)
+
+    @property
+    def tdx(self):
+        return tdx_facts(self.region, self.file.patch)
+
+    def line_of(self, where) -> int | None:
+        """The added post-image line a node (or line number, or the first
+        of several candidates that has one) stands for; None if none."""
+        if where is None:
+            return None
+        if isinstance(where, (list, tuple)):
+            return next((ln for ln in (self.line_of(w) for w in where if w is not None)
+                         if ln is not None), None)
+        if isinstance(where, int):
+            return where if self.region.is_added(where) else None
+        start = self.region.line_no(where.start_point[0])
+        if self.region.is_added(start):
+            return start
+        return self.region.first_added(where)
+
+    def edit(self, node, text: str, start: int | None = None, end: int | None = None):
+        """An Edit replacing node's text (or the bytes start..end of it) with
+        text; None when the span lies outside the real lines."""
+        from .fixes import Edit
+
+        lo = node.start_byte + (start or 0)
+        hi = node.start_byte + end if end is not None else node.end_byte
+        first, last = self._point(lo), self._point(hi)
+        if first is None or last is None:
+            return None
+        return Edit(self.file.path, first[0], first[1], last[0], last[1], text)
+
+    def _point(self, byte: int):
+        """(post-image line, byte column) of a byte of the region's source."""
+        source = self.region.source
+        row = source.count(b"\n", 0, byte)
+        column = byte - (source.rfind(b"\n", 0, byte) + 1)
+        line = self.region.line_no(row)
+        return (line, column) if line is not None else None
+
+    def report(self, where, message: str, comment: str | None = None, *, fix=(),
+               severity: str | None = None) -> None:
+        """Report at a node or line; dropped when it is not on an added line."""
+        line = self.line_of(where)
+        if line is not None:
+            self.file.sink.hits.append(Hit(message, line=line, path=self.file.path, comment=comment,
+                                           severity=severity, fix=tuple(e for e in fix if e)))
+
+
+class FileCheck:
+    """A changed C file as a check_file rule sees it."""
+
+    def __init__(self, source: SourceFile, patch: Patch, sink: _Sink | None = None):
+        self.source = source
+        self.patch = patch
+        self.sink = sink or _Sink()
+        self.code = [Code(r, self) for r in source.regions]
+
+    @property
+    def path(self) -> str:
+        return self.source.path
+
+    @property
+    def whole_file(self) -> bool:
+        return self.source.whole_file
+
+    @property
+    def regions(self) -> list[Region]:
+        return self.source.regions
+
+    def report(self, line: int, message: str, comment: str | None = None, **kw) -> None:
+        for code in self.code:
+            if code.region.row_of(line) is not None:
+                code.report(line, message, comment, **kw)
+                return
+
+
+class PatchCheck:
+    """One patch as a check_patch rule sees it."""
+
+    def __init__(self, patch: Patch):
+        self.patch = patch
+        self.sink = _Sink()
+
+    def files(self, patterns: Iterable[str] | None) -> list[FileCheck]:
+        """The C files of the patch that match patterns, sharing this sink."""
+        return [FileCheck(s, self.patch, self.sink) for s in sources_in(self.patch, patterns)]
+
+    def report_changelog(self, index: int, message: str, comment: str | None = None, **kw) -> None:
+        self.sink.hits.append(Hit(message, changelog_line=index, comment=comment, **kw))
+
+    def report_subject(self, message: str, comment: str | None = None, **kw) -> None:
+        self.sink.hits.append(Hit(message, on_subject=True, comment=comment, **kw))
+
+    def report_patch(self, message: str, comment: str | None = None, **kw) -> None:
+        """A remark on the patch as a whole (no line)."""
+        self.sink.hits.append(Hit(message, comment=comment, **kw))
+
+    def report_line(self, path: str, line: int, message: str, comment: str | None = None,
+                    **kw) -> None:
+        """A remark on an added line of any file of the patch."""
+        self.sink.hits.append(Hit(message, line=line, path=path, comment=comment, **kw))
+
+
+class SeriesCheck:
+    """A series as a check_series rule sees it."""
+
+    def __init__(self, series):
+        self.series = series
+        self.sink = _Sink()
+
+    def report(self, message: str, comment: str | None = None, **kw) -> None:
+        self.sink.hits.append(Hit(message, comment=comment, **kw))
 
 
 # ---------------------------------------------------------------------------
@@ -129,6 +300,10 @@ class Case(NamedTuple):
     at: tuple[str, ...] = ()
     whole_file: bool = False  # give rules the post-image of the whole file
     why: str = ""
+    # For a rule with a certain fix: the case's `code` once the fixes of
+    # its findings are applied (the shared test applies them, re-runs the
+    # rule on the result and expects silence).
+    fixed: str | None = None
 
 
 def _dedent(text: str) -> list[str]:
@@ -191,7 +366,12 @@ def case_patch(case: Case) -> Patch:
     if case.whole_file:
         # The case's lines are the whole file: before, code, after, from line 100.
         f = patch.files[0]
-        pad = [""] * 99
-        text = "\n".join(pad + _dedent(case.before) + _dedent(case.code) + _dedent(case.after)) + "\n"
-        patch = patch._replace(files=(f._replace(post_image_text=text),) + patch.files[1:])
+        patch = patch._replace(files=(f._replace(post_image_text=case_post_image(case)),)
+                               + patch.files[1:])
     return patch
+
+
+def case_post_image(case: Case) -> str:
+    """The main file of a case as the patch leaves it: blank lines up to
+    line 99, then before, code and after from line 100."""
+    return "\n".join([""] * 99 + _dedent(case.before) + _dedent(case.code) + _dedent(case.after)) + "\n"

@@ -1,280 +1,363 @@
-"""What TDX code means, for the rules that need it: which calls are
-SEAMCALLs/TDCALLs, which status codes carry detail bits, and how a retry
-loop is bounded or justified. Facts about TDX, not about any one rule."""
+"""TDX facts, for the rules that need them: what a call issues (a host
+SEAMCALL, a guest TDCALL, a TDVMCALL, an errno wrapper), which values hold a
+TDX status, what a status test tests, and how a retry loop is bounded and
+justified. Facts about TDX, not about any one rule; every analysis is linear
+(or n log n) in the size of the region, whatever the nesting.
+"""
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
+from functools import cached_property
 
-from .csyntax import LOOP_TYPES, Region, ancestor, call_name, declared_name, iter_nodes
+from .csyntax import Region, call_args, call_name, function_name, unwrap
 from .lazyre import lazy_re
+from .tdxcodes import (BUSY_CODES, DETAIL_STATUSES, MASKING_CALLS, MASKS, SW_FULL_CODES,  # noqa: F401
+                       CodeSet, Helper, StatusTest, code_of, is_masked, is_status_name,
+                       is_status_type, masked_with, single_code_tests, status_test)
+from .tdxloops import Bound, Loop, LoopFacts, justifying_text  # noqa: F401
+
+HOST, GUEST, HYPERCALL, ERRNO = "host", "guest", "hypercall", "errno"
 
 # Calls that issue a SEAMCALL or TDCALL and hand back the raw u64 status.
-_STATUS_CALL = lazy_re(
-    r"^(?:__)?seamcall(?:_ret|_saved_ret|_dirty_cache)?$|^sc_retry$|^tdh_[a-z0-9_]+$|"
-    r"^tdg_[a-z0-9_]+$|^__tdcall(?:_ret|_saved_ret)?$|^__tdx_hypercall$|^__tdx_module_call$|"
-    r"^tdh_do_no_vcpus$"
-)
-# Host SEAMCALLs: a failure here is a TDX-module or kernel bug worth a print.
-# (Guest code treats most TDCALL failures as impossible; the guest's tdcall()
-# helper panics instead of returning a status.)
 _HOST_CALL = lazy_re(r"^(?:__)?seamcall(?:_ret|_saved_ret|_dirty_cache)?$|^sc_retry$|"
-                        r"^tdh_[a-z0-9_]+$")
+                     r"^tdh_[a-z0-9_]+$")
+_GUEST_CALL = lazy_re(r"^tdg_[a-z0-9_]+$|^__tdcall(?:_ret|_saved_ret)?$|^__tdx_module_call$")
+_HYPERCALL = lazy_re(r"^_?_tdx_hypercall$|^tdvmcall_[a-z0-9_]+$")
+_STATEMENT_TYPES = frozenset({"expression_statement", "compound_statement", "declaration",
+                              "return_statement", "function_definition", "translation_unit"})
+# Types of pointers to the SEAMCALL assembly functions.
+SEAMCALL_POINTER_TYPES = frozenset({"sc_func_t"})
 # Calls that issue one but return an errno (they print the status themselves).
 _ERRNO_CALL = lazy_re(r"^seamcall_prerr\w*$|^sc_retry_prerr$")
 
-# Statuses the TDX module returns with operand or detail bits in 31:0:
-# compare them only after masking (Dave: "mask out the fancy pants bits").
-DETAIL_STATUSES = frozenset({
-    "TDX_OPERAND_BUSY", "TDX_OPERAND_INVALID", "TDX_EPT_WALK_FAILED",
-    "TDX_EPT_ENTRY_STATE_INCORRECT", "TDX_PREVIOUS_TLB_EPOCH_BUSY", "TDX_HPA_RANGE_NOT_FREE",
-    "TDX_PAGE_METADATA_INCORRECT", "TDX_KEY_STATE_INCORRECT", "TDX_METADATA_FIELD_NOT_READABLE",
-    "TDX_UPDATE_COMPAT_SENSITIVE", "TDX_OPERAND_PAGE_METADATA_INCORRECT", "TDX_ERROR_SEPT_BUSY",
-})
-# Complete 64-bit values the kernel synthesises: compare with ==, never mask.
-SW_FULL_CODES = frozenset({"TDX_SEAMCALL_GP", "TDX_SEAMCALL_UD", "TDX_SEAMCALL_VMFAILINVALID"})
-BUSY_NAMES = frozenset({"TDX_OPERAND_BUSY", "TDX_ERROR_SEPT_BUSY", "TDX_PREVIOUS_TLB_EPOCH_BUSY"})
-BUSY_HELPERS = frozenset({"IS_TDX_OPERAND_BUSY", "tdx_operand_busy", "IS_TDX_PREVIOUS_TLB_EPOCH_BUSY"})
-MASK_TOKENS = lazy_re(r"\bTDX_(?:SEAMCALL_)?STATUS_MASK\b|\bTDX_STATUS\s*\(|\bIS_TDX_\w+\s*\(|"
-                         r"\btdx_operand_busy\s*\(|\bTDCALL_RETURN_CODE\s*\(")
-
-_STATUS_CONST = lazy_re(r"^TDX_[A-Z0-9_]+$")
-_NOT_STATUS = lazy_re(r"^TDX_(?:SEAMCALL_STATUS_MASK|STATUS_MASK|OPERAND_ID_\w+|SW_ERROR|ERROR|"
-                         r"NON_RECOVERABLE|VERSION_SHIFT|\w*_SHIFT|\w*_MASK|FEATURES\w*|ATTR\w*|"
-                         r"MD_\w+|PS_\w+|TD_\w+|PAGE_SIZE\w*|SEAMCALL_RETRIES)$")
-_STATUS_TEST = lazy_re(r"\bTDX_[A-Z0-9_]+\b|\bIS_TDX_\w+\s*\(|\btdx_operand_busy\s*\(|"
-                          r"\bTDVMCALL_STATUS_RETRY\b|\bTDCALL_[A-Z_]+\b")
-
-_DEADLINE = lazy_re(r"\b(time_before\w*|time_after\w*|time_is_\w+|ktime_\w+|jiffies|"
-                       r"timeout|deadline)\b")
-_EVENT_EXIT = lazy_re(r"\b(signal_pending|fatal_signal_pending|kvm_vcpu_has_events|"
-                         r"need_resched|kthread_should_stop|KVM_REQ_VM_DEAD|vm_dead|"
-                         r"kvm_check_request)\b")
-# A condition comparing two moving values (next < end): the loop ends on progress.
-_RELATIONAL = lazy_re(r"[\w)\]]\s*(?:<=?|>=?)\s*[\w(]")
-_JUSTIFICATION = lazy_re(
-    r"forward progress|guarantee|lock(?:s|ed)? out|terminat|will (?:eventually )?succeed|"
-    r"bounded by|cannot livelock|can't livelock|never return|short[- ]lived|serializ|"
-    r"makes? progress|always (?:completes|succeeds)", re.I)
+# Names a status variable goes by in TDX code (for a value whose assignment
+# is out of sight, e.g. a hunk that starts mid-function).
+_STATUS_NAME = lazy_re(r"^(?:err|error|ret|sret|status|tdx_ret|hret|\w*_ret|\w*_err|\w*_status)$")
 
 
-def returns_status(name: str) -> bool:
-    return bool(_STATUS_CALL.match(name))
+
+def call_kind(name: str) -> str | None:
+    """What a call issues, by its name alone."""
+    if _HOST_CALL.match(name):
+        return HOST
+    if _GUEST_CALL.match(name):
+        return GUEST
+    if _HYPERCALL.match(name):
+        return HYPERCALL
+    if _ERRNO_CALL.match(name):
+        return ERRNO
+    return None
 
 
-def is_host_seamcall(name: str) -> bool:
-    return bool(_HOST_CALL.match(name))
+# ---- per-patch facts ----------------------------------------------------------
 
 
-def returns_module_status(name: str) -> bool:
-    """Calls whose result is the TDX module's u64 status (a hypercall's
-    result is the VMM's answer in R10 instead)."""
-    return returns_status(name) and name != "__tdx_hypercall"
+class PatchFacts:
+    """What the C files of one patch say about functions and macros: which
+    issue a TDX call (and return its status or an errno), which test a
+    status for a code. Shared by every region of the patch."""
 
+    def __init__(self, regions: list[Region]):
+        self.wrappers: dict[str, str] = {}
+        self.issuers: set[str] = set()  # functions and macros that issue a TDX call at all
+        self.helpers: dict[str, Helper] = {}
+        self.maskers: set[str] = set(MASKING_CALLS)  # functions returning a masked status
+        self.params: dict[str, list[str]] = {}  # parameter types of the functions in sight
+        for region in regions:
+            for name, types in region._param_types.items():
+                self.params.setdefault(name, types)
+        for _ in range(3):  # wrappers of wrappers, a few levels deep
+            before = (len(self.wrappers), len(self.issuers), len(self.helpers), len(self.maskers))
+            for region in regions:
+                self._learn(region)
+            if (len(self.wrappers), len(self.issuers), len(self.helpers), len(self.maskers)) == before:
+                break
 
-def issues_seamcall(name: str) -> bool:
-    return bool(_STATUS_CALL.match(name) or _ERRNO_CALL.match(name))
+    def kind(self, name: str) -> str | None:
+        return call_kind(name) or self.wrappers.get(name)
 
+    def issues(self, name: str) -> bool:
+        return self.kind(name) is not None or name in self.issuers
 
-def is_status_name(name: str) -> bool:
-    return bool(_STATUS_CONST.match(name)) and not _NOT_STATUS.match(name)
-
-
-def status_names(text: str) -> list[str]:
-    """TDX status constants a piece of code tests, in order, no repeats."""
-    out = []
-    for tok in re.findall(r"\bTDX_[A-Z0-9_]+\b", text):
-        if is_status_name(tok) and tok not in out:
-            out.append(tok)
-    return out
-
-
-_BUSY_TEST = lazy_re(r"\b(?:" + "|".join(sorted(BUSY_NAMES | BUSY_HELPERS)) + r")\b")
-
-
-def tests_busy(text: str) -> bool:
-    return bool(_BUSY_TEST.search(text))
-
-
-class LoopInfo:
-    def __init__(self, node, condition: str, infinite: bool):
-        self.node = node
-        self.condition = condition  # the loop's continue condition ('' for for(;;))
-        self.infinite = infinite  # while (1), while (true), for (;;)
-        self.seamcalls: list[str] = []  # SEAMCALL names called in the loop
-        self.retry_tests: list[str] = []  # texts deciding another round
-        self.codes: list[str] = []  # status names those tests retry on
-        self.bound: str | None = None  # "counter", "deadline", "progress", "event" or None
-        self.numeric_bound: int | None = None
-
-    @property
-    def retries_on_status(self) -> bool:
-        return bool(self.seamcalls) and any(_STATUS_TEST.search(t) for t in self.retry_tests)
-
-
-def _is_infinite(loop, region: Region) -> tuple[str, bool]:
-    cond = loop.child_by_field_name("condition")
-    if loop.type == "for_statement":
-        if cond is None:
-            return "", True
-    if cond is None:
-        return "", False
-    text = region.text(cond).strip()
-    inner = text[1:-1].strip() if text.startswith("(") and text.endswith(")") else text
-    return inner, inner in ("1", "true")
-
-
-def _statements(body):
-    if body is None:
-        return []
-    if body.type == "compound_statement":
-        return [c for c in body.named_children if c.type != "comment"]
-    return [body]
-
-
-def _exits(node) -> bool:
-    return any(True for _ in iter_nodes(node, {"break_statement", "return_statement", "goto_statement"}))
-
-
-def _continues(node) -> bool:
-    return any(True for _ in iter_nodes(node, {"continue_statement"}))
-
-
-def analyze_loop(region: Region, loop) -> LoopInfo:
-    """What a loop retries on and what bounds it (computed once per loop)."""
-    memo = region.__dict__.setdefault("_loop_infos", {})
-    key = (loop.start_byte, loop.end_byte)
-    if key not in memo:
-        memo[key] = _analyze_loop(region, loop)
-    return memo[key]
-
-
-def _analyze_loop(region: Region, loop) -> LoopInfo:
-    cond_text, infinite = _is_infinite(loop, region)
-    info = LoopInfo(node=loop, condition=cond_text, infinite=infinite)
-    info.seamcalls = [n for n in (call_name(c) for c in iter_nodes(loop, {"call_expression"}))
-                      if issues_seamcall(n)]
-    # What decides whether the loop goes round again.
-    exit_tests = []
-    if not infinite and cond_text:
-        info.retry_tests.append(cond_text)
-    body = loop.child_by_field_name("body")
-    for stmt in _statements(body):
-        if stmt.type != "if_statement":
-            continue
-        test = stmt.child_by_field_name("condition")
-        cons = stmt.child_by_field_name("consequence")
-        if test is None or cons is None:
-            continue
-        ttext = region.text(test)
-        if _continues(cons):
-            info.retry_tests.append(ttext)
-        elif _exits(cons):
-            # if (!busy) break; leaves on one status, so it retries on the rest.
-            exit_tests.append(ttext)
-            info.retry_tests.append(ttext)
-    for stmt in _statements(body):
-        if stmt.type == "switch_statement":
-            for case in iter_nodes(stmt, {"case_statement"}):
-                if _continues(case):
-                    info.retry_tests.append(region.text(case).split(":", 1)[0])
-    retried = " ".join(info.retry_tests)
-    info.codes = status_names(retried)
-    if not info.codes and tests_busy(retried):
-        info.codes = ["TDX_OPERAND_BUSY"]
-    info.bound, info.numeric_bound = _bound(region, loop, cond_text, exit_tests)
-    return info
-
-
-def _bound(region: Region, loop, cond_text: str, exit_tests: list[str]) -> tuple[str | None, int | None]:
-    deciding = " ".join([cond_text] + exit_tests)
-    if loop.type == "for_statement":
-        for part in ("initializer", "update"):
-            node = loop.child_by_field_name(part)
-            if node is not None:
-                deciding += " " + region.text(node)
-    updated = set()
-    for node in iter_nodes(loop, {"update_expression", "assignment_expression"}):
-        if node.type == "assignment_expression":
-            op = node.child_by_field_name("operator")
-            if op is None or region.text(op) not in ("+=", "-="):
+    def _learn(self, region: Region) -> None:
+        for func in region.find("function_definition"):
+            name = function_name(func)
+            if not name or call_kind(name):
                 continue
-            target = node.child_by_field_name("left")
-        else:
-            target = node.child_by_field_name("argument")
-        if target is not None:
-            updated.add(region.text(target).strip())
-    number = None
-    m = re.search(r"\b(\d+)\b", deciding)
-    if m:
-        number = int(m.group(1))
-    for name in updated:
-        if name and re.search(rf"(?<![\w>.]){re.escape(name)}(?!\w)", deciding):
-            return "counter", number
-    if _DEADLINE.search(deciding):
-        return "deadline", None
-    if _EVENT_EXIT.search(deciding):
-        return "event", None
-    if _RELATIONAL.search(cond_text):
-        return "progress", None
-    return None, None
+            calls = [c for c in region.find("call_expression", within=func)]
+            kinds = [self.kind(call_name(c)) for c in calls]
+            if any(kinds) or any(call_name(c) in self.issuers for c in calls):
+                self.issuers.add(name)
+            returns = self._returned_kind(region, func)
+            if returns and is_status_type(region.return_type(func)):
+                self.wrappers.setdefault(name, returns)
+            helper = self._helper_test(region, func)
+            if helper is not None:
+                self.helpers.setdefault(name, helper)
+            returns = region.find("return_statement", within=func)
+            if len(returns) == 1 and returns[0].named_children and \
+                    is_masked(region, returns[0].named_children[0], self.maskers):
+                self.maskers.add(name)
+        for node in region.find("preproc_function_def"):
+            name_node, value = node.child_by_field_name("name"), node.child_by_field_name("value")
+            if name_node is None or value is None:
+                continue
+            name = region.text(name_node)
+            if call_kind(name):
+                continue
+            called = re.findall(r"\b([A-Za-z_]\w*)\s*\(", region.text(value))
+            kinds = [self.kind(c) for c in called if c != name]
+            status_kinds = [k for k in kinds if k in (HOST, GUEST, HYPERCALL)]
+            if status_kinds:
+                self.wrappers.setdefault(name, status_kinds[0])
+            elif any(kinds) or any(c in self.issuers for c in called):
+                self.issuers.add(name)
 
-
-def justifying_comment(region: Region, loop, codes: list[str]) -> bool:
-    """A comment near the loop that names every retried status and says why
-    retrying ends (forward progress, a lock-out, a guarantee...)."""
-    for comment in region.comment_above(loop):
-        prose = comment.prose()
-        if not _JUSTIFICATION.search(prose):
-            continue
-        if all(code in prose or code.replace("TDX_", "", 1) in prose for code in codes):
-            return True
-    return False
-
-
-def loop_report_line(region: Region, loop) -> int | None:
-    """The added line a loop finding sits on: its condition, else its start."""
-    cond = loop.child_by_field_name("condition")
-    return (region.first_added(cond) if cond is not None else None) or region.first_added(loop)
-
-
-def loops_in(region: Region):
-    return region.find(*LOOP_TYPES)
-
-
-def enclosing_function(node):
-    return ancestor(node, ("function_definition",))
-
-
-def declared_type(region: Region, scope, name: str) -> str | None:
-    """The declared type of a local variable or parameter, searched in scope."""
-    if scope is None:
+    def _returned_kind(self, region: Region, func) -> str | None:
+        """The kind of TDX call whose status func returns (directly, or
+        through a local assigned from it)."""
+        assigned: dict[str, str] = {}
+        for node in region.find("init_declarator", "assignment_expression", within=func):
+            value = unwrap(node.child_by_field_name("value" if node.type == "init_declarator" else "right"))
+            target = node.child_by_field_name("declarator" if node.type == "init_declarator" else "left")
+            if value is not None and value.type == "call_expression" and target is not None:
+                kind = self.kind(call_name(value))
+                if kind in (HOST, GUEST, HYPERCALL):
+                    assigned[region.text(target)] = kind
+        for ret in region.find("return_statement", within=func):
+            value = unwrap(ret.named_children[0]) if ret.named_children else None
+            if value is None:
+                continue
+            if value.type == "call_expression":
+                kind = self.kind(call_name(value))
+                if kind in (HOST, GUEST, HYPERCALL):
+                    return kind
+            elif value.type == "identifier" and region.text(value) in assigned:
+                return assigned[region.text(value)]
         return None
-    memo = region.__dict__.setdefault("_decl_types", {})
-    key = (scope.start_byte, scope.end_byte)
-    if key not in memo:
-        memo[key] = _declarations(region, scope)
-    return memo[key].get(name)
 
-
-def declaration_type(region: Region, decl) -> str | None:
-    """The type a declaration gives, qualifiers included ('const u32')."""
-    tnode = decl.child_by_field_name("type")
-    if tnode is None:
+    def _helper_test(self, region: Region, func) -> Helper | None:
+        """A bool function whose body is one return of a one-code status test."""
+        if "bool" not in (region.return_type(func) or ""):
+            return None
+        returns = region.find("return_statement", within=func)
+        if len(returns) != 1 or not returns[0].named_children:
+            return None
+        tests = single_code_tests(region, returns[0].named_children[0], self)
+        if len(tests) == 1 and tests[0].op in ("==", "helper", "class"):
+            return Helper(tests[0].code, tests[0].masked)
         return None
-    quals = [region.text(c) for c in decl.children if c.type == "type_qualifier"]
-    return " ".join(quals + [region.text(tnode)])
 
 
-def _declarations(region: Region, scope) -> dict[str, str]:
-    """name -> type text for every declaration and parameter in scope (the
-    first one wins, as the nearest enclosing declaration usually comes first)."""
-    types: dict[str, str] = {}
-    for decl in region.find("declaration", "parameter_declaration", within=scope):
-        type_text = declaration_type(region, decl)
-        if type_text is None:
-            continue
-        for d in decl.children_by_field_name("declarator"):
-            name = declared_name(d)
-            if name is not None:
-                types.setdefault(name, type_text)
-    return types
+# ---- per-region facts -------------------------------------------------------------
+
+
+class TdxFacts(LoopFacts):
+    """The TDX facts of one region, given what the whole patch shows (its
+    loops come from LoopFacts)."""
+
+    def __init__(self, region: Region, patch_facts: PatchFacts):
+        self.region = region
+        self.patch = patch_facts
+
+    # -- calls ---------------------------------------------------------------
+
+    def kind(self, call) -> str | None:
+        name = call_name(call)
+        kind = self.patch.kind(name)
+        if kind is None and name in self._seamcall_pointers(self.region.function_at(call.start_byte)):
+            return HOST  # sc_retry()'s func(fn, args): the SEAMCALL it was handed
+        if kind is None and (call.start_byte, call.end_byte) in self._inferred:
+            return self._inferred[(call.start_byte, call.end_byte)]
+        return kind
+
+    @cached_property
+    def _inferred(self) -> dict:
+        """Calls of unknown name whose result the code compares with a TDX
+        status code: they return a status (a function pointer, a wrapper out
+        of sight). Found from the status tests of the region."""
+        region = self.region
+        out = {}
+        tested: dict = {}  # (function start, variable) -> kind
+        for test in self.status_tests():
+            if not test.code.startswith("TDX_") or test.code in ("TDX_SUCCESS", "TDX_SW_ERROR", "TDX_ERROR"):
+                continue
+            value = unwrap(test.value)
+            if value is None:
+                continue
+            if value.type == "call_expression" and self.patch.kind(call_name(value)) is None:
+                out[(value.start_byte, value.end_byte)] = HOST
+            elif value.type == "identifier":
+                func = self.region.function_at(value.start_byte)
+                tested[(func.start_byte if func is not None else -1, region.text(value))] = HOST
+        if tested:
+            for node in region.find("init_declarator", "assignment_expression"):
+                is_init = node.type == "init_declarator"
+                target = node.child_by_field_name("declarator" if is_init else "left")
+                value = unwrap(node.child_by_field_name("value" if is_init else "right"))
+                if target is None or value is None or value.type != "call_expression":
+                    continue
+                func = self.region.function_at(node.start_byte)
+                key = (func.start_byte if func is not None else -1, region.text(target))
+                if key in tested and self.patch.kind(call_name(value)) is None \
+                        and not call_name(value).startswith(("IS_", "is_")):
+                    out[(value.start_byte, value.end_byte)] = tested[key]
+        return out
+
+    def _seamcall_pointers(self, func) -> frozenset[str]:
+        """Parameters and locals of func that point to a SEAMCALL function."""
+        if func is None:
+            return frozenset()
+        memo = self.__dict__.setdefault("_sc_pointers", {})
+        if func.start_byte not in memo:
+            region = self.region
+            memo[func.start_byte] = frozenset(
+                region.text(d) for p in region.find("parameter_declaration", "declaration", within=func)
+                if (t := p.child_by_field_name("type")) is not None and region.text(t) in SEAMCALL_POINTER_TYPES
+                for d in [p.child_by_field_name("declarator")] if d is not None and d.type == "identifier")
+        return memo[func.start_byte]
+
+    @cached_property
+    def _calls(self) -> list:
+        """(start byte, call) of every call that issues a TDX call, in order."""
+        return [(c.start_byte, c) for c in self.region.find("call_expression")
+                if self.patch.issues(call_name(c)) or self.kind(c) is not None]
+
+    def status_calls(self, *kinds: str) -> list:
+        """Calls whose result is a raw TDX status (of the given kinds)."""
+        kinds = kinds or (HOST, GUEST, HYPERCALL)
+        return [c for _, c in self._calls if self.kind(c) in kinds]
+
+    @cached_property
+    def _call_starts(self) -> list[int]:
+        return [s for s, _ in self._calls]
+
+    def issuing_calls_within(self, start: int, end: int) -> list:
+        i = bisect_left(self._call_starts, start)
+        out = []
+        while i < len(self._calls) and self._calls[i][0] < end:
+            out.append(self._calls[i][1])
+            i += 1
+        return out
+
+    # -- status values ---------------------------------------------------------
+
+    @cached_property
+    def _assigned_status(self) -> dict:
+        """(scope start byte, name) -> kind, for every local or field the
+        region assigns a status to."""
+        out = {}
+        for node in self.region.find("init_declarator", "assignment_expression"):
+            is_init = node.type == "init_declarator"
+            value = unwrap(node.child_by_field_name("value" if is_init else "right"))
+            target = node.child_by_field_name("declarator" if is_init else "left")
+            if value is None or target is None or value.type != "call_expression":
+                continue
+            kind = self.kind(value)
+            if kind in (HOST, GUEST, HYPERCALL):
+                scope = self.region.function_at(node.start_byte)
+                out[(scope.start_byte if scope is not None else -1, self.region.text(target))] = kind
+                if target.type == "field_expression":
+                    out[(-2, self.region.text(target))] = kind
+        return out
+
+    def holds_status(self, node) -> bool:
+        """Does node hold a raw TDX status: a status call, a local or field
+        assigned one, or a u64 named like a status (err, ret, status, ...)?"""
+        return self.status_kind(node) is not None
+
+    def status_kind(self, node) -> str | None:
+        """The kind of call whose status node holds (HOST, GUEST,
+        HYPERCALL), "u64" for a u64 named like a status whose source is out
+        of sight, or None."""
+        node = unwrap(node)
+        if node is None:
+            return None
+        region = self.region
+        if node.type == "call_expression":
+            kind = self.kind(node)
+            return kind if kind in (HOST, GUEST, HYPERCALL) else None
+        if node.type not in ("identifier", "field_expression"):
+            return None
+        text = region.text(node)
+        scope = self.region.function_at(node.start_byte)
+        key = (scope.start_byte if scope is not None else -1, text)
+        kind = self._assigned_status.get(key) or self._assigned_status.get((-2, text))
+        if kind is not None:
+            return kind
+        if node.type == "identifier":
+            type_text = region.declared_type(scope or region.root, text)
+            return "u64" if is_status_type(type_text) and _STATUS_NAME.match(text) else None
+        field = node.child_by_field_name("field")
+        name = region.text(field) if field is not None else ""
+        if _STATUS_NAME.match(name) and is_status_type(region.declared_type(None, name)):
+            return "u64"
+        return None
+
+    # -- tests ------------------------------------------------------------------
+
+    def status_tests(self) -> list[StatusTest]:
+        """Every compare of a value with a status code, and every helper test."""
+        memo = self.__dict__.get("_tests")
+        if memo is None:
+            memo = []
+            region = self.region
+            for node in region.find("binary_expression", "call_expression"):
+                test = status_test(region, node, self.patch)
+                if test is not None:
+                    memo.append(test)
+            self.__dict__["_tests"] = memo
+        return memo
+
+    @cached_property
+    def _tests_by_node(self) -> dict:
+        return {(t.node.start_byte, t.node.end_byte, t.node.type): t for t in self.status_tests()}
+
+    @cached_property
+    def _deciding(self) -> dict:
+        """The expressions deciding a loop's next round -> that loop."""
+        return {(n.start_byte, n.end_byte, n.type): lp for lp in self.loops for n in lp.deciding()}
+
+    def use_of(self, node) -> tuple[StatusTest | None, object]:
+        """How the expression node is used: (the status test it is part of,
+        if any; the loop whose next round it decides, if any)."""
+        memo = self.__dict__.setdefault("_uses", {})
+        start = (node.start_byte, node.end_byte, node.type)
+        if start in memo:
+            return memo[start]
+        test, loop = None, None
+        while node is not None and node.type not in _STATEMENT_TYPES:
+            key = (node.start_byte, node.end_byte, node.type)
+            test = test or self._tests_by_node.get(key)
+            loop = loop or self._deciding.get(key)
+            node = node.parent
+        memo[start] = test, loop
+        return test, loop
+
+    def truth_codes(self, expr) -> CodeSet | None:
+        """For which statuses expr is true, where expr tests a status (None
+        when it does not, or not only)."""
+        region = self.region
+        node = unwrap(expr)
+        if node is None:
+            return None
+        if node.type == "call_expression" and call_name(node) in ("likely", "unlikely") \
+                and call_args(node):
+            return self.truth_codes(call_args(node)[0])
+        if node.type == "unary_expression" and region.op(node) == "!":
+            inner = self.truth_codes(node.child_by_field_name("argument"))
+            return inner.invert() if inner is not None else None
+        if node.type == "binary_expression" and region.op(node) in ("&&", "||"):
+            left = self.truth_codes(node.child_by_field_name("left"))
+            right = self.truth_codes(node.child_by_field_name("right"))
+            if left is None or right is None:
+                return left or right  # the other side is a bound, not a status
+            return left.union(right) if region.op(node) == "||" else left.intersect(right)
+        test = status_test(region, node, self.patch)
+        if test is not None:
+            codes = CodeSet(frozenset({test.code}))
+            return codes.invert() if test.op == "!=" else codes
+        if self.holds_status(node):  # while (ret): any failure
+            return CodeSet(frozenset({"TDX_SUCCESS"}), True)
+        return None

@@ -1,70 +1,37 @@
-"""The changelog never says what the patch does, or the subject is not imperative.
+"""The subject, or the changelog sentence that states the change, is not imperative.
 
-What it flags: (a) a changelog in which no sentence says what the patch
-does in imperative mood ("Add ...", "So loop ...", "Since ..., remove ...");
-(b) a subject whose summary after the subsystem prefix does not start with
-a capital letter (unless it starts with an identifier such as tdx_foo()),
-or starts with a verb that is not imperative ("Adds", "Added", "Adding")
-or with no verb at all ("New wrapper for ...").
+What it flags: (a) a subject whose summary after the subsystem prefix does
+not start with a capital letter (unless it starts with an identifier such
+as tdx_foo()), or starts with a verb that is not imperative ("Adds",
+"Added", "Adding") or with no verb at all ("New wrapper for ..."); (b) a
+changelog sentence that states the change with an inflected verb ("Adds a
+wrapper ...", "Introduced tdx_foo() ..."), and a changelog that states the
+change only in other moods ("This patch reads ...", "X can be dropped"):
+once, on the first such sentence. A changelog with no sentence that states
+the change at all is changelog-says-what's finding.
 
-Why: tip and KVM maintainers want the changelog to state the change in
-imperative mood, and the shortlog to read "subsys: Do something". Rick on
-a runtime-update patch: "somewhere it's missing what this patch does".
+Why: tip and KVM maintainers want the shortlog to read "subsys: Do
+something" and the changelog to state the change in imperative mood, as if
+giving orders to the code base (submitting-patches.rst, "Describe your
+changes").
 
-Fires on the subject `x86/virt/tdx: Added a wrapper for TDH.SYS.SHUTDOWN`.
+Fires on the subject `x86/virt/tdx: Added a wrapper for TDH.SYS.SHUTDOWN`,
+and on the changelog sentence "Adds tdx_sys_shutdown() for kexec."
 Must not fire on `x86/virt/tdx: Add a wrapper for TDH.SYS.SHUTDOWN` with a
-changelog that says "Add tdx_sys_shutdown(), which ...".
+changelog that says "Add tdx_sys_shutdown(), which ...", nor on "Changes
+in v2:" notes.
 """
 from __future__ import annotations
 
-from ..language import CONNECTORS, is_imperative, plausible_imperative, verb_base
-from ..lazyre import lazy_re
+from ..language import WORD, is_imperative, sentences, statement_mood, verb_base
 from ..rulekit import Case, Hit
 
 ID = "changelog-imperative"
 SEVERITY = "warning"
 PATHS = None
+TOPICS = ("imperative", "mood", "subject", "shortlog", "adds", "added")
 
 _NOT_A_START = frozenset("this the a an new some more various misc minor small".split())
-_WORD = lazy_re(r"[A-Za-z][A-Za-z'-]*")
-_BULLET = lazy_re(r"^([-*]|\d+[.)])\s")
-_BULLET_MARK = lazy_re(r"^([-*]|\d+[.)])\s+")
-_SENTENCE_END = lazy_re(r"(?<=[.!?])\s+")
-_CLAUSE = lazy_re(r",\s+")
-
-
-def _sentences(patch):
-    """(changelog line index, sentence) for each sentence of the prose."""
-    buf, start = [], None
-    for index, text in patch.prose_lines:
-        stripped = text.strip()
-        if not stripped:
-            if buf:
-                yield start, " ".join(buf)
-            buf, start = [], None
-            continue
-        if _BULLET.match(stripped) and buf:
-            yield start, " ".join(buf)
-            buf, start = [], None
-        if start is None:
-            start = index
-        buf.append(_BULLET_MARK.sub("", stripped))
-    if buf:
-        yield start, " ".join(buf)
-
-
-def _imperative_sentence(sentence: str) -> bool:
-    for part in _SENTENCE_END.split(sentence):
-        for i, clause in enumerate(_CLAUSE.split(part)):
-            words = _WORD.findall(clause)
-            led_in = i > 0
-            while words and words[0].lower() in CONNECTORS:
-                words, led_in = words[1:], True
-            if not words or (not led_in and not words[0][0].isupper()):
-                continue
-            if plausible_imperative(words[0]):
-                return True
-    return False
 
 
 def _subject_problem(summary: str) -> str | None:
@@ -78,7 +45,7 @@ def _subject_problem(summary: str) -> str | None:
         if first[0].isalpha():
             return f"the subject's summary starts lower-case ('{first}')"
         return None
-    word = _WORD.match(first)
+    word = WORD.match(first)
     word = word.group(0) if word else first
     if is_imperative(word):
         return None
@@ -95,17 +62,26 @@ def check_patch(patch):
         yield Hit(problem, on_subject=True,
                   comment="Please write the subject as '<prefix>: <Imperative summary>', e.g. "
                           "'x86/virt/tdx: Add a wrapper for TDH.SYS.SHUTDOWN'.")
-    first = None
-    for index, sentence in _sentences(patch):
-        if _imperative_sentence(sentence):
-            return
-        first = index if first is None else first
-    if first is not None:
-        yield Hit("the changelog never says what the patch does in imperative mood",
-                  changelog_line=first,
-                  comment="The changelog explains the background but never says what this "
-                          "patch does. Please add a sentence in imperative mood, e.g. 'Add "
-                          "..., so that ...'.")
+    stated = [(index, text, statement_mood(text)) for index, text in sentences(patch.prose_lines)]
+    stated = [(index, text, mood) for index, text, mood in stated if mood]
+    if any(mood == "imperative" for _, _, mood in stated):
+        # The change is stated as it should be; only "Adds ..." sentences
+        # beside it are worth a word.
+        report = [entry for entry in stated if entry[2] == "inflected"]
+    else:
+        report = stated[:1]
+    for index, text, mood in report:
+        if mood == "inflected":
+            word = WORD.search(text).group(0)
+            base = verb_base(word).capitalize()
+            yield Hit(f"the changelog says '{word}'; state the change in imperative mood ('{base}')",
+                      changelog_line=index,
+                      comment=f"Please state the change in imperative mood: '{base} ...', "
+                              f"not '{word} ...'.")
+        else:
+            yield Hit("no sentence states the change in imperative mood", changelog_line=index,
+                      comment="Please state the change in imperative mood, as if giving orders "
+                              "to the code base: 'Add ...', 'Remove ...'.")
 
 
 INVALID = [
@@ -114,9 +90,14 @@ INVALID = [
     Case(subject="x86/tdx: add the TDX_SYS_BUSY status code", at=("add the TDX_SYS_BUSY",),
          why="lower case"),
     Case(subject="KVM: TDX: New helper for busy statuses", at=("New helper",), why="no verb"),
-    Case(changelog="The TDX module can now be shut down. Before kexec it has to be, because\n"
-                   "the next kernel needs a clean module.",
-         at=("The TDX module can now",), why="never says what the patch does"),
+    Case(changelog="Before kexec the module has to be shut down.\n\nAdds tdx_sys_shutdown() for\n"
+                   "that, and calls it from the reboot path.",
+         at=("Adds tdx_sys_shutdown()",), why="inflected verb in the changelog"),
+    Case(changelog="Introduced a helper that masks the status.", at=("Introduced a helper",),
+         why="past tense in the changelog"),
+    Case(changelog="The version goes into bug reports. This patch reads it with TDH.SYS.RD, and\n"
+                   "the new tdx_sys_rd() helper can be dropped later.",
+         at=("The version goes into",), why="stated only as 'This patch ...' and a passive"),
 ]
 
 VALID = [
@@ -130,4 +111,7 @@ VALID = [
                    "X86_BUG_TDX_PW_MCE check.", why="'Since ..., remove ...'"),
     Case(subject="x86/tdx: Process the TD exit status", why="'Process' is imperative"),
     Case(changelog="Quiesce the module before kexec.", why="a verb the word list lacks"),
+    Case(changelog="Print the status.\n\nChanges in v2:\n- Print it once.", why="'Changes in' notes"),
+    Case(changelog="Updates to the TDMR list happen at boot only, so no lock is needed. Drop it.",
+         why="'Updates to' is a noun"),
 ]

@@ -23,6 +23,7 @@ from ..rulekit import Case, Hit
 ID = "changelog-voice"
 SEVERITY = "warning"
 PATHS = None
+TOPICS = ("imperative", "mood", "we", "this patch", "let's", "pronoun")
 
 _VOICE = lazy_re(r"\b(?:[Ww]e|[Uu]s|[Oo]ur|I(?![/\-.]\w))\b|\b[Tt]his (?:patch|commit)\b|"
                     r"\b[Ll]et'?s\b|\bLet us\b")

@@ -11,6 +11,9 @@ does not enforce the opener outside networking (the rule was nacked for
 the 50,000 existing instances), so reviewers ask for it by hand; tdxbot
 applies it to new comments only.
 
+Fix: the text moved off the '/*' line (or the '*/' moved to a line of its
+own), indented like the comment.
+
 Fires on:
     /* Retry on the transient errors: the module
      * releases its locks between calls. */
@@ -24,48 +27,73 @@ nor on a one-line /* comment */.
 from __future__ import annotations
 
 from ..areas import X86
-from ..rulekit import Case, Hit
+from ..fixes import line_edit
+from ..rulekit import Case
 
 ID = "comment-block-style"
 SEVERITY = "warning"
 PATHS = X86
+FIXES = True
+TOPICS = ("/*", "*/", "line of its own", "comment style")
 
 
-def check_file(source, patch):
-    for region in source.regions:
-        for comment in region.comments():
+def check_file(file):
+    for code in file.code:
+        for comment in code.comments():
             if not comment.is_block or not comment.complete_start or len(comment.lines) < 2:
                 continue
             if any(text.rstrip().endswith("\\") for _, text in comment.lines):
                 continue
             first_no, first = comment.lines[0]
             last_no, last = comment.lines[-1]
-            head = first[first.index("/*") + 2:].lstrip("*").strip() if "/*" in first else ""
-            if head and region.is_added(first_no):
-                yield Hit("multi-line comment starts its text on the '/*' line", line=first_no,
-                          comment="Please put the opening '/*' of a multi-line comment on a line "
-                                  "of its own.")
-            tail = last.rstrip()
-            tail = tail[:-2].strip().lstrip("*").strip() if tail.endswith("*/") else ""
-            if tail and region.is_added(last_no):
-                yield Hit("multi-line comment ends its text on the '*/' line", line=last_no,
-                          comment="Please put the closing '*/' on a line of its own.")
+            indent = first[:len(first) - len(first.lstrip())]
+            opener = first.find("/*")
+            marker_end = opener + 2 + len(first[opener + 2:]) - len(first[opener + 2:].lstrip("*"))
+            text_start = len(first) - len(first[marker_end:].lstrip()) if opener >= 0 else len(first)
+            if opener >= 0 and text_start < len(first.rstrip()):
+                code.report(first_no, "multi-line comment starts its text on the '/*' line",
+                            "Please put the opening '/*' of a multi-line comment on a line of its own.",
+                            fix=[line_edit(file.path, first_no, first, marker_end, text_start,
+                                           f"\n{indent} * ")])
+            closer = last.rstrip()
+            if closer.endswith("*/"):
+                text_end = len(closer[:-2].rstrip())
+                inner = closer[:text_end].strip().lstrip("*").strip()
+                if inner:
+                    code.report(last_no, "multi-line comment ends its text on the '*/' line",
+                                "Please put the closing '*/' on a line of its own.",
+                                fix=[line_edit(file.path, last_no, last, text_end, len(closer) - 2,
+                                               f"\n{indent} ")])
 
 
 INVALID = [
     Case(code="""
         	/* Retry on the transient errors: the module
         	 * releases its locks between calls. */
-        """, at=("/* Retry on", "releases its locks"), why="both ends"),
+        """, at=("/* Retry on", "releases its locks"), why="both ends", fixed="""
+        	/*
+        	 * Retry on the transient errors: the module
+        	 * releases its locks between calls.
+        	 */
+        """),
     Case(code="""
         	/* The module may return TDX_SYS_BUSY
         	 * while another TDH.SYS.* call runs.
         	 */
-        """, at=("/* The module",), why="text on the opener"),
+        """, at=("/* The module",), why="text on the opener", fixed="""
+        	/*
+        	 * The module may return TDX_SYS_BUSY
+        	 * while another TDH.SYS.* call runs.
+        	 */
+        """),
     Case(path="arch/x86/include/asm/tdx.h", code="""
         /*
          * SW-defined error codes. */
-        """, at=("SW-defined error codes. */",), why="text on the closer"),
+        """, at=("SW-defined error codes. */",), why="text on the closer", fixed="""
+        /*
+         * SW-defined error codes.
+         */
+        """),
 ]
 
 VALID = [

@@ -27,14 +27,14 @@ from __future__ import annotations
 
 import re
 
-from ..lazyre import lazy_re
 from ..areas import TDX
-from ..rulekit import Case, Hit, sources_in
-from ..tdxsem import analyze_loop, loops_in
+from ..lazyre import lazy_re
+from ..rulekit import Case
 
 ID = "comment-contradicts-code"
 SEVERITY = "warning"
 PATHS = TDX
+TOPICS = ("loop", "forever", "bound", "retry", "once", "contradict")
 
 _BOUND_CLAIM = lazy_re(
     r"(?:don'?t|do not|won'?t|will not|never|not|doesn'?t|does not) (?:loop|spin|retry)(?:ing)? "
@@ -42,10 +42,13 @@ _BOUND_CLAIM = lazy_re(
     r"limit(?:s|ed)? (?:the )?(?:number of )?(?:retries|retrying|attempts)|"
     r"at most \d+ (?:times|retries|tries|attempts|iterations)", re.I)
 _ONCE_CLAIM = lazy_re(r"retr(?:y|ied|ies) (?:only )?once|\b(?:a|one) single retry|"
-                         r"\bonly one retry|second (?:retry|attempt|try)", re.I)
+                      r"\bonly one retry|second (?:retry|attempt|try)", re.I)
 _FOREVER_CLAIM = lazy_re(r"\b(?:loops?|looping|spins?|spinning|retr(?:y|ies|ying)|call it) "
-                            r"(?:forever|infinitely|indefinitely|unconditionally)\b", re.I)
+                         r"(?:forever|infinitely|indefinitely|unconditionally)\b", re.I)
 _NEGATION = lazy_re(r"(?:don'?t|do not|won'?t|will not|never|not|doesn'?t|does not)\s+\w*\s*$", re.I)
+_NO_BOUND = ("The comment says the loop is bounded, but nothing in the code bounds it. Please "
+             "describe what the code does (e.g. 'Loop until the SEAMCALL completes; this ends "
+             "because ...') or add the bound.")
 
 
 def _forever(text: str) -> re.Match | None:
@@ -66,65 +69,43 @@ def _claims(comment):
             yield no, "forever"
 
 
-def _loop_comments(region, loop):
-    near = region.comment_above(loop)
-    inside = [c for c in near if c.node.start_byte >= loop.start_byte]
-    above = [c for c in near if c.node.start_byte < loop.start_byte][:1]
-    return above + inside
-
-
 def check_patch(patch):
-    sources = sources_in(patch, PATHS)
-    for source in sources:
-        for region in source.regions:
-            for loop in loops_in(region):
-                info = analyze_loop(region, loop)
-                if not info.seamcalls:
+    files = patch.files(PATHS)
+    for file in files:
+        for code in file.code:
+            for loop in code.tdx.loops:
+                if not loop.reissues:
                     continue
-                bounded = info.bound is not None
-                for comment in _loop_comments(region, loop):
+                bound = loop.bound
+                for comment in loop.comments():
                     for no, kind in _claims(comment):
-                        if not region.is_added(no):
-                            continue
-                        text = region.text_at(no).strip()
-                        if kind == "bound" and not bounded:
-                            yield Hit(
-                                "comment claims a bound but the loop has none",
-                                line=no, path=source.path,
-                                comment="The comment says the loop is bounded, but nothing in "
-                                        "the code bounds it. Please describe what the code does "
-                                        "(e.g. 'Loop until the SEAMCALL completes; this ends "
-                                        "because ...') or add the bound.")
-                        elif kind == "once" and (not bounded or (info.numeric_bound or 0) > 2):
-                            yield Hit(
-                                "comment promises a single retry but the code loops",
-                                line=no, path=source.path,
-                                comment="This says the SEAMCALL is retried once, but the code "
+                        if kind == "bound" and bound is None:
+                            code.report(no, "comment claims a bound but the loop has none", _NO_BOUND)
+                        elif kind == "once" and (bound is None or (bound.value or 0) > 2):
+                            code.report(no, "comment promises a single retry but the code loops",
+                                        "This says the SEAMCALL is retried once, but the code "
                                         "loops. Either retry exactly once or fix the comment.")
-                        elif kind == "forever" and info.bound in ("counter", "deadline"):
-                            yield Hit(
-                                f"comment says the loop runs forever, but it is bounded ({text[:40]})",
-                                line=no, path=source.path,
-                                comment="The comment says this loops forever, but the loop is "
+                        elif kind == "forever" and bound is not None and bound.kind in ("counter", "deadline"):
+                            text = code.text_at(no).strip()
+                            code.report(no, f"comment says the loop runs forever, but it is bounded "
+                                            f"({text[:40]})",
+                                        "The comment says this loops forever, but the loop is "
                                         "bounded. Please make the comment match the code.")
     # The changelog against the comments: read every comment only when the
     # changelog says "forever" somewhere.
-    forever = [index for index, text in patch.prose_lines if _forever(text)]
+    forever = [index for index, text in patch.patch.prose_lines if _forever(text)]
     if not forever:
         return
-    added_bound_claims = [(source.path, no) for source in sources for region in source.regions
-                          for comment in region.comments() for no, kind in _claims(comment)
-                          if kind == "bound" and region.is_added(no)]
-    if not added_bound_claims:
-        return
-    path, no = added_bound_claims[0]
-    for index in forever:
-        yield Hit(
-            f"the changelog says the code loops forever, but the comment at {path}:{no} "
-            "says it does not",
-            changelog_line=index,
-            comment="The changelog says this loops forever, while the comment in the code "
-                    "says it doesn't. Please make the two tell the same story.")
+    claims = [(file.path, no) for file in files for code in file.code for comment in code.comments()
+              for no, kind in _claims(comment) if kind == "bound" and code.is_added(no)]
+    if claims:
+        path, no = claims[0]
+        for index in forever:
+            patch.report_changelog(
+                index, f"the changelog says the code loops forever, but the comment at {path}:{no} "
+                       "says it does not",
+                "The changelog says this loops forever, while the comment in the code says it "
+                "doesn't. Please make the two tell the same story.")
 
 
 _SEED_LOOP = """
@@ -161,6 +142,24 @@ INVALID = [
         			break;
         	}
         """, at=("Loop forever",), why="claims forever over a counted loop"),
+    Case(path="arch/x86/kvm/vmx/tdx.c", before="""
+        static u64 tdx_flush_vp_once(struct tdx_vp *vp)
+        {
+        	return tdh_vp_flush(vp);
+        }
+        """, code="""
+        	/* Bounded: the flush completes after a few interrupted calls. */
+        	do {
+        		err = tdx_flush_vp_once(&tdx->vp);
+        	} while (err == TDX_INTERRUPTED_RESUMABLE);
+        """, at=("Bounded:",), why="a bound claimed over a loop that re-issues through a helper"),
+    Case(path="arch/x86/kvm/vmx/tdx.c", code="""
+        	/* Retry at most 3 times. */
+        again:
+        	err = tdh_mem_track(&kvm_tdx->td);
+        	if (err == TDX_INTERRUPTED_RESUMABLE)
+        		goto again;
+        """, at=("Retry at most 3 times.",), why="a bound claimed over a goto loop"),
 ]
 
 VALID = [
@@ -191,4 +190,11 @@ VALID = [
     Case(code=_SEED_LOOP.replace("Don't loop forever.", "Loop until the SEAMCALL completes."),
          changelog="So loop infinitely on either of these error codes, until success or other\nerror.",
          why="changelog and comment agree"),
+    Case(path="arch/x86/kvm/vmx/tdx.c", code="""
+        	/* Retry at most 3 times. */
+        again:
+        	err = tdh_mem_track(&kvm_tdx->td);
+        	if (err == TDX_INTERRUPTED_RESUMABLE && ++tries < 3)
+        		goto again;
+        """, why="the goto loop has the bound it claims"),
 ]

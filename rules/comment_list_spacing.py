@@ -11,6 +11,8 @@ to the sentence above it, or long items glued together, read as one run-on
 block. The TDH.SYS.DISABLE v2 review asked for exactly these two lines
 ("Nit: Add a new line here." / "And here.").
 
+Fix: an empty ' *' line, indented like the comment, where the finding is.
+
 Fires on:
     /*
      * Don't loop forever.
@@ -26,16 +28,20 @@ from __future__ import annotations
 from ..csyntax import comment_inner
 from ..lazyre import lazy_re
 from ..areas import X86
-from ..rulekit import Case, Hit
+from ..fixes import insert_line
+from ..rulekit import Case
 
 ID = "comment-list-spacing"
 SEVERITY = "warning"
 PATHS = X86
+FIXES = True
+TOPICS = ("new line", "newline", "blank", "empty", "spacing", "line here")
 
 _ITEM = lazy_re(r"^(\s*)(?:[-*+\u2022]|\d{1,2}[.)]|[a-z][)])\s+\S")
 _KERNEL_DOC = lazy_re(r"^\s*@\w+:")
-_COMMENT = ("Nit: add an empty ' *' line here; the list reads better set off "
-            "from the text around it.")
+# One wording for both places, so that the second one reads "And here."
+_COMMENT = ("Nit: add an empty ' *' line here; a list reads better with blank lines "
+            "before it and between items that run over several lines.")
 
 
 def _classify(inner: str | None) -> tuple[str, int]:
@@ -48,15 +54,21 @@ def _classify(inner: str | None) -> tuple[str, int]:
     return "text", len(inner) - len(inner.lstrip())
 
 
-def check_file(source, patch):
-    for region in source.regions:
-        for comment in region.comments():
-            if not comment.is_block or len(comment.lines) < 2:
-                continue
-            yield from _check_comment(comment, region)
+def check_file(file):
+    for code in file.code:
+        for comment in code.comments():
+            if comment.is_block and len(comment.lines) > 1:
+                _check_comment(comment, code, file)
 
 
-def _check_comment(comment, region):
+def _blank_line(code, file, before: int):
+    """The empty ' *' line, indented like the comment line it goes above."""
+    text = code.text_at(before)
+    star = text.find("*")
+    return insert_line(file.path, before, text[:star + 1].rstrip()) if star >= 0 else None
+
+
+def _check_comment(comment, code, file):
     rows = [(no, _classify(comment_inner(text)), comment_inner(text) or "")
             for no, text in comment.lines]
     item_start = None  # line number of the current item's first line
@@ -67,20 +79,13 @@ def _check_comment(comment, region):
         if kind == "item":
             if prev is not None:
                 p_no, (p_kind, p_indent), p_inner = prev
+                # The blank line belongs after p_no; on the item when that is context.
                 if p_kind == "text" and item_start is None and p_inner.rstrip().endswith((".", "!", "?")):
-                    where = p_no if region.is_added(p_no) else no
-                    yield Hit(
-                        "no empty ' *' line between the sentence and the list below it",
-                        line=where,
-                        comment=_COMMENT,
-                    )
+                    code.report([p_no, no], "no empty ' *' line between the sentence and the list "
+                                            "below it", _COMMENT, fix=[_blank_line(code, file, no)])
                 elif item_start is not None and item_lines > 1 and indent <= item_indent:
-                    where = p_no if region.is_added(p_no) else no
-                    yield Hit(
-                        "no empty ' *' line between multi-line list items",
-                        line=where,
-                        comment=_COMMENT,
-                    )
+                    code.report([p_no, no], "no empty ' *' line between multi-line list items",
+                                _COMMENT, fix=[_blank_line(code, file, no)])
             item_start, item_lines, item_indent = no, 1, indent
         elif kind == "text" and item_start is not None and indent > item_indent:
             item_lines += 1  # continuation of the current item
@@ -102,6 +107,17 @@ INVALID = [
         """,
         at=("Don't loop forever.", "*    calls."),
         why="the seed review: both places Kiryl marked",
+        fixed="""
+        	/*
+        	 * Don't loop forever.
+        	 *
+        	 *  - TDX_INTERRUPTED_RESUMABLE guarantees forward progress between
+        	 *    calls.
+        	 *
+        	 *  - TDX_SYS_BUSY could transiently contend with TDH.SYS.* SEAMCALLs,
+        	 *    but will lock out future ones.
+        	 */
+        """,
     ),
     Case(
         code="""
@@ -113,6 +129,14 @@ INVALID = [
         """,
         at=("three steps.",),
         why="numbered list glued to a sentence",
+        fixed="""
+        /*
+         * Reclaim the page in three steps.
+         *
+         * 1. Block new mappings of the page.
+         * 2. Flush the TLB.
+         */
+        """,
     ),
     Case(
         path="arch/x86/kvm/vmx/tdx.c",
@@ -126,6 +150,15 @@ INVALID = [
         """,
         at=("which is released",),
         why="multi-line items after a ':' lead-in still need separating",
+        fixed="""
+        	/*
+        	 * The TDX module may return either of these:
+        	 *  - TDX_OPERAND_BUSY when another vCPU holds the S-EPT lock,
+        	 *    which is released when that vCPU exits.
+        	 *
+        	 *  - TDX_PREVIOUS_TLB_EPOCH_BUSY when tracking is incomplete.
+        	 */
+        """,
     ),
     Case(
         before="""

@@ -18,11 +18,12 @@ from __future__ import annotations
 
 from ..csyntax import ancestor
 from ..areas import X86
-from ..rulekit import Case, Hit
+from ..rulekit import Case
 
 ID = "comment-tail"
 SEVERITY = "warning"
 PATHS = X86
+TOPICS = ("tail", "comment above")
 
 _STATEMENTS = {"expression_statement", "declaration", "return_statement", "break_statement",
                "continue_statement", "goto_statement", "if_statement", "while_statement",
@@ -31,21 +32,17 @@ _EXEMPT_ANCESTORS = {"field_declaration_list", "enumerator_list", "initializer_l
                      "preproc_def", "preproc_function_def", "preproc_call", "argument_list"}
 
 
-def check_file(source, patch):
-    for region in source.regions:
-        for comment in region.comments():
+def check_file(file):
+    for code in file.code:
+        for comment in code.comments():
             node = comment.node
             prev = node.prev_sibling
             if prev is None or prev.type not in _STATEMENTS:
                 continue
-            if prev.end_point[0] != node.start_point[0] \
-                    or ancestor(node, _EXEMPT_ANCESTORS) is not None:
-                continue
-            line = region.line_no(node.start_point[0])
-            if region.is_added(line):
-                yield Hit("tail comment after code", line=line,
-                          comment="Please move this comment above the line it describes; "
-                                  "tail comments are for struct members only.")
+            if prev.end_point[0] == node.start_point[0] and ancestor(node, _EXEMPT_ANCESTORS) is None:
+                code.report(node, "tail comment after code",
+                            "Please move this comment above the line it describes; tail "
+                            "comments are for struct members only.")
 
 
 INVALID = [

@@ -31,11 +31,12 @@ from __future__ import annotations
 from ..areas import TDX_TIP
 from ..csyntax import declared_name
 from ..lazyre import lazy_re
-from ..rulekit import Case, Hit
+from ..rulekit import Case
 
 ID = "declaration-order"
 SEVERITY = "info"
 PATHS = TDX_TIP
+TOPICS = ("fir tree", "declaration", "order")
 
 _WORD = lazy_re(r"[A-Za-z_]\w*")
 
@@ -56,20 +57,20 @@ def _leading_declarations(body) -> list:
     return out
 
 
-def check_file(source, patch):
-    for region in source.regions:
-        for func in region.find("function_definition"):
+def check_file(file):
+    for code in file.code:
+        for func in code.functions():
             body = func.child_by_field_name("body")
             if body is None:
                 continue
             decls = _leading_declarations(body)
             if len(decls) < 2 or any(d.start_point[0] != d.end_point[0] for d in decls):
                 continue  # one declaration, or one spread over lines: nothing to order
-            rows = [region.line_no(d.start_point[0]) for d in decls]
+            rows = [code.line_no(d.start_point[0]) for d in decls]
             if None in rows or any(b - a != 1 for a, b in zip(rows, rows[1:])):
                 continue  # not one block: a blank line or comment splits it
-            texts = [region.text_at(no).strip() for no in rows]
-            added = [region.is_added(no) for no in rows]
+            texts = [code.text_at(no).strip() for no in rows]
+            added = [code.is_added(no) for no in rows]
             if not any(added):
                 continue
             old = [len(t) for t, new in zip(texts, added) if not new]
@@ -86,11 +87,11 @@ def check_file(source, patch):
                     continue  # a pair of one type, or function-scope statics: both deliberate
                 if declared & set(_WORD.findall(texts[i].split("=", 1)[1] if "=" in texts[i] else "")):
                     continue  # uses a name declared above: the order is forced
-                line = rows[i] if added[i] else rows[i - 1]
-                yield Hit(f"declarations not in reverse fir tree order: '{texts[i]}' is longer "
-                          f"than the line above it", line=line,
-                          comment="Nit: the tip tree wants local declarations in reverse fir "
-                                  "tree order, longest line first. Please move this one up.")
+                code.report([rows[i], rows[i - 1]],
+                            f"declarations not in reverse fir tree order: '{texts[i]}' is longer "
+                            "than the line above it",
+                            "Nit: the tip tree wants local declarations in reverse fir tree "
+                            "order, longest line first. Please move this one up.")
                 break
 
 

@@ -34,11 +34,12 @@ import re
 from ..csyntax import call_name, iter_nodes, strip_comment_markers
 from ..lazyre import lazy_re
 from ..areas import X86
-from ..rulekit import Case, Hit
+from ..rulekit import Case
 
 ID = "lock-comment-not-asserted"
 SEVERITY = "warning"
 PATHS = X86
+TOPICS = ("lockdep", "assert", "lock", "held")
 
 _LOCKISH = r"[\w>.&\[\]-]*(?:lock|mutex|sem|rwsem|seqcount)\w*"
 # A demand, not a description: "must be called with", not "is executed with".
@@ -138,34 +139,30 @@ def _leading_comments(region, func) -> list:
     return out
 
 
-def check_file(source, patch):
-    for region in source.regions:
-        if not any(_MAYBE.search(c.raw) for c in region.comments()):
+def check_file(file):
+    for code in file.code:
+        if not any(_MAYBE.search(c.raw) for c in code.comments()):
             continue  # no comment in sight that could demand anything
-        for func in region.find("function_definition"):
-            body = func.child_by_field_name("body")
-            if body is None or not body.children or body.children[-1].type != "}" \
-                    or body.children[-1].is_missing:
+        for func in code.functions():
+            if code.line_no(func.end_point[0]) is None:
                 continue  # a cut-off body may assert out of sight
-            for comment in _leading_comments(region, func):
-                if not any(region.is_added(no) for no, _ in comment.lines):
+            for comment in _leading_comments(code, func):
+                if not any(code.is_added(no) for no, _ in comment.lines):
                     continue
                 demand = _demand(comment)
                 if demand is None:
                     continue
                 kind, lock, line = demand
-                if not region.is_added(line) or _calls_in(func) & set(_ASSERTS[kind.split("-")[0]]):
+                if _calls_in(func) & set(_ASSERTS[kind.split("-")[0]]):
                     continue
                 if kind.startswith("lock") and _GENERIC_LOCK.match(lock):
                     lock = ""  # "the lock on X": say nothing rather than guess
                 wanted = _WANTED[kind].format(lock=f"&{lock}" if lock and not lock.startswith("&")
                                               else lock or "...")
                 says = _SAYS[kind].format(lock=lock or "a lock")
-                yield Hit(f"the comment asks for {says}, but nothing asserts it; use {wanted}",
-                          line=line,
-                          comment=f"Rather than a comment, please make this an assertion: "
-                                  f"{wanted}. It says the same to the reader, and lockdep "
-                                  "checks it on every call.")
+                code.report(line, f"the comment asks for {says}, but nothing asserts it; use {wanted}",
+                            f"Rather than a comment, please make this an assertion: {wanted}. It "
+                            "says the same to the reader, and lockdep checks it on every call.")
                 break
 
 

@@ -21,11 +21,12 @@ from __future__ import annotations
 
 from ..lazyre import lazy_re
 from ..areas import KVM, area_of, path_matches
-from ..rulekit import Case, Hit
+from ..rulekit import Case
 
 ID = "subject-prefix"
 SEVERITY = "warning"
 PATHS = None
+TOPICS = ("prefix", "subject", "scope")
 
 _FILE_NAME = lazy_re(r"\.(c|h|S|rst|txt)$")
 
@@ -43,7 +44,8 @@ def _added(diff) -> int:
     return len(diff.added_lines()) + 1
 
 
-def check_patch(patch):
+def check_patch(ctx):
+    patch = ctx.patch
     prefix = patch.subsystem
     if not prefix or not patch.files:
         return
@@ -51,16 +53,15 @@ def check_patch(patch):
     paths = [d.path for d in patch.files]
     first = norm.split(":")[0].strip()
     if _FILE_NAME.search(first):
-        yield Hit(f"the prefix '{prefix}' is a file name, not a subsystem", on_subject=True,
-                  comment="Please use the subsystem as the prefix, not the file name.")
+        ctx.report_subject(f"the prefix '{prefix}' is a file name, not a subsystem",
+                           "Please use the subsystem as the prefix, not the file name.")
         return
     if first == "kvm" and not any(path_matches(p, KVM) for p in paths):
         best = _area(max(patch.files, key=_added).path)
         hint = f" (e.g. '{best[0]}:')" if best and not best[0].startswith("KVM") else ""
-        yield Hit(f"the prefix '{prefix}' names KVM but the patch touches no KVM code",
-                  on_subject=True,
-                  comment=f"This doesn't touch KVM, so '{prefix}' is the wrong scope; please use "
-                          f"the prefix of the code it changes{hint}.")
+        ctx.report_subject(f"the prefix '{prefix}' names KVM but the patch touches no KVM code",
+                           f"This doesn't touch KVM, so '{prefix}' is the wrong scope; please use "
+                           f"the prefix of the code it changes{hint}.")
         return
     areas = [(_area(d.path), _added(d)) for d in patch.files]
     if any(a is None for a, _ in areas):
@@ -69,9 +70,8 @@ def check_patch(patch):
            for (_, accepted), _ in areas):
         return
     (canonical, _), _ = max(areas, key=lambda item: item[1])
-    yield Hit(f"the prefix '{prefix}' does not match the files touched; expected '{canonical}:'",
-              on_subject=True,
-              comment=f"The prefix for this code is '{canonical}:'.")
+    ctx.report_subject(f"the prefix '{prefix}' does not match the files touched; expected "
+                       f"'{canonical}:'", f"The prefix for this code is '{canonical}:'.")
 
 
 def _file(path: str) -> tuple[tuple[str, str], ...]:

@@ -3,8 +3,12 @@
 What it flags in the trailer block:
 - `Co-developed-by: X` not directly followed by `Signed-off-by: X`;
 - a handler note in square brackets without the handler's name
-  (`[enhance log]` instead of `[Rick: enhance log]`), or one that does not
-  sit directly below a Signed-off-by;
+  (`[enhance log]` instead of `[Rick: enhance log]`), one that does not
+  sit directly below a Signed-off-by (notes grouped above all the
+  Signed-off-bys included), or one not directly above the Signed-off-by of
+  the handler it names (the form maintainer-tip.rst shows, a "[ handler:
+  ... ]" paragraph of its own above all the tags, is not in the tag block
+  and is left alone);
 - combined tags such as `Reported-and-tested-by:`.
 
 Why: submitting-patches.rst requires each Co-developed-by to be followed by
@@ -23,7 +27,6 @@ Must not fire on:
 from __future__ import annotations
 
 from ..lazyre import lazy_re
-from ..mailparse import handler_notes
 from ..rulekit import Case, Hit
 
 ID = "tag-chain"
@@ -31,7 +34,38 @@ SEVERITY = "warning"
 PATHS = None
 
 _ADDRESS = lazy_re(r"<([^<>]+)>")
-_NAMED_NOTE = lazy_re(r"^\s*\[\s*[A-Z][\w.' -]*:\s*\S")
+_NAMED_NOTE = lazy_re(r"^\s*\[\s*([A-Za-z][\w.@' -]*):\s*\S")
+_NOTE = lazy_re(r"^\s*\[.*\]\s*$")
+TOPICS = ("tag", "tags", "signed-off-by", "sob", "chain", "co-developed-by", "[", "note", "blurb")
+
+
+def _note_lines(lines, trailers) -> list[int]:
+    """'[...]' lines of the trailer paragraph, also those above its first
+    trailer (notes grouped above all the Signed-off-bys)."""
+    if not trailers:
+        return []
+    start = trailers[0].line
+    while start > 0 and lines[start - 1].strip() and _NOTE.match(lines[start - 1]):
+        start -= 1
+    out = []
+    for i in range(start, len(lines)):
+        if not lines[i].strip():
+            break
+        if _NOTE.match(lines[i]):
+            out.append(i)
+    return out
+
+
+def _names(trailer) -> set[str]:
+    """What a note may call the person of a trailer: full name, first
+    name, address, the address's local part."""
+    value = trailer.value
+    name = value.split("<", 1)[0].strip().strip('"').lower()
+    addr = _email(value)
+    out = {addr, addr.split("@", 1)[0]}
+    if name:
+        out |= {name, name.split()[0]}
+    return out
 
 
 def _email(value: str) -> str:
@@ -55,9 +89,10 @@ def check_patch(patch):
                           comment="Each Co-developed-by needs the same person's Signed-off-by "
                                   "directly below it.")
     by_line = {t.line: t for t in trailers}
-    for index in handler_notes(patch.changelog_lines, trailers):
+    for index in _note_lines(patch.changelog_lines, trailers):
         note = patch.changelog_lines[index]
-        if not _NAMED_NOTE.match(note):
+        named = _NAMED_NOTE.match(note)
+        if not named:
             yield Hit(f"handler note '{note.strip()}' does not say who made the change",
                       changelog_line=index,
                       comment="Please name who made the change, e.g. '[Rick: enhance log]', "
@@ -66,8 +101,18 @@ def check_patch(patch):
         above = by_line.get(index - 1)
         if above is None or above.name.lower() != "signed-off-by":
             yield Hit("handler note is not directly below a Signed-off-by", changelog_line=index,
-                      comment="The note belongs directly below the Signed-off-by of the person "
-                              "who made the change, so the chain of handling stays clear.")
+                      comment="Each '[name: note]' belongs right after the Signed-off-by that "
+                              "precedes the handler's own, so the chain of handling reads in "
+                              "order: SoB, [handler: what they changed], the handler's SoB.")
+            continue
+        who = named.group(1).strip().lower()
+        signers = [t for t in trailers if t.name.lower() == "signed-off-by" and who in _names(t)]
+        below = by_line.get(index + 1)
+        if signers and (below is None or below not in signers):
+            yield Hit(f"handler note of {named.group(1).strip()} is not directly above their "
+                      "Signed-off-by", changelog_line=index,
+                      comment="The note belongs directly above the Signed-off-by of the handler "
+                              "who made the change, below the one before it.")
 
 
 INVALID = [
@@ -83,6 +128,15 @@ INVALID = [
     Case(trailers="Signed-off-by: Alice Example <alice@example.org>\n"
                   "Reviewed-by: Bob Reviewer <bob@example.com>\n[Rick: reduce to a move]",
          at=("[Rick: reduce to a move]",), why="note below a Reviewed-by"),
+    Case(trailers="[Henrik: expand the changelog]\n[Rosa: cut down to a plain move]\n"
+                  "Signed-off-by: Tomas Lindqvist <tomas@example.org>\n"
+                  "Signed-off-by: Henrik Strand <henrik@example.org>\n"
+                  "Signed-off-by: Rosa Delgado <rosa@example.com>",
+         at=("[Henrik: expand", "[Rosa: cut down"), why="notes grouped above all the SoBs"),
+    Case(trailers="Signed-off-by: Tomas Lindqvist <tomas@example.org>\n"
+                  "Signed-off-by: Henrik Strand <henrik@example.org>\n[Henrik: expand the changelog]\n"
+                  "Signed-off-by: Rosa Delgado <rosa@example.com>",
+         at=("[Henrik: expand",), why="note below the handler's own SoB, not above it"),
 ]
 
 VALID = [
@@ -93,4 +147,10 @@ VALID = [
                   "Signed-off-by: Rick Example <rick@example.com>", why="named note below the SoB"),
     Case(trailers="Reported-by: Bob Tester <bob@example.com>\nTested-by: Bob Tester <bob@example.com>\n"
                   "Signed-off-by: Alice Example <alice@example.org>", why="separate tags"),
+    Case(changelog="Move the codes.\n\n[ rick: trimmed the changelog ]",
+         trailers="Signed-off-by: Kirill Example <kirill@example.com>\n"
+                  "Signed-off-by: Rick Example <rick@example.com>",
+         why="the tip handbook's form: a note paragraph above the tags"),
+    Case(trailers="Signed-off-by: Tomas Lindqvist <tomas@example.org>\n[henrik@example.org: expand log]\n"
+                  "Signed-off-by: Henrik Strand <henrik@example.org>", why="note named by address"),
 ]

@@ -21,52 +21,55 @@ single retry after kvm_make_all_cpus_request(kvm, KVM_REQ_OUTSIDE_GUEST_MODE).
 """
 from __future__ import annotations
 
-from ..csyntax import call_name, iter_nodes
-from ..lazyre import lazy_re
 from ..areas import TDX
-from ..rulekit import Case, Hit
-from ..tdxsem import analyze_loop, loop_report_line, loops_in, returns_status, tests_busy
+from ..csyntax import call_name
+from ..rulekit import Case
+from ..tdxsem import BUSY_CODES
 
 ID = "tdx-busy-retry"
 SEVERITY = "warning"
 PATHS = TDX
+TOPICS = ("busy", "retry", "loop", "lock", "contention")
 
-_KICK_OR_LOCK = lazy_re(r"\b(kvm_make_all_cpus_request\w*|mutex_lock\w*|spin_lock\w*|"
-                           r"raw_spin_lock\w*|down_write\w*|down_read\w*|write_lock\w*|"
-                           r"guard|scoped_guard|tdx_no_vcpus_enter_start)\b")
-_COMMENT = ("TDX_OPERAND_BUSY means a TDX-module try-lock lost a race; retrying it "
-            "turns the SEAMCALL into a spinlock. Please make the contention impossible "
-            "(a kernel lock around the conflicting SEAMCALLs), return -EBUSY to a caller "
-            "that can retry, or kick the vCPUs and retry once.")
+# Doing something about the contention before the second call.
+_KICK_OR_LOCK = frozenset({
+    "kvm_make_all_cpus_request", "kvm_make_all_cpus_request_except", "mutex_lock",
+    "mutex_lock_interruptible", "mutex_lock_killable", "spin_lock", "spin_lock_irq",
+    "spin_lock_irqsave", "raw_spin_lock", "raw_spin_lock_irqsave", "down_write", "down_read",
+    "write_lock", "read_lock", "guard", "scoped_guard", "tdx_no_vcpus_enter_start",
+})
+_COMMENT = ("{code} means a TDX-module try-lock lost a race; retrying it turns the SEAMCALL "
+            "into a spinlock. Please make the contention impossible (a kernel lock around the "
+            "conflicting SEAMCALLs), return -EBUSY to a caller that can retry, or kick the "
+            "vCPUs and retry once.")
 
 
-def check_file(source, patch):
-    for region in source.regions:
-        flagged = []
-        for loop in loops_in(region):
-            if not region.touches_added(loop):
+def _busy(codes) -> str | None:
+    if codes is None or codes.negated:
+        return None
+    return next((c for c in sorted(codes.codes) if c in BUSY_CODES), None)
+
+
+def check_file(file):
+    for code in file.code:
+        tdx = code.tdx
+        loops = []
+        for loop in tdx.retry_loops():
+            busy = _busy(loop.retried)
+            if busy:
+                loops.append(loop)
+                code.report(loop.report_node, f"SEAMCALL retried on {busy} in a loop",
+                            _COMMENT.format(code=busy))
+        for stmt in code.find("if_statement"):
+            busy = _busy(tdx.truth_codes(stmt.child_by_field_name("condition")))
+            then = stmt.child_by_field_name("consequence")
+            if not busy or then is None or any(lp.span[0] <= stmt.start_byte < lp.span[1] for lp in loops):
                 continue
-            info = analyze_loop(region, loop)
-            if info.seamcalls and tests_busy(" ".join(info.retry_tests)):
-                line = loop_report_line(region, loop)
-                if line is not None:
-                    flagged.append(loop)
-                    yield Hit("SEAMCALL retried on TDX_OPERAND_BUSY in a loop", line=line,
-                              comment=_COMMENT)
-        for stmt in region.find("if_statement"):
-            test = stmt.child_by_field_name("condition")
-            cons = stmt.child_by_field_name("consequence")
-            if test is None or cons is None or not tests_busy(region.text(test)):
-                continue
-            if any(loop.start_byte <= stmt.start_byte < loop.end_byte for loop in flagged):
-                continue
-            recalls = [c for c in iter_nodes(cons, {"call_expression"}) if returns_status(call_name(c))]
-            if not recalls or _KICK_OR_LOCK.search(region.text(cons)):
-                continue
-            line = region.first_added(recalls[0]) or region.first_added(test)
-            if line is not None:
-                yield Hit("SEAMCALL called again after TDX_OPERAND_BUSY without kicking vCPUs "
-                          "or taking a lock", line=line, comment=_COMMENT)
+            again = tdx.issuing_calls_within(then.start_byte, then.end_byte)
+            handled = any(call_name(c) in _KICK_OR_LOCK for c in code.find("call_expression", within=then))
+            if again and not handled:
+                code.report([again[0], stmt], f"SEAMCALL called again after {busy} without kicking "
+                                              "vCPUs or taking a lock", _COMMENT.format(code=busy))
 
 
 INVALID = [
@@ -109,6 +112,49 @@ INVALID = [
         at=("while (seamcall(TDH_MNG_KEY_FREEID",),
         why="spinning on a raw BUSY compare",
     ),
+    Case(
+        path="arch/x86/kvm/vmx/tdx.c",
+        before="""
+        static bool sept_contended(u64 err)
+        {
+        	return (err & TDX_SEAMCALL_STATUS_MASK) == TDX_OPERAND_BUSY;
+        }
+        """,
+        code="""
+        	do {
+        		err = tdh_mem_range_block(&kvm_tdx->td, gpa, level, &entry, &state);
+        	} while (sept_contended(err));
+        """,
+        at=("} while (sept_contended(err));",),
+        why="a busy test through a helper the file defines",
+    ),
+    Case(
+        path="arch/x86/kvm/vmx/tdx.c",
+        code="""
+        again:
+        	err = tdh_mem_track(&kvm_tdx->td);
+        	if (unlikely(IS_TDX_OPERAND_BUSY(err)))
+        		goto again;
+        """,
+        at=("if (unlikely(IS_TDX_OPERAND_BUSY(err)))",),
+        why="a goto retry on BUSY",
+    ),
+    Case(
+        path="arch/x86/kvm/vmx/tdx.c",
+        before="""
+        static u64 tdx_block_range(struct kvm_tdx *kvm_tdx, gpa_t gpa, int level)
+        {
+        	return tdh_mem_range_block(&kvm_tdx->td, gpa, level, &entry, &state);
+        }
+        """,
+        code="""
+        	err = tdx_block_range(kvm_tdx, gpa, level);
+        	if (tdx_operand_busy(err))
+        		err = tdx_block_range(kvm_tdx, gpa, level);
+        """,
+        at=("\terr = tdx_block_range(kvm_tdx, gpa, level);",),
+        why="called again through a wrapper after BUSY",
+    ),
 ]
 
 VALID = [
@@ -149,5 +195,27 @@ VALID = [
         		pr_err("TDH.MNG.KEY.FREEID lost a race: 0x%llx\\n", err);
         """,
         why="busy test without a second call",
+    ),
+    Case(
+        path="arch/x86/kvm/vmx/tdx.c",
+        code="""
+        	err = tdh_mem_track(&kvm_tdx->td);
+        	if (IS_TDX_OPERAND_BUSY(err)) {
+        		mutex_lock(&tdx_lock);
+        		err = tdh_mem_track(&kvm_tdx->td);
+        		mutex_unlock(&tdx_lock);
+        	}
+        """,
+        why="the second call runs under a lock",
+    ),
+    Case(
+        path="arch/x86/kvm/vmx/tdx.c",
+        code="""
+        	do {
+        		err = tdh_mem_page_remove(&kvm_tdx->td, gpa, level, &entry, &state);
+        	} while (err == TDX_INTERRUPTED_RESUMABLE);
+        	/* Never retry on TDX_OPERAND_BUSY here: the caller holds mmu_lock for write. */
+        """,
+        why="BUSY only in a comment",
     ),
 ]

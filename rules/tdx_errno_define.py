@@ -16,6 +16,8 @@ host's SW-defined error codes should [not] be used by the guest"), and the
 kexec series had to switch to 64-bit constants "to address 32 bit build
 errors".
 
+Fix (for the missing suffix only): ULL after the value.
+
 Fires on:
     #define TDX_SYS_BUSY	0x8000020200000000
 in arch/x86/virt/vmx/tdx/tdx.c.
@@ -25,20 +27,26 @@ arch/x86/include/asm/shared/tdx_errno.h, nor on
 """
 from __future__ import annotations
 
-from ..lazyre import lazy_re
+import re
+
 from ..areas import TDX
-from ..rulekit import Case, Hit
+from ..lazyre import lazy_re
+from ..rulekit import Case
 
 ID = "tdx-errno-define"
 SEVERITY = "warning"
 PATHS = TDX
+FIXES = True
+TOPICS = ("ull", "header", "errno", "define", "class", "32-bit", "32 bit")
 
 _STATUS_VALUE = lazy_re(r"^\(?\s*0x([0-9a-fA-F]{16})([uUlL]*)\s*\)?$")
+# The host core's private header: nothing outside arch/x86/virt sees it.
+_PRIVATE_HEADER = "arch/x86/virt/vmx/tdx/tdx.h"
 
 
 def _problems(path: str, name: str, value: str, tree_has_errno_h: bool) -> list[str]:
     out = []
-    m = _STATUS_VALUE.match(value.strip())
+    m = _STATUS_VALUE.match(value)
     if m:
         bits = int(m.group(1), 16)
         if bits & 0xFFFFFFFF or not bits >> 32 or "MASK" in name:
@@ -51,45 +59,52 @@ def _problems(path: str, name: str, value: str, tree_has_errno_h: bool) -> list[
                        f"{'non-recoverable' if fatal else 'not an error'}")
         if "NON_RECOVERABLE" in name and not fatal:
             out.append(f"{name} is named non-recoverable but bit 62 is clear")
-        if not path.endswith("tdx_errno.h") and tree_has_errno_h:
+        if path.endswith(".c"):
+            out.append(f"architectural status {name} is defined in a .c file; status codes "
+                       "belong in the errno header")
+        elif path == _PRIVATE_HEADER or (tree_has_errno_h and not path.endswith("tdx_errno.h")):
             out.append(f"architectural status {name} belongs in <asm/shared/tdx_errno.h>")
     elif "TDX_SW_ERROR" in value and path.endswith("shared/tdx_errno.h"):
         out.append(f"SW-defined {name} does not belong in the architectural tdx_errno.h")
     return out
 
 
-def _tree_has_errno_h(source, patch) -> bool:
+def _tree_has_errno_h(file) -> bool:
     """Older trees keep the codes in asm/tdx.h; only a tree that has
     tdx_errno.h (included here, or touched by the patch) puts them there."""
-    if any(d.path.endswith("tdx_errno.h") for d in patch.files):
+    if any(d.path.endswith("tdx_errno.h") for d in file.patch.files):
         return True
-    return any("tdx_errno.h" in text for region in source.regions for text in region.lines)
+    return any("tdx_errno.h" in text for region in file.regions for text in region.lines)
 
 
-def check_file(source, patch):
-    has_errno_h = _tree_has_errno_h(source, patch)
-    for region in source.regions:
-        for node in region.find("preproc_def"):
-            name_node = node.child_by_field_name("name")
-            value_node = node.child_by_field_name("value")
-            if name_node is None or value_node is None:
-                continue
-            name = region.text(name_node)
+def _ull(code, define):
+    """The edit that gives a status value its ULL suffix (replacing U, UL...)."""
+    value = define.child_by_field_name("value")
+    m = re.search(r"0x[0-9a-fA-F]{16}([uUlL]*)", code.text(value))
+    return code.edit(value, m.group(0)[:18] + "ULL", m.start(), m.end()) if m else None
+
+
+def check_file(file):
+    has_errno_h = _tree_has_errno_h(file)
+    for code in file.code:
+        for node, name, value in code.define_nodes():
             if not name.startswith("TDX_"):
                 continue
-            line = region.line_no(node.start_point[0])
-            if not region.is_added(line):
-                continue
-            for problem in _problems(source.path, name, region.text(value_node), has_errno_h):
-                yield Hit(problem, line=line,
-                          comment=f"{problem[0].upper()}{problem[1:]}. Architectural status "
-                                  "codes live in <asm/shared/tdx_errno.h> as 64-bit (ULL) values "
-                                  "named after the spec; SW-defined ones stay in <asm/tdx.h>.")
+            for problem in _problems(file.path, name, value, has_errno_h):
+                fix = [_ull(code, node)] if problem.endswith("has no ULL suffix") else []
+                code.report(node, problem, fix=fix, comment=(
+                            f"{problem[0].upper()}{problem[1:]}. Architectural status codes live "
+                            "in <asm/shared/tdx_errno.h> as 64-bit (ULL) values named after the "
+                            "spec; SW-defined ones stay in <asm/tdx.h>."))
 
 
 INVALID = [
     Case(before="#include <asm/shared/tdx_errno.h>", code="#define TDX_SYS_BUSY\t\t0x8000020200000000",
          at=("#define TDX_SYS_BUSY", "#define TDX_SYS_BUSY"), why="no ULL and outside tdx_errno.h"),
+    Case(path="arch/x86/include/asm/shared/tdx_errno.h",
+         code="#define TDX_SYS_BUSY\t\t\t\t0x8000020200000000UL",
+         at=("#define TDX_SYS_BUSY",), why="UL is 32 bits on a 32-bit build",
+         fixed="#define TDX_SYS_BUSY\t\t\t\t0x8000020200000000ULL"),
     Case(path="arch/x86/include/asm/shared/tdx_errno.h",
          code="#define TDX_SYS_SHUTDOWN_BUSY\t\t0x4000020600000000ULL",
          at=("TDX_SYS_SHUTDOWN_BUSY",), why="a busy code with non-recoverable class bits"),
@@ -99,6 +114,13 @@ INVALID = [
     Case(path="arch/x86/include/asm/shared/tdx_errno.h",
          code="#define TDX_NON_RECOVERABLE_TD_CORRUPT\t0x8000000900000000ULL",
          at=("TDX_NON_RECOVERABLE_TD_CORRUPT",), why="non-recoverable name, bit 62 clear"),
+    Case(code="#define TDX_SYS_NOT_READY\t\t0x8000020B00000000ULL",
+         at=("TDX_SYS_NOT_READY",), why="a status defined in a .c file (a tree without tdx_errno.h)"),
+    Case(path="arch/x86/virt/vmx/tdx/tdx.h", code="#define TDX_SYS_SHUTDOWN\t\t0x8000020C00000000ULL",
+         at=("TDX_SYS_SHUTDOWN",), why="a status in the host core's private header"),
+    Case(path="arch/x86/include/asm/tdx.h", code="#define TDX_FLUSHVP_NOT_DONE\t0x8000082400000000ULL",
+         extra_files=(("arch/x86/include/asm/shared/tdx_errno.h", "#define TDX_SYS_BUSY\t\t0x8000020200000000ULL"),),
+         at=("TDX_FLUSHVP_NOT_DONE",), why="asm/tdx.h in a tree whose patch has tdx_errno.h"),
 ]
 
 VALID = [
@@ -114,4 +136,5 @@ VALID = [
          code="#define TDX_FLUSHVP_NOT_DONE\t\t\t0x8000082400000000ULL", why="older trees' errno header"),
     Case(path="arch/x86/include/asm/tdx.h",
          code="#define TDX_RND_NO_ENTROPY\t0x8000020300000000ULL", why="v6.12 tree: no tdx_errno.h yet"),
+    Case(code="\t/* TDX_SYS_BUSY is 0x8000020200000000 in the spec. */", why="the value in a comment"),
 ]

@@ -25,108 +25,103 @@ from __future__ import annotations
 
 import re
 
-from ..csyntax import LOOP_TYPES, ancestor, call_name, iter_nodes
-from ..lazyre import lazy_re
 from ..areas import TDX
-from ..rulekit import Case, Hit
-from ..tdxsem import enclosing_function, is_host_seamcall, loops_in
+from ..csyntax import ancestor, call_name, unwrap
+from ..lazyre import lazy_re
+from ..rulekit import Case
+from ..tdxsem import HOST
 
 ID = "tdx-error-ignored"
 SEVERITY = "warning"
 PATHS = TDX
+TOPICS = ("ignore", "silent", "error", "breadcrumb", "print", "check", "fail")
 
 _WHY = lazy_re(r"ignor|don'?t care|do not care|can'?t fail|cannot fail|nothing (?:to do|we can)|"
-                  r"best[- ]effort|harmless|not fatal|no need|expected to fail|deliberate|"
-                  r"never returns?|should not return", re.I)
+               r"best[- ]effort|harmless|not fatal|no need|expected to fail|deliberate|"
+               r"never returns?|should not return", re.I)
 _COMMENT = ("Failures are dropped silently here. Please print them (skipping the "
             "SW-defined #GP/#UD/VMFAILINVALID codes if those are expected) so that there "
             "is a breadcrumb when this goes wrong, or say in a comment why they cannot matter.")
 
 
-def _explained(region, node) -> bool:
-    return any(_WHY.search(c.prose()) for c in region.comments_near(node.start_point[0], above=2))
+def _explained(code, node) -> bool:
+    return any(_WHY.search(c.prose()) for c in code.comments_near(node.start_point[0], above=2))
 
 
-def _unwrap(node):
-    while node is not None and node.type in ("parenthesized_expression", "cast_expression"):
-        node = node.child_by_field_name("value") if node.type == "cast_expression" else \
-            (node.named_children[0] if node.named_children else None)
-    return node
+def _host_call(code, node):
+    call = unwrap(node)
+    if call is not None and call.type == "call_expression" and code.tdx.kind(call) == HOST:
+        return call
+    return None
 
 
-def _function_visible(region, func) -> bool:
-    return func is not None and region.line_no(func.start_point[0]) is not None \
-        and region.line_no(func.end_point[0]) is not None and not func.has_error
-
-
-def _reads_after(region, scope, name: str, after_byte: int, skip=()) -> bool:
-    """Is name read inside scope after after_byte, outside the skip nodes?"""
-    for ident in iter_nodes(scope, {"identifier"}):
-        if ident.start_byte < after_byte or region.text(ident) != name:
-            continue
-        if any(n.start_byte <= ident.start_byte < n.end_byte for n in skip):
-            continue
-        parent = ident.parent
-        if parent is not None and parent.type == "assignment_expression" \
-                and parent.child_by_field_name("left") == ident:
-            continue
-        return True
-    return False
-
-
-def _retry_tests(region, loop) -> list:
-    """The nodes of a loop that only decide whether to go round again."""
-    nodes = [n for n in (loop.child_by_field_name("condition"),) if n is not None]
-    for stmt in iter_nodes(loop, {"if_statement"}):
-        cons = stmt.child_by_field_name("consequence")
-        test = stmt.child_by_field_name("condition")
-        if cons is not None and test is not None and region.text(cons).strip().rstrip(";").strip("{} \n\t;") == "continue":
-            nodes.append(test)
-    return nodes
-
-
-def check_file(source, patch):
-    for region in source.regions:
-        for stmt in region.find("expression_statement"):
-            expr = stmt.named_children[0] if stmt.named_children else None
-            call = _unwrap(expr)
-            if call is None or call.type != "call_expression" or not is_host_seamcall(call_name(call)):
+def check_file(file):
+    for code in file.code:
+        tdx = code.tdx
+        for stmt in code.find("expression_statement"):
+            call = _host_call(code, stmt.named_children[0]) if stmt.named_children else None
+            if call is not None and not _explained(code, stmt) and not _explained(code, stmt.parent or stmt):
+                code.report(stmt, f"result of {call_name(call)}() is discarded", _COMMENT)
+        for loop in tdx.loops:
+            if loop.condition is None or _explained(code, loop.node):
                 continue
-            line = region.line_no(stmt.start_point[0])
-            if region.is_added(line) and not _explained(region, stmt) \
-                    and not _explained(region, stmt.parent or stmt):
-                yield Hit(f"result of {call_name(call)}() is discarded", line=line, comment=_COMMENT)
-        for loop in loops_in(region):
-            cond = loop.child_by_field_name("condition")
-            if cond is None:
+            calls = [c for c in tdx.issuing_calls_within(loop.condition.start_byte, loop.condition.end_byte)
+                     if tdx.kind(c) == HOST]
+            if calls:
+                code.report(loop.condition, f"only the retry statuses of {call_name(calls[0])}() are "
+                                            "looked at; other failures are dropped", _COMMENT)
+        for node in code.find("init_declarator", "assignment_expression"):
+            is_init = node.type == "init_declarator"
+            call = _host_call(code, node.child_by_field_name("value" if is_init else "right"))
+            target = node.child_by_field_name("declarator" if is_init else "left")
+            # Where the variable can be read: the block that declares it, else its function.
+            scope = ancestor(node, ("compound_statement",)) if is_init else code.function_at(node.start_byte)
+            if call is None or target is None or target.type != "identifier" or \
+                    not _whole(code, scope) or _explained(code, node):
                 continue
-            calls = [c for c in iter_nodes(cond, {"call_expression"}) if is_host_seamcall(call_name(c))]
-            line = region.line_no(cond.start_point[0])
-            if calls and region.is_added(line) and not _explained(region, loop):
-                yield Hit(f"only the retry statuses of {call_name(calls[0])}() are looked at; "
-                          "other failures are dropped", line=line, comment=_COMMENT)
-        for assign in region.find("assignment_expression", "init_declarator"):
-            value = assign.child_by_field_name("right" if assign.type == "assignment_expression" else "value")
-            target = assign.child_by_field_name("left" if assign.type == "assignment_expression" else "declarator")
-            call = _unwrap(value)
-            if call is None or target is None or target.type != "identifier" \
-                    or call.type != "call_expression" or not is_host_seamcall(call_name(call)):
+            uses = _uses(code, scope, code.text(target), node.end_byte)
+            if "general" in uses:
                 continue
-            func = enclosing_function(assign)
-            if not _function_visible(region, func):
-                continue
-            line = region.line_no(assign.start_point[0])
-            if not region.is_added(line) or _explained(region, assign):
-                continue
-            name = region.text(target)
-            loop = ancestor(assign, LOOP_TYPES, stop=func)
-            retry_only = _retry_tests(region, loop) if loop is not None else []
-            if _reads_after(region, func, name, assign.end_byte, skip=retry_only):
-                continue
-            what = "only checked for a retry" if retry_only and \
-                _reads_after(region, func, name, assign.end_byte) else "never checked"
-            yield Hit(f"status of {call_name(call)}() in '{name}' is {what}", line=line,
-                      comment=_COMMENT)
+            if not uses:
+                what = "never checked"
+            elif uses == {"retry"}:
+                what = "only checked for a retry"
+            else:
+                codes = sorted(c for c in uses if c != "retry")
+                what = f"only checked for {', '.join(codes)}; other failures are dropped"
+            code.report(node, f"status of {call_name(call)}() in '{code.text(target)}' is {what}",
+                        _COMMENT)
+
+
+def _whole(code, scope) -> bool:
+    """Is all of scope in sight (so every read of a variable in it is)?"""
+    if scope is not None and scope.type == "function_definition":
+        return code.whole_function(scope)
+    return scope is not None and code.line_no(scope.start_point[0]) is not None \
+        and code.line_no(scope.end_point[0]) is not None and not scope.has_error
+
+
+# A status read more often than this is taken to be checked: the reads of a
+# real function are far fewer, and a patch made of nothing else must not cost
+# the square of its size.
+_MAX_READS = 64
+
+
+def _uses(code, scope, name: str, after: int) -> set[str]:
+    """How a status variable is read after it is set: 'general' (returned,
+    passed on, tested for any failure), a code it is compared with, or
+    'retry' (only deciding whether a loop around the assignment goes round
+    again)."""
+    uses: set[str] = set()
+    for n, ident in enumerate(code.reads(name, after, scope.end_byte)):
+        test, loop = code.tdx.use_of(ident)
+        if n >= _MAX_READS or test is None or test.code == "TDX_SUCCESS" or \
+                test.op not in ("==", "!=", "helper", "case"):
+            uses.add("general")
+            break
+        retry = loop is not None and loop.span[0] < after < loop.span[1]
+        uses.add("retry" if retry else test.code)
+    return uses
 
 
 INVALID = [
@@ -164,6 +159,45 @@ INVALID = [
         	err = tdh_phymem_cache_wb(false);
         }
         """, at=("err = tdh_phymem_cache_wb",), why="stored, never read"),
+    Case(path="arch/x86/kvm/vmx/tdx.c", code="""
+        static int tdx_reclaim_one(struct page *page)
+        {
+        	u64 rcx, rdx, r8, err;
+
+        	err = tdh_phymem_page_reclaim(page, &rcx, &rdx, &r8);
+        	if (IS_TDX_OPERAND_BUSY(err))
+        		return -EBUSY;
+        	return 0;
+        }
+        """, at=("err = tdh_phymem_page_reclaim",), why="a one-code helper is the only check"),
+    Case(before="""
+        static u64 tdx_lp_shutdown(void)
+        {
+        	struct tdx_module_args args = {};
+
+        	return seamcall(TDH_SYS_LP_SHUTDOWN, &args);
+        }
+        """, code="""
+        static void tdx_offline(void)
+        {
+        	u64 err;
+
+        	err = tdx_lp_shutdown();
+        }
+        """, at=("err = tdx_lp_shutdown();",), why="a wrapper's status, never read"),
+    Case(code="""
+        static void tdx_disable_all(void)
+        {
+        	struct tdx_module_args args = {};
+        	u64 ret;
+
+        	for (;;) {
+        		ret = seamcall(TDH_SYS_DISABLE, &args);
+        		if (ret != TDX_INTERRUPTED_RESUMABLE)
+        			break;
+        	}
+        }
+        """, at=("ret = seamcall(TDH_SYS_DISABLE",), why="left on the first other status, never looked at"),
 ]
 
 VALID = [
@@ -228,4 +262,33 @@ VALID = [
         	return 0;
         }
         """, why="read inside the loop beyond the retry test"),
+    Case(path="arch/x86/kvm/vmx/tdx.c", code="""
+        static int tdx_reclaim_one(struct page *page)
+        {
+        	u64 rcx, rdx, r8, err;
+
+        	err = tdh_phymem_page_reclaim(page, &rcx, &rdx, &r8);
+        	if (IS_TDX_OPERAND_BUSY(err))
+        		return -EBUSY;
+        	if (KVM_BUG_ON(err, kvm))
+        		return -EIO;
+        	return 0;
+        }
+        """, why="the busy test is followed by a check of every failure"),
+    Case(path="arch/x86/kvm/vmx/tdx.c", code="""
+        static void tdx_vcpu_enter(struct vcpu_tdx *tdx)
+        {
+        	tdx->vp_enter_ret = tdh_vp_enter(&tdx->vp, &tdx->vp_enter_args);
+        }
+        """, why="kept in a struct field: read elsewhere"),
+    Case(code="""
+        static bool tdx_lp_ready(void)
+        {
+        	struct tdx_module_args args = {};
+        	u64 ret;
+
+        	ret = seamcall(TDH_SYS_LP_INIT, &args);
+        	return ret == TDX_SUCCESS;
+        }
+        """, why="success tested: every failure counts"),
 ]

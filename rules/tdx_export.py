@@ -11,6 +11,9 @@ Why: TDX host wrappers are meant for KVM (and the tdx-host driver) only.
 The tree restricts them with EXPORT_SYMBOL_FOR_KVM()/FOR_MODULES(), and a
 reviewer will ask who the consumer is ("excuse the export", Rick).
 
+Fix, when the file restricts its exports one way only: the same macro
+(and module list) for this export.
+
 Fires on:
     EXPORT_SYMBOL_GPL(tdx_sys_shutdown);
 next to EXPORT_SYMBOL_FOR_KVM(tdh_phymem_page_wbinvd_hkid);
@@ -20,43 +23,50 @@ outside the TDX host code.
 from __future__ import annotations
 
 from ..areas import TDX_HOST_C
-from ..csyntax import call_name
-from ..rulekit import Case, Hit
+from ..csyntax import call_args, call_name
+from ..rulekit import Case
 
 ID = "tdx-export"
 SEVERITY = "warning"
 PATHS = TDX_HOST_C
+FIXES = True
+TOPICS = ("export", "module", "kvm")
 
 _PLAIN = ("EXPORT_SYMBOL", "EXPORT_SYMBOL_GPL")
 _RESTRICTED = ("EXPORT_SYMBOL_FOR_KVM", "EXPORT_SYMBOL_FOR_MODULES")
 
 
-def check_file(source, patch):
+def check_file(file):
     exports = []
-    tree_restricts = False
-    for region in source.regions:
-        for call in region.find("call_expression"):
+    restricted = set()  # how the file restricts its exports: ("EXPORT_...", extra arguments)
+    for code in file.code:
+        for call in code.find("call_expression"):
             name = call_name(call)
             if name in _RESTRICTED:
-                tree_restricts = True
+                restricted.add((name, tuple(code.text(a) for a in call_args(call)[1:])))
             elif name in _PLAIN:
-                exports.append((region, call, name))
-    for region, call, name in exports:
-        line = region.line_no(call.start_point[0])
-        if not region.is_added(line):
-            continue
-        args = call.child_by_field_name("arguments")
-        symbol = region.text(args).strip("()") if args is not None else "this"
-        if tree_restricts:
-            yield Hit(f"{name}({symbol}) where the file uses EXPORT_SYMBOL_FOR_KVM()", line=line,
-                      comment=f"Who needs {symbol}? The rest of this file restricts its exports "
-                              "with EXPORT_SYMBOL_FOR_KVM() (or EXPORT_SYMBOL_FOR_MODULES()); "
-                              "please do the same and name the user in the changelog.")
+                exports.append((code, call, name))
+    for code, call, name in exports:
+        symbol = ", ".join(code.text(a) for a in call_args(call)) or "this"
+        if restricted:
+            code.report(call, f"{name}({symbol}) where the file uses EXPORT_SYMBOL_FOR_KVM()",
+                        f"Who needs {symbol}? The rest of this file restricts its exports with "
+                        "EXPORT_SYMBOL_FOR_KVM() (or EXPORT_SYMBOL_FOR_MODULES()); please do the "
+                        "same and name the user in the changelog.",
+                        fix=[_as_the_file_does(code, call, symbol, restricted)])
         else:
-            yield Hit(f"{name}({symbol}) exports TDX host code to every module", line=line,
-                      severity="info",
-                      comment=f"Who needs {symbol}? If the base tree has "
-                              "EXPORT_SYMBOL_FOR_KVM(), please use it.")
+            code.report(call, f"{name}({symbol}) exports TDX host code to every module",
+                        f"Who needs {symbol}? If the base tree has EXPORT_SYMBOL_FOR_KVM(), "
+                        "please use it.", severity="info")
+
+
+def _as_the_file_does(code, call, symbol: str, restricted: set):
+    """The export written the one way the file restricts its others (only
+    when there is exactly one: a guess between two would not be certain)."""
+    if len(restricted) != 1 or not symbol.isidentifier():
+        return None
+    macro, extra = next(iter(restricted))
+    return code.edit(call, f"{macro}({', '.join((symbol,) + extra)})")
 
 
 _CONTEXT = """
@@ -75,13 +85,27 @@ INVALID = [
         	return seamcall(TDH_SYS_SHUTDOWN, &args);
         }
         EXPORT_SYMBOL_GPL(tdh_sys_shutdown);
-        """, at=("EXPORT_SYMBOL_GPL(tdh_sys_shutdown)",), why="plain export next to FOR_KVM"),
+        """, at=("EXPORT_SYMBOL_GPL(tdh_sys_shutdown)",), why="plain export next to FOR_KVM", fixed="""
+
+        u64 tdh_sys_shutdown(void)
+        {
+        	struct tdx_module_args args = {};
+
+        	return seamcall(TDH_SYS_SHUTDOWN, &args);
+        }
+        EXPORT_SYMBOL_FOR_KVM(tdh_sys_shutdown);
+        """),
     Case(before=_CONTEXT, code="EXPORT_SYMBOL(tdx_get_sysinfo);",
-         at=("EXPORT_SYMBOL(tdx_get_sysinfo)",), why="non-GPL export"),
+         at=("EXPORT_SYMBOL(tdx_get_sysinfo)",), why="non-GPL export",
+         fixed="EXPORT_SYMBOL_FOR_KVM(tdx_get_sysinfo);"),
     Case(code="""
         EXPORT_SYMBOL_FOR_MODULES(tdx_module_update, "tdx-host");
         EXPORT_SYMBOL_GPL(tdx_module_version);
-        """, at=("EXPORT_SYMBOL_GPL(tdx_module_version)",), why="the same patch uses FOR_MODULES"),
+        """, at=("EXPORT_SYMBOL_GPL(tdx_module_version)",), why="the same patch uses FOR_MODULES",
+         fixed="""
+        EXPORT_SYMBOL_FOR_MODULES(tdx_module_update, "tdx-host");
+        EXPORT_SYMBOL_FOR_MODULES(tdx_module_version, "tdx-host");
+        """),
 ]
 
 VALID = [

@@ -29,26 +29,27 @@ from __future__ import annotations
 
 import re
 
-from ..csyntax import call_name, function_head, iter_nodes
+from ..csyntax import call_name
 from ..lazyre import lazy_re
 from ..areas import TDX
-from ..rulekit import Case, Hit
+from ..rulekit import Case
 
 ID = "tdx-init-section"
 SEVERITY = "error"
 PATHS = TDX
+TOPICS = ("__init", "boot", "__ro_after_init", "freed")
 
 _INIT_FUNC = lazy_re(r"^(?!\s*(?:\*|/\*|//))[^;{}()#=]*\b__init\b[^;{}()=]*?\b([A-Za-z_]\w*)\s*\(", re.M)
 _BOOT_DATA = lazy_re(r"\b([A-Za-z_]\w*)\s*(?:\[[^\]]*\]\s*)*(__ro_after_init|__initdata|__initconst)\b")
-_BOOT_ONLY_CALLER = lazy_re(r"\b(?:__init|__ref|__meminit|__init_or_module)\b")
+_BOOT_ONLY = frozenset({"__init", "__ref", "__meminit", "__init_or_module"})
 _WRITES = ("assignment_expression", "update_expression")
 
 
-def _annotations(source) -> tuple[set[str], dict[str, str]]:
+def _annotations(file) -> tuple[set[str], dict[str, str]]:
     """(__init function names, {variable: its section marker}) in sight."""
     funcs: set[str] = set()
     data: dict[str, str] = {}
-    for region in source.regions:
+    for region in file.regions:
         text = "\n".join(region.lines)
         if "__init" not in text and "__ro_after_init" not in text:
             continue
@@ -75,48 +76,46 @@ def _written(node) -> str | None:
     return _base_name(target)
 
 
-def check_file(source, patch):
-    funcs, data = _annotations(source)
+def check_file(file):
+    funcs, data = _annotations(file)
     if not funcs and not data:
         return
-    for region in source.regions:
-        for func in region.find("function_definition"):
+    for code in file.code:
+        for func in code.functions():
             body = func.child_by_field_name("body")
-            if body is None or not region.touches_added(body):
-                continue
-            if _BOOT_ONLY_CALLER.search(function_head(region, func)):
+            if body is None or not code.touches_added(body) or code.annotations(func) & _BOOT_ONLY:
                 continue
             seen: set[int] = set()
-            for node in iter_nodes(body, {"call_expression", "identifier", *_WRITES}):
-                line = region.line_no(node.start_point[0])
-                if not region.is_added(line) or line in seen:
+            for node in code.find("call_expression", "identifier", *_WRITES, within=body):
+                line = code.line_of(code.line_no(node.start_point[0]))
+                if line is None or line in seen:
                     continue
-                hit = None
-                if node.type == "call_expression" and call_name(node) in funcs:
-                    name = call_name(node)
-                    hit = Hit(f"{name}() is __init, but this function runs after boot too",
-                              line=line,
-                              comment=f"{name}() is __init, so its text is gone once boot is "
-                                      "done; this caller is not __init. Please drop __init "
-                                      f"from {name}() if it is needed later.")
-                elif node.type in _WRITES:
-                    name = _written(node)
-                    if name is not None and data.get(name) == "__ro_after_init":
-                        hit = Hit(f"{name} is __ro_after_init, but it is written here after boot",
-                                  line=line,
-                                  comment=f"{name} is __ro_after_init, so this write faults "
-                                          "once boot is done. If it has to change later "
-                                          "(module update, kexec), please drop the annotation.")
-                elif node.type == "identifier":
-                    name = node.text.decode("utf-8", "replace")
-                    marker = data.get(name)
-                    if marker in ("__initdata", "__initconst"):
-                        hit = Hit(f"{name} is {marker}, freed after boot, but used here", line=line,
-                                  comment=f"{name} is {marker} and is freed once boot is done; "
-                                          "this function is not __init.")
-                if hit is not None:
+                found = _boot_only_use(code, node, funcs, data)
+                if found is not None:
                     seen.add(line)
-                    yield hit
+                    code.report(line, *found)
+
+
+def _boot_only_use(code, node, funcs, data) -> tuple[str, str] | None:
+    """(message, comment) when node uses boot-only text or data."""
+    if node.type == "call_expression" and call_name(node) in funcs:
+        name = call_name(node)
+        return (f"{name}() is __init, but this function runs after boot too",
+                f"{name}() is __init, so its text is gone once boot is done; this caller is not "
+                f"__init. Please drop __init from {name}() if it is needed later.")
+    if node.type in _WRITES:
+        name = _written(node)
+        if name is not None and data.get(name) == "__ro_after_init":
+            return (f"{name} is __ro_after_init, but it is written here after boot",
+                    f"{name} is __ro_after_init, so this write faults once boot is done. If it "
+                    "has to change later (module update, kexec), please drop the annotation.")
+    if node.type == "identifier":
+        name = code.text(node)
+        marker = data.get(name)
+        if marker in ("__initdata", "__initconst"):
+            return (f"{name} is {marker}, freed after boot, but used here",
+                    f"{name} is {marker} and is freed once boot is done; this function is not __init.")
+    return None
 
 
 _VERSION_HELPER = """

@@ -18,47 +18,46 @@ define whose dotted name the patch never mentions.
 """
 from __future__ import annotations
 
-from ..lazyre import lazy_re
 from ..areas import TDX
-from ..rulekit import Case, Hit, added_lines_in
+from ..csyntax import int_literal
+from ..lazyre import lazy_re
+from ..rulekit import Case
 
 ID = "tdx-leaf-name"
 SEVERITY = "warning"
 PATHS = TDX
+TOPICS = ("name", "spec", "leaf", "spell")
 
 _DOTTED = lazy_re(r"\b(TD[HG](?:\.[A-Z0-9]+)+)\b")
-_LEAF_DEFINE = lazy_re(r"^\s*#\s*define\s+(TD[HG]_[A-Z0-9_]+)\s+\(?\s*(?:\d+|0x[0-9A-Fa-f]+)\b")
-_COMMENT = lazy_re(r"^\s*(?:/\*|\*|//)")
+_LEAF = lazy_re(r"^TD[HG]_[A-Z0-9_]+$")
 
 
 def _squash(name: str) -> str:
     return name.replace(".", "").replace("_", "")
 
 
-def check_patch(patch):
-    texts = list(patch.changelog_lines)
-    texts += [ln.text for _, ln in added_lines_in(patch, TDX) if _COMMENT.match(ln.text)]
-    text = "\n".join(texts)
-    if "TDH." not in text and "TDG." not in text:
-        return
+def check_patch(ctx):
+    files = ctx.files(TDX)
+    # The spec's names, as the changelog and the comments the patch adds write them.
+    texts = list(ctx.patch.changelog_lines)
+    texts += [c.prose() for f in files for code in f.code for c in code.comments()
+              if code.touches_added(c.node)]
     spec = {}
-    for dotted in _DOTTED.findall(text):
+    for dotted in _DOTTED.findall("\n".join(texts)):
         spec.setdefault(_squash(dotted), dotted)
     if not spec:
         return
-    for f, ln in added_lines_in(patch, TDX):
-        m = _LEAF_DEFINE.match(ln.text)
-        if not m:
-            continue
-        name = m.group(1)
-        dotted = spec.get(_squash(name))
-        if dotted is None or dotted.replace(".", "_") == name:
-            continue
-        want = dotted.replace(".", "_")
-        yield Hit(f"{name} does not spell the spec's {dotted}; name it {want}",
-                  path=f.path, line=ln.new_no,
-                  comment=f"The spec calls this leaf {dotted}, so please name it {want} "
-                          "(and the wrapper after it), as the other leaves are.")
+    for file in files:
+        for code in file.code:
+            for node, name, value in code.define_nodes():
+                if not _LEAF.match(name) or int_literal(value.strip("() ")) is None:
+                    continue
+                dotted = spec.get(_squash(name))
+                want = dotted.replace(".", "_") if dotted else name
+                if want != name:
+                    code.report(node, f"{name} does not spell the spec's {dotted}; name it {want}",
+                                f"The spec calls this leaf {dotted}, so please name it {want} (and "
+                                "the wrapper after it), as the other leaves are.")
 
 
 _HOST_H = "arch/x86/virt/vmx/tdx/tdx.h"

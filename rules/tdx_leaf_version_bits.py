@@ -10,41 +10,106 @@ trees) so that `TDH_VP_INIT | (1ULL << TDX_VERSION_SHIFT)` says what it
 does; a bare 16 reads like a magic number, and a reviewer has to look up
 the leaf layout to check it.
 
+Fix: `(1ULL << TDX_VERSION_SHIFT)` (the version number in place of 1),
+unless the tree in sight writes SEAMCALL_LEAF_VER(), where the right
+spelling would be a guess.
+
 Fires on: `seamcall(TDH_VP_INIT | (1ULL << 16), &args)`.
 Must not fire on `seamcall(TDH_VP_INIT | (1ULL << TDX_VERSION_SHIFT), &args)`,
 nor on `1ULL << 16` that has nothing to do with a leaf.
 """
 from __future__ import annotations
 
-from ..lazyre import lazy_re
 from ..areas import TDX
-from ..rulekit import Case, Hit, added_lines_in
+from ..csyntax import call_name, parse_expression, unwrap
+from ..lazyre import lazy_re
+from ..rulekit import Case
 
 ID = "tdx-leaf-version-bits"
 SEVERITY = "warning"
 PATHS = TDX
+FIXES = True
+TOPICS = ("version", "shift", "bit 16", "TDX_VERSION_SHIFT")
 
-_LEAF_OR = lazy_re(r"(?:\bTD[HG]_[A-Z0-9_]+|\bseamcall\w*\(\s*\d+)\s*\|\s*\(?\s*"
-                   r"(?:\d+U?L{0,2}\s*<<\s*16\b|BIT(?:_ULL)?\(\s*16\s*\)|0x[0-9A-Fa-f]{1,2}0000U?L{0,2}\b)")
+_LEAF = lazy_re(r"^TD[HG]_[A-Z0-9_]+$")
+_NAMED = lazy_re(r"\b(?:TDX_VERSION_SHIFT|SEAMCALL_LEAF_VER|SEAMCALL_VER)\b")
+_LEAF_CALLS = lazy_re(r"^(?:__)?seamcall\w*$|^sc_retry\w*$|^__tdcall\w*$")
 
 
-def check_patch(patch):
-    for f, ln in added_lines_in(patch, TDX):
-        if _LEAF_OR.search(ln.text):
-            yield Hit("leaf version set with a bare bit 16; use TDX_VERSION_SHIFT",
-                      path=f.path, line=ln.new_no,
-                      comment="Bits 23:16 of the leaf are its version; please write this "
-                              "with TDX_VERSION_SHIFT (or SEAMCALL_LEAF_VER() where the "
-                              "tree has it) rather than a bare 16.")
+def _is_leaf(code, node) -> bool:
+    """A leaf: a TDH_*/TDG_* name, or a number given to a SEAMCALL as its leaf."""
+    node = unwrap(node)
+    if node is None:
+        return False
+    if node.type == "identifier":
+        return bool(_LEAF.match(code.text(node)))
+    if node.type == "number_literal":
+        parent = node.parent
+        while parent is not None and parent.type in ("binary_expression", "parenthesized_expression"):
+            parent = parent.parent
+        call = parent.parent if parent is not None and parent.type == "argument_list" else None
+        return call is not None and bool(_LEAF_CALLS.match(call_name(call)))
+    return False
+
+
+def _bare_version(code, node):
+    """The version operand of `leaf | version` when its bits are written as
+    a number (else None)."""
+    if node.type != "binary_expression" or code.op(node) not in ("|", "+"):
+        return None
+    left, right = node.child_by_field_name("left"), node.child_by_field_name("right")
+    for leaf, version in ((left, right), (right, left)):
+        value = code.int_value(version, {})
+        if _is_leaf(code, leaf) and value and value & 0xFF0000 == value \
+                and not _NAMED.search(code.text(version)):
+            return version
+    return None
+
+
+_PREFIX = len("long __v = ")  # what parse_expression() puts before a #define's value
+
+
+def check_file(file):
+    # The fix names TDX_VERSION_SHIFT; a tree that writes SEAMCALL_LEAF_VER()
+    # gets no fix, as the right spelling is then a guess.
+    newer = any("SEAMCALL_LEAF_VER" in line for region in file.regions for line in region.lines)
+    for code in file.code:
+        found = []
+        for node in code.find("binary_expression"):
+            version = _bare_version(code, node)
+            if version is not None:
+                found.append((node, code.edit(version, _named(code.int_value(version, {})))))
+        for define, _name, value in code.define_nodes():  # a #define's value is not parsed
+            parsed = parse_expression(value)
+            for node in parsed[0].find("binary_expression") if parsed else ():
+                version = _bare_version(parsed[0], node)
+                if version is not None:
+                    raw = code.text(define.child_by_field_name("value"))
+                    at = version.start_byte - _PREFIX + len(raw) - len(raw.lstrip())
+                    found.append((define, code.edit(define.child_by_field_name("value"),
+                                                    _named(parsed[0].int_value(version, {})), at,
+                                                    at + version.end_byte - version.start_byte)))
+        for node, edit in found:
+            code.report(node, "leaf version set with a bare bit 16; use TDX_VERSION_SHIFT",
+                        "Bits 23:16 of the leaf are its version; please write this with "
+                        "TDX_VERSION_SHIFT (or SEAMCALL_LEAF_VER() where the tree has it) rather "
+                        "than a bare 16.", fix=[] if newer else [edit])
+
+
+def _named(value: int) -> str:
+    return f"({value >> 16}ULL << TDX_VERSION_SHIFT)"
 
 
 INVALID = [
     Case(code="\treturn seamcall(TDH_VP_INIT | (1ULL << 16), &args);",
-         at=("TDH_VP_INIT | (1ULL << 16)",), why="shift by a bare 16"),
+         at=("TDH_VP_INIT | (1ULL << 16)",), why="shift by a bare 16",
+         fixed="\treturn seamcall(TDH_VP_INIT | (1ULL << TDX_VERSION_SHIFT), &args);"),
     Case(path="arch/x86/virt/vmx/tdx/tdx.h", code="#define TDH_SYS_DISABLE_V1\t(TDH_SYS_DISABLE | BIT_ULL(16))",
-         at=("BIT_ULL(16)",), why="BIT_ULL(16) in a versioned leaf define"),
+         at=("BIT_ULL(16)",), why="BIT_ULL(16) in a versioned leaf define",
+         fixed="#define TDH_SYS_DISABLE_V1\t(TDH_SYS_DISABLE | (1ULL << TDX_VERSION_SHIFT))"),
     Case(code="\tret = seamcall_ret(22 | 0x10000, &args);", at=("22 | 0x10000",),
-         why="a raw leaf number and raw version"),
+         why="a raw leaf number and raw version",
+         fixed="\tret = seamcall_ret(22 | (1ULL << TDX_VERSION_SHIFT), &args);"),
 ]
 
 VALID = [

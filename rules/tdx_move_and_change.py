@@ -2,10 +2,17 @@
 
 What it flags: a patch that renames a TDX file, or moves at least four
 lines of code from one file to another (removed there, added here word for
-word), and in the same patch defines something new: a #define, a function
-or a DEFINE_*() helper whose name it does not remove anywhere. Include
-guards of a new header do not count. Reported once, on the first new
-definition.
+word or as a definition of the same name; comments with words count, but
+two of the lines must be code), and in the same patch
+- defines something new: a #define, a function or a DEFINE_*() helper
+  whose name it does not remove anywhere (for a renamed file, whose name
+  the file did not have before: codes folded in from other files make the
+  rename less than a pure one), or
+- changes a definition it moves (the same name removed from one file and
+  added to another with other text; realigned whitespace does not count).
+Include guards of a new header do not count. Reported once, on the first
+new definition in the file the code moves to (else the first new one, else
+the first changed one).
 
 Why: a pure move is easy to check ("same lines, other place") and a change
 is easy to review on its own; mixed, the reviewer has to diff the move by
@@ -31,6 +38,7 @@ ID = "tdx-move-and-change"
 SEVERITY = "warning"
 PATHS = TDX
 MIN_MOVED_LINES = 4
+MIN_MOVED_CODE = 2
 
 _DEFINE = lazy_re(r"^\s*#\s*define\s+([A-Za-z_]\w*)(.*)$")
 _FUNCTION = lazy_re(r"^(?:static\s+|extern\s+)?(?:(?:inline|__always_inline|noinstr|__init|const)\s+)*"
@@ -39,6 +47,9 @@ _FUNCTION = lazy_re(r"^(?:static\s+|extern\s+)?(?:(?:inline|__always_inline|noin
 _HELPER_MACRO = lazy_re(r"^(DEFINE_[A-Z0-9_]+\(\s*[A-Za-z_]\w*\s*\))")
 _GUARD = lazy_re(r"^\s*#\s*ifndef\s+([A-Za-z_]\w*)\s*$")
 _KEYWORDS = frozenset({"if", "for", "while", "switch", "return", "sizeof", "do"})
+_WORDS = lazy_re(r"[A-Za-z]{2,}")
+TOPICS = ("split", "move", "moves", "moving", "pure", "separate patch", "own patch", "refactor",
+          "mixed", "rename")
 
 
 def _defined_name(text: str) -> str | None:
@@ -50,37 +61,58 @@ def _defined_name(text: str) -> str | None:
 
 
 def _substantive(text: str) -> bool:
+    """A line whose move means something: code, or a comment with words
+    (not '/*', ' */' or a one-word label)."""
     s = text.strip()
-    return len(s) >= 8 and not s.startswith(("/*", "*", "//"))
+    if len(s) < 8:
+        return False
+    if s.startswith(("/*", "*", "//")):
+        return len(_WORDS.findall(s)) >= 3
+    return True
 
 
-def check_patch(patch):
-    removed: dict[str, set[str]] = {}  # stripped text -> files it left
-    removed_names: set[str] = set()
+def _norm(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _removed(patch):
+    """(stripped text -> files it left, file -> defined name -> text)."""
+    lines: dict[str, set[str]] = {}
+    defs: dict[str, dict[str, str]] = {}
     for f in patch.files:
+        source = f.old_path or f.path
         for hunk in f.hunks:
             for ln in hunk.lines:
                 if ln.kind == "-":
-                    removed.setdefault(ln.text.strip(), set()).add(f.old_path or f.path)
+                    lines.setdefault(ln.text.strip(), set()).add(source)
                     name = _defined_name(ln.text)
                     if name:
-                        removed_names.add(name)
-    renamed = [f for f in patch.files if f.old_path and f.old_path != f.path
-               and not f.is_new and not f.is_deleted and path_matches(f.old_path, TDX)]
-    moved = Counter(f.path for f, ln in added_lines_in(patch, None)
-                    if _substantive(ln.text)
-                    and removed.get(ln.text.strip(), set()) - {f.old_path or f.path, f.path})
-    if not renamed and sum(moved.values()) < MIN_MOVED_LINES:
-        return
-    if renamed:
-        what = f"renames {renamed[0].old_path} to {renamed[0].path}"
-    else:
-        target = max(moved, key=moved.get)
-        what = f"moves {sum(moved.values())} lines into {target}"
-    new = []
+                        defs.setdefault(source, {})[name] = _norm(ln.text)
+    return lines, defs
+
+
+def _came_from_elsewhere(f, text, removed, removed_defs) -> bool:
+    """The line left another file in this patch: word for word, or as a
+    definition of the same name (a move with edits)."""
+    here = {f.old_path or f.path, f.path}
+    if removed.get(text.strip(), set()) - here:
+        return True
+    if not removed_defs.keys() - here:
+        return False  # no definition left another file
+    name = _defined_name(text)
+    return name is not None and any(name in defs for src, defs in removed_defs.items() if src not in here)
+
+
+def _definitions(patch, removed_defs, renamed_paths):
+    """(new, changed): definitions the patch adds that are new where they
+    land, and moved ones whose text changed on the way, as (path, line,
+    name). A renamed file's definitions that came from other files are new
+    to it: the rename is no longer a pure one."""
+    new, changed = [], []
     for f in patch.files:
         if not path_matches(f.path, TDX) or not f.path.endswith(C_SUFFIXES):
             continue
+        own = f.old_path or f.path
         guards = set()
         for ln in f.added_lines():
             m = _GUARD.match(ln.text)
@@ -88,18 +120,57 @@ def check_patch(patch):
                 guards.add(m.group(1))
                 continue
             name = _defined_name(ln.text)
-            if name is None or name in removed_names or ln.text.strip() in removed or name in guards:
+            if name is None or name in guards or name in removed_defs.get(own, {}):
                 continue
-            new.append((f.path, ln.new_no, name))
-    if not new:
+            sources = [src for src, defs in removed_defs.items() if name in defs and src != own]
+            if not sources or f.path in renamed_paths:
+                new.append((f.path, ln.new_no, name))
+            if sources and removed_defs[sources[0]][name] != _norm(ln.text):
+                changed.append((f.path, ln.new_no, name))
+    return new, changed
+
+
+def _names(found) -> str:
+    return ", ".join(dict.fromkeys(n for _, _, n in found[:4])) + (", ..." if len(found) > 4 else "")
+
+
+def check_patch(patch):
+    removed, removed_defs = _removed(patch)
+    renamed = [f for f in patch.files if f.old_path and f.old_path != f.path
+               and not f.is_new and not f.is_deleted and path_matches(f.old_path, TDX)]
+    moved: Counter[str] = Counter()
+    moved_code = 0
+    for f, ln in added_lines_in(patch, None):
+        if _substantive(ln.text) and _came_from_elsewhere(f, ln.text, removed, removed_defs):
+            moved[f.path] += 1
+            moved_code += not ln.text.strip().startswith(("/*", "*", "//"))
+    # A moved comment alone (beside a call that changed) is not a moved body of code.
+    if not renamed and (sum(moved.values()) < MIN_MOVED_LINES or moved_code < MIN_MOVED_CODE):
         return
-    names = ", ".join(dict.fromkeys(n for _, _, n in new[:4])) + (", ..." if len(new) > 4 else "")
-    path, line, _ = new[0]
-    yield Hit(f"this patch {what} and also adds {names}; split the move from the change",
-              path=path, line=line,
-              comment=f"This patch {what} and adds new things in the same go ({names}). "
-                      "Please split it: first the pure move, which is easy to check, then the "
-                      "additions on top.")
+    if renamed:
+        target = renamed[0].path
+        what = f"renames {renamed[0].old_path} to {target}"
+    else:
+        target = max(moved, key=moved.get)
+        what = f"moves {sum(moved.values())} lines into {target}"
+    new, changed = _definitions(patch, removed_defs, {f.path for f in renamed})
+    if new:
+        # Where the moved code lands is where the reviewer looks first.
+        path, line, _ = next((d for d in new if d[0] == target), new[0])
+        names = _names(new)
+        yield Hit(f"this patch {what} and also adds {names}; split the move from the change",
+                  path=path, line=line,
+                  comment=f"This patch {what} and adds new things in the same go ({names}). "
+                          "Please split it: first the pure move, which is easy to check, then the "
+                          "additions on top.")
+    elif changed:
+        path, line, _ = changed[0]
+        names = _names(changed)
+        yield Hit(f"this patch {what} and changes {names} on the way; make the move a pure one",
+                  path=path, line=line,
+                  comment=f"This patch {what}, and {names} changed on the way. Please move the "
+                          "code unchanged in one patch and change it in the next, so that each "
+                          "is easy to check.")
 
 
 _MOVED = """
@@ -117,6 +188,26 @@ static inline bool tdx_operand_busy(u64 err)
 }
 """
 
+_SW_CODES = """
+#define TDX_ERROR\t\t\t_BITUL(63)
+#define TDX_NON_RECOVERABLE\t\t_BITUL(62)
+#define TDX_SW_ERROR\t\t\t(TDX_ERROR | GENMASK_ULL(47, 40))
+#define TDX_SEAMCALL_VMFAILINVALID\t(TDX_SW_ERROR | _UL(0xFFFF0000))
+"""
+
+_FLUSH_COMMENT = """\t/*
+\t * Write back private cachelines now: the new kernel must not find
+\t * dirty lines of TDX memory, and doing it here, where no more TDX
+\t * work can happen on this CPU, keeps the expensive WBINVD out of the
+\t * racy part of kexec.
+\t */
+"""
+
+_FEATURES = """#define TDX_FEATURES0_TD_PRESERVING\tBIT_ULL(1)
+#define TDX_FEATURES0_NO_RBP_MOD\tBIT_ULL(18)
+#define TDX_FEATURES0_DYNAMIC_PAMT\tBIT_ULL(36)
+"""
+
 INVALID = [
     Case(path="arch/x86/include/asm/shared/tdx_errno.h", code=_MOVED + _HELPER,
          removed_files=(("arch/x86/kvm/vmx/tdx_errno.h", _MOVED),),
@@ -129,9 +220,28 @@ INVALID = [
          code=_MOVED + "\nDEFINE_TDX_ERRNO_HELPER(TDX_OPERAND_BUSY);\n",
          removed_files=(("arch/x86/kvm/vmx/tdx_errno.h", _MOVED),),
          at=("DEFINE_TDX_ERRNO_HELPER(TDX_OPERAND_BUSY)",), why="move plus generated helpers"),
+    Case(path="arch/x86/include/asm/shared/tdx_errno.h", renamed_from="arch/x86/kvm/vmx/tdx_errno.h",
+         before="#define TDX_OPERAND_BUSY\t\t0x8000020000000000ULL",
+         code="#define TDX_SUCCESS\t\t\t0ULL\n#define TDX_RND_NO_ENTROPY\t\t0x8000020300000000ULL",
+         removed_files=(("arch/x86/include/asm/tdx.h",
+                         "#define TDX_SUCCESS\t\t0ULL\n#define TDX_RND_NO_ENTROPY\t0x8000020300000000ULL"),),
+         at=("#define TDX_SUCCESS",), why="a rename below 100% that folds in another file's codes"),
+    Case(path="arch/x86/include/asm/shared/tdx_errno.h",
+         code=_SW_CODES.replace("_BITUL(", "_BITULL(").replace("_UL(", "_ULL("),
+         removed_files=(("arch/x86/include/asm/tdx.h", _SW_CODES),),
+         at=("#define TDX_ERROR\t\t\t_BITULL(63)",), why="a move between files with edits"),
+    Case(path="arch/x86/include/asm/tdx.h",
+         code="/* Bit definitions of TDX_FEATURES0 metadata field */\n" + _FEATURES
+              + "#define TDX_FEATURES0_UPDATE_COMPAT\tBIT_ULL(47)",
+         removed_files=(("arch/x86/virt/vmx/tdx/tdx.h",
+                         "/* Bit definitions of TDX_FEATURES0 metadata field */\n" + _FEATURES),),
+         at=("TDX_FEATURES0_UPDATE_COMPAT",), why="three defines and their comment moved, one added"),
 ]
 
 VALID = [
+    Case(path="arch/x86/include/asm/shared/tdx_errno.h", code=_SW_CODES.replace("\t\t\t", "\t"),
+         removed_files=(("arch/x86/include/asm/tdx.h", _SW_CODES),),
+         why="a move that only realigns the values"),
     Case(path="arch/x86/include/asm/shared/tdx_errno.h",
          code="#ifndef _ASM_X86_SHARED_TDX_ERRNO_H\n#define _ASM_X86_SHARED_TDX_ERRNO_H\n" + _MOVED
               + "\n#endif\n",
@@ -144,4 +254,7 @@ VALID = [
     Case(path="arch/x86/virt/vmx/tdx/tdx.c", code=_HELPER + _MOVED,
          removed_files=(("arch/x86/virt/vmx/tdx/tdx.c", _MOVED),),
          why="lines moved within one file: reordering, not a move between files"),
+    Case(path="arch/x86/virt/vmx/tdx/tdx.c", code=_FLUSH_COMMENT + "\ttdx_cpu_flush_cache();\n" + _HELPER,
+         removed_files=(("arch/x86/kvm/vmx/tdx.c", _FLUSH_COMMENT + "\ttdx_cpu_flush_cache_for_kexec();"),),
+         why="only a comment moved, beside a call that changed"),
 ]

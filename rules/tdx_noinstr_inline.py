@@ -2,7 +2,8 @@
 
 What it flags, in TDX files:
 - a function marked `inline` but not `__always_inline` that a `noinstr`
-  function calls, when the patch adds the helper or the call; both
+  function calls (or an `__always_inline` one, which is inlined into such
+  paths), when the patch adds the helper or the call; both
   definitions must be in sight (the patch's files, or whole files under
   `tdxbot check`);
 - an `inline` function, not `__always_inline`, that takes an `sc_func_t`
@@ -26,79 +27,67 @@ an inline helper that only ordinary functions call.
 """
 from __future__ import annotations
 
-from ..csyntax import call_name, function_head, function_name
-from ..lazyre import lazy_re
 from ..areas import TDX
-from ..rulekit import Case, Hit, sources_in
+from ..csyntax import call_name, function_name
+from ..rulekit import Case
 
 ID = "tdx-noinstr-inline"
 SEVERITY = "warning"
 PATHS = TDX
-
-_PLAIN_INLINE = lazy_re(r"\binline\b")
-_ALWAYS = lazy_re(r"\b__always_inline\b")
-_NOINSTR = lazy_re(r"\bnoinstr\b")
-_SC_FUNC = lazy_re(r"\bsc_func_t\b")
+TOPICS = ("inline", "__always_inline", "noinstr", "cfi")
 
 
-def _functions(patch):
-    """(path, region, definition node, name, head) for every function in sight."""
-    for source in sources_in(patch, TDX):
-        for region in source.regions:
-            for func in region.find("function_definition"):
+def _functions(ctx):
+    """(code, definition node, name, annotations) for every function in sight."""
+    for file in ctx.files(TDX):
+        for code in file.code:
+            for func in code.functions():
                 name = function_name(func)
                 if name:
-                    yield source.path, region, func, name, function_head(region, func)
+                    yield code, func, name, code.annotations(func)
 
 
-def _plain_inline(head: str) -> bool:
-    return bool(_PLAIN_INLINE.search(head)) and not _ALWAYS.search(head)
+def _plain_inline(notes) -> bool:
+    return "inline" in notes and "__always_inline" not in notes
 
 
-def check_patch(patch):
-    functions = list(_functions(patch))
-    helpers = {name: (path, region, func) for path, region, func, name, head in functions
-               if _plain_inline(head)}
-    reported: set[tuple[str, int]] = set()
+def _takes_sc_func(code, func) -> bool:
+    return any(code.text(t) == "sc_func_t" for t in code.find("type_identifier", within=func)
+               if t.start_byte < (func.child_by_field_name("body") or func).start_byte)
 
-    def once(path: str, line: int) -> bool:
-        if (path, line) in reported:
-            return False
-        reported.add((path, line))
-        return True
 
-    for path, region, func, name, head in functions:
-        if _plain_inline(head) and _SC_FUNC.search(head):
-            line = region.line_no(func.start_point[0])
-            if region.is_added(line) and once(path, line):
-                yield Hit(f"{name}() takes an sc_func_t but is only inline; make it __always_inline",
-                          path=path, line=line,
-                          comment=f"{name}() is handed a SEAMCALL assembly function. If the "
-                                  "compiler keeps an out-of-line copy, that call becomes indirect "
-                                  "and CFI has to allow it; sc_retry() had to become "
-                                  "__always_inline for this. Please do the same here.")
-    for path, region, func, name, head in functions:
-        if not _NOINSTR.search(head):
+def check_patch(ctx):
+    functions = list(_functions(ctx))
+    helpers = {name: (code, func) for code, func, name, notes in functions if _plain_inline(notes)}
+    for code, func, name, notes in functions:
+        if _plain_inline(notes) and _takes_sc_func(code, func):
+            code.report(func, f"{name}() takes an sc_func_t but is only inline; make it __always_inline",
+                        f"{name}() is handed a SEAMCALL assembly function. If the compiler keeps "
+                        "an out-of-line copy, that call becomes indirect and CFI has to allow it; "
+                        "sc_retry() had to become __always_inline for this. Please do the same here.")
+    told = set()  # one finding per helper
+    for code, func, name, notes in functions:
+        kind = "noinstr" if "noinstr" in notes else "__always_inline" if "__always_inline" in notes else None
+        if kind is None:
             continue
-        for call in region.find("call_expression", within=func):
+        for call in code.find("call_expression", within=func):
             callee = call_name(call)
-            if callee not in helpers:
+            if callee not in helpers or callee in told:
                 continue
-            hpath, hregion, hfunc = helpers[callee]
-            call_line = region.line_no(call.start_point[0])
-            def_line = hregion.line_no(hfunc.start_point[0])
-            if hregion.is_added(def_line):
-                where_path, where_line = hpath, def_line
-            elif region.is_added(call_line):
-                where_path, where_line = path, call_line
-            else:
-                continue
-            if once(where_path, where_line):
-                yield Hit(f"{callee}() is called from noinstr {name}() but is only inline; "
-                          "make it __always_inline", path=where_path, line=where_line,
-                          comment=f"{name}() is noinstr and calls {callee}(), which is plain "
-                                  "inline: an out-of-line copy would sit in instrumentable "
-                                  f"text. Please make {callee}() __always_inline.")
+            hcode, hfunc = helpers[callee]
+            message = f"{callee}() is called from {kind} {name}() but is only inline; make it __always_inline"
+            why = ("an out-of-line copy would sit in instrumentable text" if kind == "noinstr" else
+                   f"{name}() is always inlined into its callers, the noinstr entry paths among "
+                   "them, and an out-of-line copy of the helper would not be")
+            comment = (f"{name}() is {kind} and calls {callee}(), which is plain inline: {why}. "
+                       f"Please make {callee}() __always_inline.")
+            definition = hcode.line_of(hcode.line_no(hfunc.start_point[0]))
+            if definition is not None:
+                hcode.report(definition, message, comment)
+                told.add(callee)
+            elif code.line_of(code.line_no(call.start_point[0])) is not None:
+                code.report(code.line_no(call.start_point[0]), message, comment)
+                told.add(callee)
 
 
 _HEADER = "arch/x86/include/asm/shared/tdx_errno.h"
@@ -138,6 +127,16 @@ INVALID = [
         	return func(fn, args);
         }
         """, at=("static inline u64 sc_retry_busy(sc_func_t func",), why="sc_func_t, not always inline"),
+    Case(path=_HEADER, code=_STATUS_HELPER, extra_files=(("arch/x86/kvm/vmx/tdx.c", """
+        static __always_inline union vmx_exit_reason tdx_to_vmx_exit_reason(struct kvm_vcpu *vcpu)
+        {
+        	switch (TDX_STATUS(to_tdx(vcpu)->vp_enter_ret)) {
+        	case TDX_SUCCESS:
+        		return to_tdx(vcpu)->exit_reason;
+        	}
+        	return (union vmx_exit_reason){ .full = -1u };
+        }
+        """),), at=("static inline u64 TDX_STATUS",), why="reached through an __always_inline caller"),
 ]
 
 VALID = [

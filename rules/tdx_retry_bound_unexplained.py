@@ -21,61 +21,79 @@ from __future__ import annotations
 
 import re
 
-from ..lazyre import lazy_re
 from ..areas import TDX
-from ..rulekit import Case, Hit
+from ..csyntax import int_of_text
+from ..lazyre import lazy_re
+from ..rulekit import Case
 
 ID = "tdx-retry-bound-unexplained"
 SEVERITY = "warning"
 PATHS = TDX
+TOPICS = ("bound", "number", "retries", "where does", "come from", "magic")
 
-_RETRY_NAME = lazy_re(r"retr|tries|attempt", re.I)
-_REASON = lazy_re(
-    r"because|since|spec|measur|should|enough|just in case|worst|expect|guarantee|succeed|"
-    r"chosen|empiric|observ|based on|derived|match|same as|so that|per |document|arbitrar|"
-    r"\d", re.I)
-
-
-def _number(text: str) -> int | None:
-    m = re.fullmatch(r"\(?\s*(\d+)[uUlL]*\s*\)?", text.strip())
-    return int(m.group(1)) if m else None
+_RETRY_NAME = lazy_re(r"retr|tries|attempt|loops?$", re.I)
+# What tells where a number comes from (a bare "so that" only says why
+# there is a bound at all).
+_SOURCE = lazy_re(
+    r"\bspec\b|specification|measur|empiric|observ|guarantee|document|worst[- ]case|"
+    r"just in case|arbitrar|derived|based on|same as|chosen|per the|according to|"
+    r"at most|within", re.I)
 
 
-def _explained(region, node) -> bool:
-    return any(_REASON.search(c.prose()) for c in region.comments_near(node.start_point[0], above=3))
+_WORDS = ("zero one two three four five six seven eight nine ten eleven twelve thirteen "
+          "fourteen fifteen sixteen seventeen eighteen nineteen twenty").split()
 
 
-def _candidates(region):
-    for node in region.find("preproc_def"):
-        name = node.child_by_field_name("name")
-        value = node.child_by_field_name("value")
-        if name is not None and value is not None:
-            yield node, region.text(name), region.text(value)
-    for node in region.find("init_declarator"):
-        name = node.child_by_field_name("declarator")
-        value = node.child_by_field_name("value")
-        if name is not None and value is not None and name.type == "identifier":
-            yield node, region.text(name), region.text(value)
+def _names_number(text: str, number: int) -> bool:
+    if re.search(rf"(?<![\w.]){number}(?![\w.])", text):
+        return True
+    return number < len(_WORDS) and bool(re.search(rf"\b{_WORDS[number]}\b", text, re.I))
 
 
-def check_file(source, patch):
-    for region in source.regions:
-        for node, name, value in _candidates(region):
-            number = _number(value)
-            if number is None or number < 2 or not _RETRY_NAME.search(name):
+def _explained(code, node, number: int) -> bool:
+    """A comment just above names this number, or says where a bound comes
+    from without naming another number (a comment about 3 does not explain
+    a 32)."""
+    for c in code.comments_near(node.start_point[0], above=3):
+        prose = c.prose()
+        if _names_number(prose, number):
+            return True
+        if _SOURCE.search(prose) and not re.search(r"(?<![\w.])\d+(?![\w.])", prose):
+            return True
+    return False
+
+
+def _report(code, node, name: str, number: int) -> None:
+    what = f"retry bound {name} = {number}" if name else f"retry bound {number}"
+    code.report(node, f"{what} with no comment on where {number} comes from",
+                f"Where does {number} come from? Please say in a comment whether it is a "
+                "guarantee (and whose) or a guess, and what happens when the retries run out.")
+
+
+def check_file(file):
+    for code in file.code:
+        for node, name, value in code.define_nodes():
+            number = int_of_text(value, code.region)
+            if number is not None and number > 1 and _RETRY_NAME.search(name) and \
+                    "RDRAND_RETRY_LOOPS" not in (name, value) and not _explained(code, node, number):
+                _report(code, node, name, number)
+        for node in code.find("init_declarator"):
+            target, value = node.child_by_field_name("declarator"), node.child_by_field_name("value")
+            if target is None or target.type != "identifier" or not _RETRY_NAME.search(code.text(target)):
                 continue
-            if name == "RDRAND_RETRY_LOOPS" or "RDRAND_RETRY_LOOPS" in value:
+            number = code.int_value(value, {})  # a named constant carries its own comment
+            if number is not None and number > 1 and not _explained(code, node, number):
+                _report(code, node, code.text(target), number)
+        for loop in code.tdx.retry_loops():
+            bound = loop.bound
+            if bound is None or bound.kind != "counter":
                 continue
-            line = region.line_no(node.start_point[0])
-            if not region.is_added(line) or _explained(region, node):
-                continue
-            yield Hit(
-                f"retry bound {name} = {number} with no comment on where {number} comes from",
-                line=line,
-                comment=f"Where does {number} come from? Please say in a comment whether it "
-                        "is a guarantee (and whose) or a guess, and what happens when the "
-                        "retries run out.",
-            )
+            for expr in loop.deciding():
+                for literal in code.find("number_literal", within=expr):
+                    number = code.int_value(literal, {})
+                    if number is not None and number > 1 and \
+                            not _explained(code, loop.node, number) and not _explained(code, expr, number):
+                        _report(code, literal, "", number)
 
 
 INVALID = [
@@ -92,6 +110,18 @@ INVALID = [
         /* Maximum number of attempts. */
         #define TDX_SHUTDOWN_ATTEMPTS	(50)
         """, at=("#define TDX_SHUTDOWN_ATTEMPTS",), why="comment restates the name"),
+    Case(code="""
+        	for (i = 0; i < 16; i++) {
+        		ret = seamcall(TDH_SYS_DISABLE, &args);
+        		if (ret != TDX_INTERRUPTED_RESUMABLE)
+        			break;
+        	}
+        """, at=("for (i = 0; i < 16; i++) {",), why="a literal bound in the loop header"),
+    Case(path="arch/x86/kvm/vmx/tdx.c", code="""
+        	do {
+        		err = tdh_mem_track(&kvm_tdx->td);
+        	} while (err == TDX_INTERRUPTED_RESUMABLE && tries++ < 1000);
+        """, at=("tries++ < 1000",), why="a literal bound in the loop condition"),
 ]
 
 VALID = [
@@ -110,4 +140,16 @@ VALID = [
         """, why="bound with its source"),
     Case(code="#define TDX_MAX_NR_CPUID_CONFIGS\t6", why="not a retry bound"),
     Case(code="\tint retry = 1;", why="a single retry needs no justification of its number"),
+    Case(code="""
+        	/* The spec bounds TDH.SYS.DISABLE at 16 interrupted calls. */
+        	for (i = 0; i < 16; i++) {
+        		ret = seamcall(TDH_SYS_DISABLE, &args);
+        		if (ret != TDX_INTERRUPTED_RESUMABLE)
+        			break;
+        	}
+        """, why="the number's source is given"),
+    Case(code="""
+        	for (i = 0; i < 16; i++)
+        		tdmr_init_one(&tdmr_list[i]);
+        """, why="not a retry loop"),
 ]

@@ -18,81 +18,75 @@ Must not fire on `u64 err = seamcall(...)` nor on
 """
 from __future__ import annotations
 
-from ..csyntax import call_name
-from ..lazyre import lazy_re
 from ..areas import TDX
-from ..rulekit import Case, Hit
-from ..tdxsem import declaration_type, declared_type, enclosing_function, returns_module_status
+from ..csyntax import call_args, call_name, declaration_type, unwrap
+from ..lazyre import lazy_re
+from ..rulekit import Case
+from ..tdxsem import HYPERCALL
 
 ID = "tdx-status-truncated"
 SEVERITY = "error"
 PATHS = TDX
+TOPICS = ("u64", "int", "truncat", "type", "bits")
 
 _NARROW = lazy_re(r"^(?:(?:const|volatile|static|register)\s+)*(?:signed\s+|unsigned\s+)?"
-                     r"(?:int|long|bool|_Bool|char|short|u8|u16|u32|s8|s16|s32|"
-                     r"int8_t|int16_t|int32_t|uint8_t|uint16_t|uint32_t)$")
-
-
-def _status_call(node) -> str | None:
-    while node is not None and node.type in ("parenthesized_expression",):
-        node = node.named_children[0] if node.named_children else None
-    if node is not None and node.type == "call_expression":
-        name = call_name(node)
-        if returns_module_status(name):
-            return name
-    return None
+                  r"(?:int|long|bool|_Bool|char|short|u8|u16|u32|s8|s16|s32|"
+                  r"int8_t|int16_t|int32_t|uint8_t|uint16_t|uint32_t)$")
 
 
 def _narrow(type_text: str | None) -> bool:
     return type_text is not None and bool(_NARROW.match(" ".join(type_text.split())))
 
 
-def _hit(name: str, what: str, type_text: str, line: int) -> Hit:
-    return Hit(
-        f"{name}() returns a u64 TDX status, but it is {what} {type_text}",
-        line=line,
-        comment=f"{name}() returns a u64 status whose meaningful half is bits 63:32; "
-                f"{what} {type_text} throws that away. Please use u64 (or seamcall_prerr() "
-                "if an errno is all you need).")
+def _source(code, node) -> str | None:
+    """What holds the status: 'name()' for a call, the variable otherwise;
+    None when node holds no module status (a hypercall's result is the
+    VMM's answer, not a module status)."""
+    kind = code.tdx.status_kind(node)
+    if kind is None or kind == HYPERCALL:
+        return None
+    node = unwrap(node)
+    return f"{call_name(node)}()" if node.type == "call_expression" else f"'{code.text(node)}'"
 
 
-def check_file(source, patch):
-    for region in source.regions:
-        for decl in region.find("declaration"):
-            type_text = declaration_type(region, decl)
-            if type_text is None:
-                continue
+def _report(code, node, what: str, how: str, type_text: str) -> None:
+    verb = "returns" if what.endswith("()") else "holds"
+    code.report(node, f"{what} {verb} a u64 TDX status, but it is {how} {type_text}",
+                f"{what} {verb} a u64 status whose meaningful half is bits 63:32; {how} "
+                f"{type_text} throws that away. Please use u64 (or seamcall_prerr() if an "
+                "errno is all you need).")
+
+
+def check_file(file):
+    for code in file.code:
+        for decl in code.find("declaration"):
+            type_text = declaration_type(code.region, decl)
             for init in decl.children_by_field_name("declarator"):
-                if init.type != "init_declarator":
-                    continue
-                name = _status_call(init.child_by_field_name("value"))
-                line = region.line_no(init.start_point[0])
-                if name and _narrow(type_text) and region.is_added(line):
-                    yield _hit(name, "stored in", type_text, line)
-        for assign in region.find("assignment_expression"):
-            name = _status_call(assign.child_by_field_name("right"))
+                if init.type == "init_declarator" and _narrow(type_text):
+                    what = _source(code, init.child_by_field_name("value"))
+                    if what:
+                        _report(code, init, what, "stored in", type_text)
+        for assign in code.find("assignment_expression"):
             target = assign.child_by_field_name("left")
-            if not name or target is None or target.type != "identifier":
+            if target is None or target.type != "identifier" or code.op(assign) != "=":
                 continue
-            scope = enclosing_function(assign) or region.root
-            type_text = declared_type(region, scope, region.text(target))
-            line = region.line_no(assign.start_point[0])
-            if _narrow(type_text) and region.is_added(line):
-                yield _hit(name, "stored in", type_text, line)
-        for ret in region.find("return_statement"):
-            value = ret.named_children[0] if ret.named_children else None
-            name = _status_call(value)
-            func = enclosing_function(ret)
-            if not name or func is None:
-                continue
-            tnode = func.child_by_field_name("type")
-            type_text = region.text(tnode) if tnode is not None else None
-            declarator = func.child_by_field_name("declarator")
-            if declarator is not None and declarator.type == "pointer_declarator":
-                continue
-            line = region.line_no(ret.start_point[0])
-            if _narrow(type_text) and region.is_added(line):
-                yield _hit(name, "returned as", type_text, line)
+            type_text = code.declared_type(code.function_at(assign.start_byte) or code.root, code.text(target))
+            what = _source(code, assign.child_by_field_name("right")) if _narrow(type_text) else None
+            if what:
+                _report(code, assign, what, "stored in", type_text)
+        for ret in code.find("return_statement"):
+            func = code.function_at(ret.start_byte)
+            type_text = code.return_type(func) if func is not None else None
+            if ret.named_children and _narrow(type_text):
+                what = _source(code, ret.named_children[0])
+                if what:
+                    _report(code, ret, what, "returned as", type_text)
+        for call in code.find("call_expression"):
+            params = code.tdx.patch.params.get(call_name(call))
+            for arg, type_text in zip(call_args(call), params or ()):
+                what = _source(code, arg) if _narrow(type_text) else None
+                if what:
+                    _report(code, arg, what, f"passed to {call_name(call)}() as", type_text)
 
 
 INVALID = [
@@ -115,6 +109,38 @@ INVALID = [
         """, at=("busy = tdh_mem_track",), why="assigned to a bool"),
     Case(path="arch/x86/coco/tdx/tdx.c",
          code="\tu32 status = __tdcall(TDG_MR_REPORT, &args);", at=("u32 status",), why="u32 keeps the wrong half"),
+    Case(code="""
+        static void tdx_warn_failure(int err)
+        {
+        	pr_warn("TDX call failed: %d\\n", err);
+        }
+
+        static void tdx_config_key(void)
+        {
+        	struct tdx_module_args args = {};
+        	u64 ret = seamcall(TDH_SYS_KEY_CONFIG, &args);
+
+        	if (ret)
+        		tdx_warn_failure(ret);
+        }
+        """, at=("tdx_warn_failure(ret);",), why="a status passed to an int parameter"),
+    Case(code="""
+        static int tdx_lp_init(void)
+        {
+        	struct tdx_module_args args = {};
+        	u64 err;
+
+        	err = seamcall(TDH_SYS_LP_INIT, &args);
+        	return err;
+        }
+        """, at=("return err;",), why="a u64 status returned through an int return type"),
+    Case(before="""
+        static u64 tdx_flush_vp_once(struct tdx_vp *vp)
+        {
+        	return tdh_vp_flush(vp);
+        }
+        """, code="\tlong ret = tdx_flush_vp_once(&tdx->vp);", at=("long ret",),
+         why="a wrapper's u64 status kept in a long"),
 ]
 
 VALID = [
@@ -145,4 +171,29 @@ VALID = [
         	return __tdx_hypercall(&args);
         }
         """, why="a hypercall returns the VMM's answer, not a module status"),
+    Case(code="""
+        static void tdx_warn_failure(u64 err)
+        {
+        	pr_warn("TDX call failed: 0x%llx\\n", err);
+        }
+
+        static void tdx_config_key(void)
+        {
+        	struct tdx_module_args args = {};
+        	u64 ret = seamcall(TDH_SYS_KEY_CONFIG, &args);
+
+        	if (ret)
+        		tdx_warn_failure(ret);
+        }
+        """, why="a u64 parameter"),
+    Case(code="""
+        static int tdx_lp_init(void)
+        {
+        	struct tdx_module_args args = {};
+        	u64 err;
+
+        	err = seamcall(TDH_SYS_LP_INIT, &args);
+        	return err ? -EIO : 0;
+        }
+        """, why="turned into an errno before it is returned"),
 ]

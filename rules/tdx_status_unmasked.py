@@ -14,6 +14,11 @@ Why: the module builds these with the operand ID in the low half
 compare silently misses them. Dave: "Those fancy pants error codes are why
 we need ... and can't just check the err directly."
 
+Fix, where the code the patch shows already uses one: the IS_TDX_*()
+helper for the code, else the status mask (`(err & TDX_SEAMCALL_STATUS_MASK)
+== TDX_OPERAND_BUSY`). None for a switch, whose other cases may need the
+full value.
+
 Fires on:
     if (err == TDX_OPERAND_BUSY)
         return -EBUSY;
@@ -23,64 +28,70 @@ compare) or on `switch (vp_enter_ret & TDX_SEAMCALL_STATUS_MASK)`.
 """
 from __future__ import annotations
 
-from ..csyntax import iter_nodes
+import re
+
 from ..areas import TDX
-from ..rulekit import Case, Hit
-from ..tdxsem import DETAIL_STATUSES, MASK_TOKENS
+from ..rulekit import Case, sources_in
+from ..tdxsem import DETAIL_STATUSES, code_of, is_masked
 
 ID = "tdx-status-unmasked"
 SEVERITY = "error"
 PATHS = TDX
+FIXES = True
+TOPICS = ("mask", "detail", "operand", "compare", "bits")
 
 
-def _masked(region, node) -> bool:
-    """The value is masked, shifted or classified before the compare."""
-    if MASK_TOKENS.search(region.text(node)):
-        return True
-    while node.type == "parenthesized_expression" and node.named_children:
-        node = node.named_children[0]
-    if node.type == "binary_expression":
-        op = node.child_by_field_name("operator")
-        return op is not None and region.text(op) in ("&", ">>")
-    return False
+def _comment(code: str) -> str:
+    return (f"{code} comes back with details (such as the operand ID) in bits 31:0, so this "
+            "raw compare can miss it. Please mask with TDX_SEAMCALL_STATUS_MASK or use the "
+            "IS_TDX_*() helper; if you mean the exact value, OR in the operand ID and say so.")
 
 
-def _hit(code: str, line: int) -> Hit:
-    return Hit(
-        f"raw compare with {code}, which the TDX module returns with detail bits in 31:0",
-        line=line,
-        comment=f"{code} comes back with details (such as the operand ID) in bits 31:0, so "
-                "this raw compare can miss it. Please mask with TDX_SEAMCALL_STATUS_MASK or "
-                "use the IS_TDX_*() helper; if you mean the exact value, OR in the operand ID "
-                "and say so.")
+def _message(code: str) -> str:
+    return f"raw compare with {code}, which the TDX module returns with detail bits in 31:0"
 
 
-def check_file(source, patch):
-    for region in source.regions:
-        for node in region.find("binary_expression"):
-            op = node.child_by_field_name("operator")
-            if op is None or region.text(op) not in ("==", "!="):
+def _masking_in_sight(file) -> tuple[set[str], str | None]:
+    """The IS_TDX_*() helpers and the status mask the code of the patch
+    uses: a fix may use what the tree has, and nothing else."""
+    helpers, mask = set(), None
+    for region in (r for source in sources_in(file.patch, None) for r in source.regions):
+        text = "\n".join(region.lines)
+        helpers.update(re.findall(r"\b(IS_TDX_[A-Z0-9_]+)\s*\(", text))
+        helpers.update("IS_" + c for c in re.findall(r"DEFINE_TDX_ERRNO_HELPER\((TDX_[A-Z0-9_]+)\)", text))
+        found = re.search(r"\b(TDX_SEAMCALL_STATUS_MASK|TDX_STATUS_MASK)\b", text)
+        mask = mask or (found.group(1) if found else None)
+    return helpers, mask
+
+
+def _masked_test(code, test, helpers: set[str], mask: str | None):
+    value = code.text(test.value).strip() if test.value is not None else None
+    if value is None:
+        return None
+    if "IS_" + test.code in helpers:
+        return code.edit(test.node, ("!" if test.op == "!=" else "") + f"IS_{test.code}({value})")
+    if mask is not None:
+        operand = value if test.value.type in ("identifier", "field_expression", "call_expression") \
+            else f"({value})"
+        return code.edit(test.node, f"({operand} & {mask}) {test.op} {test.code}")
+    return None
+
+
+def check_file(file):
+    helpers, mask = _masking_in_sight(file)
+    for code in file.code:
+        tdx = code.tdx
+        for test in tdx.status_tests():
+            if test.code in DETAIL_STATUSES and test.op in ("==", "!=") and not test.masked:
+                code.report(test.node, _message(test.code), _comment(test.code),
+                            fix=[_masked_test(code, test, helpers, mask)])
+        for switch in code.find("switch_statement"):
+            if is_masked(code.region, switch.child_by_field_name("condition"), tdx.patch.maskers):
                 continue
-            left, right = node.child_by_field_name("left"), node.child_by_field_name("right")
-            if left is None or right is None:
-                continue
-            for const, other in ((right, left), (left, right)):
-                code = region.text(const).strip()
-                if code in DETAIL_STATUSES and not _masked(region, other):
-                    line = region.line_no(node.start_point[0])
-                    if region.is_added(line):
-                        yield _hit(code, line)
-                    break
-        for switch in region.find("switch_statement"):
-            cond = switch.child_by_field_name("condition")
-            if cond is None or _masked(region, cond):
-                continue
-            for case in iter_nodes(switch, {"case_statement"}):
-                value = case.child_by_field_name("value")
-                code = region.text(value).strip() if value is not None else ""
-                line = region.line_no(case.start_point[0])
-                if code in DETAIL_STATUSES and region.is_added(line):
-                    yield _hit(code, line)
+            for case in code.find("case_statement", within=switch):
+                status = code_of(code.region, case.child_by_field_name("value"))
+                if status in DETAIL_STATUSES:
+                    code.report(case, _message(status), _comment(status))
 
 
 INVALID = [
@@ -100,6 +111,33 @@ INVALID = [
          at=("ret == TDX_OPERAND_BUSY",), why="raw BUSY in a loop condition"),
     Case(code="\tif (TDX_OPERAND_INVALID != tdh_mng_init(&kvm_tdx->td, __pa(td_params), &rcx))",
          at=("TDX_OPERAND_INVALID !=",), why="constant on the left"),
+    Case(path="arch/x86/kvm/vmx/tdx.c", code="""
+        	switch (tdx->vp_enter_ret) {
+        	case TDX_SUCCESS:
+        		return EXIT_FASTPATH_NONE;
+        	case TDX_OPERAND_BUSY:
+        		return EXIT_FASTPATH_REENTER_GUEST;
+        	}
+        """, at=("case TDX_OPERAND_BUSY:",), why="a switch on an unmasked status in a struct field"),
+    Case(path="arch/x86/kvm/vmx/tdx.c",
+         code="\tif (tdh_mem_track(&kvm_tdx->td) == TDX_PREVIOUS_TLB_EPOCH_BUSY)",
+         at=("TDX_PREVIOUS_TLB_EPOCH_BUSY",), why="a call compared directly"),
+    Case(code="""
+        static bool tdx_key_busy(u64 err)
+        {
+        	return err == TDX_OPERAND_BUSY;
+        }
+        """, at=("return err == TDX_OPERAND_BUSY;",), why="a helper the patch adds compares raw"),
+    Case(path="arch/x86/kvm/vmx/tdx.c", before="\tif (IS_TDX_OPERAND_BUSY(err))\n\t\treturn -EBUSY;",
+         code="\tif (err == TDX_OPERAND_INVALID)", at=("err == TDX_OPERAND_INVALID",),
+         why="the tree has the helper; the fix uses it",
+         extra_files=(("arch/x86/include/asm/shared/tdx_errno.h",
+                       "DEFINE_TDX_ERRNO_HELPER(TDX_OPERAND_INVALID);"),),
+         fixed="\tif (IS_TDX_OPERAND_INVALID(err))"),
+    Case(path="arch/x86/kvm/vmx/tdx.c", before="\tswitch (vp_enter_ret & TDX_SEAMCALL_STATUS_MASK) {\n\t}",
+         code="\tif (tdx->vp_enter_ret != TDX_OPERAND_BUSY)", at=("!= TDX_OPERAND_BUSY",),
+         why="no helper in sight, but the mask is",
+         fixed="\tif ((tdx->vp_enter_ret & TDX_SEAMCALL_STATUS_MASK) != TDX_OPERAND_BUSY)"),
 ]
 
 VALID = [
@@ -116,4 +154,17 @@ VALID = [
          why="the seed: raw on purpose"),
     Case(code="\tif (TDX_STATUS(err) == TDX_OPERAND_INVALID)", why="TDX_STATUS()"),
     Case(code="\tif (err == TDX_RND_NO_ENTROPY)", why="compared raw in the tree"),
+    Case(path="arch/x86/kvm/vmx/tdx.c", code="\tif (tdx_status(err) == TDX_OPERAND_BUSY)",
+         why="a lower-case masking helper"),
+    Case(before="""
+        static u64 tdx_status_of(u64 err)
+        {
+        	return err & TDX_SEAMCALL_STATUS_MASK;
+        }
+        """, code="\tif (tdx_status_of(err) == TDX_OPERAND_INVALID)", why="a masking function the file defines"),
+    Case(code="""
+        	/* Don't write err == TDX_OPERAND_BUSY: the operand ID is in 31:0. */
+        	if (IS_TDX_OPERAND_BUSY(err))
+        		return -EBUSY;
+        """, why="the raw compare is only in a comment"),
 ]

@@ -29,11 +29,12 @@ import re
 from ..csyntax import call_name
 from ..lazyre import lazy_re
 from ..areas import TDX, TDX_HEADERS, path_matches
-from ..rulekit import Case, Hit, source_file
+from ..rulekit import Case, source_file
 
 ID = "tdx-stub-missing"
 SEVERITY = "warning"
 PATHS = TDX_HEADERS
+TOPICS = ("stub", "#else", "link", "config")
 
 _IF = lazy_re(r"^\s*#\s*if")
 _ELSE = lazy_re(r"^\s*#\s*else\b")
@@ -122,16 +123,16 @@ def _outside_callers(patch) -> set[str]:
     return names
 
 
-def check_file(source, patch):
-    callers = _outside_callers(patch)
+def check_file(file):
+    callers = _outside_callers(file.patch)
     if not callers:
         return
-    lines = _known_lines(source)
-    added_text = "\n".join(ln.text for d in patch.files for ln in d.added_lines())
-    for region in source.regions:
-        for decl, name in _prototypes(region):
-            line = region.line_no(decl.start_point[0])
-            if not region.is_added(line) or name not in callers:
+    lines = _known_lines(file)
+    added_text = "\n".join(ln.text for d in file.patch.files for ln in d.added_lines())
+    for code in file.code:
+        for decl, name in _prototypes(code):
+            line = code.line_of(decl)
+            if line is None or name not in callers:
                 continue
             stub = re.compile(rf"static\s+(?:__always_)?inline\b[^;{{]*\b{re.escape(name)}\s*\(|"
                               rf"#\s*define\s+{re.escape(name)}\b")
@@ -147,10 +148,8 @@ def check_file(source, patch):
                 continue
             if stub.search(branch):
                 continue
-            yield Hit(
-                f"{name}() has no stub in the !{config.group(0)} branch",
-                line=line,
-                comment=f"The other functions in this block have a static inline stub in the "
+            code.report(decl, f"{name}() has no stub in the !{config.group(0)} branch",
+                        f"The other functions in this block have a static inline stub in the "
                         f"#else branch; {name}() needs one too, or code built without "
                         f"{config.group(0)} will not link.")
 

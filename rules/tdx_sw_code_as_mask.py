@@ -18,31 +18,22 @@ Must not fire on `if (sret == TDX_SEAMCALL_UD) return -EACCES;` nor on
 from __future__ import annotations
 
 from ..areas import TDX
-from ..rulekit import Case, Hit
-from ..tdxsem import SW_FULL_CODES
+from ..rulekit import Case
+from ..tdxsem import SW_FULL_CODES, masked_with
 
 ID = "tdx-sw-code-as-mask"
 SEVERITY = "error"
 PATHS = TDX
+TOPICS = ("mask", "exact", "compare", "==")
 
 
-def check_file(source, patch):
-    for region in source.regions:
-        for node in region.find("binary_expression"):
-            op = node.child_by_field_name("operator")
-            if op is None or region.text(op) != "&":
-                continue
-            sides = [node.child_by_field_name("left"), node.child_by_field_name("right")]
-            names = [region.text(s).strip() for s in sides if s is not None]
-            code = next((n for n in names if n in SW_FULL_CODES), None)
-            if code is None:
-                continue
-            line = region.line_no(node.start_point[0])
-            if region.is_added(line):
-                yield Hit(
-                    f"{code} is a full 64-bit value, not a mask; compare with ==",
-                    line=line,
-                    comment=f"{code} is an exact value the kernel synthesises, not a mask, so "
+def check_file(file):
+    for code in file.code:
+        for node in code.find("binary_expression"):
+            sw_code = next((c for c in sorted(SW_FULL_CODES) if masked_with(code.region, node, c)), None)
+            if sw_code is not None:
+                code.report(node, f"{sw_code} is a full 64-bit value, not a mask; compare with ==",
+                            f"{sw_code} is an exact value the kernel synthesises, not a mask, so "
                             "please compare with '=='. The masked test also matches other "
                             "exception vectors.")
 
@@ -57,6 +48,8 @@ INVALID = [
     Case(code="\tif (ret & TDX_SEAMCALL_GP)", at=("TDX_SEAMCALL_GP",), why="tested as a truth value"),
     Case(code="\tif ((sret & TDX_SEAMCALL_VMFAILINVALID) == TDX_SEAMCALL_VMFAILINVALID)",
          at=("VMFAILINVALID) ==",), why="VMFAILINVALID is a value too"),
+    Case(path="arch/x86/kvm/vmx/tdx.c", code="\tif (WARN_ON_ONCE(tdx->vp_enter_ret & TDX_SEAMCALL_GP))",
+         at=("TDX_SEAMCALL_GP",), why="a struct field inside WARN_ON_ONCE()"),
 ]
 
 VALID = [
@@ -69,4 +62,6 @@ VALID = [
     Case(code="\tif ((ret & TDX_SW_ERROR) == TDX_SW_ERROR)", why="the class test is a mask test"),
     Case(code="\tswitch (sret) {\n\tcase TDX_SEAMCALL_GP:\n\t\treturn -EOPNOTSUPP;\n\t}",
          why="case labels are exact compares"),
+    Case(code="\t/* (err & TDX_SEAMCALL_UD) would also match other vectors. */",
+         why="the masked form in a comment"),
 ]

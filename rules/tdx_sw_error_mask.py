@@ -9,6 +9,9 @@ Why: TDX_SW_ERROR is TDX_ERROR | GENMASK_ULL(47, 40), a multi-bit mask
 for every TDX error, not just the kernel's own #GP/#UD/VMFAILINVALID codes.
 The only class test is `(ret & TDX_SW_ERROR) == TDX_SW_ERROR`.
 
+Fix: the class test, `(x & TDX_SW_ERROR) == TDX_SW_ERROR` (or `!=` where
+the code tested for zero), with the code's own expression for x.
+
 Fires on:
     if (ret & TDX_SW_ERROR)
         return -ENODEV;
@@ -19,80 +22,104 @@ Must not fire on `if ((ret & TDX_SW_ERROR) == TDX_SW_ERROR)`, on
 from __future__ import annotations
 
 from ..areas import TDX
-from ..rulekit import Case, Hit
+from ..rulekit import Case
+from ..tdxsem import masked_with
 
 ID = "tdx-sw-error-mask"
 SEVERITY = "error"
 PATHS = TDX
-
-_TRUTH_PARENTS = {"if_statement", "while_statement", "do_statement", "for_statement",
-                  "conditional_expression"}
-
-
-def _operator(region, node) -> str:
-    op = node.child_by_field_name("operator")
-    return region.text(op) if op is not None else ""
+FIXES = True
+TOPICS = ("sw_error", "mask", "class", "truth")
 
 
-def masks_with(region, node, constant: str) -> bool:
-    if node.type != "binary_expression" or _operator(region, node) != "&":
-        return False
-    return any(region.text(side).strip() == constant
-               for side in (node.child_by_field_name("left"), node.child_by_field_name("right"))
-               if side is not None)
-
-
-def used_as_truth(region, node) -> bool:
-    child, parent = node, node.parent
-    while parent is not None and parent.type == "parenthesized_expression":
-        child, parent = parent, parent.parent
-    if parent is None:
-        return False
-    if parent.type in _TRUTH_PARENTS:
-        return parent.child_by_field_name("condition") == child
-    if parent.type == "unary_expression" and _operator(region, parent) == "!":
-        return True
-    if parent.type == "binary_expression":
-        op = _operator(region, parent)
-        if op in ("&&", "||"):
-            return True
-        if op in ("==", "!="):
-            other = parent.child_by_field_name("right")
-            if other == child:
-                other = parent.child_by_field_name("left")
-            return other is not None and region.text(other).strip() in ("0", "0ULL", "0UL")
-    if parent.type == "cast_expression" and "bool" in region.text(parent.child_by_field_name("type") or parent):
-        return True
-    return False
-
-
-def check_file(source, patch):
-    for region in source.regions:
-        for node in region.find("binary_expression"):
-            if not masks_with(region, node, "TDX_SW_ERROR") or not used_as_truth(region, node):
+def check_file(file):
+    for code in file.code:
+        for node in code.find("binary_expression"):
+            if not masked_with(code.region, node, "TDX_SW_ERROR") or not code.truth_context(node):
                 continue
-            line = region.line_no(node.start_point[0])
-            if region.is_added(line):
-                yield Hit(
-                    "`& TDX_SW_ERROR` tested as a truth value matches every TDX error",
-                    line=line,
-                    comment="TDX_SW_ERROR is a multi-bit mask that includes bit 63, so this is "
-                            "true for any TDX error. Please test "
-                            "'(ret & TDX_SW_ERROR) == TDX_SW_ERROR' (or IS_TDX_SW_ERROR() where "
-                            "the tree has it).")
+            left, right = node.child_by_field_name("left"), node.child_by_field_name("right")
+            value = code.text(right if code.is_constant(left, "TDX_SW_ERROR") else left).strip()
+            test = f"({value} & TDX_SW_ERROR) == TDX_SW_ERROR"
+            code.report(node, "`& TDX_SW_ERROR` tested as a truth value matches every TDX error",
+                        "TDX_SW_ERROR is a multi-bit mask that includes bit 63, so this is true "
+                        f"for any TDX error. Please test '{test}' (or IS_TDX_SW_ERROR() where "
+                        "the tree has it).", fix=[_class_test(code, node, value)])
+
+
+def _class_test(code, node, value: str):
+    """The edit that turns the truth test into the class test: `x & SW`
+    becomes `(x & SW) == SW`; `(x & SW) != 0` and `!!(x & SW)` become it
+    whole; `(x & SW) == 0` and `!(x & SW)` become `(x & SW) != SW`."""
+    test = f"({value} & TDX_SW_ERROR) {{}} TDX_SW_ERROR"
+    outer = node
+    while outer.parent is not None and outer.parent.type == "parenthesized_expression":
+        outer = outer.parent
+    parent = outer.parent
+    if parent is not None and parent.type == "binary_expression" and code.op(parent) in ("==", "!="):
+        return code.edit(parent, test.format("!=" if code.op(parent) == "==" else "=="))
+    if parent is not None and parent.type == "unary_expression" and code.op(parent) == "!":
+        grand = parent.parent
+        if grand is not None and grand.type == "unary_expression" and code.op(grand) == "!":
+            return code.edit(grand, test.format("=="))
+        return code.edit(parent, test.format("!="))
+    # Inside parentheses that only group it, the parentheses go too.
+    if outer is not node and parent is not None and parent.type in ("binary_expression",
+                                                                     "conditional_expression"):
+        return code.edit(outer, test.format("=="))
+    return code.edit(node, test.format("=="))
 
 
 INVALID = [
     Case(code="""
         	if (ret & TDX_SW_ERROR)
         		return -ENODEV;
-        """, at=("if (ret & TDX_SW_ERROR)",), why="the plain mistake"),
-    Case(code="\treturn !!(err & TDX_SW_ERROR);", at=("!!(err & TDX_SW_ERROR)",), why="!! is a truth test"),
+        """, at=("if (ret & TDX_SW_ERROR)",), why="the plain mistake", fixed="""
+        	if ((ret & TDX_SW_ERROR) == TDX_SW_ERROR)
+        		return -ENODEV;
+        """),
+    Case(code="\treturn !!(err & TDX_SW_ERROR);", at=("!!(err & TDX_SW_ERROR)",), why="!! is a truth test",
+         fixed="\treturn (err & TDX_SW_ERROR) == TDX_SW_ERROR;"),
     Case(path="arch/x86/kvm/vmx/tdx.c",
          code="\tif (unlikely(vp_enter_ret) && (vp_enter_ret & TDX_SW_ERROR) != 0)",
-         at=("!= 0",), why="compared with zero"),
+         at=("!= 0",), why="compared with zero",
+         fixed="\tif (unlikely(vp_enter_ret) && (vp_enter_ret & TDX_SW_ERROR) == TDX_SW_ERROR)"),
     Case(code="\tWARN_ON_ONCE(!kvm_rebooting && (exit & TDX_SW_ERROR));",
-         at=("(exit & TDX_SW_ERROR)",), why="operand of &&"),
+         at=("(exit & TDX_SW_ERROR)",), why="operand of &&",
+         fixed="\tWARN_ON_ONCE(!kvm_rebooting && (exit & TDX_SW_ERROR) == TDX_SW_ERROR);"),
+    Case(path="arch/x86/kvm/vmx/tdx.c", code="\tif (unlikely(tdx->vp_enter_ret & TDX_SW_ERROR))",
+         at=("tdx->vp_enter_ret & TDX_SW_ERROR",), why="wrapped in unlikely(), a struct field",
+         fixed="\tif (unlikely((tdx->vp_enter_ret & TDX_SW_ERROR) == TDX_SW_ERROR))"),
+    Case(path="arch/x86/kvm/vmx/tdx.c", code="\tif (KVM_BUG_ON(err & TDX_SW_ERROR, kvm))",
+         at=("KVM_BUG_ON(err & TDX_SW_ERROR",), why="the argument of KVM_BUG_ON()",
+         fixed="\tif (KVM_BUG_ON((err & TDX_SW_ERROR) == TDX_SW_ERROR, kvm))"),
+    Case(code="""
+        static bool tdx_sw_failure(u64 err)
+        {
+        	return err & TDX_SW_ERROR;
+        }
+        """, at=("return err & TDX_SW_ERROR;",), why="returned from a bool function", fixed="""
+        static bool tdx_sw_failure(u64 err)
+        {
+        	return (err & TDX_SW_ERROR) == TDX_SW_ERROR;
+        }
+        """),
+    Case(code="""
+        	bool failed;
+
+        	failed = sret & TDX_SW_ERROR;
+        """, at=("failed = sret & TDX_SW_ERROR;",), why="assigned to a bool", fixed="""
+        	bool failed;
+
+        	failed = (sret & TDX_SW_ERROR) == TDX_SW_ERROR;
+        """),
+    Case(code="""
+        	if (ret &
+        	    TDX_SW_ERROR)
+        		return -EIO;
+        """, at=("if (ret &",), why="split over two lines", fixed="""
+        	if ((ret & TDX_SW_ERROR) == TDX_SW_ERROR)
+        		return -EIO;
+        """),
 ]
 
 VALID = [
@@ -105,4 +132,12 @@ VALID = [
     Case(code="#define TDX_SEAMCALL_GP\t\t\t(TDX_SW_ERROR | X86_TRAP_GP)",
          path="arch/x86/include/asm/tdx.h", why="building a code, not testing one"),
     Case(code="\tif (IS_TDX_SW_ERROR(ret))", why="helper"),
+    Case(code="""
+        	/* Testing (ret & TDX_SW_ERROR) alone would match every error. */
+        	pr_debug("ret & TDX_SW_ERROR is not a class test\\n");
+        """, why="the same text in a comment and a string"),
+    Case(code="\tu64 class = ret & TDX_SW_ERROR;", why="kept as a value, not tested"),
+    Case(path="arch/x86/kvm/vmx/tdx.c",
+         code="\tif (unlikely((tdx->vp_enter_ret & TDX_SW_ERROR) == TDX_SW_ERROR))",
+         why="KVM's own class test"),
 ]

@@ -26,36 +26,34 @@ for both retried codes.
 from __future__ import annotations
 
 from ..areas import TDX
-from ..rulekit import Case, Hit
-from ..tdxsem import analyze_loop, justifying_comment, loop_report_line, loops_in
+from ..rulekit import Case
 
 ID = "tdx-unbounded-retry"
 SEVERITY = "warning"
 PATHS = TDX
+TOPICS = ("loop", "forever", "retry", "bound", "terminat", "progress", "lock")
 
 
-def check_file(source, patch):
-    for region in source.regions:
-        for loop in loops_in(region):
-            if not region.touches_added(loop):
+def check_file(file):
+    for code in file.code:
+        for loop in code.tdx.retry_loops():
+            if loop.bound is not None:
                 continue
-            info = analyze_loop(region, loop)
-            if not info.retries_on_status or info.bound or not info.codes:
+            argued = [c for c in loop.codes if loop.justification(c)]
+            open_codes = [c for c in loop.codes if c not in argued]
+            if not open_codes:
                 continue
-            if justifying_comment(region, loop, info.codes):
-                continue
-            line = loop_report_line(region, loop)
-            if line is None:
-                continue
-            codes = ", ".join(info.codes)
-            yield Hit(
-                f"retry loop on {codes} has no bound and no comment saying why it terminates",
-                line=line,
-                comment=f"This retries on {codes} with no bound. Please say in a comment why "
-                        "each of these statuses guarantees that a later call makes progress "
-                        "(and where the TDX module documents that), or bound the loop and "
-                        "handle running out of retries.",
-            )
+            what = ", ".join(open_codes)
+            if argued:
+                message = (f"the comment argues why retrying on {', '.join(argued)} ends, but not "
+                           f"on {what}, and nothing bounds the loop")
+            else:
+                message = f"retry loop on {what} has no bound and no comment saying why it terminates"
+            code.report(loop.report_node, message,
+                        f"This retries on {what} with no bound. Please say in a comment why "
+                        f"{'this status guarantees' if len(open_codes) == 1 else 'each of these statuses guarantees'} "
+                        "that a later call makes progress (and where the TDX module documents "
+                        "that), or bound the loop and handle running out of retries.")
 
 
 INVALID = [
@@ -101,6 +99,63 @@ INVALID = [
         """,
         at=("} while (ret == TDX_INTERRUPTED_RESUMABLE",),
         why="the justification leaves TDX_SYS_BUSY out",
+    ),
+    Case(
+        code="""
+        	/*
+        	 * TDX_INTERRUPTED_RESUMABLE guarantees forward progress. TDX_SYS_BUSY
+        	 * comes back while another TDH.SYS.* SEAMCALL is running.
+        	 */
+        	do {
+        		ret = seamcall(TDH_SYS_DISABLE, &args);
+        	} while (ret == TDX_INTERRUPTED_RESUMABLE || ret == TDX_SYS_BUSY);
+        """,
+        at=("} while (ret == TDX_INTERRUPTED_RESUMABLE",),
+        why="both codes named, termination argued for one (the 'Locked out by who?' point)",
+    ),
+    Case(
+        path="arch/x86/kvm/vmx/tdx.c",
+        code="""
+        retry:
+        	err = tdh_mem_page_remove(&kvm_tdx->td, gpa, level, &entry, &state);
+        	if (err == TDX_INTERRUPTED_RESUMABLE)
+        		goto retry;
+        """,
+        at=("if (err == TDX_INTERRUPTED_RESUMABLE)",),
+        why="a goto back-edge is a loop too",
+    ),
+    Case(
+        before="""
+        static u64 tdx_flush_vp_once(struct tdx_vp *vp)
+        {
+        	return tdh_vp_flush(vp);
+        }
+        """,
+        code="""
+        	do {
+        		err = tdx_flush_vp_once(&tdx->vp);
+        	} while (err == TDX_INTERRUPTED_RESUMABLE);
+        """,
+        at=("} while (err == TDX_INTERRUPTED_RESUMABLE);",),
+        why="re-issued through a helper the file defines",
+    ),
+    Case(
+        path="arch/x86/kvm/vmx/tdx.c",
+        code="""
+        	while (unlikely(IS_TDX_PREVIOUS_TLB_EPOCH_BUSY(tdx->vp_enter_ret)))
+        		tdx->vp_enter_ret = tdh_vp_enter(&tdx->vp, &tdx->vp_enter_args);
+        """,
+        at=("while (unlikely(IS_TDX_PREVIOUS_TLB_EPOCH_BUSY",),
+        why="status in a struct field, helper test wrapped in unlikely()",
+    ),
+    Case(
+        code="""
+        	do {
+        		ret = seamcall(TDH_SYS_LP_INIT, &args);
+        	} while (ret);
+        """,
+        at=("} while (ret);",),
+        why="retries on every failure",
     ),
 ]
 
@@ -197,5 +252,52 @@ VALID = [
         	}
         """,
         why="counted for loop",
+    ),
+    Case(
+        code="""
+        	do {
+        		ret = seamcall(TDH_SYS_DISABLE, &args);
+        	} while (ret == TDX_INTERRUPTED_RESUMABLE && retries++ < TDX_DISABLE_RETRIES);
+        """,
+        why="a counter in the condition",
+    ),
+    Case(
+        path="arch/x86/kvm/vmx/tdx.c",
+        code="""
+        retry:
+        	err = tdh_mem_page_remove(&kvm_tdx->td, gpa, level, &entry, &state);
+        	if (err == TDX_INTERRUPTED_RESUMABLE && --tries)
+        		goto retry;
+        """,
+        why="a goto loop with a counter",
+    ),
+    Case(
+        code="""
+        	/*
+        	 * Both TDX_INTERRUPTED_RESUMABLE and TDX_SYS_BUSY guarantee forward
+        	 * progress: the module keeps its place between calls.
+        	 */
+        	do {
+        		ret = seamcall(TDH_SYS_DISABLE, &args);
+        	} while (ret == TDX_INTERRUPTED_RESUMABLE || ret == TDX_SYS_BUSY);
+        """,
+        why="one sentence argues for both codes listed together",
+    ),
+    Case(
+        code="""
+        	for (i = 0; i < nr_pages; i++) {
+        		err = tdh_phymem_page_wbinvd(pages[i]);
+        		if (err)
+        			return -EIO;
+        	}
+        """,
+        why="walks an array; the status only ends it",
+    ),
+    Case(
+        code="""
+        	/* The comment about TDX_SYS_BUSY: while (ret == TDX_SYS_BUSY) would spin. */
+        	ret = seamcall(TDH_SYS_DISABLE, &args);
+        """,
+        why="a loop written in a comment is no loop",
     ),
 ]

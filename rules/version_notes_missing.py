@@ -23,11 +23,12 @@ from __future__ import annotations
 import re
 
 from ..lazyre import lazy_re
-from ..rulekit import Case, Hit
+from ..rulekit import Case
 
 ID = "version-notes-missing"
 SEVERITY = "warning"
 PATHS = None
+TOPICS = ("changes", "changelog", "previous version", "v1")
 
 _NOTES = lazy_re(
     r"\bchange(?:s|log|d)?\b.{0,40}\bv\d+\b"           # Changes in v2, Changes since v1
@@ -45,7 +46,8 @@ def _text_before_diff(patch) -> str:
     return "\n".join(patch.body_lines[:patch.diff_body_start])
 
 
-def check_series(series):
+def check_series(ctx):
+    series = ctx.series
     if series.version < 2 or not series.patches:
         return
     if any(t.upper() == "RESEND" for p in series.patches for t in p.tags):
@@ -56,10 +58,10 @@ def check_series(series):
     if any(_NOTES.search(_text_before_diff(p)) for p in places):
         return
     where = "the cover letter" if series.cover is not None else "the patch, below the '---' line"
-    yield Hit(f"v{series.version} does not say what changed since the previous version",
-              comment=f"This is v{series.version}, but I could not find what changed since "
-                      f"v{series.version - 1}. Please add a 'Changes in v{series.version}' "
-                      f"list to {where}, with a link to the previous posting.")
+    ctx.report(f"v{series.version} does not say what changed since the previous version",
+               f"This is v{series.version}, but I could not find what changed since "
+               f"v{series.version - 1}. Please add a 'Changes in v{series.version}' list to "
+               f"{where}, with a link to the previous posting.")
 
 
 _V2 = dict(tag="PATCH v2", subject="x86/virt/tdx: Add tdx_sys_shutdown()",

@@ -20,6 +20,24 @@ def run_cli(*args, stdin: bytes | None = None, cwd=None, env=None, timeout: floa
                           capture_output=True, cwd=cwd or ROOT, env=full_env, timeout=timeout)
 
 
+def git_tree(path: Path, env: dict, files: dict[str, str]):
+    """A git work tree at path whose first commit, 'Initial tree' by Nadia
+    Okafor, holds files (relative path -> text); returns git(*args)."""
+    for rel, text in files.items():
+        (path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (path / rel).write_text(text)
+
+    def git(*args):
+        subprocess.run(["git", *args], cwd=path, env=env, check=True, capture_output=True)
+
+    git("init", "-q", "-b", "master")
+    git("config", "user.name", "Nadia Okafor")
+    git("config", "user.email", "nadia@example.com")
+    git("add", "-A")
+    git("commit", "-qm", "Initial tree")
+    return git
+
+
 def b4_command() -> str:
     """The b4 installed beside this Python (CI's venv), else on PATH."""
     import shutil

@@ -55,6 +55,17 @@ class Inbox:
         subprocess.run(["git", "config", "-f", self.env["PI_CONFIG"], "publicinboxmda.spamcheck",
                         "none"], env=self.env, check=True)
 
+    def copy(self, root: str) -> "Inbox":
+        """A copy of this inbox (not serving) under root: the same archive,
+        for a test to change, without delivering every message again."""
+        shutil.copytree(self.root, root, symlinks=True,
+                        ignore=shutil.ignore_patterns("httpd.log"))
+        other = Inbox(root, self.name)
+        for key, value in (("inboxdir", other.inbox_dir), ("url", other.url)):
+            subprocess.run(["git", "config", "-f", other.env["PI_CONFIG"], f"publicinbox.{self.name}.{key}",
+                            value], env=other.env, check=True)
+        return other
+
     def deliver(self, raw: bytes) -> None:
         env = dict(self.env, ORIGINAL_RECIPIENT=self.address)
         proc = subprocess.run(["public-inbox-mda", "--no-precheck"], input=raw, env=env,

@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import ROOT, b4_command
+from conftest import ROOT, b4_command, git_tree
 
 COVER = "20260914-tdx-shutdown-v2-0-5a1c0ffee@example.com"
 
@@ -74,17 +74,7 @@ def test_b4_prep_check_on_a_prep_branch(tmp_path):
     b4 = _b4()
     env = _env(tmp_path)
     repo = tmp_path / "linux"
-    (repo / "arch/x86/virt/vmx/tdx").mkdir(parents=True)
-    (repo / "arch/x86/virt/vmx/tdx/tdx.c").write_text("#include <asm/tdx.h>\n\nint tdx_placeholder;\n")
-
-    def git(*args):
-        subprocess.run(["git", *args], cwd=repo, env=env, check=True, capture_output=True)
-
-    git("init", "-q", "-b", "master")
-    git("config", "user.name", "Nadia Okafor")
-    git("config", "user.email", "nadia@example.com")
-    git("add", "-A")
-    git("commit", "-qm", "Initial tree")
+    git = git_tree(repo, env, {"arch/x86/virt/vmx/tdx/tdx.c": "#include <asm/tdx.h>\n\nint tdx_placeholder;\n"})
     subprocess.run([b4, "prep", "-n", "tdx-quiesce"], cwd=repo, env=env, check=True, capture_output=True)
     with open(repo / "arch/x86/virt/vmx/tdx/tdx.c", "a") as fh:
         fh.write("\nvoid tdx_quiesce(void)\n{\n\tstruct tdx_module_args args = {};\n\tu64 ret;\n\n"

@@ -3,6 +3,7 @@ b4 itself), whole-file context, SARIF, exit codes, config and checkpatch."""
 import email
 import json
 import os
+import re
 import subprocess
 from email import policy
 from pathlib import Path
@@ -180,17 +181,18 @@ def test_sarif_structure(repo):
     for rule in driver["rules"]:
         assert rule["defaultConfiguration"]["level"] in ("error", "warning", "note")
         assert rule["fullDescription"]["text"] and rule["shortDescription"]["text"]
-    located = [r for r in run["results"] if "locations" in r]
-    assert located
     for result in run["results"]:
         assert driver["rules"][result["ruleIndex"]]["id"] == result["ruleId"]
         assert result["level"] in ("error", "warning", "note") and result["message"]["text"]
-    for result in located:
         loc = result["locations"][0]["physicalLocation"]
         assert loc["artifactLocation"]["uri"] == TDX_C  # relative to the repository root
         assert loc["artifactLocation"]["uriBaseId"] == "%SRCROOT%"
         assert isinstance(loc["region"]["startLine"], int) and loc["region"]["startLine"] > 24
-    assert any(r["ruleId"] == "changelog-voice" and "locations" not in r for r in run["results"])
+    (voice,) = [r for r in run["results"] if r["ruleId"] == "changelog-voice"]
+    assert voice["locations"][0]["logicalLocations"][0]["name"] == \
+        "[1/1] x86/virt/tdx: Add tdx_quiesce(): changelog line 1"
+    first_added = voice["locations"][0]["physicalLocation"]["region"]["startLine"]
+    assert first_added == len(BASE_TDX_C.splitlines()) + 1, "the first line the patch adds"
 
 
 _b4 = b4_command
@@ -294,3 +296,134 @@ def test_errors(repo, tmp_path):
     _one_line_error(repo.check("HEAD..HEAD"), "empty range")
     repo.git("checkout", "-q", "-b", "loose", "master")  # a local start point: no upstream
     _one_line_error(repo.check(), "pass one")
+
+
+# -- what git rev-list takes ---------------------------------------------------------
+
+DOC = "Documentation/arch/x86/tdx.rst"
+
+
+def _three_commits(repo) -> None:
+    """1: the shutdown wrapper (tdx.c), 2: its documentation, 3: tdx_quiesce() (tdx.c)."""
+    repo.write(TDX_C, GOOD_FN, append=True)
+    repo.commit("x86/virt/tdx: Add a TDH.SYS.SHUTDOWN wrapper\n\nAdd tdh_sys_shutdown()." + SOB)
+    repo.write(DOC, "\nShutdown\n--------\n\nThe module is shut down.\n", append=True)
+    repo.commit("Documentation/x86: Describe the shutdown\n\nDescribe the shutdown." + SOB)
+    repo.write(TDX_C, BAD_FN, append=True)
+    repo.commit("x86/virt/tdx: Add tdx_quiesce()\n\nAdd tdx_quiesce() to stop the module." + SOB)
+
+
+def _subjects(*args, repo):
+    report = _json(repo.check("--format", "json", *args))
+    return [p["subject"] for p in report["series"][0]["patches"]]
+
+
+@pytest.mark.parametrize("args,expected", [
+    (["HEAD^!"], ["[PATCH] x86/virt/tdx: Add tdx_quiesce()"]),
+    (["-2"], ["[PATCH 1/2] Documentation/x86: Describe the shutdown",
+              "[PATCH 2/2] x86/virt/tdx: Add tdx_quiesce()"]),
+    (["^HEAD~2", "HEAD~1"], ["[PATCH] Documentation/x86: Describe the shutdown"]),
+    (["HEAD~1"], ["[PATCH] x86/virt/tdx: Add tdx_quiesce()"]),  # a lone revision: HEAD~1..HEAD
+    (["origin/master..HEAD", "--", DOC], ["[PATCH] Documentation/x86: Describe the shutdown"]),
+    # Commits 1 and 3 with 2 between them: two b4 runs, numbered as one series.
+    (["-3", "--", TDX_C], ["[PATCH 1/2] x86/virt/tdx: Add a TDH.SYS.SHUTDOWN wrapper",
+                           "[PATCH 2/2] x86/virt/tdx: Add tdx_quiesce()"]),
+])
+def test_check_takes_what_git_rev_list_takes(repo, args, expected):
+    _three_commits(repo)
+    assert _subjects(*args, repo=repo) == expected
+
+
+def test_a_series_with_gaps_is_numbered_and_threaded_as_one(repo, tmp_path):
+    _three_commits(repo)
+    report = _json(repo.check("--format", "json", "--", TDX_C))
+    patches = report["series"][0]["patches"]
+    assert [p["index"] for p in patches] == [1, 2]
+    assert len({p["message_id"] for p in patches}) == 2
+    drafts = tmp_path / "drafts"
+    res = repo.check("--drafts", drafts, "--from", "Rita Reviewer <rita@example.org>", "--", TDX_C)
+    assert res.returncode == 1, res.stderr
+    (draft,) = drafts.iterdir()  # tdx_quiesce() has the findings
+    msg = email.message_from_bytes(draft.read_bytes(), policy=policy.default)
+    assert msg["Subject"] == "Re: [PATCH 2/2] x86/virt/tdx: Add tdx_quiesce()"
+    assert f"<{patches[0]['message_id']}>" in msg["References"], "threaded under patch 1/2"
+    assert "note: checked origin/master..HEAD -- " + TDX_C in repo.check("--", TDX_C).stdout.decode()
+
+
+def test_bad_revisions_are_one_line_errors(repo):
+    _three_commits(repo)
+    _one_line_error(repo.check("no-such-branch"), "unknown revision")
+    _one_line_error(repo.check("--fromat", "json"), "arguments that are not tdxbot options go to git rev-list")
+    _one_line_error(repo.check("HEAD..HEAD", "--", TDX_C), "empty range")
+    root = repo.git("rev-list", "--max-parents=0", "HEAD")
+    _one_line_error(repo.check(f"{root}^!"), "root commit")
+
+
+# -- scope -------------------------------------------------------------------------
+
+NULL_BLK_C = "drivers/block/null_blk/main.c"
+
+
+def test_a_branch_with_no_tdx_patch_is_not_checked(repo):
+    repo.write(NULL_BLK_C, "int timeout;\n")
+    repo.commit("null_blk: Fix the timeout\n\nWe fix the timeout here." + SOB)
+    res = repo.check()
+    assert (res.returncode, res.stdout) == (0, b"")
+    assert res.stderr.decode() == ("tdxbot: no patch in origin/master..HEAD touches TDX or names it in "
+                                   "its subject; nothing to check ('tdxbot check --all' checks them "
+                                   "anyway)\n")
+    everything = repo.check("--all", "--format", "json")
+    assert everything.returncode == 1
+    assert "changelog-voice" in {f["rule"] for f in _json(everything)["findings"]}
+    repo.git("config", "tdxbot.scope", "all")
+    assert repo.check().returncode == 1
+
+
+def test_patches_outside_tdx_are_left_out_of_the_check(repo):
+    repo.write(NULL_BLK_C, "int timeout;\n")
+    repo.commit("null_blk: Fix the timeout\n\nWe fix the timeout here." + SOB)
+    repo.write(TDX_C, BAD_FN, append=True)
+    repo.commit("x86/virt/tdx: Add tdx_quiesce()\n\nAdd tdx_quiesce() to stop the module." + SOB)
+    report = _json(repo.check("--format", "json"))
+    assert [p["index"] for p in report["series"][0]["patches"]] == [2]
+    assert {f["patch_index"] for f in report["findings"]} == {2}
+    text = repo.check().stdout.decode()
+    assert "note: left out 1 patch(es) that do not touch TDX: 1/2 (--all reviews them)" in text
+
+
+# -- changelog findings say which patch ----------------------------------------------
+
+
+def test_changelog_findings_carry_their_patch_in_every_format(repo):
+    repo.write(TDX_C, GOOD_FN, append=True)
+    repo.commit("x86/virt/tdx: Add a TDH.SYS.SHUTDOWN wrapper\n\nThe kexec path needs it.\n"
+                "So we add tdh_sys_shutdown() here." + SOB)
+    repo.write(TDX_C, BAD_FN, append=True)
+    repo.commit("x86/virt/tdx: Add tdx_quiesce()\n\nAdd tdx_quiesce() to stop the module." + SOB)
+    text = repo.check().stdout.decode()
+    (where,) = re.findall(r"^  (changelog:\d+): warning: \[changelog-voice\]", text, re.M)
+    line = int(where.split(":")[1])
+    (voice,) = [f for f in _json(repo.check("--format", "json"))["findings"] if f["rule"] == "changelog-voice"]
+    assert voice["changelog_line"] == line and voice["line"] is None and not voice["on_subject"]
+    assert voice["patch_subject"] == "[PATCH 1/2] x86/virt/tdx: Add a TDH.SYS.SHUTDOWN wrapper"
+    lines = repo.check("--format", "checkpatch").stdout.decode().splitlines()
+    assert f"[1/2 x86/virt/tdx: Add a TDH.SYS.SHUTDOWN wrapper] changelog:{line}: WARNING: " \
+           "[changelog-voice]" in "\n".join(lines)
+    sarif = _json(repo.check("--format", "sarif"))
+    (result,) = [r for r in sarif["runs"][0]["results"] if r["ruleId"] == "changelog-voice"]
+    assert result["properties"] == {"patch": "1/2", "subject": "x86/virt/tdx: Add a TDH.SYS.SHUTDOWN wrapper",
+                                    "changelogLine": line}
+
+
+def test_paths_limit_a_b4_prep_series(repo):
+    repo.git("checkout", "-q", "master")
+    subprocess.run([_b4(), "prep", "-n", "shutdown"], cwd=repo.path, env=repo.env, check=True,
+                   capture_output=True)
+    _three_commits(repo)
+    report = _json(repo.check("--format", "json", "--", DOC))
+    (series,) = report["series"]
+    assert series["subject"].startswith("EDITME: cover title for shutdown"), "the cover letter stays"
+    assert [(p["index"], p["subject"]) for p in series["patches"]] == [
+        (2, "[PATCH 2/3] Documentation/x86: Describe the shutdown")], "numbered as it will be sent"
+    assert "note: checked the b4 prep series on b4/shutdown -- " + DOC in repo.check("--", DOC).stdout.decode()
+    _one_line_error(repo.check("--", "mm/"), "no patch of the b4 prep series changes mm/")

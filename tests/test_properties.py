@@ -2,13 +2,16 @@
 them with a UserError (one line, exit 2) -- never another exception, never a
 hang. The whole pipeline runs in-process (parse, b4 assembly, every rule,
 all report formats, reply drafts) so that over 10,000 inputs fit in a
-minute; tests/test_hostile.py runs the real command on the nasty cases.
+minute. The default run tries a few hundred; the full counts are the slow
+twins (`-m slow`). tests/test_hostile.py runs the real command on the
+nasty cases.
 """
 import base64
 import quopri
 import random
 from datetime import datetime, timezone
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -159,22 +162,29 @@ def exercise(data: bytes) -> None:
         message_bytes(draft.message)
 
 
+def _property(check, strategy, examples: int, slow_examples: int):
+    """check as two tests: a few examples in the default run, the full
+    count among the slow tests (.ci/run runs both)."""
+    def quick(value):
+        check(value)
+
+    def thorough(value):
+        check(value)
+
+    return (settings(max_examples=examples, **SETTINGS)(given(strategy)(quick)),
+            pytest.mark.slow(settings(max_examples=slow_examples, **SETTINGS)(given(strategy)(thorough))))
+
+
 @settings(max_examples=2000, **SETTINGS)
 @given(st.binary(max_size=3000))
 def test_random_bytes(data):
     exercise(data)
 
 
-@settings(max_examples=7500, **SETTINGS)
-@given(st.integers(0, 2**64))
-def test_random_patch_mails(seed):
-    exercise(build_mail(random.Random(seed)))
-
-
-@settings(max_examples=500, **SETTINGS)
-@given(st.integers(0, 2**64))
-def test_random_threads(seed):
-    exercise(build_thread(random.Random(seed)))
+test_random_patch_mails, test_random_patch_mails_thorough = _property(
+    lambda seed: exercise(build_mail(random.Random(seed))), st.integers(0, 2**64), 750, 7500)
+test_random_threads, test_random_threads_thorough = _property(
+    lambda seed: exercise(build_thread(random.Random(seed))), st.integers(0, 2**64), 100, 500)
 
 
 def _outcome(review_or_error):
@@ -183,9 +193,7 @@ def _outcome(review_or_error):
     return ("review", render_json(review_or_error), len(review_or_error.series.replies))
 
 
-@settings(max_examples=100, **SETTINGS)
-@given(st.integers(0, 2**64))
-def test_random_threads_forked_or_not(seed):
+def _forked_or_not(seed):
     """The forked path (b4 in a child, cut bodies) and the plain one agree
     on odd threads too, down to the error message."""
     from tdxbot.pipeline import review_messages
@@ -203,3 +211,15 @@ def test_random_threads_forked_or_not(seed):
         except UserError as exc:
             results.append(exc)
     assert _outcome(results[0]) == _outcome(results[1])
+
+
+test_random_threads_forked_or_not, test_random_threads_forked_or_not_thorough = _property(
+    _forked_or_not, st.integers(0, 2**64), 25, 100)
+
+
+def test_a_partial_reroll_b4_cannot_put_together():
+    """Found by the thorough run: this thread's partial re-roll makes b4
+    0.16 fail inside LoreMailbox.get_series (IndexError). tdxbot reviews it
+    or refuses it like any other input, forked or not."""
+    exercise(build_thread(random.Random(4202)))
+    _forked_or_not(4202)

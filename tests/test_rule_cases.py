@@ -6,7 +6,8 @@ import pytest
 
 from tdxbot.engine import Options, all_rules, review_series
 from tdxbot.model import Series
-from tdxbot.rulekit import Case, case_patch
+from tdxbot import fixes
+from tdxbot.rulekit import Case, case_patch, case_post_image
 
 RULES = all_rules()
 
@@ -54,3 +55,33 @@ def test_rule_metadata(rule):
         assert case.at, "an INVALID case names what it expects flagged"
     module_file = rule.module.__file__
     assert module_file.endswith(rule.id.replace("-", "_") + ".py"), "module named after its id"
+
+
+def _fix_cases():
+    for rule in RULES:
+        for i, case in enumerate(getattr(rule.module, "INVALID", [])):
+            if case.fixed is not None:
+                yield pytest.param(rule, case, id=f"{rule.id}-fix-{i}")
+
+
+@pytest.mark.parametrize("rule,case", list(_fix_cases()))
+def test_rule_fix(rule, case):
+    """Apply the fixes of a case's findings: the code becomes case.fixed,
+    the file still parses, and the rule has nothing left to say."""
+    found = _findings(rule, case)
+    edits = [e for f in found for e in f.fix]
+    assert edits, f"{case.why}: no fix offered"
+    assert all(e.path == case.path for e in edits)
+    before = case_post_image(case)
+    after = fixes.apply(before, fixes.without_overlaps(edits))
+    assert after == case_post_image(case._replace(code=case.fixed)), f"{case.why}: got\n{after[-400:]}"
+    assert fixes.still_parses(before, after)
+    assert not _findings(rule, case._replace(code=case.fixed, at=())), f"{case.why}: still fires"
+
+
+@pytest.mark.parametrize("rule", RULES, ids=[r.id for r in RULES])
+def test_certain_fixes_only_where_declared(rule):
+    """A rule that offers fixes says so (FIXES = True), and shows them in cases."""
+    offers = getattr(rule.module, "FIXES", False)
+    has_cases = any(c.fixed is not None for c in getattr(rule.module, "INVALID", []))
+    assert offers == has_cases, rule.id

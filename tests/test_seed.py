@@ -46,8 +46,10 @@ def test_seed_draft_places_comments_under_the_marked_lines(seeds, tmp_path):
     assert second > first
     below_first = body[first + 1:second]
     assert below_first[0] == ""
-    assert any(ln.startswith("Nit: add an empty ' *' line here") for ln in below_first)
-    assert any("[comment-contradicts-code]" in ln for ln in below_first)
+    # Both points on this line make one paragraph: no blank line inside it.
+    paragraph = " ".join(below_first[1:below_first.index("", 1)])
+    assert "Nit: add an empty ' *' line here" in paragraph
+    assert "[comment-contradicts-code]" in paragraph and "[comment-list-spacing]" in paragraph
     below_second = body[second + 1:]
     assert below_second[0] == ""
     assert below_second[1] == "And here. [comment-list-spacing]"
@@ -71,3 +73,48 @@ def test_seed_thread_points_already_made_are_marked_not_repeated(seeds, tmp_path
                   "--select", "comment-list-spacing")
     assert run.returncode == 1
     assert list(tmp_path.iterdir()) == []  # nothing left to say
+
+
+def test_seed_thread_hides_only_the_points_on_the_humans_topic(seeds, tmp_path):
+    """Kiryl's "Add a new line here." under the line that opens the comment
+    is about spacing; the same line's loop-bound finding is another point
+    and stays in the draft."""
+    report, _ = _review_json(seeds / SEED_THREAD)
+    on_line = {f["rule"]: f["already_raised"] for f in report["findings"]
+               if f["path"] == "arch/x86/virt/vmx/tdx/tdx.c" and f["line"] == 1951}
+    assert on_line == {"comment-list-spacing": True, "comment-contradicts-code": False}
+    run = run_cli("review", seeds / SEED_THREAD, "--drafts", tmp_path, "--from", "R <r@example.org>")
+    assert run.returncode == 1
+    (draft,) = list(tmp_path.iterdir())
+    body = email.message_from_bytes(draft.read_bytes(), policy=policy.default).get_content()
+    assert "[comment-contradicts-code]" in body
+    assert "[comment-list-spacing]" not in body and "And here." not in body
+
+
+def test_seed_thread_gets_no_finding_from_the_changelog_rules_but_voice(seeds):
+    """The seed's changelog says what the patch does ("So loop infinitely
+    ..."), names its functions as the tip tree wants, and has no typo: of
+    the changelog and tag rules only changelog-voice ("we") has a point."""
+    report, _ = _review_json(seeds / SEED_THREAD)
+    rules = {f["rule"] for f in report["findings"]}
+    assert "changelog-voice" in rules
+    assert not rules & {"changelog-says-what", "changelog-imperative", "changelog-typo", "changelog-passive",
+                        "function-parens", "tag-order", "reported-by-link", "tag-chain",
+                        "changelog-log-mismatch", "cover-placeholder"}
+
+
+def test_seed_draft_shows_the_blank_line_as_the_fix(seeds, tmp_path):
+    """On the patch alone, the draft answers "Don't loop forever." the way a
+    reviewer does: the point, then "Something like:" and the ' *' line."""
+    res = run_cli("review", seeds / SEED_PATCH, "--drafts", tmp_path,
+                  "--from", "Rita Reviewer <rita@example.org>")
+    assert res.returncode == 1, res.stderr
+    (draft,) = list(tmp_path.iterdir())
+    body = email.message_from_bytes(draft.read_bytes(), policy=policy.default).get_content().split("\n")
+    first = body.index("> +\t * Don't loop forever.")
+    second = body.index("> +\t *    calls.")
+    below = body[first + 1:second]
+    at = below.index("Something like:")
+    assert below[at + 1:at + 5] == ["", " \t * Don't loop forever.", "+\t *",
+                                    " \t *  - TDX_INTERRUPTED_RESUMABLE guarantees forward progress between"]
+    assert "Something like:" not in body[second:], "the repeat says 'And here.' and no more"

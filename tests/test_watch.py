@@ -54,16 +54,23 @@ def backlog() -> list[bytes]:
 EXPECTED = {EXAMPLE_IDS[1], EXAMPLE_IDS[2], EXAMPLE_IDS[3], "vv-v1-1@example.org", "vv-v1-2@example.org"}
 
 
-@pytest.fixture
-def inbox(tmp_path):
+@pytest.fixture(scope="module")
+def backlog_inbox(tmp_path_factory):
     from pi_server import Inbox, require_public_inbox
 
     require_public_inbox()
-    box = Inbox(str(tmp_path / "pi"))
+    box = Inbox(str(tmp_path_factory.mktemp("pi-backlog")))
     box.init()
     for raw in backlog():
         box.deliver(raw)
     return box
+
+
+@pytest.fixture
+def inbox(backlog_inbox, tmp_path):
+    """The backlog in an inbox of this test's own (delivering it once per
+    module and copying it is most of the watch tests' setup time saved)."""
+    return backlog_inbox.copy(str(tmp_path / "pi"))
 
 
 def watch(box, tmp_path, *extra, timeout=180, env=None):
@@ -72,7 +79,7 @@ def watch(box, tmp_path, *extra, timeout=180, env=None):
     full_env.update(env or {})
     return subprocess.run([sys.executable, "-m", "tdxbot", "watch", "--inbox", box.inbox_dir,
                            "--state", str(tmp_path / "state.sqlite3"), "--from", SENDER,
-                           "--opt-out", "quiet@example.org", "--settle", "0", *extra],
+                           "--opt-out", "quiet@example.org", "--settle", "0", "--backlog", *extra],
                           capture_output=True, env=full_env, timeout=timeout, cwd=tmp_path)
 
 
@@ -125,7 +132,8 @@ def test_new_mail_is_picked_up_while_running_and_new_epochs_followed(inbox, tmp_
     env = dict(os.environ, HOME=str(tmp_path), GIT_CONFIG_NOSYSTEM="1")
     proc = subprocess.Popen([sys.executable, "-m", "tdxbot", "watch", "--inbox", inbox.inbox_dir, "--state",
                              str(tmp_path / "state.sqlite3"), "--from", SENDER, "--settle", "0",
-                             "--opt-out", "quiet@example.org", "--interval", "1", "--drafts", str(maildir)],
+                             "--opt-out", "quiet@example.org", "--interval", "1", "--drafts", str(maildir),
+                             "--backlog"],
                             env=env, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         deadline = time.monotonic() + 60
@@ -169,13 +177,13 @@ def test_send_over_smtp_with_rate_limit(inbox, tmp_path):
         cfg = tmp_path / "cfg" / "git"
         cfg.mkdir(parents=True)
         (cfg / "config").write_text(f"[sendemail]\n\tsmtpServer = 127.0.0.1\n\tsmtpServerPort = {port}\n")
-        res = watch(inbox, tmp_path, "--once", "--send", "--max-per-hour", "3")
+        res = watch(inbox, tmp_path, "--once", "--send", "--max-per-hour", "3", "--max-age", "36500")
         assert res.returncode == 0, res.stderr.decode()
         assert len(received) == 3, "the hourly limit holds"
         assert "rate limit" in res.stderr.decode()
-        res = watch(inbox, tmp_path, "--once", "--send", "--max-per-hour", "3")
+        res = watch(inbox, tmp_path, "--once", "--send", "--max-per-hour", "3", "--max-age", "36500")
         assert len(received) == 3, "still within the same hour"
-        res = watch(inbox, tmp_path, "--once", "--send", "--max-per-hour", "100")
+        res = watch(inbox, tmp_path, "--once", "--send", "--max-per-hour", "100", "--max-age", "36500")
         assert res.returncode == 0
         assert len(received) == len(EXPECTED)
         replied = set()
@@ -189,12 +197,13 @@ def test_send_over_smtp_with_rate_limit(inbox, tmp_path):
             assert any(r in ("nadia.okafor@example.com", "alice@example.org") for r in rcpts)
             replied.add(parent)
         assert replied == EXPECTED
-        watch(inbox, tmp_path, "--once", "--send", "--max-per-hour", "100")
+        watch(inbox, tmp_path, "--once", "--send", "--max-per-hour", "100", "--max-age", "36500")
         assert len(received) == len(EXPECTED), "never twice"
     finally:
         ctl.stop()
 
 
+@pytest.mark.slow
 def test_sigkill_at_random_moments_loses_nothing_and_doubles_nothing(inbox, tmp_path):
     """Cycles of: from an empty state, run, SIGKILL at a random moment, run
     again... until a run completes; then exactly one draft per patch that
@@ -205,7 +214,7 @@ def test_sigkill_at_random_moments_loses_nothing_and_doubles_nothing(inbox, tmp_
     def command(cycle):
         return [sys.executable, "-m", "tdxbot", "watch", "--inbox", inbox.inbox_dir, "--state",
                 str(tmp_path / f"state-{cycle}.sqlite3"), "--from", SENDER, "--opt-out", "quiet@example.org",
-                "--settle", "0", "--once", "--drafts", str(tmp_path / f"drafts-{cycle}")]
+                "--settle", "0", "--once", "--backlog", "--drafts", str(tmp_path / f"drafts-{cycle}")]
 
     t0 = time.monotonic()
     subprocess.run(command("timing"), env=env, cwd=tmp_path, capture_output=True)
@@ -246,7 +255,7 @@ def test_remote_inbox_is_mirrored_over_http(lore, tmp_path):
     env = dict(os.environ, HOME=str(tmp_path), XDG_CACHE_HOME=str(tmp_path / "cache"),
                GIT_CONFIG_NOSYSTEM="1")
     cmd = [sys.executable, "-m", "tdxbot", "watch", "--inbox", lore.url, "--state", str(tmp_path / "s.sqlite3"),
-           "--from", SENDER, "--settle", "0", "--once", "--drafts", str(maildir)]
+           "--from", SENDER, "--settle", "0", "--once", "--backlog", "--drafts", str(maildir)]
     res = subprocess.run(cmd, env=env, capture_output=True, timeout=300, cwd=tmp_path)
     assert res.returncode == 0, res.stderr.decode()[-2000:]
     drafts = drafts_in(maildir)

@@ -1,0 +1,571 @@
+"""Recall of the TDX rules on defects seeded into real TDX code.
+
+    python bench/mutants.py                 # downloads Debian's linux-source-6.12
+    python bench/mutants.py --tree DIR      # an unpacked kernel tree
+    python bench/mutants.py --show RULE     # also print the mutants RULE misses
+
+Every mutation operator below writes one kind of defect a TDX rule exists
+for, the way a developer would write it, at every site in the real host and
+guest TDX sources where it applies (a SEAMCALL, TDCALL or hypercall whose
+status is stored, an existing status compare, a bounded loop, a status
+#define). Each mutant is presented as a patch, twice: as a list mail with
+three lines of context (what `tdxbot review` sees) and with the whole
+post-image file (what `tdxbot check` sees). A mutant is caught when its
+rule reports a finding on one of the lines the mutant adds.
+
+Near-miss operators write the correct form of the same code; a finding on
+those, or on the unmutated files (each presented as a whole-file
+addition), counts as a false alarm. Goals: every rule at least 95% on its
+operators; false alarms at most 0.5 per 1,000 lines.
+"""
+from __future__ import annotations
+
+import argparse
+import difflib
+import os
+import re
+import sys
+from collections import defaultdict
+from email.parser import BytesParser
+from email.policy import compat32
+from typing import Callable, NamedTuple
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from false_alarms import fetch_tree, tdx_files, whole_file_patch  # noqa: E402
+
+from tdxbot.csyntax import Region, ancestor, call_name, enclosing_function  # noqa: E402
+from tdxbot.engine import Options, all_rules, review_series  # noqa: E402
+from tdxbot.mailparse import patch_from_message  # noqa: E402
+from tdxbot.model import Series  # noqa: E402
+from tdxbot.tdxsem import call_kind  # noqa: E402
+
+TDX_RULES = ("tdx-unbounded-retry", "tdx-busy-retry", "tdx-retry-bound-unexplained",
+             "comment-contradicts-code", "tdx-sw-error-mask", "tdx-sw-code-as-mask",
+             "tdx-status-unmasked", "tdx-status-truncated", "tdx-error-ignored", "tdx-errno-define")
+
+
+class Site(NamedTuple):
+    """A SEAMCALL, TDCALL or hypercall in a statement of a function."""
+    start: int  # where the statement starts (the mutant's code goes before it)
+    call_start: int  # the call, which the mutant replaces with its result
+    call_end: int
+    call: str  # the call, as one that returns the raw status
+    kind: str  # "host", "guest" or "hypercall"
+    returns: str  # the enclosing function's return type
+    errno: bool  # the original call returned an errno (seamcall_prerr())
+    function_start: int  # where the enclosing function starts (helpers go above it)
+    var: str = "mut_st"  # the variable the mutant keeps the status in
+
+
+class Mutant(NamedTuple):
+    rule: str
+    operator: str
+    path: str
+    text: str  # the mutated file
+    good: bool  # a near miss: the rule must stay quiet
+
+
+# ---- finding sites ----------------------------------------------------------------
+
+
+def _region(text: str) -> Region:
+    lines = text.split("\n")
+    return Region(lines, list(range(1, len(lines) + 1)), frozenset())
+
+
+_STATEMENTS = ("expression_statement", "declaration", "return_statement", "if_statement")
+_ERRNO_TO_RAW = {"seamcall_prerr": "seamcall", "seamcall_prerr_ret": "seamcall_ret"}
+
+
+def status_sites(text: str) -> list[Site]:
+    region = _region(text)
+    out = []
+    for call in region.find("call_expression"):
+        name = call_name(call)
+        raw = _ERRNO_TO_RAW.get(name, name)
+        kind = call_kind(raw)
+        func = enclosing_function(call)
+        stmt = ancestor(call, _STATEMENTS)
+        if kind not in ("host", "guest", "hypercall") or func is None or stmt is None \
+                or ancestor(stmt, ("function_definition",)) != func:
+            continue
+        if stmt.type == "if_statement" and call.start_byte >= stmt.child_by_field_name("condition").end_byte:
+            continue  # a call in the branch: its own statement is the site
+        text_call = region.text(call)
+        out.append(Site(stmt.start_byte, call.start_byte, call.end_byte,
+                        raw + text_call[len(name):], kind, region.return_type(func) or "void",
+                        name != raw, func.start_byte))
+    return out
+
+
+def _indent(text: str, at: int) -> str:
+    line_start = text.rfind("\n", 0, at) + 1
+    return re.match(r"[ \t]*", text[line_start:]).group(0)
+
+
+def _mutate(text: str, site: Site, snippet: str, result: str) -> str:
+    """Put snippet (tab-indented lines) before the site's statement, indented
+    like it, and the snippet's result where the call was."""
+    ind = _indent(text, site.start)
+    lines = snippet.strip("\n").split("\n")
+    body = "\n".join([lines[0]] + [(ind + ln) if ln else "" for ln in lines[1:]])
+    value = f"({result} ? -EIO : 0)" if site.errno and result != "0" else result
+    return (text[:site.start] + body + "\n\n" + ind + text[site.start:site.call_start] + value
+            + text[site.call_end:])
+
+
+# ---- operators --------------------------------------------------------------------
+
+# Codes a retry loop might wait out, by the kind of call.
+_CODES = {"host": ("TDX_INTERRUPTED_RESUMABLE", "TDX_SYS_BUSY", "TDX_RND_NO_ENTROPY"),
+          "guest": ("TDX_INTERRUPTED_RESUMABLE", "TDX_RND_NO_ENTROPY"),
+          "hypercall": ("TDVMCALL_STATUS_RETRY",)}
+
+
+def _code(site: Site, n: int) -> str:
+    codes = _CODES[site.kind]
+    return codes[n % len(codes)]
+
+
+def _errno_return(site: Site) -> str:
+    return "return;" if site.returns.strip() == "void" else \
+        "return false;" if "bool" in site.returns else "return -EBUSY;"
+
+
+SiteOp = Callable[[Site, int], str]
+# Operators whose code leaves no status behind put this where the call was.
+_NO_RESULT = ("call-compare", "discard", "void-cast", "call-in-condition", "busy-only-check",
+              "checked (near miss)", "int-local", "long-assign", "u32-local", "u64-local (near miss)",
+              "retry-only")
+
+# Each: (rule, operator name, good?, kinds it applies to, snippet builder).
+SITE_OPS: list[tuple[str, str, bool, tuple[str, ...], SiteOp]] = [
+    ("tdx-unbounded-retry", "do-while", False, ("host", "guest", "hypercall"), lambda s, n: f"""
+do {{
+	{s.var} = {s.call};
+}} while ({s.var} == {_code(s, n)});"""),
+    ("tdx-unbounded-retry", "for-ever-break", False, ("host", "guest", "hypercall"), lambda s, n: f"""
+for (;;) {{
+	{s.var} = {s.call};
+	if ({s.var} != {_code(s, n)})
+		break;
+}}"""),
+    ("tdx-unbounded-retry", "goto-retry", False, ("host", "guest", "hypercall"), lambda s, n: f"""
+retry_{n}:
+	{s.var} = {s.call};
+	if ({s.var} == {_code(s, n)})
+		goto retry_{n};"""),
+    ("tdx-unbounded-retry", "half-justified", False, ("host",), lambda s, n: f"""
+/*
+ * TDX_INTERRUPTED_RESUMABLE guarantees forward progress between calls;
+ * TDX_SYS_BUSY shows up while another TDH.SYS.* SEAMCALL runs.
+ */
+do {{
+	{s.var} = {s.call};
+}} while ({s.var} == TDX_INTERRUPTED_RESUMABLE || {s.var} == TDX_SYS_BUSY);"""),
+    ("tdx-unbounded-retry", "counted (near miss)", True, ("host", "guest"), lambda s, n: f"""
+do {{
+	{s.var} = {s.call};
+}} while ({s.var} == {_code(s, n)} && --retries);"""),
+    ("tdx-unbounded-retry", "justified (near miss)", True, ("host",), lambda s, n: f"""
+/*
+ * TDX_INTERRUPTED_RESUMABLE guarantees forward progress between calls,
+ * so this ends.
+ */
+do {{
+	{s.var} = {s.call};
+}} while ({s.var} == TDX_INTERRUPTED_RESUMABLE);"""),
+
+    ("tdx-busy-retry", "raw-busy-loop", False, ("host", "guest"), lambda s, n: f"""
+do {{
+	{s.var} = {s.call};
+}} while ({s.var} == TDX_OPERAND_BUSY);"""),
+    ("tdx-busy-retry", "helper-busy-loop", False, ("host", "guest"), lambda s, n: f"""
+do {{
+	{s.var} = {s.call};
+}} while (unlikely(IS_TDX_OPERAND_BUSY({s.var})));"""),
+    ("tdx-busy-retry", "masked-busy-bounded", False, ("host", "guest"), lambda s, n: f"""
+for (i = 0; i < MAX_TRIES; i++) {{
+	{s.var} = {s.call};
+	if (({s.var} & TDX_SEAMCALL_STATUS_MASK) != TDX_OPERAND_BUSY)
+		break;
+}}"""),
+    ("tdx-busy-retry", "busy-call-again", False, ("host", "guest"), lambda s, n: f"""
+{s.var} = {s.call};
+if (tdx_operand_busy({s.var}))
+	{s.var} = {s.call};"""),
+    ("tdx-busy-retry", "busy-ebusy (near miss)", True, ("host", "guest"), lambda s, n: f"""
+{s.var} = {s.call};
+if (IS_TDX_OPERAND_BUSY({s.var}))
+	{_errno_return(s)}"""),
+
+    ("tdx-retry-bound-unexplained", "literal-for-bound", False, ("host", "guest", "hypercall"),
+     lambda s, n: f"""
+for (i = 0; i < {16 + n % 50}; i++) {{
+	{s.var} = {s.call};
+	if ({s.var} != {_code(s, n)})
+		break;
+}}"""),
+    ("tdx-retry-bound-unexplained", "literal-condition-bound", False, ("host", "guest", "hypercall"),
+     lambda s, n: f"""
+do {{
+	{s.var} = {s.call};
+}} while ({s.var} == {_code(s, n)} && tries++ < {5 + n % 20});"""),
+    ("tdx-retry-bound-unexplained", "bare-counter", False, ("host", "guest", "hypercall"), lambda s, n: f"""
+int retries = {8 + n % 90};
+
+do {{
+	{s.var} = {s.call};
+}} while ({s.var} == {_code(s, n)} && --retries);"""),
+    ("tdx-retry-bound-unexplained", "explained (near miss)", True, ("host", "guest", "hypercall"),
+     lambda s, n: f"""
+/* The TDX module spec says the call completes within 4 interrupted tries. */
+for (i = 0; i < 4; i++) {{
+	{s.var} = {s.call};
+	if ({s.var} != {_code(s, n)})
+		break;
+}}"""),
+
+    ("comment-contradicts-code", "no-forever-claim", False, ("host", "guest", "hypercall"), lambda s, n: f"""
+/* Don't loop forever. */
+do {{
+	{s.var} = {s.call};
+}} while ({s.var} == {_code(s, n)});"""),
+    ("comment-contradicts-code", "at-most-claim", False, ("host", "guest", "hypercall"), lambda s, n: f"""
+/* Retry at most 3 times. */
+for (;;) {{
+	{s.var} = {s.call};
+	if ({s.var} != {_code(s, n)})
+		break;
+}}"""),
+    ("comment-contradicts-code", "forever-claim-bounded", False, ("host", "guest", "hypercall"),
+     lambda s, n: f"""
+/* Loop forever: the call always completes eventually. */
+do {{
+	{s.var} = {s.call};
+}} while ({s.var} == {_code(s, n)} && --retries);"""),
+    ("comment-contradicts-code", "honest (near miss)", True, ("host", "guest", "hypercall"),
+     lambda s, n: f"""
+/* Loop until the call stops asking for a retry; it makes progress each time. */
+do {{
+	{s.var} = {s.call};
+}} while ({s.var} == {_code(s, n)});"""),
+
+    ("tdx-sw-error-mask", "if-mask", False, ("host", "guest"), lambda s, n: f"""
+{s.var} = {s.call};
+if ({s.var} & TDX_SW_ERROR)
+	{_errno_return(s)}"""),
+    ("tdx-sw-error-mask", "warn-mask", False, ("host", "guest"), lambda s, n: f"""
+{s.var} = {s.call};
+WARN_ON_ONCE({s.var} & TDX_SW_ERROR);"""),
+    ("tdx-sw-error-mask", "unlikely-split", False, ("host", "guest"), lambda s, n: f"""
+{s.var} = {s.call};
+if (unlikely({s.var} &
+	     TDX_SW_ERROR))
+	{_errno_return(s)}"""),
+    ("tdx-sw-error-mask", "class-test (near miss)", True, ("host", "guest"), lambda s, n: f"""
+{s.var} = {s.call};
+if (({s.var} & TDX_SW_ERROR) == TDX_SW_ERROR)
+	{_errno_return(s)}"""),
+
+    ("tdx-sw-code-as-mask", "masked-compare", False, ("host", "guest"), lambda s, n: f"""
+{s.var} = {s.call};
+if (({s.var} & TDX_SEAMCALL_UD) == TDX_SEAMCALL_UD)
+	{_errno_return(s)}"""),
+    ("tdx-sw-code-as-mask", "truth-mask", False, ("host", "guest"), lambda s, n: f"""
+{s.var} = {s.call};
+if ({s.var} & TDX_SEAMCALL_GP)
+	{_errno_return(s)}"""),
+    ("tdx-sw-code-as-mask", "warn-mask", False, ("host", "guest"), lambda s, n: f"""
+{s.var} = {s.call};
+WARN_ON_ONCE({s.var} & TDX_SEAMCALL_VMFAILINVALID);"""),
+    ("tdx-sw-code-as-mask", "exact (near miss)", True, ("host", "guest"), lambda s, n: f"""
+{s.var} = {s.call};
+if ({s.var} == TDX_SEAMCALL_UD)
+	{_errno_return(s)}"""),
+
+    ("tdx-status-unmasked", "raw-eq", False, ("host", "guest"), lambda s, n: f"""
+{s.var} = {s.call};
+if ({s.var} == TDX_OPERAND_BUSY)
+	{_errno_return(s)}"""),
+    ("tdx-status-unmasked", "raw-switch", False, ("host", "guest"), lambda s, n: f"""
+{s.var} = {s.call};
+switch ({s.var}) {{
+case TDX_OPERAND_INVALID:
+	{_errno_return(s)}
+default:
+	break;
+}}"""),
+    ("tdx-status-unmasked", "call-compare", False, ("host", "guest"), lambda s, n: f"""
+if ({s.call} == TDX_EPT_WALK_FAILED)
+	{_errno_return(s)}"""),
+    ("tdx-status-unmasked", "masked (near miss)", True, ("host", "guest"), lambda s, n: f"""
+{s.var} = {s.call};
+if (({s.var} & TDX_SEAMCALL_STATUS_MASK) == TDX_OPERAND_BUSY)
+	{_errno_return(s)}"""),
+
+    ("tdx-status-truncated", "int-local", False, ("host", "guest"), lambda s, n: f"""
+int mut_ret = {s.call};"""),
+    ("tdx-status-truncated", "long-assign", False, ("host", "guest"), lambda s, n: f"""
+long mut_ret;
+
+mut_ret = {s.call};"""),
+    ("tdx-status-truncated", "u32-local", False, ("host", "guest"), lambda s, n: f"""
+u32 mut_ret = {s.call};"""),
+    ("tdx-status-truncated", "u64-local (near miss)", True, ("host", "guest"), lambda s, n: f"""
+u64 mut_ret = {s.call};"""),
+
+    ("tdx-error-ignored", "discard", False, ("host",), lambda s, n: f"""
+{s.call};"""),
+    ("tdx-error-ignored", "void-cast", False, ("host",), lambda s, n: f"""
+(void){s.call};"""),
+    ("tdx-error-ignored", "call-in-condition", False, ("host",), lambda s, n: f"""
+while ({s.call} == TDX_INTERRUPTED_RESUMABLE)
+	;"""),
+    ("tdx-error-ignored", "busy-only-check", False, ("host",), lambda s, n: f"""
+{{
+	u64 mut_err = {s.call};
+
+	if (IS_TDX_OPERAND_BUSY(mut_err))
+		{_errno_return(s)}
+}}"""),
+    ("tdx-error-ignored", "checked (near miss)", True, ("host",), lambda s, n: f"""
+{{
+	u64 mut_err = {s.call};
+
+	if (IS_TDX_OPERAND_BUSY(mut_err))
+		{_errno_return(s)}
+	WARN_ON_ONCE(mut_err);
+}}"""),
+    # Operators that also add a helper function above the enclosing one:
+    # the builder returns (helper, code).
+    ("tdx-unbounded-retry", "helper-test", False, ("host", "guest", "hypercall"), lambda s, n: (f"""
+static bool mut_again_{n}(u64 err)
+{{
+	return err == {_code(s, n)};
+}}""", f"""
+do {{
+	{s.var} = {s.call};
+}} while (mut_again_{n}({s.var}));""")),
+    ("tdx-busy-retry", "local-busy-helper", False, ("host", "guest"), lambda s, n: (f"""
+static bool mut_contended_{n}(u64 err)
+{{
+	return (err & TDX_SEAMCALL_STATUS_MASK) == TDX_OPERAND_BUSY;
+}}""", f"""
+while (mut_contended_{n}({s.var} = {s.call}))
+	cpu_relax();""")),
+    ("tdx-sw-error-mask", "bool-helper", False, ("host", "guest"), lambda s, n: (f"""
+static bool mut_sw_failed_{n}(u64 err)
+{{
+	return err & TDX_SW_ERROR;
+}}""", f"""
+{s.var} = {s.call};
+if (mut_sw_failed_{n}({s.var}))
+	{_errno_return(s)}""")),
+    ("tdx-sw-error-mask", "bool-local", False, ("host", "guest"), lambda s, n: f"""
+{s.var} = {s.call};
+bool mut_bad = {s.var} & TDX_SW_ERROR;"""),
+    ("tdx-status-unmasked", "ne-compare", False, ("host", "guest"), lambda s, n: f"""
+{s.var} = {s.call};
+if ({s.var} != TDX_OPERAND_INVALID)
+	{_errno_return(s)}"""),
+    ("tdx-status-unmasked", "masking-helper (near miss)", True, ("host", "guest"), lambda s, n: (f"""
+static u64 mut_status_{n}(u64 err)
+{{
+	return err & TDX_SEAMCALL_STATUS_MASK;
+}}""", f"""
+{s.var} = {s.call};
+if (mut_status_{n}({s.var}) == TDX_OPERAND_INVALID)
+	{_errno_return(s)}""")),
+    ("tdx-status-truncated", "int-param", False, ("host", "guest"), lambda s, n: (f"""
+static void mut_note_{n}(int err)
+{{
+	pr_debug("status %d\\n", err);
+}}""", f"""
+{s.var} = {s.call};
+mut_note_{n}({s.var});""")),
+    ("tdx-status-truncated", "int-return", False, ("host", "guest"), lambda s, n: (f"""
+static int mut_pass_{n}(u64 err)
+{{
+	return err;
+}}""", f"""
+{s.var} = {s.call};
+{s.var} = mut_pass_{n}({s.var});""")),
+    ("tdx-error-ignored", "retry-only", False, ("host",), lambda s, n: f"""
+do {{
+	{s.var} = {s.call};
+}} while ({s.var} == TDX_INTERRUPTED_RESUMABLE);"""),
+]
+
+
+def define_mutants(path: str, text: str) -> list[Mutant]:
+    """tdx-errno-define: a status code with no ULL, with contradicting class
+    bits, or in a place status codes do not belong."""
+    out = []
+    region = _region(text)
+    for node, name, value in region.define_nodes():
+        m = re.fullmatch(r"(0x[0-9A-Fa-f]{16})ULL", value)
+        if not name.startswith("TDX_") or not m or int(m.group(1), 16) & 0xFFFFFFFF:
+            continue
+        out.append(Mutant("tdx-errno-define", "drop-ull", path,
+                          text[:node.start_byte] + region.text(node).replace(value, m.group(1))
+                          + text[node.end_byte:], False))
+        busy = f"#define {name}_BUSY\t0x4000{m.group(1)[6:]}ULL\n"
+        out.append(Mutant("tdx-errno-define", "busy-nonrecoverable", path,
+                          text[:node.start_byte] + busy + text[node.start_byte:], False))
+    # A new architectural status in a .c file or the private header.
+    for node in region.find("function_definition")[:1]:
+        code = "#define TDX_MUT_STATUS_BUSY\t\t0x8000020F00000000ULL\n\n"
+        if path.endswith(".c") or path.endswith("virt/vmx/tdx/tdx.h"):
+            out.append(Mutant("tdx-errno-define", "status-outside-errno-header", path,
+                              text[:node.start_byte] + code + text[node.start_byte:], False))
+    return out
+
+
+def existing_mutants(path: str, text: str) -> list[Mutant]:
+    """Operators on code that is there already: drop the bound of a real
+    bounded retry loop, make a real exact compare a mask."""
+    out = []
+    for m in re.finditer(r"(\n[ \t]*\} while \([^;]*?) && --\w+\);", text):
+        out.append(Mutant("tdx-unbounded-retry", "drop-counter", path,
+                          text[:m.start()] + m.group(1) + ");" + text[m.end():], False))
+    for m in re.finditer(r"while \((\w+) < (max_\w+|\w*RETR\w*)\)", text):
+        out.append(Mutant("tdx-unbounded-retry", "drop-counter", path,
+                          text[:m.start()] + "while (1)" + text[m.end():], False))
+    for m in re.finditer(r"\b(\w+) == (TDX_SEAMCALL_(?:GP|UD|VMFAILINVALID))\b", text):
+        out.append(Mutant("tdx-sw-code-as-mask", "exact-to-mask", path,
+                          text[:m.start()] + f"({m.group(1)} & {m.group(2)}) == {m.group(2)}"
+                          + text[m.end():], False))
+    for m in re.finditer(r"(\n[ \t]*(?:const )?int (\w*retr\w*) = )([1-9]\w*|[A-Z_]+);", text):
+        out.append(Mutant("tdx-retry-bound-unexplained", "bound-to-literal", path,
+                          text[:m.start()] + m.group(1) + "32;" + text[m.end():], False))
+    return out
+
+
+def site_mutants(path: str, text: str) -> list[Mutant]:
+    out = []
+    for n, site in enumerate(status_sites(text)):
+        for rule, op, good, kinds, build in SITE_OPS:
+            if site.kind not in kinds:
+                continue
+            snippet = build(site, n)
+            helper = ""
+            if isinstance(snippet, tuple):
+                helper, snippet = snippet
+            if op in _NO_RESULT:
+                result = "mut_ret" if rule == "tdx-status-truncated" else "0"
+            else:
+                snippet, result = f"u64 {site.var};\n\n" + snippet.strip("\n"), site.var
+            mutated = _mutate(text, site, snippet, result)
+            if helper:
+                at = site.function_start
+                mutated = mutated[:at] + helper.strip("\n") + "\n\n" + mutated[at:]
+            out.append(Mutant(rule, op, path, mutated, good))
+    return out
+
+
+# ---- presenting and judging ---------------------------------------------------------
+
+
+def mutant_patch(path: str, before: str, after: str, whole: bool):
+    old_lines = before.split("\n")
+    diff = list(difflib.unified_diff(old_lines, after.split("\n"), lineterm="", n=3))
+    if not diff:
+        return None
+    diff = [_with_section(ln, old_lines) for ln in diff]
+    lines = [f"diff --git a/{path} b/{path}", "index 1111111..2222222 100644",
+             f"--- a/{path}", f"+++ b/{path}"] + diff[2:]
+    mail = ("From: Mutant <mutant@example.org>\nSubject: [PATCH] x86/virt/tdx: Change "
+            f"{os.path.basename(path)}\nMessage-ID: <mutant@bench>\n\nChange the code.\n\n"
+            "Signed-off-by: Mutant <mutant@example.org>\n---\n" + "\n".join(lines) + "\n")
+    msg = BytesParser(policy=compat32).parsebytes(mail.encode("utf-8", "surrogateescape"))
+    patch = patch_from_message(msg, path)
+    if whole:
+        f = patch.files[0]
+        patch = patch._replace(files=(f._replace(post_image_text=after),))
+    return patch
+
+
+def _with_section(line: str, old_lines: list[str]) -> str:
+    """A hunk header with git's default function context: the last line
+    above the hunk that starts with a letter, '_' or '$'."""
+    m = re.match(r"@@ -(\d+)(?:,\d+)? \+\d+(?:,\d+)? @@$", line)
+    if not m:
+        return line
+    for text in reversed(old_lines[:max(int(m.group(1)) - 1, 0)]):
+        if re.match(r"[A-Za-z_$]", text):
+            return f"{line} {text[:80].rstrip()}"
+    return line
+
+
+def findings(patch, rule: str) -> list:
+    series = Series(title=patch.title, version=1, total=1, cover=None, patches=(patch,))
+    return [f for f in review_series(series, Options(select=frozenset({rule}))).findings
+            if f.rule == rule and f.severity != "info"]
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--tree", help="an unpacked kernel tree (default: fetch linux-source-6.12)")
+    ap.add_argument("--show", metavar="RULE", help="print the mutants RULE misses or wrongly flags")
+    args = ap.parse_args()
+    tree = args.tree or fetch_tree()
+    known = {r.id for r in all_rules()}
+    files = [rel for rel in tdx_files(tree)]
+    texts = {rel: open(os.path.join(tree, rel), encoding="utf-8", errors="surrogateescape").read()
+             for rel in files}
+    mutants = []
+    for rel, text in texts.items():
+        mutants += site_mutants(rel, text) + existing_mutants(rel, text) + define_mutants(rel, text)
+    score: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0, 0])  # caught hunk, caught whole, n
+    wrong: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0, 0])
+    shown = 0
+    for m in mutants:
+        if m.rule not in known:
+            continue
+        counts = wrong if m.good else score
+        entry = counts[(m.rule, m.operator)]
+        entry[2] += 1
+        for slot, whole in ((0, False), (1, True)):
+            patch = mutant_patch(m.path, texts[m.path], m.text, whole)
+            hit = patch is not None and bool(findings(patch, m.rule))
+            entry[slot] += hit
+            if args.show == m.rule and hit == m.good and shown < 12:
+                shown += 1
+                what = "false alarm" if m.good else "miss"
+                print(f"--- {what}: {m.rule} / {m.operator} ({'whole file' if whole else 'hunks'})")
+                print("\n".join(ln for ln in difflib.unified_diff(texts[m.path].split("\n"),
+                                                                  m.text.split("\n"), lineterm="", n=2))[:1500])
+    print(f"{len(mutants)} mutants of {len(files)} files ({sum(t.count(chr(10)) for t in texts.values())} "
+          "lines) of real TDX code\n")
+    print(f"{'rule / operator':<58} {'n':>4} {'hunks':>7} {'whole':>7}")
+    per_rule: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
+    for (rule, op), (hunk, whole, n) in sorted(score.items()):
+        print(f"{rule + ' / ' + op:<58} {n:>4} {hunk / n:>7.0%} {whole / n:>7.0%}")
+        for i, v in enumerate((hunk, whole, n)):
+            per_rule[rule][i] += v
+    print(f"\n{'recall per rule':<58} {'n':>4} {'hunks':>7} {'whole':>7}")
+    for rule, (hunk, whole, n) in sorted(per_rule.items()):
+        print(f"{rule:<58} {n:>4} {hunk / n:>7.0%} {whole / n:>7.0%}")
+    print(f"\n{'near misses (must stay quiet)':<58} {'n':>4} {'alarms':>7} {'whole':>7}")
+    for (rule, op), (hunk, whole, n) in sorted(wrong.items()):
+        print(f"{rule + ' / ' + op:<58} {n:>4} {hunk:>7} {whole:>7}")
+    # The unmutated files, whole.
+    alarms, lines = 0, 0
+    for rel, text in texts.items():
+        patch, n = whole_file_patch(rel, text)
+        lines += n
+        for rule in TDX_RULES:
+            if rule in known:
+                found = findings(patch, rule)
+                alarms += len(found)
+                for f in found:
+                    print(f"  unmutated: {f.path}:{f.line}: [{f.rule}] {f.message}")
+    print(f"\nunmutated files: {alarms} findings of the TDX rules in {lines} lines "
+          f"({alarms * 1000 / max(lines, 1):.2f} per 1,000 lines)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,172 @@
+"""The changelog quotes a log line that the patch's code cannot print.
+
+What it flags: an indented (quoted) changelog line that reads like the
+output of a print the patch adds (most of that format string's words are
+in it) but that no format string the patch adds can produce: the wording,
+the case or the shape of the values differ ("failed" against "returned",
+"0x%016llx" against a decimal). Lines that an old format string the patch
+removes would print (the "before" of a message the patch rewords) are left
+alone, and so is any quoted output that resembles nothing the patch adds
+(a crash the patch fixes, the output of another tool).
+
+Why: reviewers check the example output in a changelog against the code
+and ask about every difference ("the log in the changelog says 'returned',
+the pr_err() says 'failed'; which one is it?"). A changelog that shows
+output from an earlier version of the patch misleads whoever greps the
+kernel log for it later.
+
+Fires on a changelog that shows
+    virt/tdx: TDH.SYS.DISABLE returned 0xc000010000000000
+when the patch adds pr_err("TDH.SYS.DISABLE failed: 0x%016llx\\n", ret).
+Must not fire when the changelog shows
+    virt/tdx: TDH.SYS.DISABLE failed: 0xc000010000000000
+"""
+from __future__ import annotations
+
+import re
+
+from ..csyntax import call_name
+from ..lazyre import lazy_re
+from ..rulekit import Case, Hit
+from ._patchcode import post_regions, removed_c_lines
+
+ID = "changelog-log-mismatch"
+SEVERITY = "warning"
+PATHS = None
+TOPICS = ("log", "message", "output", "print", "pr_err", "prints", "dmesg")
+
+_PRINTERS = lazy_re(r"^(?:pr_[a-z]+(?:_once|_ratelimited)?|printk(?:_once|_ratelimited)?|"
+                    r"dev_[a-z]+(?:_once|_ratelimited)?|WARN(?:_ONCE)?|WARN_ON_ONCE|panic|"
+                    r"seamcall_err\w*|[a-z_]*_(?:err|warn|info|dbg)(?:_once|_ratelimited)?)$")
+_CONVERSION = lazy_re(r"%%|%[-+ #0]*(?:\d+|\*)?(?:\.(?:\d+|\*))?(?:hh|h|ll|l|L|z|j|t)?"
+                      r"(?:p[A-Za-z]*|[diouxXcseEfgGaA])")
+_ESCAPE = lazy_re(r"\\(?:[nrt\\\"']|x[0-9a-fA-F]+|[0-7]{1,3})")
+_TIMESTAMP = lazy_re(r"^\s*\[\s*\d+\.\d+\]\s*")
+_WORDS = lazy_re(r"[A-Za-z]{3,}")
+_LIST_ITEM = lazy_re(r"^\s*(?:[-*\u2022]|\d+[.)])\s")
+
+
+def _literal(node, region) -> str | None:
+    """A format argument's text with each macro piece (KERN_ERR, PRIx64)
+    as a conversion; None when the argument is not a string."""
+    if node.type == "string_literal":
+        return region.text(node)[1:-1]
+    if node.type == "concatenated_string":
+        parts = [_literal(child, region) if child.type == "string_literal" else "%s"
+                 for child in node.named_children]
+        return "".join(p for p in parts if p is not None)
+    return None
+
+
+def _formats(patch, added: bool) -> list[str]:
+    """Format strings of the print calls on lines the patch adds (added),
+    or the string literals of the lines it removes (not added), as C
+    source text."""
+    if not added:
+        removed = "\n".join(removed_c_lines(patch))
+        return [m.group(1) for m in re.finditer(r'"((?:\\.|[^"\\])*)"', removed)]
+    out = []
+    for region in post_regions(patch):
+        for call in region.find("call_expression"):
+            if not _PRINTERS.match(call_name(call)) or not region.touches_added(call):
+                continue
+            args = call.child_by_field_name("arguments")
+            for arg in args.named_children if args is not None else ():
+                text = _literal(arg, region)
+                if text is not None:
+                    out.append(text)
+                    break
+    return out
+
+
+def _pattern(fmt: str):
+    """A regex for what a format string prints: conversions match any text."""
+    out, pos = [], 0
+    for m in _CONVERSION.finditer(fmt):
+        out.append(re.escape(_ESCAPE.sub(" ", fmt[pos:m.start()])))
+        out.append("%" if m.group(0) == "%%" else ".+?")
+        pos = m.end()
+    out.append(re.escape(_ESCAPE.sub(" ", fmt[pos:])))
+    text = "".join(out).replace("\\ ", " ").strip()
+    return re.compile(re.sub(r" +", r"\\s*", text)) if text else None
+
+
+def _words(text: str) -> set[str]:
+    return {w.lower() for w in _WORDS.findall(text)}
+
+
+def _resembles(line: str, fmt: str) -> bool:
+    wanted = _words(_CONVERSION.sub(" ", _ESCAPE.sub(" ", fmt)))
+    return len(wanted) >= 2 and len(wanted & _words(line)) >= 0.6 * len(wanted)
+
+
+def _quoted_output(patch) -> list[tuple[int, str]]:
+    """(index, line) of the changelog's quoted blocks: paragraphs whose
+    lines are all indented (or carry a kernel log timestamp) and that are
+    not a list item's continuation."""
+    trailer_lines = {t.line for t in patch.trailers}
+    out, para = [], []
+    for i, text in list(enumerate(patch.changelog_lines)) + [(-1, "")]:
+        if text.strip() and i not in trailer_lines:
+            para.append((i, text))
+            continue
+        if para and not _LIST_ITEM.match(para[0][1]) and all(
+                t[:1] == "\t" or t.startswith("  ") or _TIMESTAMP.match(t) for _, t in para):
+            out.extend(para)
+        para = []
+    return out
+
+
+def check_patch(patch):
+    quoted = _quoted_output(patch)
+    if not quoted:
+        return
+    added = _formats(patch, added=True)
+    if not added:
+        return
+    old = [p for p in map(_pattern, _formats(patch, added=False)) if p]
+    new = [(f, _pattern(f)) for f in added]
+    for index, text in quoted:
+        line = _TIMESTAMP.sub("", text).strip()
+        near = [(f, p) for f, p in new if p is not None and _resembles(line, f)]
+        if not near or any(p.search(line) for _, p in near) or any(p.search(line) for p in old):
+            continue
+        fmt = near[0][0]
+        yield Hit(f"the changelog shows a log line the code cannot print (the new format is "
+                  f"\"{fmt}\")", changelog_line=index,
+                  comment=f"This output does not match what the patch prints (\"{fmt}\"). Please "
+                          "update the example, or the message, so the two agree.")
+
+
+_PRINT = '\tpr_err("TDH.SYS.DISABLE failed: 0x%016llx\\n", ret);'
+
+INVALID = [
+    Case(code=_PRINT, changelog="On an old module the kernel now logs:\n\n"
+                                "  virt/tdx: TDH.SYS.DISABLE returned 0xc000010000000000",
+         at=("TDH.SYS.DISABLE returned",), why="other wording"),
+    Case(code='\tpr_info("module update done in %u ms\\n", ms);',
+         changelog="The log shows how long it took:\n\n"
+                   "[   12.504412] virt/tdx: Module update done in 12 ms",
+         at=("Module update done",), why="other case, with a timestamp"),
+    Case(code='\tdev_warn(dev, "quote buffer too small: %zu < %zu\\n", len, need);',
+         changelog="A short buffer is reported as:\n\n\ttdx-guest tdx-guest: quote buffer too small (4096)",
+         at=("quote buffer too small (4096)",), why="other shape of the values"),
+]
+
+VALID = [
+    Case(code=_PRINT, changelog="On an old module the kernel now logs:\n\n"
+                                "  virt/tdx: TDH.SYS.DISABLE failed: 0xc000010000000000",
+         why="matches the format"),
+    Case(code=_PRINT, changelog="Without this the next kernel crashes:\n\n"
+                                "  mce: [Hardware Error]: Machine check events logged",
+         why="quoted output unlike anything the patch prints"),
+    Case(code='\tpr_err("TDX module update failed: %d\\n", ret);',
+         removed_files=(("arch/x86/virt/vmx/tdx/seamldr.c", '\tpr_err("module update error %d\\n", ret);'),),
+         changelog="Reword the message. Before:\n\n  virt/tdx: module update error -16\n\nAfter:\n\n"
+                   "  virt/tdx: TDX module update failed: -16",
+         why="the 'before' line is what the removed format printed"),
+    Case(changelog="The log shows:\n\n  virt/tdx: module update error -16", why="the patch prints nothing"),
+    Case(code=_PRINT, changelog="The SEAMCALL can return two codes.\n - TDX_SYS_BUSY is returned on\n"
+                                "   contention; TDH.SYS.DISABLE blocks other SEAMCALLs once it runs.",
+         why="an indented list item continuation, not output (the seed's changelog)"),
+]

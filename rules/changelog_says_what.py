@@ -1,0 +1,101 @@
+"""The changelog never says what the patch does.
+
+What it flags: a changelog in which no sentence states the change, only
+background ("X happens, Y needs Z, the spec says ..."), and a changelog
+that does nothing but restate the subject. Each sentence is judged on its
+own: it states the change when its main clause is an imperative ("Add
+...", "So loop ...", "Since ..., remove ..."), or it says "This patch adds
+...", "Adds ...", or "X can be dropped" (the mood is the business of
+changelog-imperative, changelog-voice and changelog-passive). An imperative
+that hangs off a background clause ("The kernel only supports upgrades, so
+simply request the newest version") tells a detail, not the change, unless
+its verb is one that changes the tree ("..., so move it to ...").
+
+Why: the tip handbook wants a changelog that explains the problem and then
+says what the patch does about it, and reviewers on the TDX lists ask for
+exactly that when it is missing: "somewhere it's missing what this patch
+does" (a module-update patch that described only how the handoff version
+is chosen), "the changelog just repeats the subject; why is this needed?".
+
+Fires on a changelog made of "Replacing a running module starts with
+taking the current one down. The kernel only supports upgrades, so simply
+request the highest handoff version."
+Must not fire on "... So loop infinitely on either of these error codes,
+until success or other error." (the TDH.SYS.DISABLE changelog).
+"""
+from __future__ import annotations
+
+from ..language import WORD, sentences, statement_mood
+from ..rulekit import Case, Hit
+
+ID = "changelog-says-what"
+SEVERITY = "warning"
+PATHS = None
+TOPICS = ("what this patch does", "what the patch does", "what it does", "describe", "explain",
+          "changelog", "why", "repeats the subject", "restates")
+
+_FILLER = frozenset("a an the of for to in on and or with from by into when that this its".split())
+
+
+def _content(text: str) -> set[str]:
+    return {w.lower() for w in WORD.findall(text) if w.lower() not in _FILLER}
+
+
+def _restates(sentence: str, summary: str) -> bool:
+    mine, subject = _content(sentence), _content(summary)
+    return bool(subject) and len(mine - subject) <= 1 and len(mine & subject) >= max(1, len(subject) - 1)
+
+
+def check_patch(patch):
+    said = sentences(patch.prose_lines)
+    if not said:
+        return
+    if all(_restates(text, patch.summary) for _, text in said):
+        yield Hit("the changelog only repeats the subject", changelog_line=said[0][0],
+                  comment="The changelog only repeats the subject. Please say why the change is "
+                          "needed: what goes wrong without it, or what it makes possible.")
+        return
+    if any(statement_mood(text) for _, text in said):
+        return
+    yield Hit("no sentence of the changelog says what the patch does", changelog_line=said[0][0],
+              comment="The changelog explains the background but never says what this patch "
+                      "does. Please add a sentence that states the change, in imperative mood "
+                      "('Add ...', 'Shut down ... before ...').")
+
+
+_SHUTDOWN = ("Replacing a running TDX module starts with taking the current one down.\n"
+             "The layout of the handoff data changes between module releases, so it\n"
+             "carries a version.\n\n"
+             "The kernel only supports module upgrades, so simply request the highest\n"
+             "handoff version the running module offers.")
+
+INVALID = [
+    Case(changelog=_SHUTDOWN, at=("Replacing a running TDX module",),
+         why="background, and an imperative hanging off a background clause"),
+    Case(changelog="The TDX module can now be shut down. Before kexec it has to be, because\n"
+                   "the next kernel needs a clean module.",
+         at=("The TDX module can now",), why="background only"),
+    Case(subject="x86/virt/tdx: Add tdx_sys_shutdown()", changelog="Add tdx_sys_shutdown().",
+         at=("Add tdx_sys_shutdown().",), why="only the subject, again"),
+    Case(changelog="TDH.SYS.SHUTDOWN returns TDX_SYS_BUSY while another TDH.SYS leaf runs.\n"
+                   "- The module retries internally.\n- The caller sees the status only once.",
+         at=("TDH.SYS.SHUTDOWN returns",), why="a list of facts is still background"),
+]
+
+VALID = [
+    Case(changelog="The SEAMCALL can return two different error codes that expect a retry.\n\n"
+                   "So loop infinitely on either of these error codes, until success or other\n"
+                   "error.", why="the seed: 'So loop ...' in its own sentence"),
+    Case(changelog="The module keeps poison around after a partial write. Since TDH.SYS.DISABLE\n"
+                   "clears it, remove the X86_BUG_TDX_PW_MCE check.", why="'Since ..., remove ...'"),
+    Case(changelog="The helper is only used by KVM, so move it to arch/x86/kvm/vmx/tdx.c.",
+         why="a change verb after a background clause"),
+    Case(changelog="Before kexec the module must be shut down.\n\nThis patch adds tdx_sys_shutdown().",
+         why="'This patch adds' says what (changelog-voice judges the wording)"),
+    Case(changelog="With the poison scrubbed, the X86_BUG_TDX_PW_MCE check in\n"
+                   "machine_kexec_prepare() can be dropped.",
+         why="a passive still says what (changelog-passive judges the wording)"),
+    Case(subject="x86/virt/tdx: Add tdx_sys_shutdown()",
+         changelog="Add tdx_sys_shutdown(), so that kexec can leave the module in a clean state.",
+         why="the subject plus why"),
+]

@@ -1,0 +1,184 @@
+"""A misspelled word in the changelog, or in a comment or string the patch adds.
+
+What it flags: words codespell's dictionary lists as common misspellings
+("succesfully", "recieve", "seperate"), in the subject, the changelog
+prose, and the comments and string literals the patch adds to C files (and
+the lines it adds to documentation). One finding per line, naming each word
+and its fix. Never flagged: kernel and TDX words (SEAMCALL, TDCALL, TDMR,
+PAMT, seamldr, ...), every identifier in the diff and its parts, acronyms,
+CamelCase, words of one or two letters, and dictionary entries codespell
+itself does not trust to fix (those that carry a reason).
+
+Why: reviewers on the x86 and KVM lists point typos out one by one ("s/
+succesfully/successfully/"), and each costs a respin. checkpatch's
+--codespell and `b4 prep --check` run the same dictionary; this rule brings
+it to the series tdxbot reviews, limited to prose so that code is never
+"corrected".
+
+Fires on the changelog line "let the guest pick it up once that has
+completed succesfully." and on an added comment "/* Seperate the two
+lists. */".
+Must not fire on "TDMRs and PAMTs are set up by the host", nor on a comment
+that names the diff's own `nr_entrys` field.
+"""
+from __future__ import annotations
+
+from ..areas import C_SUFFIXES
+from ..lazyre import lazy_re
+from ..rulekit import Case, Hit, source_file
+from ._patchcode import post_regions, removed_c_lines
+
+ID = "changelog-typo"
+SEVERITY = "warning"
+PATHS = None
+TOPICS = ("typo", "spelling", "misspelled", "misspelling", "spell", "s/")
+
+# Kernel and TDX words, lower case. The last line holds those codespell's
+# dictionary would "correct": each was found in merged comments under
+# arch/x86 and virt/kvm of linux-6.12, where they are kernel usage, not typos.
+KERNEL_WORDS = frozenset("""
+seamcall seamcalls seamret tdcall tdcalls tdvmcall tdvmcalls tdmr tdmrs pamt pamts seamldr
+tdx kvm tdh tdg hkid hkids keyid keyids tdcs tdvpr tdcx sept vcpu vcpus vmx vmcs mktme
+wbinvd kexec kdump hypercall hypercalls userspace noinstr
+intack parm parms callin ser
+""".split())
+
+_STRIP = "\"'`()[]{}<>.,;:!?*"
+_CODEISH = lazy_re(r"[_0-9/\\=#{}<>@%$&|~^\[\]()+]|->|::|\.\w")
+_PLAIN = lazy_re(r"^[A-Za-z]+(?:-[A-Za-z]+)*(?:['\u2019][A-Za-z]+)?$")
+_JOINERS = str.maketrans("", "", "- ")
+
+
+def _variant(word: str, fix: str) -> bool:
+    """'re-use' -> 'reuse', 'bootup' -> 'boot up': the same letters, only
+    hyphens or spaces differ; the kernel writes both, so not a typo."""
+    return any(f.strip().translate(_JOINERS) == word.translate(_JOINERS) for f in fix.split(" or "))
+_URL = lazy_re(r"\b(?:https?|ftp|git)://\S+|\S+@\S+")
+_ESCAPE = lazy_re(r"\\[nrt\\\"']|%[-+ #0]*\d*(?:\.\d+)?[hlLzjt]*[a-zA-Z]")
+_IDENT = lazy_re(r"[A-Za-z_][A-Za-z0-9_]*")
+_DOC_SUFFIXES = (".rst", ".txt")
+_NAME_NODES = ("identifier", "field_identifier", "type_identifier", "statement_identifier")
+_NOT_CODE = lazy_re(r"/\*.*?(?:\*/|$)|//.*$|\"(?:\\.|[^\"\\])*\"")
+
+
+def _words(text: str):
+    """The plain words of prose: no identifiers, paths, acronyms, CamelCase."""
+    for chunk in _URL.sub(" ", text).split():
+        core = chunk.strip(_STRIP)
+        if len(core) > 2 and _PLAIN.match(core):
+            yield core
+
+
+def _code_names(patch) -> frozenset[str]:
+    """Every identifier in the diff's C code (tree-sitter's view of the
+    post-image hunks; the removed lines with comments and strings cut out),
+    and the parts of the snake_case ones, lower-cased: the words prose may
+    name on purpose."""
+    names = {region.text(n) for region in post_regions(patch) for n in region.find(*_NAME_NODES)}
+    for text in removed_c_lines(patch):
+        if not text.lstrip().startswith("*"):
+            names.update(_IDENT.findall(_NOT_CODE.sub(" ", text)))
+    out = set()
+    for name in names:
+        out.add(name.lower())
+        if "_" in name:
+            out.update(p.lower() for p in name.split("_") if p)
+    return frozenset(out)
+
+
+def _c_prose(diff):
+    """(line, text) of the comment rows and string literals a C file adds."""
+    source = source_file(diff)
+    for region in source.regions:
+        for comment in region.comments():
+            row = comment.node.start_point[0]
+            for k, text in enumerate(comment.raw.split("\n")):
+                line = region.line_no(row + k)
+                if region.is_added(line):
+                    yield line, text
+        for node in region.find("string_literal"):
+            line = region.line_no(node.start_point[0])
+            if region.is_added(line) and node.parent is not None and node.parent.type != "preproc_include":
+                yield line, _ESCAPE.sub(" ", region.text(node))
+
+
+def _places(patch):
+    """(Hit keyword arguments, text) for every piece of prose to check."""
+    yield {"on_subject": True}, patch.summary
+    for index, text in patch.prose_lines:
+        yield {"changelog_line": index}, text
+    for diff in patch.files:
+        if diff.is_deleted or diff.is_binary:
+            continue
+        if diff.path.endswith(C_SUFFIXES):
+            for line, text in _c_prose(diff):
+                yield {"path": diff.path, "line": line}, text
+        elif diff.path.endswith(_DOC_SUFFIXES) or diff.path.startswith("Documentation/"):
+            for ln in diff.added_lines():
+                yield {"path": diff.path, "line": ln.new_no}, ln.text
+
+
+def _lookups(word: str, skip: frozenset[str]):
+    """(word, codespell's fix or None) for a word of prose. A hyphenated
+    word is looked up whole, as codespell does, and when the dictionary
+    does not know it, its longer parts on their own ("maybe-unecessary");
+    short parts are prefixes ("mis-speculates")."""
+    from ._codespell import correction, entry
+
+    def camel(w: str) -> bool:
+        return any(c.isupper() for c in w[1:])
+
+    low = word.lower()
+    if low in skip or low.split("'")[0] in skip:
+        return
+    if "-" not in word or (entry(low) is not None and not camel(word.replace("-", ""))):
+        if not camel(word):
+            yield word, correction(low)
+        return
+    for part in word.split("-"):
+        if len(part) >= 5 and not camel(part) and part.lower() not in skip:
+            yield part, correction(part.lower())
+
+
+def check_patch(patch):
+    places = [(where, list(_words(text))) for where, text in _places(patch)]
+    if not any(words for _, words in places):
+        return
+    skip = KERNEL_WORDS | _code_names(patch)
+
+    for where, words in places:
+        typos = {}
+        for word in words:
+            for w, fix in _lookups(word, skip):
+                if fix and w not in typos and not _variant(w.lower(), fix):
+                    typos[w] = fix
+        if typos:
+            pairs = ", ".join(f"{w} -> {f}" for w, f in typos.items())
+            yield Hit(f"possible misspelling: {pairs}",
+                      comment=f"Typo{'s' if len(typos) > 1 else ''}: {pairs}.", **where)
+
+
+INVALID = [
+    Case(changelog="A VMM may stop a conversion part way and let the guest pick it up once\n"
+                   "that has completed succesfully.",
+         at=("completed succesfully",), why="changelog typo"),
+    Case(code="/* Seperate the two lists so the reciever can walk them. */",
+         at=("Seperate the two lists",), why="two typos in one added comment, one finding"),
+    Case(code='pr_err("TDX module initialisation failed, could not alocate PAMT\\n");',
+         at=("could not alocate",), why="typo in an added string literal"),
+    Case(subject="x86/virt/tdx: Retrun the SEAMCALL error to the caller", at=("Retrun",),
+         why="typo in the subject"),
+]
+
+VALID = [
+    Case(changelog="TDMRs and PAMTs are set up by the host before any TDVMCALL or SEAMCALL\n"
+                   "reaches the seamldr.", why="kernel words"),
+    Case(code="struct foo { int nr_entrys; };\n/* Keep entrys in nr_entrys sorted. */",
+         why="the diff's own identifier and its parts"),
+    Case(changelog="Print the status. See https://example.org/seperate/recieve for the log:\n\n"
+                   "    tdx: recieve failed",
+         why="URLs and indented log lines are not prose"),
+    Case(code="int seperate_count = 0; /* Count it. */", why="code is never corrected"),
+    Case(changelog="Use the HKID of the TD, then the GPA and the TDMR's PAMT.",
+         why="acronyms and possessives of them"),
+]

@@ -1,0 +1,95 @@
+"""A function named in the changelog without "()".
+
+What it flags: a subject or changelog line that names a function of the
+patch's code (one it defines, declares or calls, in its added, removed or
+context lines) without the parentheses: "Call tdx_sys_disable from the
+reboot path". Only snake_case names count, so that English words that are
+also functions ("free", "read") never fire. One finding per line.
+
+Why: the tip handbook asks for function names in changelogs to be written
+as function_name(), so that the reader can tell a function from a variable,
+a struct or a concept at a glance; tip maintainers fix this in every
+changelog they take and ask submitters to do it themselves.
+
+Fires on "Call tdx_sys_disable from native_machine_shutdown." when the
+diff adds a call to tdx_sys_disable().
+Must not fire on "Call tdx_sys_disable() from native_machine_shutdown().",
+nor on "the tdx_sysinfo structure" when tdx_sysinfo is a variable.
+"""
+from __future__ import annotations
+
+from ..csyntax import call_name, declared_name
+from ..lazyre import lazy_re
+from ..rulekit import Case, Hit
+from ._patchcode import post_regions, removed_c_lines
+
+ID = "function-parens"
+SEVERITY = "warning"
+PATHS = None
+TOPICS = ("()", "parens", "parentheses", "function name", "brackets")
+
+_CALLED = lazy_re(r"\b([a-z_][a-z0-9_]*)\s*\(")
+_KEYWORDS = frozenset("if for while switch return sizeof do typeof defined".split())
+_NAME = lazy_re(r"(?<![\w.>/:-])([a-z_][a-z0-9_]*_[a-z0-9_]+)(?![\w(\[-]|\.\w)")
+
+
+def _functions(patch) -> frozenset[str]:
+    """Names the patch's C code uses as functions."""
+    names = set()
+    for region in post_regions(patch):
+        names.update(call_name(call) for call in region.find("call_expression"))
+        names.update(declared_name(decl) or "" for decl in region.find("function_declarator"))
+    for text in removed_c_lines(patch):
+        names.update(_CALLED.findall(text))
+    return frozenset(n for n in names if "_" in n.strip("_") and not n.isupper()
+                     and n not in _KEYWORDS and len(n) >= 4)
+
+
+def check_patch(patch):
+    places = [({"on_subject": True}, patch.summary)]
+    places += [({"changelog_line": i}, t) for i, t in patch.prose_lines]
+    places = [(where, text) for where, text in places if "_" in text]
+    if not places:
+        return
+    functions = _functions(patch)
+    if not functions:
+        return
+    for where, text in places:
+        bare = list(dict.fromkeys(m.group(1) for m in _NAME.finditer(text) if m.group(1) in functions))
+        if bare:
+            listed = ", ".join(f"{n}()" for n in bare)
+            yield Hit(f"function named without (): {', '.join(bare)}",
+                      comment=f"Nit: please write function names with parentheses: {listed}.", **where)
+
+
+_CALL = "\ttdx_sys_disable();"
+
+INVALID = [
+    Case(changelog="Call tdx_sys_disable from native_machine_shutdown() before kexec.",
+         code=_CALL, at=("Call tdx_sys_disable from",), why="called in the diff"),
+    Case(changelog="Add tdx_sys_shutdown, a wrapper for TDH.SYS.SHUTDOWN.",
+         code="int tdx_sys_shutdown(void)\n{\n\treturn 0;\n}", at=("Add tdx_sys_shutdown,",),
+         why="defined in the diff"),
+    Case(changelog="Nothing calls tdx_flush_all any more, so remove it.",
+         removed_files=(("arch/x86/virt/vmx/tdx/tdx.c", "void tdx_flush_all(void)\n{\n\twbinvd();\n}"),),
+         at=("Nothing calls tdx_flush_all",), why="removed by the diff"),
+    Case(subject="x86/tdx: Support VM area addresses in tdx_enc_status_changed",
+         code="static bool tdx_enc_status_changed(unsigned long vaddr, int numpages, bool enc)\n{\n}",
+         at=("tdx_enc_status_changed",), why="in the subject"),
+    Case(changelog="Make tdx_sys_disable and tdx_sys_shutdown return the status.",
+         code="int tdx_sys_disable(void);\nint tdx_sys_shutdown(void);", path="arch/x86/include/asm/tdx.h",
+         at=("Make tdx_sys_disable",), why="two names on one line: one finding"),
+]
+
+VALID = [
+    Case(changelog="Call tdx_sys_disable() from native_machine_shutdown() before kexec.",
+         code=_CALL, why="written with ()"),
+    Case(changelog="Read the version from the tdx_sysinfo structure.",
+         code="\tver = tdx_sysinfo.version.major;", why="a variable, not a function"),
+    Case(changelog="Call it from the reboot path:\n\n\ttdx_sys_disable();\n\nso the module is off.",
+         code=_CALL, why="indented code is not prose"),
+    Case(changelog="The old tdx_sys_disable.c goes away.", code=_CALL,
+         why="part of a path, not a function"),
+    Case(changelog="Free the pages with free_page() when the TD is gone.", code="\tfree_page(page);",
+         why="already with ()"),
+]

@@ -1,0 +1,84 @@
+"""A Reported-by: without a Closes: or Link: to the report right after it.
+
+What it flags: a Reported-by: trailer (or a run of them, for one report
+several people sent) not directly followed by a Closes: or Link: trailer.
+One finding per run, on its first Reported-by.
+
+Why: submitting-patches.rst asks for the report to be linked right after
+the Reported-by tag, so that whoever reads the commit can find the
+original report and its discussion; checkpatch warns about it
+(BAD_REPORTED_BY_LINK) and maintainers ask for the lore link when it is
+missing ("Please add a Closes: tag pointing to the report").
+
+Fires on:
+    Reported-by: Bob Tester <bob@example.com>
+    Signed-off-by: Alice Example <alice@example.org>
+Must not fire on:
+    Reported-by: Bob Tester <bob@example.com>
+    Closes: https://lore.kernel.org/all/20260301.bob@example.com/
+    Signed-off-by: Alice Example <alice@example.org>
+"""
+from __future__ import annotations
+
+from ..rulekit import Case, Hit
+
+ID = "reported-by-link"
+SEVERITY = "warning"
+PATHS = None
+TOPICS = ("reported-by", "closes", "link", "report", "lore")
+
+_REPORTED = ("reported-by", "reported-and-tested-by")
+_LINKS = ("closes", "link")
+
+
+def check_patch(patch):
+    trailers = patch.trailers
+    i = 0
+    while i < len(trailers):
+        if trailers[i].name.lower() not in _REPORTED:
+            i += 1
+            continue
+        first = trailers[i]
+        while i < len(trailers) and trailers[i].name.lower() in _REPORTED:
+            i += 1
+        after = trailers[i] if i < len(trailers) else None
+        if after is None or after.name.lower() not in _LINKS or after.line != trailers[i - 1].line + 1:
+            yield Hit(f"Reported-by: {first.value} has no Closes: or Link: to the report after it",
+                      changelog_line=first.line,
+                      comment="Please add a 'Closes:' tag with the URL of the report (lore link) "
+                              "directly below the Reported-by.")
+
+
+INVALID = [
+    Case(trailers="Reported-by: Bob Tester <bob@example.com>\n"
+                  "Signed-off-by: Alice Example <alice@example.org>",
+         at=("Reported-by: Bob Tester",), why="no link at all"),
+    Case(trailers="Reported-by: Bob Tester <bob@example.com>\n"
+                  "Signed-off-by: Alice Example <alice@example.org>\n"
+                  "Link: https://lore.kernel.org/r/20260301.bob@example.com",
+         at=("Reported-by: Bob Tester",), why="the link is not right after the Reported-by"),
+    Case(trailers="Reported-by: Bob Tester <bob@example.com>\n"
+                  "Reported-by: Carol Fuzzer <carol@example.net>\n"
+                  "Tested-by: Carol Fuzzer <carol@example.net>\n"
+                  "Signed-off-by: Alice Example <alice@example.org>",
+         at=("Reported-by: Bob Tester",), why="a run of two reporters, no link after the run"),
+    Case(trailers="Reported-by: Bob Tester <bob@example.com>\n"
+                  "Closes: https://lore.kernel.org/all/20260301.bob@example.com/\n"
+                  "Reported-by: Dan Static <dan@example.com>\n"
+                  "Signed-off-by: Alice Example <alice@example.org>",
+         at=("Reported-by: Dan Static",), why="the second report has no link"),
+]
+
+VALID = [
+    Case(trailers="Reported-by: Bob Tester <bob@example.com>\n"
+                  "Closes: https://lore.kernel.org/all/20260301.bob@example.com/\n"
+                  "Signed-off-by: Alice Example <alice@example.org>", why="Closes right after"),
+    Case(trailers="Reported-by: Bob Tester <bob@example.com>\n"
+                  "Reported-by: Carol Fuzzer <carol@example.net>\n"
+                  "Link: https://lore.kernel.org/all/20260301.bob@example.com/\n"
+                  "Signed-off-by: Alice Example <alice@example.org>", why="one link for a run"),
+    Case(trailers="Suggested-by: Bob Tester <bob@example.com>\n"
+                  "Signed-off-by: Alice Example <alice@example.org>", why="not a report"),
+    Case(changelog="Bob reported-by mail that the module hangs. Print the status.",
+         why="prose, not a trailer"),
+]
