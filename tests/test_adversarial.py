@@ -19,7 +19,7 @@ from email import policy
 from pathlib import Path
 
 import pytest
-from hostile import ALLOWED, ANSWERED, AUTHOR, EVIL, LIST, MARKER, adversarial
+from hostile import ALLOWED, ANSWERED, AUTHOR, EVIL, MARKER, adversarial
 from mails import patch_mail, plain_mail
 
 SENDER = "TDX Bot <tdxbot@example.org>"
