@@ -238,7 +238,18 @@ def write_reply_drafts(reviews: list[Review], settings: Settings, sender_arg: st
     now = datetime.now(timezone.utc).astimezone()
     written = []
     for review in reviews:
-        written += write_drafts(draft_replies(review, sender, now), folder)
+        drafts = draft_replies(review, sender, now)
+        by_index = {p.index: p for p in review.series.patches}
+        if review.series.cover is not None:
+            by_index[0] = review.series.cover
+        for draft in drafts:
+            patch = by_index.get(draft.patch_index)
+            if patch is not None and draft.message["In-Reply-To"] is None:
+                from .mailsafe import printable
+
+                warn(f"the draft to '{printable(patch.subject)}' is not threaded: the patch has no "
+                     "Message-ID a reply header may carry")
+        written += write_drafts(drafts, folder)
     return written
 
 
