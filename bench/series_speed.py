@@ -13,7 +13,6 @@ import argparse
 import os
 import platform
 import statistics
-import sys
 import time
 
 

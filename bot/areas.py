@@ -79,15 +79,31 @@ C_SUFFIXES = (".c", ".h")
 
 
 @lru_cache(maxsize=256)
-def _glob_regex(patterns: tuple[str, ...]):
-    return re.compile("|".join(f"(?:{fnmatch.translate(p)})" for p in patterns))
+def _matchers(patterns: tuple[str, ...]):
+    """Each pattern as (prefix, suffix) when it has one '*' and no other
+    wildcard (all of the areas'), else as a compiled fnmatch regex: the
+    per-patch b4 check runs before any regex is worth compiling."""
+    out = []
+    for p in patterns:
+        if p.count("*") == 1 and not any(c in p for c in "?[]"):
+            prefix, suffix = p.split("*")
+            out.append((prefix, suffix))
+        else:
+            out.append(re.compile(fnmatch.translate(p)))
+    return tuple(out)
 
 
 def path_matches(path: str, patterns: Iterable[str] | None) -> bool:
     """True when path matches one of the fnmatch patterns (None: any path)."""
     if patterns is None:
         return True
-    return bool(_glob_regex(tuple(patterns)).match(path))
+    for m in _matchers(tuple(patterns)):
+        if isinstance(m, tuple):
+            if path.startswith(m[0]) and path.endswith(m[1]) and len(path) >= len(m[0]) + len(m[1]):
+                return True
+        elif m.match(path):
+            return True
+    return False
 
 
 def area_of(path: str) -> Area | None:

@@ -367,6 +367,12 @@ def main(argv: list[str] | None = None) -> int:
     own_process = argv is None  # the command line's own run, not a caller's
     argv = sys.argv[1:] if argv is None else argv
     args = _fast_b4_check_args(argv)
+    if args is not None:
+        # b4 starts this once per patch: a process this short (its work is
+        # bounded by limits.py) is faster without the cycle collector.
+        import gc
+
+        gc.disable()
     if args is None:
         parser = build_parser()
         try:

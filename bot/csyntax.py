@@ -31,10 +31,31 @@ def parser():
     global _PARSER
     if _PARSER is None:
         import tree_sitter
+
+        _PARSER = tree_sitter.Parser(tree_sitter.Language(_c_language()))
+    return _PARSER
+
+
+def _c_language():
+    """tree-sitter-c's grammar, loaded from its extension module directly:
+    the package's __init__ imports importlib.resources (for query files we
+    do not use), which costs `tdxbot b4-check` more than the grammar."""
+    import importlib.machinery
+    import importlib.util
+    import os
+
+    spec = importlib.util.find_spec("tree_sitter_c")
+    folder = spec.submodule_search_locations[0] if spec and spec.submodule_search_locations else None
+    names = [n for n in os.listdir(folder) if n.startswith("_binding.")] if folder else []
+    if len(names) != 1:  # an unusual install: the package's own way
         import tree_sitter_c
 
-        _PARSER = tree_sitter.Parser(tree_sitter.Language(tree_sitter_c.language()))
-    return _PARSER
+        return tree_sitter_c.language()
+    loader = importlib.machinery.ExtensionFileLoader("tree_sitter_c._binding",
+                                                     os.path.join(folder, names[0]))
+    module = importlib.util.module_from_spec(importlib.util.spec_from_loader(loader.name, loader))
+    loader.exec_module(module)
+    return module.language()
 
 
 def _starts_inside_comment(lines: list[str]) -> bool:

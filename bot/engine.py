@@ -44,6 +44,9 @@ def _rule_from_module(module: ModuleType) -> Rule:
     if not doc:
         raise ValueError(f"{module.__name__}: a rule needs a docstring")
     kinds = [k for k in ("file", "patch", "series") if hasattr(module, f"check_{k}")]
+    if kinds and getattr(module, f"check_{kinds[0]}").__code__.co_flags & 0x20:  # CO_GENERATOR
+        raise ValueError(f"{module.__name__}: check_{kinds[0]}() reports through its context; "
+                         "it must not yield")
     if len(kinds) != 1:
         raise ValueError(f"{module.__name__}: define exactly one of check_file/check_patch/check_series")
     paths = getattr(module, "PATHS", None)
@@ -139,17 +142,10 @@ def _finding(rule: Rule, hit: Hit, patch: Patch | None, severity: dict[str, str]
     )
 
 
-def _run(check, ctx, *legacy_args) -> list[Hit]:
-    """Call a rule's check function with its context; it reports through
-    ctx. A check function written as a generator of Hits (the older
-    contract, given the thing to check and its patch) is run that way."""
-    if check.__code__.co_flags & _GENERATOR:
-        return list(check(*legacy_args))
+def _run(check, ctx) -> list[Hit]:
+    """Call a rule's check function with its context; it reports through ctx."""
     check(ctx)
     return ctx.sink.hits
-
-
-_GENERATOR = 0x20  # inspect.CO_GENERATOR, without importing inspect
 
 
 def _fixes_added_lines(edit, added_by_path: dict) -> bool:
@@ -181,14 +177,14 @@ def check_patch(patch: Patch, options: Options = Options()) -> list[Finding]:
         if rule.kind == "patch":
             if rule.paths is not None and not any(path_matches(f.path, rule.paths) for f in patch.files):
                 continue
-            hits = _run(rule.module.check_patch, PatchCheck(patch), patch)
+            hits = _run(rule.module.check_patch, PatchCheck(patch))
         elif rule.kind == "file":
             hits = []
             for diff in c_files:
                 if path_matches(diff.path, rule.paths):
                     source = source_file(diff)
                     hits += [h._replace(path=diff.path) for h in
-                             _run(rule.module.check_file, FileCheck(source, patch), source, patch)]
+                             _run(rule.module.check_file, FileCheck(source, patch))]
         else:
             continue
         for hit in hits:
@@ -220,7 +216,7 @@ def review_series(series: Series, options: Options = Options(),
         if rule.kind == "series":
             from .rulekit import SeriesCheck
 
-            for hit in _run(rule.module.check_series, SeriesCheck(series), series):
+            for hit in _run(rule.module.check_series, SeriesCheck(series)):
                 findings.append(_finding(rule, hit, None, severity))
     findings = _dedupe(findings)
     findings = mark_already_raised(findings, series)

@@ -299,7 +299,18 @@ class draft_writer:  # noqa: N801 - used as a function that remembers what it wr
     def __call__(self, review: Review) -> None:
         from .replies import draft_replies, write_drafts
 
-        self.written += write_drafts(draft_replies(review, self.sender, self.now), self.folder)
+        drafts = draft_replies(review, self.sender, self.now)
+        by_index = {p.index: p for p in review.series.patches}
+        if review.series.cover is not None:
+            by_index[0] = review.series.cover
+        for draft in drafts:
+            patch = by_index.get(draft.patch_index)
+            if patch is not None and draft.message["In-Reply-To"] is None:
+                from .mailsafe import printable
+
+                warn(f"the draft to '{printable(patch.subject)}' is not threaded: the patch has no "
+                     "Message-ID a reply header may carry")
+        self.written += write_drafts(drafts, self.folder)
 
 
 # -- a git branch -----------------------------------------------------------------

@@ -245,6 +245,11 @@ class PatchCheck:
         """The C files of the patch that match patterns, sharing this sink."""
         return [FileCheck(s, self.patch, self.sink) for s in sources_in(self.patch, patterns)]
 
+    def report(self, message: str, comment: str | None = None, **where) -> None:
+        """A remark at a place the rule names: changelog_line=, on_subject=,
+        or path= and line= (an added line); with none, the patch as a whole."""
+        self.sink.hits.append(Hit(message, comment=comment, **where))
+
     def report_changelog(self, index: int, message: str, comment: str | None = None, **kw) -> None:
         self.sink.hits.append(Hit(message, changelog_line=index, comment=comment, **kw))
 

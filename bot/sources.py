@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import re
 import sys
-import urllib.parse
 from typing import TYPE_CHECKING
 
 from .errors import UserError
@@ -45,6 +44,8 @@ def parse_msgid_arg(arg: str) -> tuple[str, str | None]:
     """Return (msgid, base URL or None) for a Message-ID or a lore URL.
     A malformed Message-ID is rejected here, before any request is made."""
     if arg.startswith(("http://", "https://")):
+        import urllib.parse
+
         parsed = urllib.parse.urlsplit(arg)
         parts = [urllib.parse.unquote(p) for p in parsed.path.split("/") if p]
         for i, part in enumerate(parts):
@@ -148,8 +149,8 @@ def load_local(source: str, alone: bool = True) -> list[Message]:
 
 
 def load_raw(source: str) -> tuple[str, list[bytes]]:
-    """(where, the raw mails) of a path ('-' for stdin): mbox, single
-    message or maildir."""
+    """(where, the raw mails) of a path ('-' for stdin), as load_local
+    reads it, not yet parsed."""
     if source == "-":
         data = sys.stdin.buffer.read()
         where = "<stdin>"

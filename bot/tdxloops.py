@@ -182,6 +182,7 @@ class Bound(NamedTuple):
 
 _JUSTIFICATION = lazy_re(
     r"forward progress|guarantee|lock(?:s|ed)? (?:\w+ )?out|terminat|will (?:eventually )?succeed|"
+    r"(?:keep|shut)s? (?:\w+ ){0,2}out|(?:block|prevent)s? (?:new|other|later|further)|"
     r"bounded by|cannot livelock|can'?t livelock|never return|short[- ]lived|serializ|"
     r"makes? progress|always (?:completes|succeeds)|ends? (?:when|once|after)|"
     r"is done|finish(?:es)? within|at most", re.I)
@@ -199,7 +200,7 @@ def justifying_text(prose: str, code: str) -> str | None:
     for sentence in _SENTENCE.split(prose):
         hits = [m for m in re.finditer(r"\b[A-Z][A-Z0-9_]{3,}\b", sentence)
                 if m.group(0) in names or is_status_name(m.group(0))
-                or is_status_name("TDX_" + m.group(0))]
+                or ("_" in m.group(0) and is_status_name("TDX_" + m.group(0)))]
         mine = [i for i, m in enumerate(hits) if m.group(0) in names]
         if not mine:
             continue

@@ -24,7 +24,7 @@ in v2:" notes.
 from __future__ import annotations
 
 from ..language import WORD, is_imperative, sentences, statement_mood, verb_base
-from ..rulekit import Case, Hit
+from ..rulekit import Case
 
 ID = "changelog-imperative"
 SEVERITY = "warning"
@@ -56,12 +56,13 @@ def _subject_problem(summary: str) -> str | None:
     return None
 
 
-def check_patch(patch):
+def check_patch(ctx):
+    patch = ctx.patch
     problem = _subject_problem(patch.summary)
     if problem:
-        yield Hit(problem, on_subject=True,
-                  comment="Please write the subject as '<prefix>: <Imperative summary>', e.g. "
-                          "'x86/virt/tdx: Add a wrapper for TDH.SYS.SHUTDOWN'.")
+        ctx.report(problem, on_subject=True,
+                   comment="Please write the subject as '<prefix>: <Imperative summary>', e.g. "
+                           "'x86/virt/tdx: Add a wrapper for TDH.SYS.SHUTDOWN'.")
     stated = [(index, text, statement_mood(text)) for index, text in sentences(patch.prose_lines)]
     stated = [(index, text, mood) for index, text, mood in stated if mood]
     if any(mood == "imperative" for _, _, mood in stated):
@@ -74,14 +75,14 @@ def check_patch(patch):
         if mood == "inflected":
             word = WORD.search(text).group(0)
             base = verb_base(word).capitalize()
-            yield Hit(f"the changelog says '{word}'; state the change in imperative mood ('{base}')",
-                      changelog_line=index,
-                      comment=f"Please state the change in imperative mood: '{base} ...', "
-                              f"not '{word} ...'.")
+            ctx.report(f"the changelog says '{word}'; state the change in imperative mood ('{base}')",
+                       changelog_line=index,
+                       comment=f"Please state the change in imperative mood: '{base} ...', "
+                               f"not '{word} ...'.")
         else:
-            yield Hit("no sentence states the change in imperative mood", changelog_line=index,
-                      comment="Please state the change in imperative mood, as if giving orders "
-                              "to the code base: 'Add ...', 'Remove ...'.")
+            ctx.report("no sentence states the change in imperative mood", changelog_line=index,
+                       comment="Please state the change in imperative mood, as if giving orders "
+                               "to the code base: 'Add ...', 'Remove ...'.")
 
 
 INVALID = [

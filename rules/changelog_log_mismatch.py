@@ -27,7 +27,7 @@ import re
 
 from ..csyntax import call_name
 from ..lazyre import lazy_re
-from ..rulekit import Case, Hit
+from ..rulekit import Case
 from ._patchcode import post_regions, removed_c_lines
 
 ID = "changelog-log-mismatch"
@@ -117,7 +117,8 @@ def _quoted_output(patch) -> list[tuple[int, str]]:
     return out
 
 
-def check_patch(patch):
+def check_patch(ctx):
+    patch = ctx.patch
     quoted = _quoted_output(patch)
     if not quoted:
         return
@@ -132,10 +133,10 @@ def check_patch(patch):
         if not near or any(p.search(line) for _, p in near) or any(p.search(line) for p in old):
             continue
         fmt = near[0][0]
-        yield Hit(f"the changelog shows a log line the code cannot print (the new format is "
-                  f"\"{fmt}\")", changelog_line=index,
-                  comment=f"This output does not match what the patch prints (\"{fmt}\"). Please "
-                          "update the example, or the message, so the two agree.")
+        ctx.report(f"the changelog shows a log line the code cannot print (the new format is "
+                   f"\"{fmt}\")", changelog_line=index,
+                   comment=f"This output does not match what the patch prints (\"{fmt}\"). Please "
+                           "update the example, or the message, so the two agree.")
 
 
 _PRINT = '\tpr_err("TDH.SYS.DISABLE failed: 0x%016llx\\n", ret);'

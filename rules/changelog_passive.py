@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from ..language import passive_change, sentences
 from ..lazyre import lazy_re
-from ..rulekit import Case, Hit
+from ..rulekit import Case
 
 ID = "changelog-passive"
 SEVERITY = "warning"
@@ -59,25 +59,26 @@ def _closing_paragraph(patch) -> list[tuple[int, str]]:
     return para[::-1]
 
 
-def check_patch(patch):
+def check_patch(ctx):
+    patch = ctx.patch
     for index, sentence in sentences(patch.prose_lines):
         m = passive_change(sentence)
         if m:
             verb = " ".join(m.group(1).split())
-            yield Hit(f"the change is stated in the passive ('{verb}')", changelog_line=index,
-                      comment="Please say what the patch does in imperative mood, e.g. 'Remove "
-                              "the ... check' rather than 'the ... check can be removed'.")
+            ctx.report(f"the change is stated in the passive ('{verb}')", changelog_line=index,
+                       comment="Please say what the patch does in imperative mood, e.g. 'Remove "
+                               "the ... check' rather than 'the ... check can be removed'.")
         f = _FORMER.search(sentence)
         if f:
-            yield Hit(f"'the {f.group(1)}' makes the reader look back", changelog_line=index,
-                      comment=f"Please name the thing again instead of 'the {f.group(1)}'.")
+            ctx.report(f"'the {f.group(1)}' makes the reader look back", changelog_line=index,
+                       comment=f"Please name the thing again instead of 'the {f.group(1)}'.")
     para = _closing_paragraph(patch)
     if para and not _LIST_ITEM.match(para[0][1]):
         index, text = para[-1]
         words = " ".join(t for _, t in para).split()
         if len(words) >= 4 and not _ENDS_SENTENCE.search(text.rstrip()) and "://" not in text:
-            yield Hit("the changelog's last sentence has no final period", changelog_line=index,
-                      severity="info", comment="Nit: the last sentence is missing its period.")
+            ctx.report("the changelog's last sentence has no final period", changelog_line=index,
+                       severity="info", comment="Nit: the last sentence is missing its period.")
 
 
 INVALID = [

@@ -26,7 +26,7 @@ until success or other error." (the TDH.SYS.DISABLE changelog).
 from __future__ import annotations
 
 from ..language import WORD, sentences, statement_mood
-from ..rulekit import Case, Hit
+from ..rulekit import Case
 
 ID = "changelog-says-what"
 SEVERITY = "warning"
@@ -46,21 +46,22 @@ def _restates(sentence: str, summary: str) -> bool:
     return bool(subject) and len(mine - subject) <= 1 and len(mine & subject) >= max(1, len(subject) - 1)
 
 
-def check_patch(patch):
+def check_patch(ctx):
+    patch = ctx.patch
     said = sentences(patch.prose_lines)
     if not said:
         return
     if all(_restates(text, patch.summary) for _, text in said):
-        yield Hit("the changelog only repeats the subject", changelog_line=said[0][0],
-                  comment="The changelog only repeats the subject. Please say why the change is "
-                          "needed: what goes wrong without it, or what it makes possible.")
+        ctx.report("the changelog only repeats the subject", changelog_line=said[0][0],
+                   comment="The changelog only repeats the subject. Please say why the change is "
+                           "needed: what goes wrong without it, or what it makes possible.")
         return
     if any(statement_mood(text) for _, text in said):
         return
-    yield Hit("no sentence of the changelog says what the patch does", changelog_line=said[0][0],
-              comment="The changelog explains the background but never says what this patch "
-                      "does. Please add a sentence that states the change, in imperative mood "
-                      "('Add ...', 'Shut down ... before ...').")
+    ctx.report("no sentence of the changelog says what the patch does", changelog_line=said[0][0],
+               comment="The changelog explains the background but never says what this patch "
+                       "does. Please add a sentence that states the change, in imperative mood "
+                       "('Add ...', 'Shut down ... before ...').")
 
 
 _SHUTDOWN = ("Replacing a running TDX module starts with taking the current one down.\n"

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from ..areas import C_SUFFIXES
 from ..lazyre import lazy_re
-from ..rulekit import Case, Hit, source_file
+from ..rulekit import Case, source_file
 from ._patchcode import post_regions, removed_c_lines
 
 ID = "changelog-typo"
@@ -140,7 +140,8 @@ def _lookups(word: str, skip: frozenset[str]):
             yield part, correction(part.lower())
 
 
-def check_patch(patch):
+def check_patch(ctx):
+    patch = ctx.patch
     places = [(where, list(_words(text))) for where, text in _places(patch)]
     if not any(words for _, words in places):
         return
@@ -154,8 +155,8 @@ def check_patch(patch):
                     typos[w] = fix
         if typos:
             pairs = ", ".join(f"{w} -> {f}" for w, f in typos.items())
-            yield Hit(f"possible misspelling: {pairs}",
-                      comment=f"Typo{'s' if len(typos) > 1 else ''}: {pairs}.", **where)
+            ctx.report(f"possible misspelling: {pairs}",
+                       comment=f"Typo{'s' if len(typos) > 1 else ''}: {pairs}.", **where)
 
 
 INVALID = [

@@ -18,7 +18,7 @@ nor on a quoted "we" or on I/O.
 from __future__ import annotations
 
 from ..lazyre import lazy_re
-from ..rulekit import Case, Hit
+from ..rulekit import Case
 
 ID = "changelog-voice"
 SEVERITY = "warning"
@@ -30,15 +30,16 @@ _VOICE = lazy_re(r"\b(?:[Ww]e|[Uu]s|[Oo]ur|I(?![/\-.]\w))\b|\b[Tt]his (?:patch|c
 _QUOTED = lazy_re(r"\"[^\"]*\"|`[^`]*`|'[^']{2,}'")
 
 
-def check_patch(patch):
+def check_patch(ctx):
+    patch = ctx.patch
     for index, text in patch.prose_lines:
         m = _VOICE.search(_QUOTED.sub(lambda q: " " * len(q.group(0)), text))
         if m:
             word = m.group(0)
-            yield Hit(f"changelog says '{word}'; describe the change in imperative mood",
-                      changelog_line=index,
-                      comment="Please describe the change in imperative mood, without "
-                              "'we'/'I'/'this patch' (see 'Changelog' in maintainer-tip.rst).")
+            ctx.report(f"changelog says '{word}'; describe the change in imperative mood",
+                       changelog_line=index,
+                       comment="Please describe the change in imperative mood, without "
+                               "'we'/'I'/'this patch' (see 'Changelog' in maintainer-tip.rst).")
 
 
 INVALID = [

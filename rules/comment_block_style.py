@@ -28,6 +28,7 @@ from __future__ import annotations
 
 from ..areas import X86
 from ..fixes import line_edit
+from ..lazyre import lazy_re
 from ..rulekit import Case
 
 ID = "comment-block-style"
@@ -37,6 +38,10 @@ FIXES = True
 TOPICS = ("/*", "*/", "line of its own", "comment style")
 
 
+_KERNEL_DOC_TITLE = lazy_re(r"^\s*/\*\s*(?:(?:struct|union|enum)\s+\w+|\w+\(\))\s*[:-]")
+_MEMBER = lazy_re(r"^\s*\*\s*@\w+\s*:")
+
+
 def check_file(file):
     for code in file.code:
         for comment in code.comments():
@@ -44,6 +49,9 @@ def check_file(file):
                 continue
             if any(text.rstrip().endswith("\\") for _, text in comment.lines):
                 continue
+            if _KERNEL_DOC_TITLE.match(comment.lines[0][1]) and \
+                    any(_MEMBER.match(text) for _, text in comment.lines[1:]):
+                continue  # kernel-doc missing its '/**': scripts/kernel-doc's remark, not this one
             first_no, first = comment.lines[0]
             last_no, last = comment.lines[-1]
             indent = first[:len(first) - len(first.lstrip())]
@@ -120,4 +128,10 @@ VALID = [
         	/* Networking code is out of scope
         	 * here. */
         """, why="not x86"),
+    Case(path="drivers/virt/coco/tdx-guest/tdx-guest.c", code="""
+        /* struct tdx_quote_buf: Format of Quote request buffer.
+         * @version: Quote format version, filled by TD.
+         * @status: Status code of Quote request, filled by VMM.
+         */
+        """, why="a kernel-doc block that lacks its '/**' (kernel-doc's own check says so)"),
 ]

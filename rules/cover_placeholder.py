@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 
 from ..lazyre import lazy_re
-from ..rulekit import Case, Hit
+from ..rulekit import Case
 
 ID = "cover-placeholder"
 SEVERITY = "warning"
@@ -36,7 +36,8 @@ def _text_before_diff(patch) -> str:
     return "\n".join([patch.title] + list(patch.body_lines[:patch.diff_body_start]))
 
 
-def check_series(series):
+def check_series(ctx):
+    series = ctx.series
     covers = ([series.cover] if series.cover is not None else [])
     messages = covers + [p for p in series.patches if p not in covers]
     for message in messages:
@@ -45,10 +46,10 @@ def check_series(series):
         if not found:
             continue
         what = "cover letter" if message.index == 0 else f"patch {message.index}/{message.total}"
-        yield Hit(f"the {what} still has the placeholder text {', '.join(repr(f) for f in found)}",
-                  comment=f"The {what} still has the placeholder text from the tools "
-                          f"({', '.join(found)}). Please fill in what the series does and why, "
-                          "and resend.")
+        ctx.report(f"the {what} still has the placeholder text {', '.join(repr(f) for f in found)}",
+                   comment=f"The {what} still has the placeholder text from the tools "
+                           f"({', '.join(found)}). Please fill in what the series does and why, "
+                           "and resend.")
 
 
 INVALID = [

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from ..csyntax import call_name, declared_name
 from ..lazyre import lazy_re
-from ..rulekit import Case, Hit
+from ..rulekit import Case
 from ._patchcode import post_regions, removed_c_lines
 
 ID = "function-parens"
@@ -45,7 +45,8 @@ def _functions(patch) -> frozenset[str]:
                      and n not in _KEYWORDS and len(n) >= 4)
 
 
-def check_patch(patch):
+def check_patch(ctx):
+    patch = ctx.patch
     places = [({"on_subject": True}, patch.summary)]
     places += [({"changelog_line": i}, t) for i, t in patch.prose_lines]
     places = [(where, text) for where, text in places if "_" in text]
@@ -58,8 +59,8 @@ def check_patch(patch):
         bare = list(dict.fromkeys(m.group(1) for m in _NAME.finditer(text) if m.group(1) in functions))
         if bare:
             listed = ", ".join(f"{n}()" for n in bare)
-            yield Hit(f"function named without (): {', '.join(bare)}",
-                      comment=f"Nit: please write function names with parentheses: {listed}.", **where)
+            ctx.report(f"function named without (): {', '.join(bare)}",
+                       comment=f"Nit: please write function names with parentheses: {listed}.", **where)
 
 
 _CALL = "\ttdx_sys_disable();"

@@ -20,7 +20,7 @@ Must not fire on:
 """
 from __future__ import annotations
 
-from ..rulekit import Case, Hit
+from ..rulekit import Case
 
 ID = "reported-by-link"
 SEVERITY = "warning"
@@ -31,7 +31,8 @@ _REPORTED = ("reported-by", "reported-and-tested-by")
 _LINKS = ("closes", "link")
 
 
-def check_patch(patch):
+def check_patch(ctx):
+    patch = ctx.patch
     trailers = patch.trailers
     i = 0
     while i < len(trailers):
@@ -43,10 +44,10 @@ def check_patch(patch):
             i += 1
         after = trailers[i] if i < len(trailers) else None
         if after is None or after.name.lower() not in _LINKS or after.line != trailers[i - 1].line + 1:
-            yield Hit(f"Reported-by: {first.value} has no Closes: or Link: to the report after it",
-                      changelog_line=first.line,
-                      comment="Please add a 'Closes:' tag with the URL of the report (lore link) "
-                              "directly below the Reported-by.")
+            ctx.report(f"Reported-by: {first.value} has no Closes: or Link: to the report after it",
+                       changelog_line=first.line,
+                       comment="Please add a 'Closes:' tag with the URL of the report (lore link) "
+                               "directly below the Reported-by.")
 
 
 INVALID = [

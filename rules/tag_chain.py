@@ -27,7 +27,7 @@ Must not fire on:
 from __future__ import annotations
 
 from ..lazyre import lazy_re
-from ..rulekit import Case, Hit
+from ..rulekit import Case
 
 ID = "tag-chain"
 SEVERITY = "warning"
@@ -74,45 +74,46 @@ def _email(value: str) -> str:
     return (m.group(1) if m else value).strip().lower()
 
 
-def check_patch(patch):
+def check_patch(ctx):
+    patch = ctx.patch
     trailers = patch.trailers
     for i, t in enumerate(trailers):
         if "-and-" in t.name.lower():
-            yield Hit(f"combined tag '{t.name}'", changelog_line=t.line,
-                      comment="Please split combined tags into one tag per line.")
+            ctx.report(f"combined tag '{t.name}'", changelog_line=t.line,
+                       comment="Please split combined tags into one tag per line.")
         if t.name.lower() == "co-developed-by":
             who = _email(t.value)
             nxt = trailers[i + 1] if i + 1 < len(trailers) else None
             if nxt is None or nxt.name.lower() != "signed-off-by" or _email(nxt.value) != who:
-                yield Hit(f"Co-developed-by: {t.value} is not followed by their Signed-off-by",
-                          changelog_line=t.line,
-                          comment="Each Co-developed-by needs the same person's Signed-off-by "
-                                  "directly below it.")
+                ctx.report(f"Co-developed-by: {t.value} is not followed by their Signed-off-by",
+                           changelog_line=t.line,
+                           comment="Each Co-developed-by needs the same person's Signed-off-by "
+                                   "directly below it.")
     by_line = {t.line: t for t in trailers}
     for index in _note_lines(patch.changelog_lines, trailers):
         note = patch.changelog_lines[index]
         named = _NAMED_NOTE.match(note)
         if not named:
-            yield Hit(f"handler note '{note.strip()}' does not say who made the change",
-                      changelog_line=index,
-                      comment="Please name who made the change, e.g. '[Rick: enhance log]', "
-                              "directly below their Signed-off-by.")
+            ctx.report(f"handler note '{note.strip()}' does not say who made the change",
+                       changelog_line=index,
+                       comment="Please name who made the change, e.g. '[Rick: enhance log]', "
+                               "directly below their Signed-off-by.")
             continue
         above = by_line.get(index - 1)
         if above is None or above.name.lower() != "signed-off-by":
-            yield Hit("handler note is not directly below a Signed-off-by", changelog_line=index,
-                      comment="Each '[name: note]' belongs right after the Signed-off-by that "
-                              "precedes the handler's own, so the chain of handling reads in "
-                              "order: SoB, [handler: what they changed], the handler's SoB.")
+            ctx.report("handler note is not directly below a Signed-off-by", changelog_line=index,
+                       comment="Each '[name: note]' belongs right after the Signed-off-by that "
+                               "precedes the handler's own, so the chain of handling reads in "
+                               "order: SoB, [handler: what they changed], the handler's SoB.")
             continue
         who = named.group(1).strip().lower()
         signers = [t for t in trailers if t.name.lower() == "signed-off-by" and who in _names(t)]
         below = by_line.get(index + 1)
         if signers and (below is None or below not in signers):
-            yield Hit(f"handler note of {named.group(1).strip()} is not directly above their "
-                      "Signed-off-by", changelog_line=index,
-                      comment="The note belongs directly above the Signed-off-by of the handler "
-                              "who made the change, below the one before it.")
+            ctx.report(f"handler note of {named.group(1).strip()} is not directly above their "
+                       "Signed-off-by", changelog_line=index,
+                       comment="The note belongs directly above the Signed-off-by of the handler "
+                               "who made the change, below the one before it.")
 
 
 INVALID = [

@@ -29,7 +29,7 @@ Must not fire on:
 from __future__ import annotations
 
 from ..areas import KVM, TDX_TIP, path_matches
-from ..rulekit import Case, Hit
+from ..rulekit import Case
 
 ID = "tag-order"
 SEVERITY = "warning"
@@ -42,15 +42,16 @@ _CHAIN = ("signed-off-by", "co-developed-by")
 _DOC = "the tag order in Documentation/process/maintainer-tip.rst"
 
 
-def check_patch(patch):
+def check_patch(ctx):
+    patch = ctx.patch
     if any(path_matches(f.path, KVM) for f in patch.files):
         return
     trailers = patch.trailers
     names = [t.name.lower() for t in trailers]
     if "fixes" in names and names[0] != "fixes":
         t = trailers[names.index("fixes")]
-        yield Hit("Fixes: is not the first tag", changelog_line=t.line,
-                  comment=f"Please put the Fixes: tag first; see {_DOC}.")
+        ctx.report("Fixes: is not the first tag", changelog_line=t.line,
+                   comment=f"Please put the Fixes: tag first; see {_DOC}.")
     chain = [i for i, n in enumerate(names) if n in _CHAIN]
     if not chain:
         return
@@ -58,17 +59,17 @@ def check_patch(patch):
     late = [i for i, n in enumerate(names) if n in _ABOVE_CHAIN and i > first_sob]
     if late:
         t = trailers[late[0]]
-        yield Hit(f"{t.name}: sits below the Signed-off-by chain", changelog_line=t.line,
-                  comment=f"Please move {t.name}: (and the Closes: with it) above the "
-                          f"Co-developed-by/Signed-off-by lines; see {_DOC}.")
+        ctx.report(f"{t.name}: sits below the Signed-off-by chain", changelog_line=t.line,
+                   comment=f"Please move {t.name}: (and the Closes: with it) above the "
+                           f"Co-developed-by/Signed-off-by lines; see {_DOC}.")
     early = [i for i, n in enumerate(names) if n in _BELOW_CHAIN and i < first_sob]
     if early:
         t = trailers[early[0]]
         # Authors who collect reviews often put them above their own SoB
         # and the tip maintainers reorder them when applying: a nit.
-        yield Hit(f"{t.name}: sits above the Signed-off-by chain", changelog_line=t.line,
-                  severity="info",
-                  comment=f"Nit: {t.name}: goes below the Signed-off-by lines; see {_DOC}.")
+        ctx.report(f"{t.name}: sits above the Signed-off-by chain", changelog_line=t.line,
+                   severity="info",
+                   comment=f"Nit: {t.name}: goes below the Signed-off-by lines; see {_DOC}.")
 
 
 _SOB = "Signed-off-by: Alice Example <alice@example.org>"

@@ -32,7 +32,7 @@ from collections import Counter
 
 from ..lazyre import lazy_re
 from ..areas import C_SUFFIXES, TDX, path_matches
-from ..rulekit import Case, Hit, added_lines_in
+from ..rulekit import Case, added_lines_in
 
 ID = "tdx-move-and-change"
 SEVERITY = "warning"
@@ -134,7 +134,8 @@ def _names(found) -> str:
     return ", ".join(dict.fromkeys(n for _, _, n in found[:4])) + (", ..." if len(found) > 4 else "")
 
 
-def check_patch(patch):
+def check_patch(ctx):
+    patch = ctx.patch
     removed, removed_defs = _removed(patch)
     renamed = [f for f in patch.files if f.old_path and f.old_path != f.path
                and not f.is_new and not f.is_deleted and path_matches(f.old_path, TDX)]
@@ -158,19 +159,19 @@ def check_patch(patch):
         # Where the moved code lands is where the reviewer looks first.
         path, line, _ = next((d for d in new if d[0] == target), new[0])
         names = _names(new)
-        yield Hit(f"this patch {what} and also adds {names}; split the move from the change",
-                  path=path, line=line,
-                  comment=f"This patch {what} and adds new things in the same go ({names}). "
-                          "Please split it: first the pure move, which is easy to check, then the "
-                          "additions on top.")
+        ctx.report(f"this patch {what} and also adds {names}; split the move from the change",
+                   path=path, line=line,
+                   comment=f"This patch {what} and adds new things in the same go ({names}). "
+                           "Please split it: first the pure move, which is easy to check, then the "
+                           "additions on top.")
     elif changed:
         path, line, _ = changed[0]
         names = _names(changed)
-        yield Hit(f"this patch {what} and changes {names} on the way; make the move a pure one",
-                  path=path, line=line,
-                  comment=f"This patch {what}, and {names} changed on the way. Please move the "
-                          "code unchanged in one patch and change it in the next, so that each "
-                          "is easy to check.")
+        ctx.report(f"this patch {what} and changes {names} on the way; make the move a pure one",
+                   path=path, line=line,
+                   comment=f"This patch {what}, and {names} changed on the way. Please move the "
+                           "code unchanged in one patch and change it in the next, so that each "
+                           "is easy to check.")
 
 
 _MOVED = """

@@ -300,4 +300,17 @@ VALID = [
         """,
         why="a loop written in a comment is no loop",
     ),
+    Case(
+        code="""
+        	/*
+        	 * TDX_INTERRUPTED_RESUMABLE comes back only after forward progress.
+        	 * TDX_SYS_BUSY means another TDH.SYS.* call got in first, but once
+        	 * TDH.SYS.DISABLE runs it keeps new ones out.
+        	 */
+        	do {
+        		ret = seamcall(TDH_SYS_DISABLE, &args);
+        	} while (ret == TDX_INTERRUPTED_RESUMABLE || ret == TDX_SYS_BUSY);
+        """,
+        why="'keeps new ones out' argues the busy case too (whether the module promises it is for a human)",
+    ),
 ]

@@ -202,7 +202,7 @@ def adversarial(now: float | None = None) -> dict[str, bytes]:
     add("cc-5000", "Cc: " + ", ".join(f"person{i}@example.org" for i in range(5000)))
     add("reply-to-5000", "Reply-To: " + ", ".join(f"person{i}@example.org" for i in range(5000)))
     add("cc-non-ascii", "Cc: caf\u00e9@example.org, Carol <carol@example.org>")
-    add("cc-group", f"Cc: friends: Carol <carol@example.org>;")
+    add("cc-group", "Cc: friends: Carol <carol@example.org>;")
     add("date-encoded-crlf", f"Date: {_q('Mon' + chr(13) + chr(10) + MARKER + ' date')}")
     # Other headers and structure
     add("header-nul", "X-Note: a\0b")

@@ -19,7 +19,7 @@ from email import policy
 from pathlib import Path
 
 import pytest
-from hostile import ALLOWED, ANSWERED, AUTHOR, EVIL, LIST, MARKER, adversarial
+from hostile import ALLOWED, ANSWERED, AUTHOR, EVIL, MARKER, adversarial
 from mails import patch_mail, plain_mail
 
 SENDER = "TDX Bot <tdxbot@example.org>"
@@ -427,3 +427,19 @@ def test_addresses_are_split_before_decoding():
                            f"=?utf-8?q?victim@{EVIL}?=", "caf\u00e9@example.org", "<ok@example.org>"))
     assert [a.email for a in got] == ["eve@example.org", "eve2@example.org", "j@example.org", "ok@example.org"]
     assert got[0].name == f"Evil <victim@{EVIL}>," and got[1].name == "\u00c9ve" and got[2].name == "Doe, J."
+
+
+def test_review_says_when_a_draft_cannot_be_threaded(tmp_path):
+    """A patch whose Message-ID may not go into a reply header still gets
+    its draft, unthreaded, and the user is told why."""
+    from conftest import run_cli
+    from hostile import adversarial
+
+    raw = adversarial()["msgid-encoded-crlf"]
+    path = tmp_path / "p.eml"
+    path.write_bytes(raw)
+    res = run_cli("review", path, "--drafts", tmp_path / "d", "--from", "R <r@example.org>")
+    assert res.returncode in (0, 1), res.stderr
+    assert b"is not threaded: the patch has no Message-ID a reply header may carry" in res.stderr
+    (draft,) = list((tmp_path / "d").iterdir())
+    assert b"In-Reply-To" not in draft.read_bytes().split(b"\n\n", 1)[0]

@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import ROOT, b4_command, git_tree
+from conftest import b4_command, git_tree
 
 COVER = "20260914-tdx-shutdown-v2-0-5a1c0ffee@example.com"
 

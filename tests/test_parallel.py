@@ -183,7 +183,6 @@ def test_b4_runs_in_the_child_and_a_dead_child_is_survived(tmp_path, case):
     data = _inputs()["two-versions"]
     box = tmp_path / "thread.mbox"
     box.write_bytes(data)
-    root = Path(__file__).resolve().parent.parent
     res = subprocess.run([sys.executable, "-c", _IN_A_FRESH_INTERPRETER, str(box), case],
                          capture_output=True, timeout=120)
     assert res.returncode == 0, res.stderr.decode()

@@ -12,7 +12,7 @@ from email import policy
 from pathlib import Path
 
 import pytest
-from conftest import FIXTURES, ROOT
+from conftest import FIXTURES
 from mails import patch_mail, plain_mail
 
 from tdxbot.sources import split_mbox
