@@ -217,20 +217,27 @@ class Region(CFacts):
 
     def find(self, *types: str, within=None) -> list:
         """Nodes of the given types, in document order; only those inside
-        `within` when it is given."""
+        `within` when it is given (found by bisection: a rule asking about
+        each function of a big file must not scan the file each time)."""
+        if within is None:
+            if len(types) == 1:
+                return self._index.get(types[0], [])  # shared: callers only read it
+            found = [n for t in types for n in self._index.get(t, ())]
+            found.sort(key=lambda n: n.start_byte)
+            return found
+        from bisect import bisect_left
+
+        lo, hi = within.start_byte, within.end_byte
         found = []
         for t in types:
-            found.extend(self._index.get(t, ()))
+            nodes = self._index.get(t)
+            if not nodes:
+                continue
+            starts = self._starts(t)
+            found.extend(n for n in nodes[bisect_left(starts, lo):bisect_left(starts, hi)]
+                         if n.end_byte <= hi)
         if len(types) > 1:
             found.sort(key=lambda n: n.start_byte)
-        if within is not None:
-            from bisect import bisect_left
-
-            lo, hi = within.start_byte, within.end_byte
-            if len(types) == 1:  # sorted already: cut the slice out
-                starts = self._starts(types[0])
-                found = found[bisect_left(starts, lo):]
-            found = [n for n in found if lo <= n.start_byte and n.end_byte <= hi]
         return found
 
     def _starts(self, node_type: str) -> list[int]:

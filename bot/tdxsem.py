@@ -56,23 +56,33 @@ def call_kind(name: str) -> str | None:
 class PatchFacts:
     """What the C files of one patch say about functions and macros: which
     issue a TDX call (and return its status or an errno), which test a
-    status for a code. Shared by every region of the patch."""
+    status for a code. Shared by every region of the patch.
+
+    Each function and macro is read once into a small record (the names it
+    calls, what it returns); wrappers of wrappers are then resolved on those
+    records, not by reading the trees again."""
 
     def __init__(self, regions: list[Region]):
         self.wrappers: dict[str, str] = {}
         self.issuers: set[str] = set()  # functions and macros that issue a TDX call at all
         self.helpers: dict[str, Helper] = {}
         self.maskers: set[str] = set(MASKING_CALLS)  # functions returning a masked status
-        self.params: dict[str, list[str]] = {}  # parameter types of the functions in sight
+        self._regions = regions
+        records = []
         for region in regions:
-            for name, types in region._param_types.items():
-                self.params.setdefault(name, types)
-        for _ in range(3):  # wrappers of wrappers, a few levels deep
-            before = (len(self.wrappers), len(self.issuers), len(self.helpers), len(self.maskers))
-            for region in regions:
-                self._learn(region)
-            if (len(self.wrappers), len(self.issuers), len(self.helpers), len(self.maskers)) == before:
+            records += self._read(region)
+        for _ in range(4):  # wrappers of wrappers, a few levels deep
+            if not self._resolve(records):
                 break
+
+    @cached_property
+    def params(self) -> dict[str, list[str]]:
+        """Parameter types of the functions in sight, by function name."""
+        out: dict[str, list[str]] = {}
+        for region in self._regions:
+            for name, types in region._param_types.items():
+                out.setdefault(name, types)
+        return out
 
     def kind(self, name: str) -> str | None:
         return call_kind(name) or self.wrappers.get(name)
@@ -80,73 +90,75 @@ class PatchFacts:
     def issues(self, name: str) -> bool:
         return self.kind(name) is not None or name in self.issuers
 
-    def _learn(self, region: Region) -> None:
+    def _read(self, region: Region) -> list[tuple]:
+        """(name, called names, {local: the call assigned to it}, returned
+        ('call' or 'var', name) pairs, returns a u64) per function and macro."""
+        out = []
         for func in region.find("function_definition"):
             name = function_name(func)
             if not name or call_kind(name):
                 continue
-            calls = [c for c in region.find("call_expression", within=func)]
-            kinds = [self.kind(call_name(c)) for c in calls]
-            if any(kinds) or any(call_name(c) in self.issuers for c in calls):
-                self.issuers.add(name)
-            returns = self._returned_kind(region, func)
-            if returns and is_status_type(region.return_type(func)):
-                self.wrappers.setdefault(name, returns)
-            helper = self._helper_test(region, func)
-            if helper is not None:
-                self.helpers.setdefault(name, helper)
+            calls = {call_name(c) for c in region.find("call_expression", within=func)}
+            assigned: dict[str, str] = {}
+            for node in region.find("init_declarator", "assignment_expression", within=func):
+                is_init = node.type == "init_declarator"
+                value = unwrap(node.child_by_field_name("value" if is_init else "right"))
+                target = node.child_by_field_name("declarator" if is_init else "left")
+                if value is not None and value.type == "call_expression" and target is not None:
+                    assigned[region.text(target)] = call_name(value)
             returns = region.find("return_statement", within=func)
-            if len(returns) == 1 and returns[0].named_children and \
-                    is_masked(region, returns[0].named_children[0], self.maskers):
-                self.maskers.add(name)
+            returned = []
+            for ret in returns:
+                value = unwrap(ret.named_children[0]) if ret.named_children else None
+                if value is not None and value.type == "call_expression":
+                    returned.append(("call", call_name(value)))
+                elif value is not None and value.type == "identifier":
+                    returned.append(("var", region.text(value)))
+            out.append((name, calls, assigned, returned, is_status_type(region.return_type(func))))
+            if len(returns) == 1 and returns[0].named_children:
+                value = returns[0].named_children[0]
+                if is_masked(region, value, self.maskers):
+                    self.maskers.add(name)
+                if "bool" in (region.return_type(func) or ""):
+                    tests = single_code_tests(region, value, self)
+                    if len(tests) == 1 and tests[0].op in ("==", "helper", "class"):
+                        self.helpers.setdefault(name, Helper(tests[0].code, tests[0].masked))
         for node in region.find("preproc_function_def"):
             name_node, value = node.child_by_field_name("name"), node.child_by_field_name("value")
-            if name_node is None or value is None:
+            if name_node is None or value is None or call_kind(region.text(name_node)):
                 continue
             name = region.text(name_node)
-            if call_kind(name):
-                continue
-            called = re.findall(r"\b([A-Za-z_]\w*)\s*\(", region.text(value))
-            kinds = [self.kind(c) for c in called if c != name]
-            status_kinds = [k for k in kinds if k in (HOST, GUEST, HYPERCALL)]
-            if status_kinds:
-                self.wrappers.setdefault(name, status_kinds[0])
-            elif any(kinds) or any(c in self.issuers for c in called):
+            called = {c for c in re.findall(r"\b([A-Za-z_]\w*)\s*\(", region.text(value)) if c != name}
+            out.append((name, called, None, None, True))
+        return out
+
+    def _resolve(self, records: list[tuple]) -> bool:
+        """One round of learning from the records; whether anything was learned."""
+        learned = False
+        for name, calls, assigned, returned, wide in records:
+            kinds = [self.kind(c) for c in calls]
+            if name not in self.issuers and (any(kinds) or any(c in self.issuers for c in calls)):
                 self.issuers.add(name)
-
-    def _returned_kind(self, region: Region, func) -> str | None:
-        """The kind of TDX call whose status func returns (directly, or
-        through a local assigned from it)."""
-        assigned: dict[str, str] = {}
-        for node in region.find("init_declarator", "assignment_expression", within=func):
-            value = unwrap(node.child_by_field_name("value" if node.type == "init_declarator" else "right"))
-            target = node.child_by_field_name("declarator" if node.type == "init_declarator" else "left")
-            if value is not None and value.type == "call_expression" and target is not None:
-                kind = self.kind(call_name(value))
-                if kind in (HOST, GUEST, HYPERCALL):
-                    assigned[region.text(target)] = kind
-        for ret in region.find("return_statement", within=func):
-            value = unwrap(ret.named_children[0]) if ret.named_children else None
-            if value is None:
+                learned = True
+            if name in self.wrappers or not wide:
                 continue
-            if value.type == "call_expression":
-                kind = self.kind(call_name(value))
-                if kind in (HOST, GUEST, HYPERCALL):
-                    return kind
-            elif value.type == "identifier" and region.text(value) in assigned:
-                return assigned[region.text(value)]
-        return None
+            if returned is None:  # a macro: the status of the first TDX call it makes
+                kind = next((k for k in kinds if k in (HOST, GUEST, HYPERCALL)), None)
+            else:
+                kind = self._returned_kind(assigned, returned)
+            if kind:
+                self.wrappers[name] = kind
+                learned = True
+        return learned
 
-    def _helper_test(self, region: Region, func) -> Helper | None:
-        """A bool function whose body is one return of a one-code status test."""
-        if "bool" not in (region.return_type(func) or ""):
-            return None
-        returns = region.find("return_statement", within=func)
-        if len(returns) != 1 or not returns[0].named_children:
-            return None
-        tests = single_code_tests(region, returns[0].named_children[0], self)
-        if len(tests) == 1 and tests[0].op in ("==", "helper", "class"):
-            return Helper(tests[0].code, tests[0].masked)
+    def _returned_kind(self, assigned: dict[str, str], returned: list[tuple]) -> str | None:
+        """The kind of TDX call whose status a function returns (directly,
+        or through a local assigned from it)."""
+        for what, name in returned:
+            call = name if what == "call" else assigned.get(name)
+            kind = self.kind(call) if call else None
+            if kind in (HOST, GUEST, HYPERCALL):
+                return kind
         return None
 
 

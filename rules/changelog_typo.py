@@ -23,6 +23,8 @@ that names the diff's own `nr_entrys` field.
 """
 from __future__ import annotations
 
+from functools import lru_cache
+
 from ..areas import C_SUFFIXES
 from ..lazyre import lazy_re
 from ..rulekit import Case, source_file
@@ -119,44 +121,54 @@ def _places(patch):
 
 
 def _lookups(word: str, skip: frozenset[str]):
-    """(word, codespell's fix or None) for a word of prose. A hyphenated
-    word is looked up whole, as codespell does, and when the dictionary
-    does not know it, its longer parts on their own ("maybe-unecessary");
-    short parts are prefixes ("mis-speculates")."""
-    from ._codespell import correction, entry
-
-    def camel(w: str) -> bool:
-        return any(c.isupper() for c in w[1:])
-
+    """(word, codespell's fix) for a word of prose that has one. A
+    hyphenated word is looked up whole, as codespell does, and when the
+    dictionary does not know it, its longer parts on their own
+    ("maybe-unecessary"); short parts are prefixes ("mis-speculates")."""
     low = word.lower()
     if low in skip or low.split("'")[0] in skip:
-        return
-    if "-" not in word or (entry(low) is not None and not camel(word.replace("-", ""))):
-        if not camel(word):
-            yield word, correction(low)
-        return
-    for part in word.split("-"):
-        if len(part) >= 5 and not camel(part) and part.lower() not in skip:
-            yield part, correction(part.lower())
+        return ()
+    return tuple((w, fix) for w, fix in _dictionary_says(word) if w.lower() not in skip)
+
+
+def _camel(w: str) -> bool:
+    return any(c.isupper() for c in w[1:])
+
+
+@lru_cache(maxsize=65536)
+def _dictionary_says(word: str) -> tuple[tuple[str, str], ...]:
+    """The misspellings codespell finds in one word, with their fixes. The
+    same words come back patch after patch; each is looked up once."""
+    from ._codespell import correction, entry
+
+    low = word.lower()
+    if "-" not in word or (entry(low) is not None and not _camel(word.replace("-", ""))):
+        fix = None if _camel(word) else correction(low)
+        return ((word, fix),) if fix else ()
+    return tuple((part, fix) for part in word.split("-")
+                 if len(part) >= 5 and not _camel(part) and (fix := correction(part.lower())))
 
 
 def check_patch(ctx):
     patch = ctx.patch
-    places = [(where, list(_words(text))) for where, text in _places(patch)]
-    if not any(words for _, words in places):
+    # Words the dictionary knows as misspellings are rare; the identifiers of
+    # the diff, which excuse some of them, are read only when there are any.
+    found = [(where, word) for where, text in _places(patch) for word in _words(text)
+             if _dictionary_says(word)]
+    if not found:
         return
     skip = KERNEL_WORDS | _code_names(patch)
-
-    for where, words in places:
-        typos = {}
-        for word in words:
-            for w, fix in _lookups(word, skip):
-                if fix and w not in typos and not _variant(w.lower(), fix):
-                    typos[w] = fix
+    typos_at: dict[tuple, dict[str, str]] = {}
+    for where, word in found:
+        typos = typos_at.setdefault(tuple(sorted(where.items())), {})
+        for w, fix in _lookups(word, skip):
+            if w not in typos and not _variant(w.lower(), fix):
+                typos[w] = fix
+    for where, typos in typos_at.items():
         if typos:
             pairs = ", ".join(f"{w} -> {f}" for w, f in typos.items())
             ctx.report(f"possible misspelling: {pairs}",
-                       comment=f"Typo{'s' if len(typos) > 1 else ''}: {pairs}.", **where)
+                       comment=f"Typo{'s' if len(typos) > 1 else ''}: {pairs}.", **dict(where))
 
 
 INVALID = [
