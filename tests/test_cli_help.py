@@ -7,7 +7,7 @@ import pytest
 from conftest import ROOT, run_cli
 
 from tdxbot import __version__
-from tdxbot.cli import build_parser
+from tdxbot.argspec import build_parser
 
 
 def _subparsers(parser):
