@@ -196,6 +196,9 @@ def check_patch(patch: Patch, options: Options = Options()) -> list[Finding]:
                 if hit.fix and not all(_fixes_added_lines(e, added_by_path) for e in hit.fix):
                     hit = hit._replace(fix=())  # a fix touches only what the patch adds
                 findings.append(_finding(rule, hit, patch, severity, hit.path, added[hit.line]))
+    from .rulekit import forget
+
+    forget(patch)
     return findings
 
 

@@ -22,6 +22,7 @@ MAX_LOOPS = 1000  # for/while/do keywords in the added C lines
 NOTE_ID = "too-large-to-review"
 
 _LOOP = lazy_re(r"\b(?:for|while|do)\b")
+_BRACKETS = lazy_re(r"[{}()]")
 
 
 def too_large(patch: Patch) -> str | None:
@@ -44,12 +45,12 @@ def too_large(patch: Patch) -> str | None:
                 if len(text) > MAX_LINE:
                     return f"{diff.path} has an added line of {len(text)} characters (the limit is {MAX_LINE})"
                 if "{" in text or "(" in text or "}" in text or ")" in text:
-                    for ch in text:
+                    for ch in _BRACKETS.findall(text):  # the brackets alone: a line has few
                         if ch in "{(":
                             depth += 1
                             if depth > deepest:
                                 deepest = depth
-                        elif ch in "})" and depth:
+                        elif depth:
                             depth -= 1
                     if deepest > MAX_DEPTH:
                         return f"{diff.path} nests braces and parentheses more than {MAX_DEPTH} deep"

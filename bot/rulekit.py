@@ -101,15 +101,30 @@ def patch_facts(patch: Patch):
     return facts
 
 
-def tdx_facts(region: Region, patch: Patch):
-    """The TDX facts of one region (made once, kept on the region)."""
-    facts = region.__dict__.get("_tdx_facts")
-    if facts is None:
-        from .tdxsem import TdxFacts
+_TDX_FACTS: dict[int, tuple[Region, object]] = {}
 
-        facts = TdxFacts(region, patch_facts(patch))
-        region.__dict__["_tdx_facts"] = facts
+
+def tdx_facts(region: Region, patch: Patch):
+    """The TDX facts of one region (made once per patch)."""
+    entry = _TDX_FACTS.get(id(region))
+    if entry is not None and entry[0] is region:
+        return entry[1]
+    from .tdxsem import TdxFacts
+
+    facts = TdxFacts(region, patch_facts(patch))
+    _TDX_FACTS[id(region)] = (region, facts)
     return facts
+
+
+def forget(patch: Patch) -> None:
+    """Drop what was worked out for a patch's files once it is checked: a
+    big mbox would otherwise keep hundreds of parsed files alive."""
+    _PATCH_FACTS.pop(id(patch), None)
+    for diff in patch.files:
+        entry = _SOURCES.pop(id(diff), None)
+        if entry is not None:
+            for region in entry[1].regions:
+                _TDX_FACTS.pop(id(region), None)
 
 
 def added_lines_in(patch: Patch, patterns: Iterable[str] | None) -> Iterator[tuple[FileDiff, Line]]:
@@ -151,16 +166,20 @@ class Code:
     """One region of a changed C file: the Region's C facts (every Region
     method is available here), its TDX facts (.tdx), and report()."""
 
-    def __init__(self, region: Region, file: "FileCheck"):
+    def __init__(self, region: Region, path: str, patch: Patch, sink: "_Sink"):
+        # No reference back to the FileCheck: objects that point at each
+        # other outlive their patch until a garbage-collector pass.
         self.region = region
-        self.file = file
+        self.path = path
+        self.patch = patch
+        self.sink = sink
 
     def __getattr__(self, name):
         return getattr(self.region, name)
 
     @property
     def tdx(self):
-        return tdx_facts(self.region, self.file.patch)
+        return tdx_facts(self.region, self.patch)
 
     def line_of(self, where) -> int | None:
         """The added post-image line a node (or line number, or the first
@@ -187,7 +206,7 @@ class Code:
         first, last = self._point(lo), self._point(hi)
         if first is None or last is None:
             return None
-        return Edit(self.file.path, first[0], first[1], last[0], last[1], text)
+        return Edit(self.path, first[0], first[1], last[0], last[1], text)
 
     def _point(self, byte: int):
         """(post-image line, byte column) of a byte of the region's source."""
@@ -202,7 +221,7 @@ class Code:
         """Report at a node or line; dropped when it is not on an added line."""
         line = self.line_of(where)
         if line is not None:
-            self.file.sink.hits.append(Hit(message, line=line, path=self.file.path, comment=comment,
+            self.sink.hits.append(Hit(message, line=line, path=self.path, comment=comment,
                                            severity=severity, fix=tuple(e for e in fix if e)))
 
 
@@ -213,7 +232,7 @@ class FileCheck:
         self.source = source
         self.patch = patch
         self.sink = sink or _Sink()
-        self.code = [Code(r, self) for r in source.regions]
+        self.code = [Code(r, source.path, patch, self.sink) for r in source.regions]
 
     @property
     def path(self) -> str:

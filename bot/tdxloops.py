@@ -7,6 +7,7 @@ tests deciding each are found in one sweep."""
 from __future__ import annotations
 
 import re
+import weakref
 from bisect import bisect_left
 from functools import cached_property
 from typing import TYPE_CHECKING, NamedTuple
@@ -33,7 +34,8 @@ class Loop:
 
     def __init__(self, facts: "TdxFacts", node, kind: str, span: tuple[int, int],
                  condition=None, back_edge=None):
-        self.facts = facts
+        # The facts keep their loops; a loop refers back without keeping them.
+        self.facts = weakref.proxy(facts)
         self.node = node  # the loop statement (the labeled statement for a goto loop)
         self.kind = kind  # "for", "while", "do" or "goto"
         self.span = span  # bytes the loop covers
