@@ -173,6 +173,7 @@ def check_patch(patch: Patch, options: Options = Options()) -> list[Finding]:
         lines.update((ln.new_no, ln.text) for ln in diff.added_lines())
     c_files = [d for d in patch.files
                if not d.is_deleted and not d.is_binary and d.path.endswith(C_SUFFIXES)]
+    file_checks: dict[str, FileCheck] = {}
     for rule in active_rules(options):
         if rule.kind == "patch":
             if rule.paths is not None and not any(path_matches(f.path, rule.paths) for f in patch.files):
@@ -182,9 +183,13 @@ def check_patch(patch: Patch, options: Options = Options()) -> list[Finding]:
             hits = []
             for diff in c_files:
                 if path_matches(diff.path, rule.paths):
-                    source = source_file(diff)
-                    hits += [h._replace(path=diff.path) for h in
-                             _run(rule.module.check_file, FileCheck(source, patch))]
+                    # One FileCheck per file serves every rule; each rule's
+                    # hits are taken out of its sink before the next runs.
+                    check = file_checks.get(diff.path)
+                    if check is None:
+                        check = file_checks[diff.path] = FileCheck(source_file(diff), patch)
+                    hits += [h._replace(path=diff.path) for h in _run(rule.module.check_file, check)]
+                    check.sink.hits = []
         else:
             continue
         for hit in hits:

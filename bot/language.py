@@ -2,6 +2,8 @@
 sentence states a change, and which words make up a review topic."""
 from __future__ import annotations
 
+from functools import lru_cache
+
 import re
 
 from .lazyre import lazy_re
@@ -111,7 +113,13 @@ _DETERMINERS = frozenset("a an the this that these those new its their some all 
 
 def sentences(lines) -> list[tuple[int, str]]:
     """(index of the line it starts on, sentence) for prose given as
-    (index, text) pairs; blank lines end paragraphs, bullets start one."""
+    (index, text) pairs; blank lines end paragraphs, bullets start one.
+    (Several rules read the same changelog: it is split once.)"""
+    return _sentences(tuple(lines))
+
+
+@lru_cache(maxsize=32)
+def _sentences(lines: tuple) -> list[tuple[int, str]]:
     out: list[tuple[int, str]] = []
     para: list[tuple[int, str]] = []
 
@@ -165,6 +173,7 @@ def _identifier_like(word: str) -> bool:
     return "_" in word or word.endswith("()") or (word.isupper() and len(word) > 1)
 
 
+@lru_cache(maxsize=1024)
 def statement_mood(sentence: str) -> str | None:
     """How a sentence states a change: "imperative" ("Add ...", "So loop
     ...", "Since ..., remove ..."), "inflected" ("Adds a ..."),
@@ -253,6 +262,7 @@ _SUBORDINATE = lazy_re(r"\b(?:so that|because|since|if|when|whenever|unless|whet
                        r"not|never|no longer|n't)\b|n't\b", re.I)
 
 
+@lru_cache(maxsize=1024)
 def passive_change(sentence: str):
     """The passive 'X is added' / 'X can be dropped' match when it is the
     sentence's statement about a piece of code; None for history ("was

@@ -19,6 +19,7 @@ The engine knows no rule by name; it only reads these attributes.
 """
 from __future__ import annotations
 
+from functools import cached_property
 from typing import Iterable, Iterator, NamedTuple
 
 from .areas import C_SUFFIXES, path_matches
@@ -175,9 +176,14 @@ class Code:
         self.sink = sink
 
     def __getattr__(self, name):
-        return getattr(self.region, name)
+        # The Region's methods and properties, looked up once and then kept
+        # here (a Code serves every rule of its patch).
+        value = getattr(self.region, name)
+        if callable(value):
+            self.__dict__[name] = value
+        return value
 
-    @property
+    @cached_property
     def tdx(self):
         return tdx_facts(self.region, self.patch)
 
