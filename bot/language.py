@@ -111,7 +111,7 @@ _CLAUSE = lazy_re(r"[,;:]\s+")
 _DETERMINERS = frozenset("a an the this that these those new its their some all each every".split())
 
 
-def sentences(lines) -> list[tuple[int, str]]:
+def sentences(lines) -> tuple[tuple[int, str], ...]:
     """(index of the line it starts on, sentence) for prose given as
     (index, text) pairs; blank lines end paragraphs, bullets start one.
     (Several rules read the same changelog: it is split once.)"""
@@ -119,7 +119,7 @@ def sentences(lines) -> list[tuple[int, str]]:
 
 
 @lru_cache(maxsize=32)
-def _sentences(lines: tuple) -> list[tuple[int, str]]:
+def _sentences(lines: tuple) -> tuple[tuple[int, str], ...]:
     out: list[tuple[int, str]] = []
     para: list[tuple[int, str]] = []
 
@@ -149,7 +149,7 @@ def _sentences(lines: tuple) -> list[tuple[int, str]]:
             stripped = _BULLET.sub("", stripped)
         para.append((index, stripped))
     flush()
-    return out
+    return tuple(out)  # shared by every caller: not to be changed
 
 
 def _opens_imperative(words: list[str], led_in: bool) -> bool:
