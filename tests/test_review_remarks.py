@@ -82,7 +82,7 @@ def test_how_a_sentence_states_the_change(sentence, mood):
 
 def test_sentences_keep_the_line_they_start_on():
     lines = list(enumerate(["First one. Second", "one goes on.", "", "- a bullet", "- another"]))
-    assert sentences(lines) == [(0, "First one."), (0, "Second one goes on."), (3, "a bullet"),
+    assert list(sentences(lines)) == [(0, "First one."), (0, "Second one goes on."), (3, "a bullet"),
                                 (4, "another")]
 
 
