@@ -81,12 +81,15 @@ def check_file(file):
                 what = _source(code, ret.named_children[0])
                 if what:
                     _report(code, ret, what, "returned as", type_text)
+        known = code.tdx.patch.params  # callee name -> its parameters' types
         for call in code.find("call_expression"):
-            params = code.tdx.patch.params.get(call_name(call))
-            for arg, type_text in zip(call_args(call), params or ()):
+            name = call_name(call)
+            if name not in known:
+                continue
+            for arg, type_text in zip(call_args(call), known[name]):
                 what = _source(code, arg) if _narrow(type_text) else None
                 if what:
-                    _report(code, arg, what, f"passed to {call_name(call)}() as", type_text)
+                    _report(code, arg, what, f"passed to {name}() as", type_text)
 
 
 INVALID = [
