@@ -97,7 +97,14 @@ def path_matches(path: str, patterns: Iterable[str] | None) -> bool:
     """True when path matches one of the fnmatch patterns (None: any path)."""
     if patterns is None:
         return True
-    for m in _matchers(tuple(patterns)):
+    if isinstance(patterns, tuple):
+        return _tuple_matches(path, patterns)
+    return _tuple_matches(path, tuple(patterns))
+
+
+@lru_cache(maxsize=4096)  # the engine asks it for every rule and file
+def _tuple_matches(path: str, patterns: tuple[str, ...]) -> bool:
+    for m in _matchers(patterns):
         if isinstance(m, tuple):
             if path.startswith(m[0]) and path.endswith(m[1]) and len(path) >= len(m[0]) + len(m[1]):
                 return True

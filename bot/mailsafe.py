@@ -53,12 +53,14 @@ def _is_break_or_control(ch: str) -> bool:
     return code < 0x20 or 0x7F <= code <= 0x9F or ch in "\u2028\u2029" or 0xD800 <= code <= 0xDFFF
 
 
+# What _is_break_or_control() accepts, as one character class.
+_BREAK_OR_CONTROL = lazy_re("[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+
+
 def clean_text(text: str) -> str:
     """Text with every control character, line break and lone surrogate
     turned into a space, and runs of whitespace folded into one."""
-    if any(_is_break_or_control(ch) for ch in text):
-        text = "".join(" " if _is_break_or_control(ch) else ch for ch in text)
-    return " ".join(text.split())
+    return " ".join(_BREAK_OR_CONTROL.sub(" ", text).split())
 
 
 def header_text(text: str, limit: int = MAX_SUBJECT) -> str:
