@@ -157,19 +157,23 @@ def review_messages(messages, version: int | None, where: str, options: Options,
                     parallel_min: int = PARALLEL_MIN_MESSAGES) -> Review:
     """Assemble and review one thread or mbox. A big one on a machine with a
     spare core has b4 pick the series in a child process while this one
-    parses every patch and runs the per-patch rules; patches that turn out
-    not to be in the series are checked for nothing, which is cheaper than
-    waiting for b4."""
+    parses every patch; then this process and a second child share the
+    per-patch rules (forked.work_shared), the second child taking up the
+    core once b4 is done. Patches that turn out not to be in the series
+    are checked for nothing, which is cheaper than waiting for b4."""
     from .assembly import assemble, build_series, is_standalone_patch, needs_b4, parse_all
     from .b4glue import plan_series_in_child
     from .engine import check_patch, review_series
+    from .forked import collector_resting, work_shared
 
     if len(messages) < parallel_min or usable_cpus() < 2 or not needs_b4(messages):
         return review_series(assemble(messages, version, where), options)
     wait_for_plan = plan_series_in_child(messages, version, where)
     parsed = parse_all(messages, where)
-    checked = {id(p): (p, check_patch(p, options)) for p in parsed
-               if p is not None and is_standalone_patch(p)}
+    standalone = [p for p in parsed if p is not None and is_standalone_patch(p)]
+    with collector_resting():
+        findings = work_shared(standalone, lambda patch: check_patch(patch, options))
+    checked = {id(p): (p, found) for p, found in zip(standalone, findings)}
     series = build_series(messages, version, where, wait_for_plan(), parsed)
     return review_series(series, options, checked)
 

@@ -4,7 +4,6 @@ what the reports read. pipeline.review_local decides what to review and
 whether to share; this module does the work."""
 from __future__ import annotations
 
-from contextlib import contextmanager
 from typing import TYPE_CHECKING, NamedTuple
 
 from .errors import UserError
@@ -28,7 +27,7 @@ def review_threads(jobs: list[ThreadJob], heads: list, raws: list, version: int 
     left them; each is let go once its thread has read it."""
     from .assembly import assemble
     from .engine import all_rules, review_series
-    from .forked import work_shared
+    from .forked import collector_resting, work_shared
 
     def work(job: ThreadJob):
         try:
@@ -43,7 +42,7 @@ def review_threads(jobs: list[ThreadJob], heads: list, raws: list, version: int 
 
     if fork:
         all_rules()  # imported once, before the fork, for both processes
-    with _frozen_start():
+    with collector_resting():
         return work_shared(jobs, work, fork=fork)
 
 
@@ -81,28 +80,6 @@ def deliver(review: Review, on_review) -> Review:
     if on_review is not None:
         on_review(review)
     return slim_review(review)
-
-
-@contextmanager
-def _frozen_start():
-    """What is loaded before the review (rules, the mails read) is frozen
-    out of the garbage collector, and the collector rests while thread
-    after thread is reviewed: what a review makes is freed as soon as it is
-    dropped (the rules' per-file objects hold no reference cycles, and each
-    patch's parsed files go once it is checked), so a pass would only walk
-    live objects, and a forked child would copy the pages it touched.
-    bench/mbox_speed.py measures the memory this keeps flat."""
-    import gc
-
-    gc.freeze()
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-        gc.unfreeze()
 
 
 def slim_review(review: Review) -> Review:
