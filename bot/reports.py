@@ -78,7 +78,9 @@ def _finding_lines(findings: list[Finding], c) -> list[str]:
     return out
 
 
-def to_json_obj(review: Review) -> dict:
+def to_json_obj(review: Review, series_index: int = 0) -> dict:
+    """The review as JSON data; series_index: the place of its series in
+    the output's "series" list, which each finding names."""
     series = review.series
     subjects = {p.index: p.subject for p in series.patches}
     return {
@@ -95,6 +97,7 @@ def to_json_obj(review: Review) -> dict:
         "findings": [{
             "rule": f.rule,
             "severity": f.severity,
+            "series_index": series_index,
             "patch_index": f.patch_index,
             "message_id": f.message_id,
             "path": f.path,
@@ -205,7 +208,7 @@ def render(reviews: list[Review], fmt: str, colour: bool = False, rules=(),
             return render_json(reviews[0])
         import json
 
-        objs = [to_json_obj(r) for r in reviews]
+        objs = [to_json_obj(r, n) for n, r in enumerate(reviews)]
         merged = dict(objs[0])
         merged["series"] = [s for o in objs for s in o["series"]]
         merged["findings"] = [f for o in objs for f in o["findings"]]

@@ -119,6 +119,12 @@ def test_every_series_of_the_mix_is_reviewed_and_reported(tmp_path):
     ids = {p["message_id"] for s in report["series"] for p in s["patches"]}
     found = {f["message_id"] for f in report["findings"]}
     assert found <= ids | {None} and len(found & ids) >= 5
+    # Each finding names its series, and the patch it names is in that one.
+    for f in report["findings"]:
+        series = report["series"][f["series_index"]]
+        if f["message_id"] is not None:
+            assert f["message_id"] in {p["message_id"] for p in series["patches"]}
+    assert len({f["series_index"] for f in report["findings"]}) >= 5
     # A lone patch is no re-roll of another: no bogus version, no notes rule.
     lone = [f for f in report["findings"] if f["message_id"] == "lone-b@example.org"]
     assert "version-notes-missing" not in {f["rule"] for f in lone}
