@@ -106,7 +106,8 @@ def main() -> int:
                 os.path.join(tmp, "state.sqlite3"), "--from", "Bench <bench@example.org>",
                 "--settle", "0", "--drafts", os.path.join(tmp, "drafts")]
         t0 = time.perf_counter()
-        res = subprocess.run(base + ["--once"], env=env, capture_output=True)
+        # --backlog: a first run otherwise starts at the archive's tip (issue 12)
+        res = subprocess.run(base + ["--once", "--backlog"], env=env, capture_output=True)
         backlog_s = time.perf_counter() - t0
         peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
         if res.returncode != 0:
@@ -116,6 +117,10 @@ def main() -> int:
         log = res.stderr.decode()
         reviewed = log.count(" reviewed ")
         skipped = log.count(" skipped ")
+        if not reviewed or not drafts:
+            print(f"the backlog run reviewed {reviewed} series and wrote {drafts} drafts: "
+                  "nothing was measured", file=sys.stderr)
+            return 1
 
         # Latency: a watcher polling every second, one new TDX patch at a time.
         proc = subprocess.Popen(base + ["--interval", "1"], env=env, stdout=subprocess.DEVNULL,

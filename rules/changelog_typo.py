@@ -65,7 +65,9 @@ _NOT_CODE = lazy_re(r"/\*.*?(?:\*/|$)|//.*$|\"(?:\\.|[^\"\\])*\"")
 
 def _words(text: str):
     """The plain words of prose: no identifiers, paths, acronyms, CamelCase."""
-    for chunk in _URL.sub(" ", text).split():
+    if "://" in text or "@" in text:  # the only texts _URL can match
+        text = _URL.sub(" ", text)
+    for chunk in text.split():
         core = chunk.strip(_STRIP)
         if len(core) > 2 and _PLAIN.match(core):
             yield core
