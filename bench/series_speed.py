@@ -19,7 +19,7 @@ import time
 
 
 from tdxbot.engine import all_rules, review_series  # noqa: E402
-from tdxbot.rulekit import case_mail  # noqa: E402
+from tdxbot.cases import case_mail  # noqa: E402
 from tdxbot.assembly import assemble
 from tdxbot.sources import parse_message, split_mbox  # noqa: E402
 

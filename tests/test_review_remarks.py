@@ -15,7 +15,7 @@ from tdxbot.engine import mark_already_raised
 from tdxbot.language import on_topic, sentences, statement_mood, topic_terms
 from tdxbot.model import Address, Finding, Reply, Series
 from tdxbot.replies import quote_body
-from tdxbot.rulekit import Case, case_patch
+from tdxbot.cases import Case, case_patch
 from tdxbot.rules import _codespell
 
 

@@ -7,7 +7,7 @@ import pytest
 from tdxbot.engine import Options, all_rules, review_series
 from tdxbot.model import Series
 from tdxbot import fixes
-from tdxbot.rulekit import Case, case_patch, case_post_image
+from tdxbot.cases import Case, case_patch, case_post_image
 
 RULES = all_rules()
 

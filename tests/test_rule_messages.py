@@ -18,7 +18,7 @@ from tdxbot.engine import Options, all_rules, review_series
 from tdxbot.model import Address, Review, Series
 from tdxbot.replies import draft_replies
 from tdxbot.reports import render_text
-from tdxbot.rulekit import case_patch
+from tdxbot.cases import case_patch
 from tdxbot.rulesdoc import REGENERATE, REPO_DOC, render_markdown
 
 UPDATE = os.environ.get("TDXBOT_UPDATE_SNAPSHOTS") == "1"
