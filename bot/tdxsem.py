@@ -31,6 +31,11 @@ SEAMCALL_POINTER_TYPES = frozenset({"sc_func_t"})
 # Calls that issue one but return an errno (they print the status themselves).
 _ERRNO_CALL = lazy_re(r"^seamcall_prerr\w*$|^sc_retry_prerr$")
 
+# What a fix may use: the IS_TDX_*() helpers and status mask the code names.
+# Read from the text, since a macro's body is text to tree-sitter.
+_IS_HELPER = lazy_re(r"\b(IS_TDX_[A-Z0-9_]+)\s*\(")
+_ERRNO_HELPER = lazy_re(r"DEFINE_TDX_ERRNO_HELPER\((TDX_[A-Z0-9_]+)\)")
+_STATUS_MASK = lazy_re(r"\b(TDX_SEAMCALL_STATUS_MASK|TDX_STATUS_MASK)\b")
 # Names a status variable goes by in TDX code (for a value whose assignment
 # is out of sight, e.g. a hunk that starts mid-function).
 _STATUS_NAME = lazy_re(r"^(?:err|error|ret|sret|status|tdx_ret|hret|\w*_ret|\w*_err|\w*_status)$")
@@ -74,6 +79,20 @@ class PatchFacts:
         for _ in range(4):  # wrappers of wrappers, a few levels deep
             if not self._resolve(records):
                 break
+
+    @cached_property
+    def masking_in_sight(self) -> tuple[frozenset[str], str | None]:
+        """The IS_TDX_*() helpers and the status mask the patch's code
+        uses: what a suggested fix may use (and nothing else)."""
+        helpers: set[str] = set()
+        mask = None
+        for region in self._regions:
+            text = "\n".join(region.lines)
+            helpers.update(_IS_HELPER.findall(text))
+            helpers.update("IS_" + code for code in _ERRNO_HELPER.findall(text))
+            found = mask is None and _STATUS_MASK.search(text)
+            mask = mask or (found.group(1) if found else None)
+        return frozenset(helpers), mask
 
     @cached_property
     def params(self) -> dict[str, list[str]]:

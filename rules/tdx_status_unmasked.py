@@ -28,10 +28,8 @@ compare) or on `switch (vp_enter_ret & TDX_SEAMCALL_STATUS_MASK)`.
 """
 from __future__ import annotations
 
-import re
-
 from ..areas import TDX
-from ..rulekit import Case, sources_in
+from ..rulekit import Case
 from ..tdxsem import DETAIL_STATUSES, code_of, is_masked
 
 ID = "tdx-status-unmasked"
@@ -51,20 +49,9 @@ def _message(code: str) -> str:
     return f"raw compare with {code}, which the TDX module returns with detail bits in 31:0"
 
 
-def _masking_in_sight(file) -> tuple[set[str], str | None]:
-    """The IS_TDX_*() helpers and the status mask the code of the patch
-    uses: a fix may use what the tree has, and nothing else."""
-    helpers, mask = set(), None
-    for region in (r for source in sources_in(file.patch, None) for r in source.regions):
-        text = "\n".join(region.lines)
-        helpers.update(re.findall(r"\b(IS_TDX_[A-Z0-9_]+)\s*\(", text))
-        helpers.update("IS_" + c for c in re.findall(r"DEFINE_TDX_ERRNO_HELPER\((TDX_[A-Z0-9_]+)\)", text))
-        found = re.search(r"\b(TDX_SEAMCALL_STATUS_MASK|TDX_STATUS_MASK)\b", text)
-        mask = mask or (found.group(1) if found else None)
-    return helpers, mask
-
-
-def _masked_test(code, test, helpers: set[str], mask: str | None):
+def _masked_test(code, test):
+    """The compare rewritten with what the patch's code already uses."""
+    helpers, mask = code.tdx.patch.masking_in_sight
     value = code.text(test.value).strip() if test.value is not None else None
     if value is None:
         return None
@@ -78,13 +65,12 @@ def _masked_test(code, test, helpers: set[str], mask: str | None):
 
 
 def check_file(file):
-    helpers, mask = _masking_in_sight(file)
     for code in file.code:
         tdx = code.tdx
         for test in tdx.status_tests():
             if test.code in DETAIL_STATUSES and test.op in ("==", "!=") and not test.masked:
                 code.report(test.node, _message(test.code), _comment(test.code),
-                            fix=[_masked_test(code, test, helpers, mask)])
+                            fix=[_masked_test(code, test)])
         for switch in code.find("switch_statement"):
             if is_masked(code.region, switch.child_by_field_name("condition"), tdx.patch.maskers):
                 continue
