@@ -82,13 +82,15 @@ _STATEMENT_WORD = lazy_re(r"^\s*(?:if|while|for|switch|return|do|else|goto|case|
 # f(...)` would parse as a declaration of __always_inline. They are blanked
 # (same length, so every byte offset holds) in what tree-sitter parses;
 # rules read them from the text (see CFacts.annotations).
+# The lookahead lets the scan leave most words after one test: every
+# annotation starts with "__", "no" or "as" (the regex is run on every region).
 _ANNOTATIONS = lazy_re(
-    rb"\b(?:__always_inline|noinstr|__init|__exit|__ref|__meminit|__init_or_module|__must_check|"
+    rb"\b(?=__|no|as)(?:(?:__always_inline|noinstr|__init|__exit|__ref|__meminit|__init_or_module|__must_check|"
     rb"__cold|__hot|notrace|__flatten|__maybe_unused|__noreturn|__cpuidle|__weak|__visible|"
     rb"asmlinkage|__ro_after_init|__initdata|__initconst|__read_mostly|__percpu|__rcu|__iomem|"
     rb"__user|__force|__packed|__latent_entropy|__noclone|__attribute_const__)\b"
-    rb"|\b(?:__must_hold|__acquires|__releases|__aligned|__section|__printf|__alias|__diag\w*)"
-    rb"\s*\((?:[^()\n]|\([^()\n]*\))*\)")
+    rb"|(?:__must_hold|__acquires|__releases|__aligned|__section|__printf|__alias|__diag\w*)"
+    rb"\s*\((?:[^()\n]|\([^()\n]*\))*\))")
 
 
 def _parseable(source: bytes) -> bytes:

@@ -148,10 +148,25 @@ def _run(check, ctx) -> list[Hit]:
     return ctx.sink.hits
 
 
-def _fixes_added_lines(edit, added_by_path: dict) -> bool:
+class _AddedLines(dict):
+    """The text of each line a patch adds, by path and post-image number;
+    a path's table is made when a finding first asks for it (most files of
+    a review get none)."""
+
+    def __init__(self, patch: Patch):
+        super().__init__()
+        self.patch = patch
+
+    def __missing__(self, path: str) -> dict[int, str]:
+        lines = self[path] = {ln.new_no: ln.text for diff in self.patch.files if diff.path == path
+                              for ln in diff.added_lines()}
+        return lines
+
+
+def _fixes_added_lines(edit, added_by_path: _AddedLines) -> bool:
     """An edit may change only lines the patch adds, or insert a line right
     after one."""
-    added = added_by_path.get(edit.path, {})
+    added = added_by_path[edit.path]
     if (edit.line, edit.column) == (edit.end_line, edit.end_column) and edit.column == 0:
         return edit.line - 1 in added or edit.line in added
     return all(n in added for n in edit.lines)
@@ -167,10 +182,7 @@ def check_patch(patch: Patch, options: Options = Options()) -> list[Finding]:
         return [note(patch, why)]
     severity = dict(options.severity)
     findings: list[Finding] = []
-    added_by_path: dict[str, dict[int, str]] = {}
-    for diff in patch.files:
-        lines = added_by_path.setdefault(diff.path, {})
-        lines.update((ln.new_no, ln.text) for ln in diff.added_lines())
+    added_by_path = _AddedLines(patch)
     c_files = [d for d in patch.files
                if not d.is_deleted and not d.is_binary and d.path.endswith(C_SUFFIXES)]
     file_checks: dict[str, FileCheck] = {}
@@ -196,7 +208,7 @@ def check_patch(patch: Patch, options: Options = Options()) -> list[Finding]:
             if hit.path is None:
                 findings.append(_finding(rule, hit, patch, severity))
                 continue
-            added = added_by_path.get(hit.path, {})
+            added = added_by_path[hit.path]
             if hit.line in added:  # findings land only on lines the patch adds
                 if hit.fix and not all(_fixes_added_lines(e, added_by_path) for e in hit.fix):
                     hit = hit._replace(fix=())  # a fix touches only what the patch adds

@@ -6,7 +6,7 @@ thousand files, and an analysis that is fine on real patches can then take
 minutes and gigabytes. Real TDX patches stay far below these bounds; a
 patch past one is not reviewed, and the report says so ("too large to
 review") instead of spending unbounded time or memory on it. The scan is
-one pass over the added lines.
+one pass over the added lines of each file.
 """
 from __future__ import annotations
 
@@ -29,37 +29,38 @@ def too_large(patch: Patch) -> str | None:
     """Why a patch is past a bound, or None."""
     if len(patch.files) > MAX_FILES:
         return f"it touches {len(patch.files)} files (the limit is {MAX_FILES})"
-    added = depth = deepest = loops = 0
+    added = loops = 0
     for diff in patch.files:
-        is_c = diff.path.endswith(C_SUFFIXES)
-        for hunk in diff.hunks:
-            for line in hunk.lines:
-                if line.kind != "+":
-                    continue
-                added += 1
-                if added > MAX_ADDED_LINES:
-                    return f"it adds more than {MAX_ADDED_LINES} lines"
-                if not is_c:
-                    continue
-                text = line.text
-                if len(text) > MAX_LINE:
-                    return f"{diff.path} has an added line of {len(text)} characters (the limit is {MAX_LINE})"
-                if "{" in text or "(" in text or "}" in text or ")" in text:
-                    for ch in _BRACKETS.findall(text):  # the brackets alone: a line has few
-                        if ch in "{(":
-                            depth += 1
-                            if depth > deepest:
-                                deepest = depth
-                        elif depth:
-                            depth -= 1
-                    if deepest > MAX_DEPTH:
-                        return f"{diff.path} nests braces and parentheses more than {MAX_DEPTH} deep"
-                if "for" in text or "while" in text or "do" in text:
-                    loops += len(_LOOP.findall(text))
-                    if loops > MAX_LOOPS:
-                        return f"it adds more than {MAX_LOOPS} loops"
-        depth = 0
+        lines = [line.text for line in diff.added_lines()]
+        added += len(lines)
+        if added > MAX_ADDED_LINES:
+            return f"it adds more than {MAX_ADDED_LINES} lines"
+        if not diff.path.endswith(C_SUFFIXES) or not lines:
+            continue
+        longest = max(map(len, lines))
+        if longest > MAX_LINE:
+            return f"{diff.path} has an added line of {longest} characters (the limit is {MAX_LINE})"
+        text = "\n".join(lines)
+        if text.count("{") + text.count("(") > MAX_DEPTH and _deepest(text) > MAX_DEPTH:
+            return f"{diff.path} nests braces and parentheses more than {MAX_DEPTH} deep"
+        loops += len(_LOOP.findall(text))
+        if loops > MAX_LOOPS:
+            return f"it adds more than {MAX_LOOPS} loops"
     return None
+
+
+def _deepest(text: str) -> int:
+    """How many braces and parentheses are open at once, at most (a closer
+    with nothing open is ignored, as a hunk may start inside a block)."""
+    depth = deepest = 0
+    for ch in _BRACKETS.findall(text):  # the brackets alone
+        if ch in "{(":
+            depth += 1
+            if depth > deepest:
+                deepest = depth
+        elif depth:
+            depth -= 1
+    return deepest
 
 
 def note(patch: Patch, why: str) -> Finding:

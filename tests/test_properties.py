@@ -223,3 +223,15 @@ def test_a_partial_reroll_b4_cannot_put_together():
     or refuses it like any other input, forked or not."""
     exercise(build_thread(random.Random(4202)))
     _forked_or_not(4202)
+
+
+def test_the_character_classes_say_what_the_character_tests_say():
+    """mailsafe keeps each test of a character twice: a function, and a
+    regex class for whole strings. Every character of the Basic Multilingual
+    Plane (and a few past it) gets the same answer from both."""
+    from tdxbot import mailsafe
+
+    for code in [*range(0x10000), 0x1F600, 0x10FFFF]:
+        ch = chr(code)
+        assert bool(mailsafe._UNPRINTABLE.match(ch)) == mailsafe._unprintable(ch), hex(code)
+        assert bool(mailsafe._BREAK_OR_CONTROL.match(ch)) == mailsafe._is_break_or_control(ch), hex(code)
