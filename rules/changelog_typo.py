@@ -63,14 +63,30 @@ _NAME_NODES = ("identifier", "field_identifier", "type_identifier", "statement_i
 _NOT_CODE = lazy_re(r"/\*.*?(?:\*/|$)|//.*$|\"(?:\\.|[^\"\\])*\"")
 
 
-def _words(text: str):
-    """The plain words of prose: no identifiers, paths, acronyms, CamelCase."""
+def _without_urls(text: str) -> str:
     if "://" in text or "@" in text:  # the only texts _URL can match
         text = _URL.sub(" ", text)
-    for chunk in text.split():
-        core = chunk.strip(_STRIP)
-        if len(core) > 2 and _PLAIN.match(core):
+    return text
+
+
+def _words(text: str):
+    """The plain words of prose: no identifiers, paths, acronyms, CamelCase."""
+    for chunk in _without_urls(text).split():
+        core = _plain_word(chunk)
+        if core:
             yield core
+
+
+@lru_cache(maxsize=65536)
+def _plain_word(chunk: str) -> str | None:
+    core = chunk.strip(_STRIP)
+    return core if len(core) > 2 and _PLAIN.match(core) else None
+
+
+@lru_cache(maxsize=65536)
+def _suspect(chunk: str) -> bool:
+    core = _plain_word(chunk)
+    return core is not None and bool(_dictionary_says(core))
 
 
 def _code_names(patch) -> frozenset[str]:
@@ -107,19 +123,20 @@ def _c_prose(diff):
 
 
 def _places(patch):
-    """(Hit keyword arguments, text) for every piece of prose to check."""
-    yield {"on_subject": True}, patch.summary
+    """(Hit keyword arguments as sorted pairs, text) for every piece of
+    prose to check."""
+    yield (("on_subject", True),), patch.summary
     for index, text in patch.prose_lines:
-        yield {"changelog_line": index}, text
+        yield (("changelog_line", index),), text
     for diff in patch.files:
         if diff.is_deleted or diff.is_binary:
             continue
         if diff.path.endswith(C_SUFFIXES):
             for line, text in _c_prose(diff):
-                yield {"path": diff.path, "line": line}, text
+                yield (("line", line), ("path", diff.path)), text
         elif diff.path.endswith(_DOC_SUFFIXES) or diff.path.startswith("Documentation/"):
             for ln in diff.added_lines():
-                yield {"path": diff.path, "line": ln.new_no}, ln.text
+                yield (("line", ln.new_no), ("path", diff.path)), ln.text
 
 
 def _lookups(word: str, skip: frozenset[str]):
@@ -153,16 +170,23 @@ def _dictionary_says(word: str) -> tuple[tuple[str, str], ...]:
 
 def check_patch(ctx):
     patch = ctx.patch
-    # Words the dictionary knows as misspellings are rare; the identifiers of
-    # the diff, which excuse some of them, are read only when there are any.
-    found = [(where, word) for where, text in _places(patch) for word in _words(text)
+    # Words the dictionary knows as misspellings are rare: each distinct
+    # word of the patch is looked up once, and the places and the diff's
+    # identifiers (which excuse some words) are read only when one is known.
+    places = list(_places(patch))
+    chunks = set()
+    for _where, text in places:
+        chunks.update(_without_urls(text).split())
+    if not any(map(_suspect, chunks)):
+        return
+    found = [(where, word) for where, text in places for word in _words(text)
              if _dictionary_says(word)]
     if not found:
         return
     skip = KERNEL_WORDS | _code_names(patch)
     typos_at: dict[tuple, dict[str, str]] = {}
     for where, word in found:
-        typos = typos_at.setdefault(tuple(sorted(where.items())), {})
+        typos = typos_at.setdefault(where, {})
         for w, fix in _lookups(word, skip):
             if w not in typos and not _variant(w.lower(), fix):
                 typos[w] = fix

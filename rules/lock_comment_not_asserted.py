@@ -63,7 +63,9 @@ _DEMANDS = (
                      r"(?:held|locked|taken)", re.I)),
 )
 _MODE = lazy_re(r"\s+(?:(?:held|locked|taken|acquired)\s+)?(?:for|in)\s+(read|write)", re.I)
-_MAYBE = lazy_re(r"must|should|has to|have to|needs? to|expects?|requires?|only|callers?\b", re.I)
+# A word every demand has, tested on the raw comment before the demands
+# are ("has" and "have" alone: the "to" may be on the next line).
+_MAYBE = lazy_re(r"must|should|has|have|needs?|expects?|requires?|only|callers?\b", re.I)
 _GENERIC_LOCK = lazy_re(r"^(?:lock|mutex|sem|rwsem|spinlock|seqcount)$", re.I)
 
 _ASSERTS = {
@@ -147,7 +149,7 @@ def check_file(file):
             if code.line_no(func.end_point[0]) is None:
                 continue  # a cut-off body may assert out of sight
             for comment in _leading_comments(code, func):
-                if not any(code.is_added(no) for no, _ in comment.lines):
+                if not _MAYBE.search(comment.raw) or not any(code.is_added(no) for no, _ in comment.lines):
                     continue
                 demand = _demand(comment)
                 if demand is None:
