@@ -10,6 +10,8 @@ one pass over the added lines of each file.
 """
 from __future__ import annotations
 
+from itertools import accumulate
+
 from .areas import C_SUFFIXES
 from .lazyre import lazy_re
 from .model import Finding, Patch
@@ -41,7 +43,7 @@ def too_large(patch: Patch) -> str | None:
         if longest > MAX_LINE:
             return f"{diff.path} has an added line of {longest} characters (the limit is {MAX_LINE})"
         text = "\n".join(lines)
-        if text.count("{") + text.count("(") > MAX_DEPTH and _deepest(text) > MAX_DEPTH:
+        if _too_deep(text):
             return f"{diff.path} nests braces and parentheses more than {MAX_DEPTH} deep"
         loops += len(_LOOP.findall(text))
         if loops > MAX_LOOPS:
@@ -49,18 +51,31 @@ def too_large(patch: Patch) -> str | None:
     return None
 
 
-def _deepest(text: str) -> int:
-    """How many braces and parentheses are open at once, at most (a closer
-    with nothing open is ignored, as a hunk may start inside a block)."""
-    depth = deepest = 0
-    for ch in _BRACKETS.findall(text):  # the brackets alone
+_STEPS = str.maketrans({"{": "\x01", "(": "\x01", "}": "\xff", ")": "\xff"})
+
+
+def _too_deep(text: str) -> bool:
+    """Are more than MAX_DEPTH braces and parentheses open at once (a
+    closer with nothing open is ignored, as a hunk may start inside a
+    block)?"""
+    brackets = "".join(_BRACKETS.findall(text))
+    if len(brackets) <= MAX_DEPTH:
+        return False
+    # The spread of the running sum bounds the depth from above and is
+    # worked out in C; real code stays far below the bound, so the exact
+    # count in Python is only for text that comes near it.
+    sums = list(accumulate(memoryview(brackets.translate(_STEPS).encode("latin-1")).cast("b")))
+    if max(sums) - min(0, min(sums)) <= MAX_DEPTH:
+        return False
+    depth = 0
+    for ch in brackets:
         if ch in "{(":
             depth += 1
-            if depth > deepest:
-                deepest = depth
+            if depth > MAX_DEPTH:
+                return True
         elif depth:
             depth -= 1
-    return deepest
+    return False
 
 
 def note(patch: Patch, why: str) -> Finding:

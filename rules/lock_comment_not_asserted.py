@@ -66,6 +66,9 @@ _MODE = lazy_re(r"\s+(?:(?:held|locked|taken|acquired)\s+)?(?:for|in)\s+(read|wr
 # A word every demand has, tested on the raw comment before the demands
 # are ("has" and "have" alone: the "to" may be on the next line).
 _MAYBE = lazy_re(r"must|should|has|have|needs?|expects?|requires?|only|callers?\b", re.I)
+# The same on the comment's prose (its lines joined): one search before the
+# seven demands.
+_DEMAND_WORD = lazy_re(r"\b(?:must|should|has to|have to|needs? to|expects?|requires?|only|callers?)\b", re.I)
 _GENERIC_LOCK = lazy_re(r"^(?:lock|mutex|sem|rwsem|spinlock|seqcount)$", re.I)
 
 _ASSERTS = {
@@ -105,6 +108,8 @@ def _demand(comment) -> tuple[str, str, int] | None:
         if words:
             starts.append((len(prose), no))
             prose += words + " "
+    if not _DEMAND_WORD.search(prose):
+        return None
     for kind, pattern in _DEMANDS:
         m = pattern.search(prose)
         if m:
@@ -149,7 +154,7 @@ def check_file(file):
             if code.line_no(func.end_point[0]) is None:
                 continue  # a cut-off body may assert out of sight
             for comment in _leading_comments(code, func):
-                if not _MAYBE.search(comment.raw) or not any(code.is_added(no) for no, _ in comment.lines):
+                if not any(code.is_added(no) for no, _ in comment.lines):
                     continue
                 demand = _demand(comment)
                 if demand is None:

@@ -235,3 +235,30 @@ def test_the_character_classes_say_what_the_character_tests_say():
         ch = chr(code)
         assert bool(mailsafe._UNPRINTABLE.match(ch)) == mailsafe._unprintable(ch), hex(code)
         assert bool(mailsafe._BREAK_OR_CONTROL.match(ch)) == mailsafe._is_break_or_control(ch), hex(code)
+
+
+def test_the_nesting_bound_agrees_with_counting_bracket_by_bracket():
+    """limits._too_deep answers from a bound worked out in C and counts
+    only near the limit; on random bracket soup (runs of openers, closers
+    with nothing open) it answers what a plain count answers."""
+    from tdxbot import limits
+
+    def deepest(text):
+        depth = most = 0
+        for ch in text:
+            if ch in "{(":
+                depth += 1
+                most = max(most, depth)
+            elif ch in "})" and depth:
+                depth -= 1
+        return most
+
+    rng = random.Random(7)
+    for _ in range(5000):
+        text = "".join(rng.choice("{}()x\n") for _ in range(rng.randint(0, 300)))
+        shape = rng.random()
+        if shape < 0.3:
+            text = "(" * rng.randint(0, 200) + text
+        elif shape < 0.5:
+            text = ")" * rng.randint(0, 200) + text + "{" * rng.randint(0, 120)
+        assert limits._too_deep(text) == (deepest(text) > limits.MAX_DEPTH), text
