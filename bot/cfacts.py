@@ -3,6 +3,7 @@ constants, truth contexts, declared types, function annotations, #defines.
 Every query is linear in the size of the region (or cached)."""
 from __future__ import annotations
 
+from bisect import bisect_right
 from functools import cached_property
 
 from .cnodes import (_declares_pointer, _inner_function, _is_bool_type, call_args,
@@ -194,28 +195,35 @@ class CFacts:
         return out
 
     @cached_property
-    def _param_types(self) -> dict[str, list[str]]:
-        """Parameter types of each function the region defines or declares."""
-        out: dict[str, list[str]] = {}
+    def _declarators(self) -> dict[str, object]:
+        """The first function declarator of each name the region defines or
+        declares."""
+        out: dict[str, object] = {}
         for declarator in self.find("function_declarator"):
             name = declared_name(declarator.child_by_field_name("declarator"))
-            params = declarator.child_by_field_name("parameters")
-            if name is None or params is None or name in out:
-                continue
-            types = []
-            for p in params.named_children:
-                if p.type == "parameter_declaration":
-                    type_text = declaration_type(self, p) or ""
-                    types.append(type_text + (" *" if _declares_pointer(p.child_by_field_name("declarator"))
-                                              else ""))
-                elif p.type == "variadic_parameter":
-                    break
-            out[name] = types
+            if name is not None and declarator.child_by_field_name("parameters") is not None:
+                out.setdefault(name, declarator)
         return out
 
     def param_types(self, name: str) -> list[str] | None:
-        """The parameter types of a function the region defines or declares."""
-        return self._param_types.get(name)
+        """The parameter types of a function the region defines or declares
+        (worked out for the names asked about: most are never called)."""
+        memo = self.__dict__.setdefault("_param_memo", {})
+        if name not in memo:
+            declarator = self._declarators.get(name)
+            memo[name] = None if declarator is None else self._parameters(declarator)
+        return memo[name]
+
+    def _parameters(self, declarator) -> list[str]:
+        types = []
+        for p in declarator.child_by_field_name("parameters").named_children:
+            if p.type == "parameter_declaration":
+                type_text = declaration_type(self, p) or ""
+                types.append(type_text + (" *" if _declares_pointer(p.child_by_field_name("declarator"))
+                                          else ""))
+            elif p.type == "variadic_parameter":
+                break
+        return types
 
     def function_type(self, name: str) -> str | None:
         """The return type of a function the region defines or declares."""
@@ -281,20 +289,18 @@ class CFacts:
         return self.find("function_definition")
 
     @cached_property
-    def _function_starts(self) -> list[int]:
-        return [f.start_byte for f in self.find("function_definition")]
+    def _function_spans(self) -> tuple[list[int], list[int], list]:
+        """Start bytes, end bytes and nodes of the function definitions."""
+        funcs = self.find("function_definition")
+        return [f.start_byte for f in funcs], [f.end_byte for f in funcs], funcs
 
     def function_at(self, byte: int):
         """The function definition around a byte offset, or None. (A parent
         walk costs the depth of the tree per step in tree-sitter; this is a
-        bisection.)"""
-        from bisect import bisect_right
-
-        i = bisect_right(self._function_starts, byte) - 1
-        if i < 0:
-            return None
-        func = self.find("function_definition")[i]
-        return func if byte < func.end_byte else None
+        bisection, asked tens of times per function.)"""
+        starts, ends, funcs = self._function_spans
+        i = bisect_right(starts, byte) - 1
+        return funcs[i] if i >= 0 and byte < ends[i] else None
 
     # ---- defines ----------------------------------------------------------
 

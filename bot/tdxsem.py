@@ -95,13 +95,19 @@ class PatchFacts:
         return frozenset(helpers), mask
 
     @cached_property
-    def params(self) -> dict[str, list[str]]:
-        """Parameter types of the functions in sight, by function name."""
-        out: dict[str, list[str]] = {}
+    def _declared_in(self) -> dict[str, Region]:
+        """The first region that declares or defines each function name."""
+        out: dict[str, Region] = {}
         for region in self._regions:
-            for name, types in region._param_types.items():
-                out.setdefault(name, types)
+            for name in region._declarators:
+                out.setdefault(name, region)
         return out
+
+    def param_types(self, name: str) -> list[str] | None:
+        """Parameter types of a function in sight (the first region that
+        declares it has the say), or None."""
+        region = self._declared_in.get(name)
+        return region.param_types(name) if region is not None else None
 
     def kind(self, name: str) -> str | None:
         return call_kind(name) or self.wrappers.get(name)

@@ -41,7 +41,7 @@ def check_patch(ctx):
     # The spec's names, as the changelog and the comments the patch adds write them.
     texts = list(ctx.patch.changelog_lines)
     texts += [c.prose() for f in files for code in f.code for c in code.comments()
-              if code.touches_added(c.node)]
+              if ("TDH." in c.raw or "TDG." in c.raw) and code.touches_added(c.node)]
     spec = {}
     for dotted in _DOTTED.findall("\n".join(texts)):
         spec.setdefault(_squash(dotted), dotted)

@@ -81,12 +81,13 @@ def check_file(file):
                 what = _source(code, ret.named_children[0])
                 if what:
                     _report(code, ret, what, "returned as", type_text)
-        known = code.tdx.patch.params  # callee name -> its parameters' types
+        facts = code.tdx.patch
         for call in code.find("call_expression"):
             name = call_name(call)
-            if name not in known:
+            params = facts.param_types(name)  # of a callee in sight, else None
+            if params is None:
                 continue
-            for arg, type_text in zip(call_args(call), known[name]):
+            for arg, type_text in zip(call_args(call), params):
                 what = _source(code, arg) if _narrow(type_text) else None
                 if what:
                     _report(code, arg, what, f"passed to {name}() as", type_text)
