@@ -227,9 +227,13 @@ class Region(CFacts):
             found = [n for t in types for n in self._index.get(t, ())]
             found.sort(key=lambda n: n.start_byte)
             return found
+        return self.find_in(within.start_byte, within.end_byte, *types)
+
+    def find_in(self, lo: int, hi: int, *types: str) -> list:
+        """Nodes of the given types wholly inside the bytes lo..hi, in
+        document order."""
         from bisect import bisect_left
 
-        lo, hi = within.start_byte, within.end_byte
         found = []
         for t in types:
             nodes = self._index.get(t)
@@ -294,6 +298,9 @@ class Region(CFacts):
         found.extend(c for c in self._comments_by_end_row.get(row + 1, ())
                      if c.node.start_point[0] == row)
         return found
+
+    def comments_ending_on(self, row: int) -> list["Comment"]:
+        return self._comments_by_end_row.get(row, [])
 
     def comments_within(self, node) -> list["Comment"]:
         return self.comments_between(node.start_byte, node.end_byte)

@@ -7,7 +7,6 @@ justified. Facts about TDX, not about any one rule; every analysis is linear
 from __future__ import annotations
 
 import re
-from bisect import bisect_left
 from functools import cached_property
 
 from .csyntax import Region, call_args, call_name, function_name, unwrap
@@ -255,28 +254,17 @@ class TdxFacts(LoopFacts):
                 for d in [p.child_by_field_name("declarator")] if d is not None and d.type == "identifier")
         return memo[func.start_byte]
 
-    @cached_property
-    def _calls(self) -> list:
-        """(start byte, call) of every call that issues a TDX call, in order."""
-        return [(c.start_byte, c) for c in self.region.find("call_expression")
-                if self.patch.issues(call_name(c)) or self.kind(c) is not None]
-
-    def status_calls(self, *kinds: str) -> list:
-        """Calls whose result is a raw TDX status (of the given kinds)."""
-        kinds = kinds or (HOST, GUEST, HYPERCALL)
-        return [c for _, c in self._calls if self.kind(c) in kinds]
-
-    @cached_property
-    def _call_starts(self) -> list[int]:
-        return [s for s, _ in self._calls]
-
     def issuing_calls_within(self, start: int, end: int) -> list:
-        i = bisect_left(self._call_starts, start)
-        out = []
-        while i < len(self._calls) and self._calls[i][0] < end:
-            out.append(self._calls[i][1])
-            i += 1
-        return out
+        """The calls in the bytes start..end that issue a SEAMCALL, TDCALL
+        or TDVMCALL, directly or through a function or macro in sight."""
+        return [c for c in self.region.find_in(start, end, "call_expression") if self._issues(c)]
+
+    def _issues(self, call) -> bool:
+        memo = self.__dict__.setdefault("_issuing", {})
+        key = (call.start_byte, call.end_byte)
+        if key not in memo:
+            memo[key] = self.patch.issues(call_name(call)) or self.kind(call) is not None
+        return memo[key]
 
     # -- status values ---------------------------------------------------------
 

@@ -131,19 +131,17 @@ def _calls_in(node) -> set[str]:
 
 
 def _leading_comments(region, func) -> list:
-    """The comment right above the function and those at the top of its body."""
+    """The comment right above the function (ending on its first line or
+    the line before) and those at the top of its body, nearest first."""
     body = func.child_by_field_name("body")
     first = next((c for c in body.named_children if c.type != "comment"), None) if body else None
     top_end = first.start_byte if first is not None else (body.end_byte if body else func.end_byte)
-    out = []
-    for c in region.comment_above(func, max_gap=1):
-        inside = c.node.start_byte >= func.start_byte
-        if inside and c.node.start_byte > top_end:
-            continue
-        if not inside and c.node.end_point[0] < func.start_point[0] - 1:
-            continue
-        out.append(c)
-    return out
+    row = func.start_point[0]
+    found = region.comments_between(func.start_byte, top_end)
+    found += [c for r in (row, row - 1) for c in region.comments_ending_on(r)
+              if c.node.start_byte < func.start_byte]
+    found.sort(key=lambda c: -c.node.end_point[0])
+    return found
 
 
 def check_file(file):
