@@ -311,9 +311,9 @@ class TdxFacts(LoopFacts):
         kind = self._assigned_status.get(key) or self._assigned_status.get((-2, text))
         if kind is not None:
             return kind
-        if node.type == "identifier":
-            type_text = region.declared_type(scope or region.root, text)
-            return "u64" if is_status_type(type_text) and _STATUS_NAME.match(text) else None
+        if node.type == "identifier":  # the name first: it is cheaper than the type
+            return "u64" if _STATUS_NAME.match(text) \
+                and is_status_type(region.declared_type(scope or region.root, text)) else None
         field = node.child_by_field_name("field")
         name = region.text(field) if field is not None else ""
         if _STATUS_NAME.match(name) and is_status_type(region.declared_type(None, name)):
