@@ -2,8 +2,8 @@
 do-while, a goto back to an earlier label), what it re-issues (directly or
 through a helper), the statuses it goes round again on, its bound (a
 counter, a deadline, an event, progress) and, for each retried status, the
-comment text that argues why retrying ends. The loops of a region and the
-tests deciding each are found in one sweep."""
+comment text that argues why retrying ends. The loops of a region are
+found in one sweep, and the tests deciding each in one more, when asked."""
 from __future__ import annotations
 
 import re
@@ -41,8 +41,16 @@ class Loop:
         self.span = span  # bytes the loop covers
         self.condition = condition  # the continue condition (None: none, or for (;;))
         self.back_edge = back_edge  # the `goto` of a goto loop
-        self.exit_tests: list = []  # if-conditions whose branch leaves the loop
-        self.continue_tests: list = []  # conditions (or case values) that go round again
+        self._exits: list = []
+        self._continues: list = []
+
+    @property
+    def exit_tests(self) -> list:  # if-conditions whose branch leaves the loop
+        return self.facts.jumps_swept and self._exits
+
+    @property
+    def continue_tests(self) -> list:  # conditions (or case values) that go round again
+        return self.facts.jumps_swept and self._continues
 
     @property
     def infinite(self) -> bool:
@@ -249,8 +257,8 @@ class LoopFacts:
 
     @cached_property
     def loops(self) -> list[Loop]:
-        """Every loop of the region, in document order, with the tests that
-        decide each one worked out in one sweep over the region."""
+        """Every loop of the region, in document order (the tests that
+        decide each are worked out when first asked for)."""
         region = self.region
         loops: list[Loop] = []
         self._back_edges: set[int] = set()
@@ -270,18 +278,20 @@ class LoopFacts:
                 loops.append(Loop(self, lab, "goto", (lab.start_byte, jump.end_byte), back_edge=jump))
                 self._back_edges.add(jump.start_byte)
         loops.sort(key=lambda lp: (lp.span[0], -lp.span[1]))
-        self._attribute_jumps(loops)
         return loops
 
+    @cached_property
+    def jumps_swept(self) -> bool:
+        """Give the jumps to the loops they leave or restart, once, when a
+        loop's tests are first asked for (most loops issue no TDX call)."""
+        self._attribute_jumps(self.loops)
+        return True
+
     def innermost_loop(self, byte: int) -> Loop | None:
-        """The innermost loop around a byte offset."""
-        found = None
-        for lp in self.loops:  # sorted by start; spans nest
-            if lp.span[0] > byte:
-                break
-            if byte < lp.span[1]:
-                found = lp
-        return found
+        """The innermost loop around a byte offset (loops are sorted by
+        start, and their spans nest)."""
+        around = [lp for lp in self.loops if lp.span[0] <= byte < lp.span[1]]
+        return around[-1] if around else None
 
     def _attribute_jumps(self, loops: list[Loop]) -> None:
         """Give each loop the if-tests (and switch cases) that leave it or
@@ -337,13 +347,13 @@ class LoopFacts:
                 value = switch_case.child_by_field_name("value")
                 code = code_of(region, value) if value is not None else None
                 if code is not None:
-                    loop.continue_tests.append(_CaseValue(CodeSet(frozenset({code}))))
+                    loop._continues.append(_CaseValue(CodeSet(frozenset({code}))))
                 return
             if guard is not None:
-                loop.continue_tests.append(guard.child_by_field_name("condition"))
+                loop._continues.append(guard.child_by_field_name("condition"))
             return
         if guard is not None and (switch_case is None or switch_case.start_byte < guard.start_byte):
-            loop.exit_tests.append(guard.child_by_field_name("condition"))
+            loop._exits.append(guard.child_by_field_name("condition"))
 
     # -- counters ---------------------------------------------------------------------
 
@@ -386,5 +396,4 @@ class _CaseValue(NamedTuple):
 
 
 def _function_id(region, node) -> int:
-    func = region.function_at(node.start_byte)
-    return func.start_byte if func is not None else -1
+    return getattr(region.function_at(node.start_byte), "start_byte", -1)
