@@ -65,7 +65,7 @@ _DEMANDS = (
 _MODE = lazy_re(r"\s+(?:(?:held|locked|taken|acquired)\s+)?(?:for|in)\s+(read|write)", re.I)
 # A word every demand has, tested on the raw comment before the demands
 # are ("has" and "have" alone: the "to" may be on the next line).
-_MAYBE = lazy_re(r"must|should|has|have|needs?|expects?|requires?|only|callers?\b", re.I)
+_MAYBE = lazy_re(r"(?=[mshneorcMSHNEORC])(?:must|should|has|have|needs?|expects?|requires?|only|callers?\b)", re.I)
 # The same on the comment's prose (its lines joined): one search before the
 # seven demands.
 _DEMAND_WORD = lazy_re(r"\b(?:must|should|has to|have to|needs? to|expects?|requires?|only|callers?)\b", re.I)
