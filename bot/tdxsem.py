@@ -7,7 +7,8 @@ justified. Facts about TDX, not about any one rule; every analysis is linear
 from __future__ import annotations
 
 import re
-from functools import cached_property
+from bisect import bisect_left
+from functools import cached_property, lru_cache
 
 from .csyntax import Region, call_args, call_name, function_name, unwrap
 from .lazyre import lazy_re
@@ -40,9 +41,10 @@ _STATUS_MASK = lazy_re(r"\b(TDX_SEAMCALL_STATUS_MASK|TDX_STATUS_MASK)\b")
 _STATUS_NAME = lazy_re(r"^(?:err|error|ret|sret|status|tdx_ret|hret|\w*_ret|\w*_err|\w*_status)$")
 
 
-
+@lru_cache(maxsize=8192)
 def call_kind(name: str) -> str | None:
-    """What a call issues, by its name alone."""
+    """What a call issues, by its name alone (the same names come back in
+    every function: asked once each)."""
     if _HOST_CALL.match(name):
         return HOST
     if _GUEST_CALL.match(name):
@@ -334,6 +336,15 @@ class TdxFacts(LoopFacts):
                     memo.append(test)
             self.__dict__["_tests"] = memo
         return memo
+
+    def tests_for_any(self, codes: frozenset[str], node) -> bool:
+        """Does a status test inside node test for one of codes? (Only then
+        can truth_codes(node) hold one of them without the rest.)"""
+        memo = self.__dict__.setdefault("_test_starts", {})
+        if codes not in memo:  # the tests come in document order
+            memo[codes] = [t.node.start_byte for t in self.status_tests() if t.code in codes]
+        starts = memo[codes]
+        return node is not None and bisect_left(starts, node.start_byte) < bisect_left(starts, node.end_byte)
 
     @cached_property
     def _tests_by_node(self) -> dict:

@@ -61,7 +61,8 @@ def check_file(file):
                 code.report(loop.report_node, f"SEAMCALL retried on {busy} in a loop",
                             _COMMENT.format(code=busy))
         for stmt in code.find("if_statement"):
-            busy = _busy(tdx.truth_codes(stmt.child_by_field_name("condition")))
+            condition = stmt.child_by_field_name("condition")
+            busy = _busy(tdx.truth_codes(condition)) if tdx.tests_for_any(BUSY_CODES, condition) else None
             then = stmt.child_by_field_name("consequence")
             if not busy or then is None or any(lp.span[0] <= stmt.start_byte < lp.span[1] for lp in loops):
                 continue

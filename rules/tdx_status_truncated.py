@@ -59,20 +59,21 @@ def _report(code, node, what: str, how: str, type_text: str) -> None:
 
 def check_file(file):
     for code in file.code:
-        for decl in code.find("declaration"):
-            type_text = declaration_type(code.region, decl)
-            for init in decl.children_by_field_name("declarator"):
-                if init.type == "init_declarator" and _narrow(type_text):
-                    what = _source(code, init.child_by_field_name("value"))
-                    if what:
-                        _report(code, init, what, "stored in", type_text)
+        # Where a status goes is asked first: few values are statuses, and
+        # a type costs a lookup.
+        for init in code.find("init_declarator"):
+            what = _source(code, init.child_by_field_name("value"))
+            decl = init.parent if what else None
+            if decl is not None and decl.type == "declaration" \
+                    and _narrow(type_text := declaration_type(code.region, decl)):
+                _report(code, init, what, "stored in", type_text)
         for assign in code.find("assignment_expression"):
             target = assign.child_by_field_name("left")
             if target is None or target.type != "identifier" or code.op(assign) != "=":
                 continue
-            type_text = code.declared_type(code.function_at(assign.start_byte) or code.root, code.text(target))
-            what = _source(code, assign.child_by_field_name("right")) if _narrow(type_text) else None
-            if what:
+            what = _source(code, assign.child_by_field_name("right"))
+            if what and _narrow(type_text := code.declared_type(code.function_at(assign.start_byte) or code.root,
+                                                                code.text(target))):
                 _report(code, assign, what, "stored in", type_text)
         for ret in code.find("return_statement"):
             func = code.function_at(ret.start_byte)
