@@ -270,8 +270,12 @@ class CFacts:
     def annotations(self, func) -> frozenset[str]:
         """Kernel annotations of a function definition: __init, noinstr,
         __always_inline, inline, static, ... (tree-sitter reads most of them
-        as ERROR nodes, so they come from the text before the body)."""
-        return frozenset(m.group(1) for m in _ANNOTATION.finditer(function_head(self, func)))
+        as ERROR nodes, so they come from the text before the body). Kept:
+        several rules ask about every function."""
+        memo = self.__dict__.setdefault("_annotations", {})
+        if func.start_byte not in memo:
+            memo[func.start_byte] = frozenset(m.group(1) for m in _ANNOTATION.finditer(function_head(self, func)))
+        return memo[func.start_byte]
 
     def must_hold(self, func) -> list[str]:
         """The locks a function's __must_hold() annotations name."""

@@ -250,8 +250,9 @@ class TdxFacts(LoopFacts):
         memo = self.__dict__.setdefault("_sc_pointers", {})
         if func.start_byte not in memo:
             region = self.region
+            named = any(t.encode() in region.source for t in SEAMCALL_POINTER_TYPES)  # a cheap first look
             memo[func.start_byte] = frozenset(
-                region.text(d) for p in region.find("parameter_declaration", "declaration", within=func)
+                region.text(d) for p in (region.find("parameter_declaration", "declaration", within=func) if named else ())
                 if (t := p.child_by_field_name("type")) is not None and region.text(t) in SEAMCALL_POINTER_TYPES
                 for d in [p.child_by_field_name("declarator")] if d is not None and d.type == "identifier")
         return memo[func.start_byte]

@@ -69,8 +69,8 @@ def _blank_line(code, file, before: int):
 
 
 def _check_comment(comment, code, file):
-    rows = [(no, _classify(comment_inner(text)), comment_inner(text) or "")
-            for no, text in comment.lines]
+    rows = [(no, _classify(inner), inner or "")
+            for no, text in comment.lines for inner in (comment_inner(text),)]
     item_start = None  # line number of the current item's first line
     item_indent = 0
     item_lines = 0
