@@ -273,9 +273,10 @@ class CFacts:
         as ERROR nodes, so they come from the text before the body). Kept:
         several rules ask about every function."""
         memo = self.__dict__.setdefault("_annotations", {})
-        if func.start_byte not in memo:
-            memo[func.start_byte] = frozenset(m.group(1) for m in _ANNOTATION.finditer(function_head(self, func)))
-        return memo[func.start_byte]
+        key = (func.start_byte, func.end_byte)
+        if key not in memo:
+            memo[key] = frozenset(m.group(1) for m in _ANNOTATION.finditer(function_head(self, func)))
+        return memo[key]
 
     def must_hold(self, func) -> list[str]:
         """The locks a function's __must_hold() annotations name."""
