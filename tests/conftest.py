@@ -1,6 +1,9 @@
+import http.server
 import os
 import subprocess
 import sys
+import threading
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -18,6 +21,20 @@ def run_cli(*args, stdin: bytes | None = None, cwd=None, env=None, timeout: floa
         full_env.update(env)
     return subprocess.run([sys.executable, "-m", "tdxbot", *map(str, args)], input=stdin,
                           capture_output=True, cwd=cwd or ROOT, env=full_env, timeout=timeout)
+
+
+@contextmanager
+def loopback_http(handler):
+    """A threaded HTTP server for handler on a free 127.0.0.1 port, shut
+    down when the block ends."""
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    srv.daemon_threads = True
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    try:
+        yield srv
+    finally:
+        srv.shutdown()
+        srv.server_close()
 
 
 def git_tree(path: Path, env: dict, files: dict[str, str]):

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import gzip
 import http.server
-import threading
 import time
 
 import pytest
-from conftest import FIXTURES, run_cli
+from conftest import FIXTURES, loopback_http, run_cli
 
 COVER = "20260914-tdx-shutdown-v2-0-5a1c0ffee@example.com"
 
@@ -40,14 +39,9 @@ class _Drip(http.server.BaseHTTPRequestHandler):
 
 @pytest.fixture
 def drip():
-    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Drip)
-    srv.daemon_threads = True
-    srv.delay = 0.2
-    thread = threading.Thread(target=srv.serve_forever, daemon=True)
-    thread.start()
-    yield srv
-    srv.shutdown()
-    srv.server_close()
+    with loopback_http(_Drip) as srv:
+        srv.delay = 0.2
+        yield srv
 
 
 def test_a_dripping_server_ends_at_the_deadline(drip):

@@ -4,11 +4,10 @@ one)."""
 import gzip
 import http.server
 import json
-import threading
 import time
 
 import pytest
-from conftest import FIXTURES, run_cli
+from conftest import FIXTURES, loopback_http, run_cli
 
 COVER = "20260914-tdx-shutdown-v2-0-5a1c0ffee@example.com"
 PATCH2 = "20260914-tdx-shutdown-v2-2-5a1c0ffee@example.com"
@@ -133,13 +132,8 @@ class _Hostile(http.server.BaseHTTPRequestHandler):
 
 @pytest.fixture
 def hostile():
-    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Hostile)
-    srv.daemon_threads = True
-    thread = threading.Thread(target=srv.serve_forever, daemon=True)
-    thread.start()
-    yield srv
-    srv.shutdown()
-    srv.server_close()
+    with loopback_http(_Hostile) as srv:
+        yield srv
 
 
 def _hostile_url(srv):
