@@ -10,6 +10,7 @@ import re
 import weakref
 from bisect import bisect_left
 from functools import cached_property
+from itertools import takewhile
 from typing import TYPE_CHECKING, NamedTuple
 
 from .csyntax import LOOP_TYPES, ancestor, unwrap
@@ -116,10 +117,9 @@ class Loop:
     def bound(self) -> "Bound | None":
         """What makes the loop end besides the status: a counter (updated in
         the loop and tested), a deadline, an event, or progress."""
-        region = self.facts.region
-        texts = [region.text(n) for n in self.deciding()]
-        names = {region.text(i) for n in self.deciding()
-                 for i in _identifiers(n)}
+        region, deciding = self.facts.region, self.deciding()
+        texts = [region.text(n) for n in deciding]
+        names = {region.text(i) for n in deciding for i in _identifiers(n)}
         for name in sorted(names):
             if self.facts.updated_within(name, *self.span):
                 return Bound("counter", name, self._counter_value(name))
@@ -169,8 +169,7 @@ class Loop:
         """Comments that speak for the loop: the nearest one above it and
         the ones inside it (not in loops nested in it)."""
         region = self.facts.region
-        near = region.comment_above(self.node)
-        above = [c for c in near if c.node.start_byte < self.span[0]][:1]
+        above = [c for c in region.comment_above(self.node) if c.node.start_byte < self.span[0]][:1]
         inside = [c for c in region.comments_between(*self.span)
                   if self.facts.innermost_loop(c.node.start_byte) is self]
         return above + inside
@@ -290,8 +289,10 @@ class LoopFacts:
     def innermost_loop(self, byte: int) -> Loop | None:
         """The innermost loop around a byte offset (loops are sorted by
         start, and their spans nest)."""
-        around = [lp for lp in self.loops if lp.span[0] <= byte < lp.span[1]]
-        return around[-1] if around else None
+        found = None
+        for lp in takewhile(lambda lp: lp.span[0] <= byte, self.loops):
+            found = lp if byte < lp.span[1] else found
+        return found
 
     def _attribute_jumps(self, loops: list[Loop]) -> None:
         """Give each loop the if-tests (and switch cases) that leave it or
