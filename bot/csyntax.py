@@ -20,6 +20,7 @@ from typing import Iterator, NamedTuple
 
 from .lazyre import lazy_re
 from .cfacts import TRUTH_MACROS, CFacts, int_of_text, parse_expression  # noqa: F401 (rules use them)
+from .csites import CSites
 from .cnodes import (LOOP_TYPES, ancestor, call_args, call_name, comment_inner,  # noqa: F401
                      declaration_type, declared_name, enclosing_function, function_head,
                      function_name, int_literal, iter_nodes, strip_comment_markers, unparen, unwrap)
@@ -121,9 +122,9 @@ def _opener(lines: list[str], context: str) -> list[str]:
     return ["void __hunk__(void) {"]
 
 
-class Region(CFacts):
+class Region(CFacts, CSites):
     """Consecutive post-image lines, parsed as C (the C facts are CFacts'
-    methods)."""
+    methods; its calls, assignments and returns, CSites')."""
 
     def __init__(self, lines: list[str], numbers: list[int], added: frozenset[int],
                  context: str = ""):

@@ -124,25 +124,19 @@ class PatchFacts:
             name = function_name(func)
             if not name or call_kind(name):
                 continue
-            calls = {call_name(c) for c in region.find("call_expression", within=func)}
-            assigned: dict[str, str] = {}
-            for node in region.find("init_declarator", "assignment_expression", within=func):
-                is_init = node.type == "init_declarator"
-                value = unwrap(node.child_by_field_name("value" if is_init else "right"))
-                target = node.child_by_field_name("declarator" if is_init else "left")
-                if value is not None and value.type == "call_expression" and target is not None:
-                    assigned[region.text(target)] = call_name(value)
-            returns = region.find("return_statement", within=func)
+            calls = {c.name for c in region.calls(within=func)}
+            assigned = {region.text(a.target): a.callee for a in region.assignments(within=func)
+                        if a.call is not None and a.target is not None}
+            returns = region.returns(within=func)
             returned = []
             for ret in returns:
-                value = unwrap(ret.named_children[0]) if ret.named_children else None
-                if value is not None and value.type == "call_expression":
-                    returned.append(("call", call_name(value)))
-                elif value is not None and value.type == "identifier":
+                if ret.call is not None:
+                    returned.append(("call", ret.callee))
+                elif (value := unwrap(ret.value)) is not None and value.type == "identifier":
                     returned.append(("var", region.text(value)))
             out.append((name, calls, assigned, returned, is_status_type(region.return_type(func))))
-            if len(returns) == 1 and returns[0].named_children:
-                value = returns[0].named_children[0]
+            if len(returns) == 1 and returns[0].value is not None:
+                value = returns[0].value
                 if is_masked(region, value, self.maskers):
                     self.maskers.add(name)
                 if "bool" in (region.return_type(func) or ""):
@@ -230,17 +224,14 @@ class TdxFacts(LoopFacts):
                 func = self.region.function_at(value.start_byte)
                 tested[(func.start_byte if func is not None else -1, region.text(value))] = HOST
         if tested:
-            for node in region.find("init_declarator", "assignment_expression"):
-                is_init = node.type == "init_declarator"
-                target = node.child_by_field_name("declarator" if is_init else "left")
-                value = unwrap(node.child_by_field_name("value" if is_init else "right"))
-                if target is None or value is None or value.type != "call_expression":
+            for a in region.assignments():
+                if a.target is None or a.call is None:
                     continue
-                func = self.region.function_at(node.start_byte)
-                key = (func.start_byte if func is not None else -1, region.text(target))
-                if key in tested and self.patch.kind(call_name(value)) is None \
-                        and not call_name(value).startswith(("IS_", "is_")):
-                    out[(value.start_byte, value.end_byte)] = tested[key]
+                func = self.region.function_at(a.node.start_byte)
+                key = (func.start_byte if func is not None else -1, region.text(a.target))
+                if key in tested and self.patch.kind(a.callee) is None \
+                        and not a.callee.startswith(("IS_", "is_")):
+                    out[(a.call.start_byte, a.call.end_byte)] = tested[key]
         return out
 
     def _seamcall_pointers(self, func) -> frozenset[str]:
@@ -276,18 +267,15 @@ class TdxFacts(LoopFacts):
         """(scope start byte, name) -> kind, for every local or field the
         region assigns a status to."""
         out = {}
-        for node in self.region.find("init_declarator", "assignment_expression"):
-            is_init = node.type == "init_declarator"
-            value = unwrap(node.child_by_field_name("value" if is_init else "right"))
-            target = node.child_by_field_name("declarator" if is_init else "left")
-            if value is None or target is None or value.type != "call_expression":
+        for a in self.region.assignments():
+            if a.call is None or a.target is None:
                 continue
-            kind = self.kind(value)
+            kind = self.kind(a.call)
             if kind in (HOST, GUEST, HYPERCALL):
-                scope = self.region.function_at(node.start_byte)
-                out[(scope.start_byte if scope is not None else -1, self.region.text(target))] = kind
-                if target.type == "field_expression":
-                    out[(-2, self.region.text(target))] = kind
+                scope = self.region.function_at(a.node.start_byte)
+                out[(scope.start_byte if scope is not None else -1, self.region.text(a.target))] = kind
+                if a.target.type == "field_expression":
+                    out[(-2, self.region.text(a.target))] = kind
         return out
 
     def holds_status(self, node) -> bool:

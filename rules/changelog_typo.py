@@ -122,6 +122,33 @@ def _c_prose(diff):
                 yield line, _ESCAPE.sub(" ", region.text(node))
 
 
+def _chunks(text: str) -> set[str]:
+    """The distinct words of text, without URLs and addresses. (A URL lies
+    inside one word, so only the words that may hold one are searched.)"""
+    chunks = set(text.split())
+    if "@" in text or "://" in text:
+        odd = {c for c in chunks if "@" in c or "://" in c}
+        chunks = (chunks - odd) | set(_without_urls(" ".join(odd)).split())
+    return chunks
+
+
+def _texts(patch):
+    """All the prose _places() yields, and a little more (whole comments,
+    context lines included), without working out where each line is: what
+    the first look for a known misspelling reads."""
+    yield patch.summary
+    yield from (text for _, text in patch.prose_lines)
+    for diff in patch.files:
+        if diff.is_deleted or diff.is_binary:
+            continue
+        if diff.path.endswith(C_SUFFIXES):
+            for region in source_file(diff).regions:
+                yield from (comment.raw for comment in region.comments())
+                yield from (_ESCAPE.sub(" ", region.text(node)) for node in region.find("string_literal"))
+        elif diff.path.endswith(_DOC_SUFFIXES) or diff.path.startswith("Documentation/"):
+            yield from (ln.text for ln in diff.added_lines())
+
+
 def _places(patch):
     """(Hit keyword arguments as sorted pairs, text) for every piece of
     prose to check."""
@@ -173,12 +200,9 @@ def check_patch(ctx):
     # Words the dictionary knows as misspellings are rare: each distinct
     # word of the patch is looked up once, and the places and the diff's
     # identifiers (which excuse some words) are read only when one is known.
-    places = list(_places(patch))
-    chunks = set()
-    for _where, text in places:
-        chunks.update(_without_urls(text).split())
-    if not any(map(_suspect, chunks)):
+    if not any(map(_suspect, _chunks("\n".join(_texts(patch))))):
         return
+    places = list(_places(patch))
     found = [(where, word) for where, text in places for word in _words(text)
              if _dictionary_says(word)]
     if not found:

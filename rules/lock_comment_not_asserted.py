@@ -63,12 +63,25 @@ _DEMANDS = (
                      r"(?:held|locked|taken)", re.I)),
 )
 _MODE = lazy_re(r"\s+(?:(?:held|locked|taken|acquired)\s+)?(?:for|in)\s+(read|write)", re.I)
-# A word every demand has, tested on the raw comment before the demands
-# are ("has" and "have" alone: the "to" may be on the next line).
-_MAYBE = lazy_re(r"(?=[mshneorcMSHNEORC])(?:must|should|has|have|needs?|expects?|requires?|only|callers?\b)", re.I)
-# The same on the comment's prose (its lines joined): one search before the
-# seven demands.
+# A word every demand has, on the comment's prose (its lines joined): one
+# search before the seven demands.
 _DEMAND_WORD = lazy_re(r"\b(?:must|should|has to|have to|needs? to|expects?|requires?|only|callers?)\b", re.I)
+# The same on the raw comment, where a line break and a '*' may come
+# between "has" and "to": it finds every comment _DEMAND_WORD finds, before
+# the prose is put together.
+_DEMAND_RAW = lazy_re(r"\b(?=[mshneorcMSHNEORC])(?:must|should|ha(?:s|ve)[\s*/]+to|needs?[\s*/]+to|expects?|requires?|only|callers?)\b",
+                      re.I)
+# What every demand is about (the rcu, irqs and preempt patterns name it,
+# the lock patterns end in _LOCKISH): a comment naming none of these
+# demands nothing.
+_SUBJECTS = ("rcu", "irq", "interrupt", "preempt", "lock", "mutex", "sem", "seqcount")
+
+
+def _names_a_subject(text: str) -> bool:
+    low = text.lower()
+    return any(word in low for word in _SUBJECTS)
+
+
 _GENERIC_LOCK = lazy_re(r"^(?:lock|mutex|sem|rwsem|spinlock|seqcount)$", re.I)
 
 _ASSERTS = {
@@ -146,15 +159,19 @@ def _leading_comments(region, func) -> list:
 
 def check_file(file):
     for code in file.code:
-        if not any(_MAYBE.search(c.raw) for c in code.comments()):
-            continue  # no comment in sight that could demand anything
+        # The added comments that demand something, by where they start:
+        # few comments do, so the functions are looked at only when one does.
+        demands = {c.node.start_byte: demand for c in code.comments()
+                   if _names_a_subject(c.raw) and _DEMAND_RAW.search(c.raw)
+                   and any(code.is_added(no) for no, _ in c.lines)
+                   and (demand := _demand(c)) is not None}
+        if not demands:
+            continue
         for func in code.functions():
             if code.line_no(func.end_point[0]) is None:
                 continue  # a cut-off body may assert out of sight
             for comment in _leading_comments(code, func):
-                if not any(code.is_added(no) for no, _ in comment.lines):
-                    continue
-                demand = _demand(comment)
+                demand = demands.get(comment.node.start_byte)
                 if demand is None:
                     continue
                 kind, lock, line = demand

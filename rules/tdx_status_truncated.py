@@ -61,37 +61,37 @@ def check_file(file):
     for code in file.code:
         # Where a status goes is asked first: few values are statuses, and
         # a type costs a lookup.
-        for init in code.find("init_declarator"):
-            what = _source(code, init.child_by_field_name("value"))
-            decl = init.parent if what else None
+        assignments = code.assignments()
+        for a in assignments:
+            what = _source(code, a.value) if a.is_init else None
+            decl = a.node.parent if what else None
             if decl is not None and decl.type == "declaration" \
                     and _narrow(type_text := declaration_type(code.region, decl)):
-                _report(code, init, what, "stored in", type_text)
-        for assign in code.find("assignment_expression"):
-            target = assign.child_by_field_name("left")
-            if target is None or target.type != "identifier" or code.op(assign) != "=":
+                _report(code, a.node, what, "stored in", type_text)
+        for a in assignments:
+            if a.is_init or a.target is None or a.target.type != "identifier" or code.op(a.node) != "=":
                 continue
-            what = _source(code, assign.child_by_field_name("right"))
-            if what and _narrow(type_text := code.declared_type(code.function_at(assign.start_byte) or code.root,
-                                                                code.text(target))):
-                _report(code, assign, what, "stored in", type_text)
-        for ret in code.find("return_statement"):
-            func = code.function_at(ret.start_byte)
-            type_text = code.return_type(func) if func is not None else None
-            if ret.named_children and _narrow(type_text):
-                what = _source(code, ret.named_children[0])
+            what = _source(code, a.value)
+            if what and _narrow(type_text := code.declared_type(code.function_at(a.node.start_byte) or code.root,
+                                                                code.text(a.target))):
+                _report(code, a.node, what, "stored in", type_text)
+        for ret in code.returns():
+            if ret.value is None:
+                continue
+            func = code.function_at(ret.node.start_byte)
+            if func is not None and _narrow(code.return_type(func)):
+                what = _source(code, ret.value)
                 if what:
-                    _report(code, ret, what, "returned as", type_text)
+                    _report(code, ret.node, what, "returned as", code.return_type(func))
         facts = code.tdx.patch
-        for call in code.find("call_expression"):
-            name = call_name(call)
-            params = facts.param_types(name)  # of a callee in sight, else None
+        for call in code.calls():
+            params = facts.param_types(call.name)  # of a callee in sight, else None
             if params is None:
                 continue
-            for arg, type_text in zip(call_args(call), params):
+            for arg, type_text in zip(call_args(call.node), params):
                 what = _source(code, arg) if _narrow(type_text) else None
                 if what:
-                    _report(code, arg, what, f"passed to {name}() as", type_text)
+                    _report(code, arg, what, f"passed to {call.name}() as", type_text)
 
 
 INVALID = [
