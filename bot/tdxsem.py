@@ -196,13 +196,24 @@ class TdxFacts(LoopFacts):
     # -- calls ---------------------------------------------------------------
 
     def kind(self, call) -> str | None:
-        name = call_name(call)
+        key = (call.start_byte, call.end_byte)  # rules ask about the same calls many times
+        return self._kinds[key] if key in self._kinds else self._kind(call, call_name(call))
+
+    @cached_property
+    def _kinds(self) -> dict:
+        return {(c.node.start_byte, c.node.end_byte): self._kind(c.node, c.name) for c in self.region.calls()}
+
+    def _kind(self, call, name: str) -> str | None:
         kind = self.patch.kind(name)
         if kind is None and name in self._seamcall_pointers(self.region.function_at(call.start_byte)):
             return HOST  # sc_retry()'s func(fn, args): the SEAMCALL it was handed
         if kind is None and (call.start_byte, call.end_byte) in self._inferred:
             return self._inferred[(call.start_byte, call.end_byte)]
         return kind
+
+    @cached_property
+    def makes_seamcalls(self) -> bool:  # directly or through a wrapper
+        return HOST in self._kinds.values()
 
     @cached_property
     def _inferred(self) -> dict:

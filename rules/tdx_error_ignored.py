@@ -58,27 +58,27 @@ def _host_call(code, node):
 def check_file(file):
     for code in file.code:
         tdx = code.tdx
+        if not tdx.makes_seamcalls:
+            continue  # every finding is about a SEAMCALL's status
         for stmt in code.find("expression_statement"):
             call = _host_call(code, stmt.named_children[0]) if stmt.named_children else None
             if call is not None and not _explained(code, stmt) and not _explained(code, stmt.parent or stmt):
                 code.report(stmt, f"result of {call_name(call)}() is discarded", _COMMENT)
         for loop in tdx.loops:
-            if loop.condition is None or _explained(code, loop.node):
-                continue
             calls = [c for c in tdx.issuing_calls_within(loop.condition.start_byte, loop.condition.end_byte)
-                     if tdx.kind(c) == HOST]
-            if calls:
+                     if tdx.kind(c) == HOST] if loop.condition is not None else []
+            if calls and not _explained(code, loop.node):
                 code.report(loop.condition, f"only the retry statuses of {call_name(calls[0])}() are "
                                             "looked at; other failures are dropped", _COMMENT)
-        for node in code.find("init_declarator", "assignment_expression"):
-            is_init = node.type == "init_declarator"
-            call = _host_call(code, node.child_by_field_name("value" if is_init else "right"))
-            target = node.child_by_field_name("declarator" if is_init else "left")
-            # Where the variable can be read: the block that declares it, else its function.
-            scope = ancestor(node, ("compound_statement",)) if is_init else code.function_at(node.start_byte)
-            if call is None or target is None or target.type != "identifier" or \
-                    not _whole(code, scope) or _explained(code, node):
+        for a in code.assignments():
+            node, target = a.node, a.target
+            if a.call is None or tdx.kind(a.call) != HOST or target is None or target.type != "identifier":
                 continue
+            # Where the variable can be read: the block that declares it, else its function.
+            scope = ancestor(node, ("compound_statement",)) if a.is_init else code.function_at(node.start_byte)
+            if not _whole(code, scope) or _explained(code, node):
+                continue
+            call = a.call
             uses = _uses(code, scope, code.text(target), node.end_byte)
             if "general" in uses:
                 continue
