@@ -80,13 +80,23 @@ def check_file(file):
     funcs, data = _annotations(file)
     if not funcs and not data:
         return
+    # A body can read freed data or write read-only data only by its name.
+    freed = [n.encode() for n, marker in data.items() if marker in ("__initdata", "__initconst")]
+    read_only = [n.encode() for n, marker in data.items() if marker == "__ro_after_init"]
     for code in file.code:
         for func in code.functions():
             body = func.child_by_field_name("body")
             if body is None or not code.touches_added(body) or code.annotations(func) & _BOOT_ONLY:
                 continue
+            text = code.source[body.start_byte:body.end_byte]
+            nodes = [c.node for c in code.calls(within=body) if c.name in funcs]
+            if any(name in text for name in freed):
+                nodes += code.find("identifier", within=body)
+            if any(name in text for name in read_only):
+                nodes += code.find(*_WRITES, within=body)
+            nodes.sort(key=lambda n: n.start_byte)  # in document order, calls first
             seen: set[int] = set()
-            for node in code.find("call_expression", "identifier", *_WRITES, within=body):
+            for node in nodes:
                 line = code.line_of(code.line_no(node.start_point[0]))
                 if line is None or line in seen:
                     continue

@@ -28,7 +28,7 @@ an inline helper that only ordinary functions call.
 from __future__ import annotations
 
 from ..areas import TDX
-from ..csyntax import call_name, function_name
+from ..csyntax import function_name
 from ..rulekit import Case
 
 ID = "tdx-noinstr-inline"
@@ -66,12 +66,11 @@ def check_patch(ctx):
                         "an out-of-line copy, that call becomes indirect and CFI has to allow it; "
                         "sc_retry() had to become __always_inline for this. Please do the same here.")
     told = set()  # one finding per helper
-    for code, func, name, notes in functions:
+    for code, func, name, notes in functions if helpers else ():
         kind = "noinstr" if "noinstr" in notes else "__always_inline" if "__always_inline" in notes else None
         if kind is None:
             continue
-        for call in code.find("call_expression", within=func):
-            callee = call_name(call)
+        for call, callee in code.calls(within=func):
             if callee not in helpers or callee in told:
                 continue
             hcode, hfunc = helpers[callee]
