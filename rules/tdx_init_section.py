@@ -41,6 +41,7 @@ TOPICS = ("__init", "boot", "__ro_after_init", "freed")
 
 _INIT_FUNC = lazy_re(r"^(?!\s*(?:\*|/\*|//))[^;{}()#=]*\b__init\b[^;{}()=]*?\b([A-Za-z_]\w*)\s*\(", re.M)
 _BOOT_DATA = lazy_re(r"\b([A-Za-z_]\w*)\s*(?:\[[^\]]*\]\s*)*(__ro_after_init|__initdata|__initconst)\b")
+_DATA_MARKERS = ("__ro_after_init", "__initdata", "__initconst")
 _BOOT_ONLY = frozenset({"__init", "__ref", "__meminit", "__init_or_module"})
 _WRITES = ("assignment_expression", "update_expression")
 
@@ -54,8 +55,9 @@ def _annotations(file) -> tuple[set[str], dict[str, str]]:
         if "__init" not in text and "__ro_after_init" not in text:
             continue
         funcs.update(m.group(1) for m in _INIT_FUNC.finditer(text))
-        for m in _BOOT_DATA.finditer(text):
-            data.setdefault(m.group(1), m.group(2))
+        if any(marker in text for marker in _DATA_MARKERS):  # the pattern is slow on long texts
+            for m in _BOOT_DATA.finditer(text):
+                data.setdefault(m.group(1), m.group(2))
     return funcs, data
 
 
