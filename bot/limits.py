@@ -24,7 +24,6 @@ MAX_LOOPS = 1000  # for/while/do keywords in the added C lines
 NOTE_ID = "too-large-to-review"
 
 _LOOP = lazy_re(r"\b(?:for|while|do)\b")
-_BRACKETS = lazy_re(r"[{}()]")
 
 
 def too_large(patch: Patch) -> str | None:
@@ -60,25 +59,28 @@ def too_large(patch: Patch) -> str | None:
     return None
 
 
-_STEPS = str.maketrans({"{": "\x01", "(": "\x01", "}": "\xff", ")": "\xff"})
+# Each bracket as a step of +1 or -1 (as a signed byte); every other byte
+# is dropped (UTF-8 never uses these four bytes inside a longer character).
+_STEPS = bytes.maketrans(b"{(})", b"\x01\x01\xff\xff")
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"{}()")
 
 
 def _too_deep(text: str) -> bool:
     """Are more than MAX_DEPTH braces and parentheses open at once (a
     closer with nothing open is ignored, as a hunk may start inside a
     block)?"""
-    brackets = "".join(_BRACKETS.findall(text))
-    if len(brackets) <= MAX_DEPTH:
+    steps = text.encode("utf-8", "surrogatepass").translate(_STEPS, _NOT_BRACKETS)
+    if len(steps) <= MAX_DEPTH:
         return False
     # The spread of the running sum bounds the depth from above and is
     # worked out in C; real code stays far below the bound, so the exact
     # count in Python is only for text that comes near it.
-    sums = list(accumulate(memoryview(brackets.translate(_STEPS).encode("latin-1")).cast("b")))
+    sums = list(accumulate(memoryview(steps).cast("b")))
     if max(sums) - min(0, min(sums)) <= MAX_DEPTH:
         return False
     depth = 0
-    for ch in brackets:
-        if ch in "{(":
+    for step in steps:
+        if step == 1:
             depth += 1
             if depth > MAX_DEPTH:
                 return True

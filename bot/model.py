@@ -101,7 +101,7 @@ def parse_addresses(values: tuple[str, ...]) -> tuple[Address, ...]:
     return tuple(Address(name, addr) for name, addr in split_addresses(values))
 
 
-class Patch(NamedTuple):
+class _PatchFields(NamedTuple):
     subject: str  # the Subject header as sent
     title: str  # subject without [PATCH ...] bracket prefixes
     tags: tuple[str, ...]  # words inside the brackets, e.g. ("PATCH", "v2", "3/5")
@@ -124,6 +124,11 @@ class Patch(NamedTuple):
     changelog_body_start: int = 0  # index of changelog_lines[0] in body_lines
     headers: tuple[tuple[str, str], ...] = ()
     is_cover: bool = False
+
+
+class Patch(_PatchFields):
+    """One mail of a series. Like FileDiff, it keeps what several rules ask
+    for (the prose lines, the summary) in its __dict__."""
 
     # Addresses are parsed only when a draft needs them: the email.utils
     # import is a cost the per-patch b4 check does not need to pay.
@@ -152,13 +157,13 @@ class Patch(NamedTuple):
     def prose_lines(self) -> list[tuple[int, str]]:
         """Changelog lines a human wrote as prose: no trailers, no quoted or
         indented (code/log) text. Each with its index in changelog_lines."""
-        trailer_lines = {t.line for t in self.trailers}
-        out = []
-        for i, text in enumerate(self.changelog_lines):
-            if i in trailer_lines or text.startswith((">", "\t", "    ")):
-                continue
-            out.append((i, text))
-        return out
+        kept = self.__dict__.get("_prose")
+        if kept is None:
+            trailer_lines = {t.line for t in self.trailers}
+            kept = self.__dict__["_prose"] = [
+                (i, text) for i, text in enumerate(self.changelog_lines)
+                if i not in trailer_lines and not text.startswith((">", "\t", "    "))]
+        return kept
 
     @property
     def diff_body_start(self) -> int:
@@ -170,9 +175,12 @@ class Patch(NamedTuple):
     @property
     def summary(self) -> str:
         """The part of the title after the subsystem prefix."""
-        from .subjects import split_title
+        kept = self.__dict__.get("_summary")
+        if kept is None:
+            from .subjects import split_title
 
-        return split_title(self.title)[1]
+            kept = self.__dict__["_summary"] = split_title(self.title)[1]
+        return kept
 
     @property
     def subsystem(self) -> str:

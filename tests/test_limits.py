@@ -71,3 +71,15 @@ def test_loops_spread_over_files_count_together():
     assert limits.too_large(_patch(diff=files(limits.MAX_LOOPS // 4, 4, noise))) is None
     reason = limits.too_large(_patch(diff=files(limits.MAX_LOOPS // 4 + 1, 4, noise)))
     assert reason is not None and "loops" in reason
+
+
+def test_nesting_is_counted_in_any_text_a_mail_can_decode_to():
+    """Brackets among multi-byte characters and lone surrogates (what a
+    badly encoded mail decodes to) count the same; a closer with nothing
+    open is ignored, as a hunk may start inside a block."""
+    odd = "\u00e9\u4e2d\udcff\ud800"
+    deep = odd.join(["{"] * (limits.MAX_DEPTH + 1)) + odd
+    assert limits._too_deep(deep)
+    assert not limits._too_deep(deep[:-len(odd) * 2 - 1])
+    assert not limits._too_deep("}" * 500 + "{" * limits.MAX_DEPTH + "}" * limits.MAX_DEPTH)
+    assert limits._too_deep("}" * 500 + "(" * (limits.MAX_DEPTH + 1))
