@@ -48,12 +48,12 @@ def _type_of(decl) -> str:
 
 def _leading_declarations(body) -> list:
     out = []
-    for child in body.named_children:
-        if child.type == "comment":
-            continue
-        if child.type != "declaration":
-            break
-        out.append(child)
+    # One sibling at a time: most bodies have few declarations.
+    child = body.named_child(0) if body.named_child_count else None
+    while child is not None and child.type in ("declaration", "comment"):
+        if child.type == "declaration":
+            out.append(child)
+        child = child.next_named_sibling
     return out
 
 
@@ -69,22 +69,21 @@ def check_file(file):
             rows = [code.line_no(d.start_point[0]) for d in decls]
             if None in rows or any(b - a != 1 for a, b in zip(rows, rows[1:])):
                 continue  # not one block: a blank line or comment splits it
-            texts = [code.text_at(no).strip() for no in rows]
+            texts = [code.lines[d.start_point[0] - code.offset].strip() for d in decls]
             added = [code.is_added(no) for no in rows]
             if not any(added):
                 continue
             old = [len(t) for t, new in zip(texts, added) if not new]
             if any(b > a for a, b in zip(old, old[1:])):
                 continue  # out of order before this patch too
-            declared: set[str] = set()
             for i in range(1, len(decls)):
-                declared |= {name for d in decls[i - 1].children_by_field_name("declarator")
-                             if (name := declared_name(d))}
                 if len(texts[i]) <= len(texts[i - 1]) or not (added[i] or added[i - 1]):
                     continue
                 if _type_of(decls[i]) == _type_of(decls[i - 1]) \
                         or texts[i].startswith("static") or texts[i - 1].startswith("static"):
                     continue  # a pair of one type, or function-scope statics: both deliberate
+                declared = {name for above in decls[:i] for d in above.children_by_field_name("declarator")
+                            if (name := declared_name(d))}
                 if declared & set(_WORD.findall(texts[i].split("=", 1)[1] if "=" in texts[i] else "")):
                     continue  # uses a name declared above: the order is forced
                 code.report([rows[i], rows[i - 1]],
@@ -134,6 +133,7 @@ INVALID = [
 ]
 
 VALID = [
+    Case(code="static void tdx_nothing_to_do(void)\n{\n}", why="an empty body: no declarations"),
     Case(code="""
         static int tdx_sys_shutdown(void)
         {
