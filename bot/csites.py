@@ -1,6 +1,7 @@
 """Where values move in a region's code, read once for every rule that asks:
 each call with its callee's name, each assignment or initializer with its
-target and value, each return with its value.
+target and value, each return with its value, each binary expression with
+its operator.
 
 A dozen rules and the TDX facts walk these same nodes; each used to read
 the same fields of the same nodes again (a tree-sitter field lookup is a
@@ -36,6 +37,11 @@ class Return(NamedTuple):
     callee: str  # that call's name, or ""
 
 
+class Binary(NamedTuple):
+    node: object  # a binary_expression
+    op: str  # its operator ("" when tree-sitter found none)
+
+
 def _slice(items: tuple[list, list[int]], within) -> list:
     """The items wholly inside within (a node), or all of them."""
     found, starts = items
@@ -53,7 +59,7 @@ def _called(value) -> tuple[object, str]:
 
 
 class CSites:
-    """Mixed into Region (which gives find())."""
+    """Mixed into Region (which gives find() and op())."""
 
     def calls(self, within=None) -> list[Call]:
         return _slice(self._calls, within)
@@ -63,6 +69,14 @@ class CSites:
 
     def returns(self, within=None) -> list[Return]:
         return _slice(self._returns, within)
+
+    def binaries(self, within=None) -> list[Binary]:
+        return _slice(self._binaries, within)
+
+    @cached_property
+    def _binaries(self) -> tuple[list[Binary], list[int]]:
+        nodes = self.find("binary_expression")
+        return [Binary(b, self.op(b)) for b in nodes], [b.start_byte for b in nodes]
 
     @cached_property
     def _calls(self) -> tuple[list[Call], list[int]]:

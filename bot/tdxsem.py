@@ -14,7 +14,7 @@ from .csyntax import Region, call_args, call_name, function_name, unwrap
 from .lazyre import lazy_re
 from .tdxcodes import (BUSY_CODES, DETAIL_STATUSES, MASKING_CALLS, MASKS, SW_FULL_CODES,  # noqa: F401
                        CodeSet, Helper, StatusTest, code_of, is_masked, is_status_name,
-                       is_status_type, masked_with, single_code_tests, status_test)
+                       is_status_type, masked_with, single_code_tests, status_test, helper_for)
 from .tdxloops import Bound, Loop, LoopFacts, justifying_text  # noqa: F401
 
 HOST, GUEST, HYPERCALL, ERRNO = "host", "guest", "hypercall", "errno"
@@ -289,11 +289,6 @@ class TdxFacts(LoopFacts):
                     out[(-2, self.region.text(a.target))] = kind
         return out
 
-    def holds_status(self, node) -> bool:
-        """Does node hold a raw TDX status: a status call, a local or field
-        assigned one, or a u64 named like a status (err, ret, status, ...)?"""
-        return self.status_kind(node) is not None
-
     def status_kind(self, node) -> str | None:
         """The kind of call whose status node holds (HOST, GUEST,
         HYPERCALL), "u64" for a u64 named like a status whose source is out
@@ -330,7 +325,9 @@ class TdxFacts(LoopFacts):
         if memo is None:
             memo = []
             region = self.region
-            for node in region.find("binary_expression", "call_expression"):
+            nodes = [b.node for b in region.binaries() if b.op in ("==", "!=")] + [  # what can be a test
+                c.node for c in region.calls() if helper_for(c.name, self.patch.helpers) is not None]
+            for node in sorted(nodes, key=lambda n: n.start_byte):
                 test = status_test(region, node, self.patch)
                 if test is not None:
                     memo.append(test)
@@ -394,6 +391,6 @@ class TdxFacts(LoopFacts):
         if test is not None:
             codes = CodeSet(frozenset({test.code}))
             return codes.invert() if test.op == "!=" else codes
-        if self.holds_status(node):  # while (ret): any failure
+        if self.status_kind(node) is not None:  # while (ret): any failure
             return CodeSet(frozenset({"TDX_SUCCESS"}), True)
         return None

@@ -75,8 +75,8 @@ def check_file(file):
     newer = any("SEAMCALL_LEAF_VER" in line for region in file.regions for line in region.lines)
     for code in file.code:
         found = []
-        for node in code.find("binary_expression"):
-            version = _bare_version(code, node)
+        for node, op in code.binaries():
+            version = _bare_version(code, node) if op in ("|", "+") else None
             if version is not None:
                 found.append((node, code.edit(version, _named(code.int_value(version, {})))))
         for define, _name, value in code.define_nodes():  # a #define's value is not parsed

@@ -25,12 +25,15 @@ ID = "tdx-sw-code-as-mask"
 SEVERITY = "error"
 PATHS = TDX
 TOPICS = ("mask", "exact", "compare", "==")
+_SW_CODES = sorted(SW_FULL_CODES)
 
 
 def check_file(file):
     for code in file.code:
-        for node in code.find("binary_expression"):
-            sw_code = next((c for c in sorted(SW_FULL_CODES) if masked_with(code.region, node, c)), None)
+        for node, op in code.binaries():
+            if op != "&":
+                continue
+            sw_code = next((c for c in _SW_CODES if masked_with(code.region, node, c)), None)
             if sw_code is not None:
                 code.report(node, f"{sw_code} is a full 64-bit value, not a mask; compare with ==",
                             f"{sw_code} is an exact value the kernel synthesises, not a mask, so "

@@ -34,8 +34,8 @@ TOPICS = ("sw_error", "mask", "class", "truth")
 
 def check_file(file):
     for code in file.code:
-        for node in code.find("binary_expression"):
-            if not masked_with(code.region, node, "TDX_SW_ERROR") or not code.truth_context(node):
+        for node, op in code.binaries():
+            if op != "&" or not masked_with(code.region, node, "TDX_SW_ERROR") or not code.truth_context(node):
                 continue
             left, right = node.child_by_field_name("left"), node.child_by_field_name("right")
             value = code.text(right if code.is_constant(left, "TDX_SW_ERROR") else left).strip()
