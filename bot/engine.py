@@ -18,7 +18,7 @@ from .errors import UserError
 from .lazyre import lazy_re
 from .model import SEVERITIES, Finding, Patch, Review, Series
 from .areas import C_SUFFIXES, path_matches
-from .rulekit import Hit, source_file
+from .rulekit import Hit
 
 _ID = lazy_re(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 
@@ -176,7 +176,7 @@ def check_patch(patch: Patch, options: Options = Options()) -> list[Finding]:
     """The findings of the file and patch rules on one patch. They depend on
     the patch alone, so they can be worked out before the series is known."""
     from .limits import note, too_large
-    from .rulekit import FileCheck, PatchCheck
+    from .rulekit import PatchCheck
 
     if (why := too_large(patch)) is not None:
         return [note(patch, why)]
@@ -185,23 +185,22 @@ def check_patch(patch: Patch, options: Options = Options()) -> list[Finding]:
     added_by_path = _AddedLines(patch)
     c_files = [d for d in patch.files
                if not d.is_deleted and not d.is_binary and d.path.endswith(C_SUFFIXES)]
-    file_checks: dict[str, FileCheck] = {}
+    # One context serves every rule of the patch (each file's Code objects
+    # with it); each rule's hits are taken out of its sink before the next runs.
+    context = PatchCheck(patch)
     for rule in active_rules(options):
         if rule.kind == "patch":
             if rule.paths is not None and not any(path_matches(f.path, rule.paths) for f in patch.files):
                 continue
-            hits = _run(rule.module.check_patch, PatchCheck(patch))
+            hits = _run(rule.module.check_patch, context)
+            context.sink.hits = []
         elif rule.kind == "file":
             hits = []
             for diff in c_files:
                 if path_matches(diff.path, rule.paths):
-                    # One FileCheck per file serves every rule; each rule's
-                    # hits are taken out of its sink before the next runs.
-                    check = file_checks.get(diff.path)
-                    if check is None:
-                        check = file_checks[diff.path] = FileCheck(source_file(diff), patch)
-                    hits += [h._replace(path=diff.path) for h in _run(rule.module.check_file, check)]
-                    check.sink.hits = []
+                    found = _run(rule.module.check_file, context.file_check(diff))
+                    hits += [h._replace(path=diff.path) for h in found]
+                    context.sink.hits = []
         else:
             continue
         for hit in hits:

@@ -266,10 +266,20 @@ class PatchCheck:
     def __init__(self, patch: Patch):
         self.patch = patch
         self.sink = _Sink()
+        self._file_checks: dict[int, FileCheck] = {}  # by id() of the FileDiff
 
     def files(self, patterns: Iterable[str] | None) -> list[FileCheck]:
         """The C files of the patch that match patterns, sharing this sink."""
-        return [FileCheck(s, self.patch, self.sink) for s in sources_in(self.patch, patterns)]
+        return [self.file_check(d) for d in c_files(self.patch, patterns)]
+
+    def file_check(self, diff: FileDiff) -> FileCheck:
+        """The FileCheck of one changed file of the patch. The engine hands
+        one PatchCheck to every rule of a patch, so each file's Code objects
+        (and what they keep) serve them all."""
+        check = self._file_checks.get(id(diff))
+        if check is None:
+            check = self._file_checks[id(diff)] = FileCheck(source_file(diff), self.patch, self.sink)
+        return check
 
     def report(self, message: str, comment: str | None = None, **where) -> None:
         """A remark at a place the rule names: changelog_line=, on_subject=,

@@ -74,7 +74,7 @@ def _tree_has_errno_h(file) -> bool:
     tdx_errno.h (included here, or touched by the patch) puts them there."""
     if any(d.path.endswith("tdx_errno.h") for d in file.patch.files):
         return True
-    return any("tdx_errno.h" in text for region in file.regions for text in region.lines)
+    return any("tdx_errno.h" in "\n".join(region.lines) for region in file.regions)
 
 
 def _ull(code, define):
@@ -85,11 +85,13 @@ def _ull(code, define):
 
 
 def check_file(file):
-    has_errno_h = _tree_has_errno_h(file)
+    has_errno_h = None  # asked only when there is a TDX_ define
     for code in file.code:
         for node, name, value in code.define_nodes():
             if not name.startswith("TDX_"):
                 continue
+            if has_errno_h is None:
+                has_errno_h = _tree_has_errno_h(file)
             for problem in _problems(file.path, name, value, has_errno_h):
                 fix = [_ull(code, node)] if problem.endswith("has no ULL suffix") else []
                 code.report(node, problem, fix=fix, comment=(

@@ -72,7 +72,7 @@ _PREFIX = len("long __v = ")  # what parse_expression() puts before a #define's 
 def check_file(file):
     # The fix names TDX_VERSION_SHIFT; a tree that writes SEAMCALL_LEAF_VER()
     # gets no fix, as the right spelling is then a guess.
-    newer = any("SEAMCALL_LEAF_VER" in line for region in file.regions for line in region.lines)
+    newer = None  # read only when there is something to fix
     for code in file.code:
         found = []
         for node, op in code.binaries():
@@ -89,6 +89,8 @@ def check_file(file):
                     found.append((define, code.edit(define.child_by_field_name("value"),
                                                     _named(parsed[0].int_value(version, {})), at,
                                                     at + version.end_byte - version.start_byte)))
+        if found and newer is None:
+            newer = any("SEAMCALL_LEAF_VER" in "\n".join(region.lines) for region in file.regions)
         for node, edit in found:
             code.report(node, "leaf version set with a bare bit 16; use TDX_VERSION_SHIFT",
                         "Bits 23:16 of the leaf are its version; please write this with "
