@@ -130,27 +130,29 @@ class CFacts:
         or a struct field the region shows (for `p->field`, give 'field')."""
         if scope is not None:
             memo = self.__dict__.setdefault("_decl_types", {})
-            key = (scope.start_byte, scope.end_byte)
+            key = (scope.start_byte, scope.end_byte, name)
             if key not in memo:
-                memo[key] = self._declarations(scope)
-            found = memo[key].get(name)
-            if found is not None:
-                return found
+                memo[key] = self._declared_in(scope, name)
+            if memo[key] is not None:
+                return memo[key]
         return self._globals.get(name) or self._fields.get(name)
 
-    def _declarations(self, scope) -> dict[str, str]:
-        types: dict[str, str] = {}
+    def _declared_in(self, scope, name: str) -> str | None:
+        """The type the first declaration of name in scope gives it. Only
+        the declarations whose text holds the name are read: a function
+        declares many names, and a rule asks about one or two."""
+        wanted = name.encode("utf-8") if "\ufffd" not in name else b""
+        source = self.source
         for decl in self.find("declaration", "parameter_declaration", within=scope):
+            if wanted not in source[decl.start_byte:decl.end_byte]:
+                continue
             type_text = declaration_type(self, decl)
             if type_text is None:
                 continue
             for d in decl.children_by_field_name("declarator"):
-                if _inner_function(d) is not None:
-                    continue  # a prototype, not a variable
-                name = declared_name(d)
-                if name is not None:
-                    types.setdefault(name, type_text + (" *" if _declares_pointer(d) else ""))
-        return types
+                if _inner_function(d) is None and declared_name(d) == name:  # not a prototype
+                    return type_text + (" *" if _declares_pointer(d) else "")
+        return None
 
     @cached_property
     def _globals(self) -> dict[str, str]:

@@ -247,17 +247,20 @@ class TdxFacts(LoopFacts):
 
     def _seamcall_pointers(self, func) -> frozenset[str]:
         """Parameters and locals of func that point to a SEAMCALL function."""
-        if func is None:
+        if func is None or not self._names_pointer_types:
             return frozenset()
         memo = self.__dict__.setdefault("_sc_pointers", {})
         if func.start_byte not in memo:
             region = self.region
-            named = any(t.encode() in region.source for t in SEAMCALL_POINTER_TYPES)  # a cheap first look
             memo[func.start_byte] = frozenset(
-                region.text(d) for p in (region.find("parameter_declaration", "declaration", within=func) if named else ())
+                region.text(d) for p in region.find("parameter_declaration", "declaration", within=func)
                 if (t := p.child_by_field_name("type")) is not None and region.text(t) in SEAMCALL_POINTER_TYPES
                 for d in [p.child_by_field_name("declarator")] if d is not None and d.type == "identifier")
         return memo[func.start_byte]
+
+    @cached_property
+    def _names_pointer_types(self) -> bool:  # a cheap first look at the region's text
+        return any(t.encode() in self.region.source for t in SEAMCALL_POINTER_TYPES)
 
     def issuing_calls_within(self, start: int, end: int) -> list:
         """The calls in the bytes start..end that issue a SEAMCALL, TDCALL

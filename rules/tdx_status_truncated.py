@@ -34,6 +34,11 @@ _NARROW = lazy_re(r"^(?:(?:const|volatile|static|register)\s+)*(?:signed\s+|unsi
                   r"int8_t|int16_t|int32_t|uint8_t|uint16_t|uint32_t)$")
 
 
+# What status_kind() can find a status in (after parentheses and casts).
+_MAY_HOLD = frozenset({"call_expression", "identifier", "field_expression", "parenthesized_expression",
+                       "cast_expression"})
+
+
 def _narrow(type_text: str | None) -> bool:
     return type_text is not None and bool(_NARROW.match(" ".join(type_text.split())))
 
@@ -42,6 +47,8 @@ def _source(code, node) -> str | None:
     """What holds the status: 'name()' for a call, the variable otherwise;
     None when node holds no module status (a hypercall's result is the
     VMM's answer, not a module status)."""
+    if node is None or node.type not in _MAY_HOLD:
+        return None  # a literal, an expression: no status of its own
     kind = code.tdx.status_kind(node)
     if kind is None or kind == HYPERCALL:
         return None
