@@ -232,12 +232,14 @@ class CFacts:
         return self._function_types.get(name)
 
     def return_type(self, func) -> str | None:
-        tnode = func.child_by_field_name("type")
-        if tnode is None:
-            return None
-        declarator = func.child_by_field_name("declarator")
-        pointer = declarator is not None and declarator.type == "pointer_declarator"
-        return self.text(tnode) + (" *" if pointer else "")
+        memo = self.__dict__.setdefault("_return_types", {})  # asked for each return statement
+        key = (func.start_byte, func.end_byte)
+        if key not in memo:
+            tnode = func.child_by_field_name("type")
+            declarator = func.child_by_field_name("declarator")
+            pointer = declarator is not None and declarator.type == "pointer_declarator"
+            memo[key] = self.text(tnode) + (" *" if pointer else "") if tnode is not None else None
+        return memo[key]
 
     # ---- names ------------------------------------------------------------
 
@@ -277,7 +279,7 @@ class CFacts:
         memo = self.__dict__.setdefault("_annotations", {})
         key = (func.start_byte, func.end_byte)
         if key not in memo:
-            memo[key] = frozenset(m.group(1) for m in _ANNOTATION.finditer(function_head(self, func)))
+            memo[key] = frozenset(_ANNOTATION.findall(function_head(self, func)))
         return memo[key]
 
     def must_hold(self, func) -> list[str]:

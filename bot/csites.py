@@ -44,10 +44,12 @@ class Binary(NamedTuple):
 
 def _slice(items: tuple[list, list[int]], within) -> list:
     """The items wholly inside within (a node), or all of them."""
+    return items[0] if within is None else _between(items, within.start_byte, within.end_byte)
+
+
+def _between(items: tuple[list, list[int]], lo: int, hi: int) -> list:
+    """The items wholly inside the bytes lo..hi."""
     found, starts = items
-    if within is None:
-        return found
-    lo, hi = within.start_byte, within.end_byte
     return [s for s in found[bisect_left(starts, lo):bisect_left(starts, hi)] if s.node.end_byte <= hi]
 
 
@@ -63,6 +65,9 @@ class CSites:
 
     def calls(self, within=None) -> list[Call]:
         return _slice(self._calls, within)
+
+    def calls_between(self, start: int, end: int) -> list[Call]:
+        return _between(self._calls, start, end)
 
     def assignments(self, within=None) -> list[Assignment]:
         return _slice(self._assignments, within)

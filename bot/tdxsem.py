@@ -265,14 +265,9 @@ class TdxFacts(LoopFacts):
     def issuing_calls_within(self, start: int, end: int) -> list:
         """The calls in the bytes start..end that issue a SEAMCALL, TDCALL
         or TDVMCALL, directly or through a function or macro in sight."""
-        return [c for c in self.region.find_in(start, end, "call_expression") if self._issues(c)]
-
-    def _issues(self, call) -> bool:
-        memo = self.__dict__.setdefault("_issuing", {})
-        key = (call.start_byte, call.end_byte)
-        if key not in memo:
-            memo[key] = self.patch.issues(call_name(call)) or self.kind(call) is not None
-        return memo[key]
+        patch = self.patch
+        return [c.node for c in self.region.calls_between(start, end)
+                if patch.issues(c.name) or self.kind(c.node) is not None]
 
     # -- status values ---------------------------------------------------------
 
