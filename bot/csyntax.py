@@ -83,21 +83,35 @@ _STATEMENT_WORD = lazy_re(r"^\s*(?:if|while|for|switch|return|do|else|goto|case|
 # f(...)` would parse as a declaration of __always_inline. They are blanked
 # (same length, so every byte offset holds) in what tree-sitter parses;
 # rules read them from the text (see CFacts.annotations).
-# The lookahead lets the scan leave most words after one test: every
-# annotation starts with "__", "no" or "as" (the regex is run on every region).
-_ANNOTATIONS = lazy_re(
-    rb"\b(?=__|no|as)(?:(?:__always_inline|noinstr|__init|__exit|__ref|__meminit|__init_or_module|__must_check|"
-    rb"__cold|__hot|notrace|__flatten|__maybe_unused|__noreturn|__cpuidle|__weak|__visible|"
-    rb"asmlinkage|__ro_after_init|__initdata|__initconst|__read_mostly|__percpu|__rcu|__iomem|"
-    rb"__user|__force|__packed|__latent_entropy|__noclone|__attribute_const__)\b"
-    rb"|(?:__must_hold|__acquires|__releases|__aligned|__section|__printf|__alias|__diag\w*)"
-    rb"\s*\((?:[^()\n]|\([^()\n]*\))*\))")
+# Every annotation starts with "__", "no" or "asmlinkage", so there is one
+# pattern for each, starting with that literal: the re module finds a leading
+# literal with a fast scan, where one pattern starting with \b is tried at
+# every byte of every region. The look-behind after the literal is that \b.
+_ANNOTATIONS = (
+    lazy_re(rb"__(?<!\w__)(?:(?:always_inline|init|exit|ref|meminit|init_or_module|must_check|cold|hot|"
+            rb"flatten|maybe_unused|noreturn|cpuidle|weak|visible|ro_after_init|initdata|initconst|"
+            rb"read_mostly|percpu|rcu|iomem|user|force|packed|latent_entropy|noclone|attribute_const__)\b"
+            rb"|(?:must_hold|acquires|releases|aligned|section|printf|alias|diag\w*)"
+            rb"\s*\((?:[^()\n]|\([^()\n]*\))*\))"),
+    lazy_re(rb"no(?<!\wno)(?:instr|trace)\b"),
+    lazy_re(rb"asmlinkage(?<!\wasmlinkage)\b"),
+)
+
+
+def _blank_annotations(source: bytes) -> bytes:
+    spans = [m.span() for pattern in _ANNOTATIONS for m in pattern.finditer(source)]
+    if not spans:
+        return source
+    masked = bytearray(source)
+    for start, end in spans:  # spans may nest (an annotation inside __must_hold()'s parentheses)
+        masked[start:end] = b" " * (end - start)
+    return bytes(masked)
 
 
 def _parseable(source: bytes) -> bytes:
     """The source with kernel annotations blanked, and closing braces added
     for blocks a hunk cuts off (after the last line, so no line moves)."""
-    masked = _ANNOTATIONS.sub(lambda m: b" " * len(m.group(0)), source)
+    masked = _blank_annotations(source)
     depth = masked.count(b"{") - masked.count(b"}")
     return masked + b"}\n" * depth if 0 < depth <= 64 else masked
 

@@ -41,8 +41,9 @@ def _content(text: str) -> set[str]:
     return {w.lower() for w in WORD.findall(text) if w.lower() not in _FILLER}
 
 
-def _restates(sentence: str, summary: str) -> bool:
-    mine, subject = _content(sentence), _content(summary)
+def _restates(sentence: str, subject: set[str]) -> bool:
+    """subject: the _content() of the subject's summary."""
+    mine = _content(sentence)
     return bool(subject) and len(mine - subject) <= 1 and len(mine & subject) >= max(1, len(subject) - 1)
 
 
@@ -51,7 +52,8 @@ def check_patch(ctx):
     said = sentences(patch.prose_lines)
     if not said:
         return
-    if all(_restates(text, patch.summary) for _, text in said):
+    subject = _content(patch.summary)
+    if all(_restates(text, subject) for _, text in said):
         ctx.report("the changelog only repeats the subject", changelog_line=said[0][0],
                    comment="The changelog only repeats the subject. Please say why the change is "
                            "needed: what goes wrong without it, or what it makes possible.")
