@@ -38,7 +38,7 @@ _FILLER = frozenset("a an the of for to in on and or with from by into when that
 
 
 def _content(text: str) -> set[str]:
-    return {w.lower() for w in WORD.findall(text) if w.lower() not in _FILLER}
+    return set(map(str.lower, WORD.findall(text))) - _FILLER
 
 
 def _restates(sentence: str, subject: set[str]) -> bool:
