@@ -28,3 +28,15 @@ class LazyPattern:
 
 def lazy_re(pattern: str, flags: int = 0) -> LazyPattern:
     return LazyPattern(pattern, flags)
+
+
+# Letters re.IGNORECASE takes for an ASCII i or s besides their own case
+# (dotless and dotted I, long s); str.lower() keeps them apart.
+_RE_FOLDS = str.maketrans({"\u0131": "i", "\u0130": "i", "\u017f": "s"})
+
+
+def re_lower(text: str) -> str:
+    """text lower-cased so that a plain `in` test agrees with an ASCII
+    pattern compiled with re.IGNORECASE (a fast first look must not miss
+    what the pattern would find)."""
+    return text.translate(_RE_FOLDS).lower()

@@ -32,7 +32,7 @@ from __future__ import annotations
 import re
 
 from ..csyntax import call_name, iter_nodes, strip_comment_markers
-from ..lazyre import lazy_re
+from ..lazyre import lazy_re, re_lower
 from ..areas import X86
 from ..rulekit import Case
 
@@ -74,11 +74,13 @@ _DEMAND_RAW = lazy_re(r"\b(?=[mshneorcMSHNEORC])(?:must|should|ha(?:s|ve)[\s*/]+
 # What every demand is about (the rcu, irqs and preempt patterns name it,
 # the lock patterns end in _LOCKISH): a comment naming none of these
 # demands nothing.
-_SUBJECTS = ("rcu", "irq", "interrupt", "preempt", "lock", "mutex", "sem", "seqcount")
+_KIND_SUBJECTS = {"rcu": ("rcu",), "irqs": ("irq", "interrupt"), "preempt": ("preempt",),
+                  "lock": ("lock", "mutex", "sem", "seqcount")}
+_SUBJECTS = tuple(word for words in _KIND_SUBJECTS.values() for word in words)
 
 
 def _names_a_subject(text: str) -> bool:
-    low = text.lower()
+    low = re_lower(text)
     return any(word in low for word in _SUBJECTS)
 
 
@@ -123,7 +125,10 @@ def _demand(comment) -> tuple[str, str, int] | None:
             prose += words + " "
     if not _DEMAND_WORD.search(prose):
         return None
+    low = re_lower(prose)
     for kind, pattern in _DEMANDS:
+        if not any(word in low for word in _KIND_SUBJECTS[kind]):
+            continue  # the pattern names one of these: a search in C first
         m = pattern.search(prose)
         if m:
             lock = m.group(1).rstrip(".,;:") if m.groups() else ""
