@@ -39,4 +39,4 @@ def re_lower(text: str) -> str:
     """text lower-cased so that a plain `in` test agrees with an ASCII
     pattern compiled with re.IGNORECASE (a fast first look must not miss
     what the pattern would find)."""
-    return text.translate(_RE_FOLDS).lower()
+    return text.lower() if text.isascii() else text.translate(_RE_FOLDS).lower()
