@@ -38,6 +38,12 @@ def _squash(name: str) -> str:
 
 def check_patch(ctx):
     files = ctx.files(TDX)
+    # The leaves the patch defines come first: most patches define none.
+    leaves = [(code, node, name) for file in files for code in file.code
+              for node, name, value in code.define_nodes()
+              if _LEAF.match(name) and int_literal(value.strip("() ")) is not None]
+    if not leaves:
+        return
     # The spec's names, as the changelog and the comments the patch adds write them.
     texts = list(ctx.patch.changelog_lines)
     texts += [c.prose() for f in files for code in f.code for c in code.comments()
@@ -45,19 +51,13 @@ def check_patch(ctx):
     spec = {}
     for dotted in _DOTTED.findall("\n".join(texts)):
         spec.setdefault(_squash(dotted), dotted)
-    if not spec:
-        return
-    for file in files:
-        for code in file.code:
-            for node, name, value in code.define_nodes():
-                if not _LEAF.match(name) or int_literal(value.strip("() ")) is None:
-                    continue
-                dotted = spec.get(_squash(name))
-                want = dotted.replace(".", "_") if dotted else name
-                if want != name:
-                    code.report(node, f"{name} does not spell the spec's {dotted}; name it {want}",
-                                f"The spec calls this leaf {dotted}, so please name it {want} (and "
-                                "the wrapper after it), as the other leaves are.")
+    for code, node, name in leaves if spec else ():
+        dotted = spec.get(_squash(name))
+        want = dotted.replace(".", "_") if dotted else name
+        if want != name:
+            code.report(node, f"{name} does not spell the spec's {dotted}; name it {want}",
+                        f"The spec calls this leaf {dotted}, so please name it {want} (and "
+                        "the wrapper after it), as the other leaves are.")
 
 
 _HOST_H = "arch/x86/virt/vmx/tdx/tdx.h"

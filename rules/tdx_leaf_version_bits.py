@@ -80,6 +80,8 @@ def check_file(file):
             if version is not None:
                 found.append((node, code.edit(version, _named(code.int_value(version, {})))))
         for define, _name, value in code.define_nodes():  # a #define's value is not parsed
+            if "|" not in value and "+" not in value:
+                continue  # no `leaf | version` in it: not worth a parse
             parsed = parse_expression(value)
             for node in parsed[0].find("binary_expression") if parsed else ():
                 version = _bare_version(parsed[0], node)
