@@ -132,12 +132,12 @@ class CFacts:
             memo = self.__dict__.setdefault("_decl_types", {})
             key = (scope.start_byte, scope.end_byte, name)
             if key not in memo:
-                memo[key] = self._declared_in(scope, name)
+                memo[key] = self._type_declared_in(scope, name)
             if memo[key] is not None:
                 return memo[key]
         return self._globals.get(name) or self._fields.get(name)
 
-    def _declared_in(self, scope, name: str) -> str | None:
+    def _type_declared_in(self, scope, name: str) -> str | None:
         """The type the first declaration of name in scope gives it. Only
         the declarations whose text holds the name are read: a function
         declares many names, and a rule asks about one or two."""

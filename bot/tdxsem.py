@@ -96,8 +96,9 @@ class PatchFacts:
         return frozenset(helpers), mask
 
     @cached_property
-    def _declared_in(self) -> dict[str, Region]:
-        """The first region that declares or defines each function name."""
+    def declared_in(self) -> dict[str, Region]:
+        """The first region that declares or defines each function name
+        (a rule asking about every call looks the callee up here first)."""
         out: dict[str, Region] = {}
         for region in self._regions:
             for name in region._declarators:
@@ -107,7 +108,7 @@ class PatchFacts:
     def param_types(self, name: str) -> list[str] | None:
         """Parameter types of a function in sight (the first region that
         declares it has the say), or None."""
-        region = self._declared_in.get(name)
+        region = self.declared_in.get(name)
         return region.param_types(name) if region is not None else None
 
     def kind(self, name: str) -> str | None:

@@ -18,6 +18,8 @@ Must not fire on `u64 err = seamcall(...)` nor on
 """
 from __future__ import annotations
 
+from functools import lru_cache
+
 from ..areas import TDX
 from ..csyntax import call_args, call_name, declaration_type, unwrap
 from ..lazyre import lazy_re
@@ -39,6 +41,7 @@ _MAY_HOLD = frozenset({"call_expression", "identifier", "field_expression", "par
                        "cast_expression"})
 
 
+@lru_cache(maxsize=4096)  # the same few types come back in every function
 def _narrow(type_text: str | None) -> bool:
     return type_text is not None and bool(_NARROW.match(" ".join(type_text.split())))
 
@@ -92,7 +95,9 @@ def check_file(file):
                     _report(code, ret.node, what, "returned as", code.return_type(func))
         facts = code.tdx.patch
         for call in code.calls():
-            params = facts.param_types(call.name)  # of a callee in sight, else None
+            if call.name not in facts.declared_in:
+                continue  # a callee out of sight: its parameter types are unknown
+            params = facts.param_types(call.name)
             if params is None:
                 continue
             for arg, type_text in zip(call_args(call.node), params):
