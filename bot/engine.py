@@ -188,21 +188,27 @@ def check_patch(patch: Patch, options: Options = Options()) -> list[Finding]:
     # One context serves every rule of the patch (each file's Code objects
     # with it); each rule's hits are taken out of its sink before the next runs.
     context = PatchCheck(patch)
+    covers: dict[tuple[int, bool], list] = {}  # (id of a rule's PATHS, C files only) -> the files it covers
     for rule in active_rules(options):
+        if rule.kind not in ("patch", "file"):
+            continue
+        key = (id(rule.paths), rule.kind == "file")  # few rules' PATHS differ: each is matched once
+        files = covers.get(key)
+        if files is None:
+            files = covers[key] = [d for d in (c_files if key[1] else patch.files)
+                                   if path_matches(d.path, rule.paths)]
         if rule.kind == "patch":
-            if rule.paths is not None and not any(path_matches(f.path, rule.paths) for f in patch.files):
+            if rule.paths is not None and not files:
                 continue
             hits = _run(rule.module.check_patch, context)
             context.sink.hits = []
-        elif rule.kind == "file":
+        else:
             hits = []
-            for diff in c_files:
-                if path_matches(diff.path, rule.paths):
-                    found = _run(rule.module.check_file, context.file_check(diff))
+            for diff in files:
+                found = _run(rule.module.check_file, context.file_check(diff))
+                if found:
                     hits += [h._replace(path=diff.path) for h in found]
                     context.sink.hits = []
-        else:
-            continue
         for hit in hits:
             if hit.path is None:
                 findings.append(_finding(rule, hit, patch, severity))
