@@ -28,7 +28,7 @@ from __future__ import annotations
 import re
 
 from ..areas import TDX
-from ..lazyre import lazy_re
+from ..lazyre import lazy_re, re_lower
 from ..rulekit import Case
 
 ID = "comment-contradicts-code"
@@ -45,6 +45,7 @@ _ONCE_CLAIM = lazy_re(r"retr(?:y|ied|ies) (?:only )?once|\b(?:a|one) single retr
                       r"\bonly one retry|second (?:retry|attempt|try)", re.I)
 _FOREVER_CLAIM = lazy_re(r"\b(?:loops?|looping|spins?|spinning|retr(?:y|ies|ying)|call it) "
                          r"(?:forever|infinitely|indefinitely|unconditionally)\b", re.I)
+_FOREVER_WORDS = ("forever", "infinitely", "indefinitely", "unconditionally")  # one ends each claim
 _NEGATION = lazy_re(r"(?:don'?t|do not|won'?t|will not|never|not|doesn'?t|does not)\s+\w*\s*$", re.I)
 _NO_BOUND = ("The comment says the loop is bounded, but nothing in the code bounds it. Please "
              "describe what the code does (e.g. 'Loop until the SEAMCALL completes; this ends "
@@ -52,6 +53,9 @@ _NO_BOUND = ("The comment says the loop is bounded, but nothing in the code boun
 
 
 def _forever(text: str) -> re.Match | None:
+    low = re_lower(text)
+    if not any(word in low for word in _FOREVER_WORDS):
+        return None  # a search in C before the pattern, which every line of prose meets
     for m in _FOREVER_CLAIM.finditer(text):
         if not _NEGATION.search(text[:m.start()]):
             return m

@@ -54,7 +54,7 @@ def _annotations(file) -> tuple[set[str], dict[str, str]]:
         text = "\n".join(region.lines)
         if "__init" not in text and "__ro_after_init" not in text:
             continue
-        funcs.update(m.group(1) for m in _INIT_FUNC.finditer(text))
+        funcs.update(_INIT_FUNC.findall(text))
         if any(marker in text for marker in _DATA_MARKERS):  # the pattern is slow on long texts
             for m in _BOOT_DATA.finditer(text):
                 data.setdefault(m.group(1), m.group(2))

@@ -151,3 +151,15 @@ def test_a_declared_type_is_the_first_declaration_of_the_name(body):
         everything = _declared_everything(region, func)
         for name in ("err", "ret", "errp", "status", "retries", "args", "i", "done", "err_count", "nope"):
             assert region.declared_type(func, name) == (everything.get(name) or region.declared_type(None, name))
+
+
+@settings(**SETTINGS)
+@given(pieces("loop", "loops ", "spin ", "retry ", "call it ", "forever", "FOREVER", "infinitely", "\u0131nf\u0131n\u0131tely",
+              "indefinitely", "unconditionally", "loops forever", "retries \u0130NFINITELY", "don't ", "never ",
+              "not "))
+def test_a_forever_claim_passes_the_first_look(text):
+    from tdxbot.rules import comment_contradicts_code as contradicts
+
+    slow = next((m for m in contradicts._FOREVER_CLAIM.finditer(text)
+                 if not contradicts._NEGATION.search(text[:m.start()])), None)
+    assert (contradicts._forever(text) is None) == (slow is None)
