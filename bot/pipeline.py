@@ -167,7 +167,8 @@ def review_messages(messages, version: int | None, where: str, options: Options,
     from .forked import collector_resting, work_shared
 
     if len(messages) < parallel_min or usable_cpus() < 2 or not needs_b4(messages):
-        return review_series(assemble(messages, version, where), options)
+        with collector_resting():  # as in the shared path: a pass would only walk live objects
+            return review_series(assemble(messages, version, where), options)
     wait_for_plan = plan_series_in_child(messages, version, where)
     parsed = parse_all(messages, where)
     standalone = [p for p in parsed if p is not None and is_standalone_patch(p)]
