@@ -267,10 +267,16 @@ class PatchCheck:
         self.patch = patch
         self.sink = _Sink()
         self._file_checks: dict[int, FileCheck] = {}  # by id() of the FileDiff
+        self._files: dict[int, tuple] = {}  # by id() of the patterns: (patterns, FileChecks)
 
     def files(self, patterns: Iterable[str] | None) -> list[FileCheck]:
-        """The C files of the patch that match patterns, sharing this sink."""
-        return [self.file_check(d) for d in c_files(self.patch, patterns)]
+        """The C files of the patch that match patterns, sharing this sink
+        (kept by patterns: the rules of a patch ask with a few constants)."""
+        key = id(patterns)
+        found = self._files.get(key)
+        if found is None or found[0] is not patterns:
+            found = self._files[key] = (patterns, [self.file_check(d) for d in c_files(self.patch, patterns)])
+        return found[1]
 
     def file_check(self, diff: FileDiff) -> FileCheck:
         """The FileCheck of one changed file of the patch. The engine hands
