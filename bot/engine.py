@@ -172,6 +172,15 @@ def _fixes_added_lines(edit, added_by_path: _AddedLines) -> bool:
     return all(n in added for n in edit.lines)
 
 
+@lru_cache(maxsize=8)
+def _patch_plan(options: Options) -> tuple:
+    """(rule, its check function, its PATHS, (id of PATHS, C files only))
+    for each patch and file rule: worked out once, not for every patch."""
+    return tuple((rule, rule.module.check_file if rule.kind == "file" else rule.module.check_patch,
+                  rule.paths, (id(rule.paths), rule.kind == "file"))
+                 for rule in active_rules(options) if rule.kind in ("patch", "file"))
+
+
 def check_patch(patch: Patch, options: Options = Options()) -> list[Finding]:
     """The findings of the file and patch rules on one patch. They depend on
     the patch alone, so they can be worked out before the series is known."""
@@ -188,27 +197,25 @@ def check_patch(patch: Patch, options: Options = Options()) -> list[Finding]:
     # One context serves every rule of the patch (each file's Code objects
     # with it); each rule's hits are taken out of its sink before the next runs.
     context = PatchCheck(patch)
-    covers: dict[tuple[int, bool], list] = {}  # (id of a rule's PATHS, C files only) -> the files it covers
-    for rule in active_rules(options):
-        if rule.kind not in ("patch", "file"):
-            continue
-        key = (id(rule.paths), rule.kind == "file")  # few rules' PATHS differ: each is matched once
+    sink = context.sink
+    covers: dict[tuple[int, bool], list] = {}  # the files each (PATHS, C only) covers
+    for rule, check, paths, key in _patch_plan(options):
         files = covers.get(key)
-        if files is None:
+        if files is None:  # few rules' PATHS differ: each is matched once
             files = covers[key] = [d for d in (c_files if key[1] else patch.files)
-                                   if path_matches(d.path, rule.paths)]
-        if rule.kind == "patch":
-            if rule.paths is not None and not files:
+                                   if path_matches(d.path, paths)]
+        if not key[1]:
+            if paths is not None and not files:
                 continue
-            hits = _run(rule.module.check_patch, context)
-            context.sink.hits = []
+            check(context)
+            hits, sink.hits = sink.hits, []
         else:
             hits = []
             for diff in files:
-                found = _run(rule.module.check_file, context.file_check(diff))
-                if found:
-                    hits += [h._replace(path=diff.path) for h in found]
-                    context.sink.hits = []
+                check(context.file_check(diff))
+                if sink.hits:
+                    hits += [h._replace(path=diff.path) for h in sink.hits]
+                    sink.hits = []
         for hit in hits:
             if hit.path is None:
                 findings.append(_finding(rule, hit, patch, severity))
