@@ -4,11 +4,11 @@ Every query is linear in the size of the region (or cached)."""
 from __future__ import annotations
 
 from bisect import bisect_right
-from functools import cached_property
 
 from .cnodes import (_declares_pointer, _inner_function, _is_bool_type, call_args,
                      call_name, declaration_type, declared_name, function_head, function_name,
                      int_literal, unwrap)
+from .kept import cached_property
 from .lazyre import lazy_re
 
 TRUTH_MACROS = frozenset({

@@ -10,10 +10,10 @@ order, and a scope's share is found by bisection."""
 from __future__ import annotations
 
 from bisect import bisect_left
-from functools import cached_property
 from typing import NamedTuple
 
 from .cnodes import call_name, unwrap
+from .kept import cached_property
 
 
 class Call(NamedTuple):

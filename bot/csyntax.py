@@ -15,9 +15,9 @@ linear in the size of the region (or cached), whatever the nesting.
 """
 from __future__ import annotations
 
-from functools import cached_property
 from typing import Iterator, NamedTuple
 
+from .kept import cached_property
 from .lazyre import lazy_re
 from .cfacts import TRUTH_MACROS, CFacts, int_of_text, parse_expression  # noqa: F401 (rules use them)
 from .csites import CSites

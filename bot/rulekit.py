@@ -19,12 +19,12 @@ The engine knows no rule by name; it only reads these attributes.
 """
 from __future__ import annotations
 
-from functools import cached_property
 from typing import Iterable, Iterator, NamedTuple
 
 from .areas import C_SUFFIXES, path_matches
 from .cases import Case  # noqa: F401 - part of the rule contract: rules import it from here
 from .csyntax import Region
+from .kept import cached_property
 from .model import FileDiff, Line, Patch
 
 class Hit(NamedTuple):

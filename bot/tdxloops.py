@@ -9,11 +9,11 @@ from __future__ import annotations
 import re
 import weakref
 from bisect import bisect_left
-from functools import cached_property
 from itertools import takewhile
 from typing import TYPE_CHECKING, NamedTuple
 
 from .csyntax import LOOP_TYPES, ancestor, unwrap
+from .kept import cached_property
 from .lazyre import lazy_re
 from .tdxcodes import CodeSet, code_of, is_status_name
 

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left
-from functools import cached_property, lru_cache
+from functools import lru_cache
 
 from .csyntax import Region, call_args, call_name, function_name, unwrap
+from .kept import cached_property
 from .lazyre import lazy_re
 from .tdxcodes import (BUSY_CODES, DETAIL_STATUSES, MASKING_CALLS, MASKS, SW_FULL_CODES,  # noqa: F401
                        CodeSet, Helper, StatusTest, code_of, is_masked, is_status_name,
