@@ -102,6 +102,6 @@ class CSites:
     def _returns(self) -> tuple[list[Return], list[int]]:
         out = []
         for node in self.find("return_statement"):
-            value = node.named_children[0] if node.named_children else None
+            value = node.named_child(0) if node.named_child_count else None
             out.append(Return(node, value, *_called(value)))
         return out, [r.node.start_byte for r in out]
