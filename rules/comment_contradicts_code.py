@@ -80,21 +80,21 @@ def check_patch(patch):
             for loop in code.tdx.loops:
                 if not loop.reissues:
                     continue
-                bound = loop.bound
-                for comment in loop.comments():
-                    for no, kind in _claims(comment):
-                        if kind == "bound" and bound is None:
-                            code.report(no, "comment claims a bound but the loop has none", _NO_BOUND)
-                        elif kind == "once" and (bound is None or (bound.value or 0) > 2):
-                            code.report(no, "comment promises a single retry but the code loops",
-                                        "This says the SEAMCALL is retried once, but the code "
-                                        "loops. Either retry exactly once or fix the comment.")
-                        elif kind == "forever" and bound is not None and bound.kind in ("counter", "deadline"):
-                            text = code.text_at(no).strip()
-                            code.report(no, f"comment says the loop runs forever, but it is bounded "
-                                            f"({text[:40]})",
-                                        "The comment says this loops forever, but the loop is "
-                                        "bounded. Please make the comment match the code.")
+                claims = [claim for comment in loop.comments() for claim in _claims(comment)]
+                bound = loop.bound if claims else None  # worked out only for a loop that has a claim
+                for no, kind in claims:
+                    if kind == "bound" and bound is None:
+                        code.report(no, "comment claims a bound but the loop has none", _NO_BOUND)
+                    elif kind == "once" and (bound is None or (bound.value or 0) > 2):
+                        code.report(no, "comment promises a single retry but the code loops",
+                                    "This says the SEAMCALL is retried once, but the code "
+                                    "loops. Either retry exactly once or fix the comment.")
+                    elif kind == "forever" and bound is not None and bound.kind in ("counter", "deadline"):
+                        text = code.text_at(no).strip()
+                        code.report(no, f"comment says the loop runs forever, but it is bounded "
+                                        f"({text[:40]})",
+                                    "The comment says this loops forever, but the loop is "
+                                    "bounded. Please make the comment match the code.")
     # The changelog against the comments: read every comment only when the
     # changelog says "forever" somewhere.
     forever = [index for index, text in patch.patch.prose_lines if _forever(text)]
