@@ -10,8 +10,9 @@ What a rule may ask a Region, besides its nodes by type: the text of a node,
 a node without its parentheses or casts, an operator, the value of an
 integer constant, whether a value is used as a truth value, the declared
 type of a name, a function's annotations and whether it is wholly in sight,
-the #defines of the region, and the comments near a node. Every query is
-linear in the size of the region (or cached), whatever the nesting.
+the #defines of the region, and the comments near a node; and (CSites) its
+calls, assignments, returns and binary expressions, each read once. Every
+query is linear in the size of the region (or cached), whatever the nesting.
 """
 from __future__ import annotations
 
