@@ -60,6 +60,8 @@ def check_file(file):
                 loops.append(loop)
                 code.report(loop.report_node, f"SEAMCALL retried on {busy} in a loop",
                             _COMMENT.format(code=busy))
+        if not tdx.tests_for_any(BUSY_CODES, code.root):
+            continue  # no busy test anywhere: no condition holds one
         for stmt in code.find("if_statement"):
             condition = stmt.child_by_field_name("condition")
             busy = _busy(tdx.truth_codes(condition)) if tdx.tests_for_any(BUSY_CODES, condition) else None

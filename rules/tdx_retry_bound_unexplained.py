@@ -73,9 +73,10 @@ def _report(code, node, name: str, number: int) -> None:
 def check_file(file):
     for code in file.code:
         for node, name, value in code.define_nodes():
+            if not _RETRY_NAME.search(name) or "RDRAND_RETRY_LOOPS" in (name, value):
+                continue  # the name first: a value may take a parse to work out
             number = int_of_text(value, code.region)
-            if number is not None and number > 1 and _RETRY_NAME.search(name) and \
-                    "RDRAND_RETRY_LOOPS" not in (name, value) and not _explained(code, node, number):
+            if number is not None and number > 1 and not _explained(code, node, number):
                 _report(code, node, name, number)
         for node in code.find("init_declarator"):
             target, value = node.child_by_field_name("declarator"), node.child_by_field_name("value")
