@@ -6,7 +6,8 @@ its operator.
 A dozen rules and the TDX facts walk these same nodes; each used to read
 the same fields of the same nodes again (a tree-sitter field lookup is a
 call into C and a new node object every time). The lists are in document
-order, and a scope's share is found by bisection."""
+order and shared (callers only read them); a scope's share is found by
+bisection."""
 from __future__ import annotations
 
 from bisect import bisect_left
