@@ -139,7 +139,7 @@ def _opener(lines: list[str], context: str) -> list[str]:
 
 class Region(CFacts, CSites):
     """Consecutive post-image lines, parsed as C (the C facts are CFacts'
-    methods; its calls, assignments and returns, CSites')."""
+    methods; its calls, assignments, returns and binary expressions, CSites')."""
 
     def __init__(self, lines: list[str], numbers: list[int], added: frozenset[int],
                  context: str = ""):

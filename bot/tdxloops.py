@@ -144,11 +144,9 @@ class Loop:
                         if value is not None and value > 1:
                             return value
         func = self.facts.region.function_at(self.node.start_byte) or region.root
-        for init in region.find("init_declarator", "assignment_expression", within=func):
-            target = init.child_by_field_name("declarator" if init.type == "init_declarator" else "left")
-            if target is not None and region.text(target) == name:
-                value = region.int_value(init.child_by_field_name("value" if init.type == "init_declarator"
-                                                                  else "right"))
+        for a in region.assignments(within=func):
+            if a.target is not None and region.text(a.target) == name:
+                value = region.int_value(a.value)
                 if value is not None and value > 1:
                     return value
         return None

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import re
 
-from ..csyntax import call_name
 from ..lazyre import lazy_re
 from ..rulekit import Case
 from ._patchcode import post_regions, removed_c_lines
@@ -67,8 +66,8 @@ def _formats(patch, added: bool) -> list[str]:
         return [m.group(1) for m in re.finditer(r'"((?:\\.|[^"\\])*)"', removed)]
     out = []
     for region in post_regions(patch):
-        for call in region.find("call_expression"):
-            if not _PRINTERS.match(call_name(call)) or not region.touches_added(call):
+        for call, name in region.calls():
+            if not _PRINTERS.match(name) or not region.touches_added(call):
                 continue
             args = call.child_by_field_name("arguments")
             for arg in args.named_children if args is not None else ():

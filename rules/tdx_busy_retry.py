@@ -22,7 +22,6 @@ single retry after kvm_make_all_cpus_request(kvm, KVM_REQ_OUTSIDE_GUEST_MODE).
 from __future__ import annotations
 
 from ..areas import TDX
-from ..csyntax import call_name
 from ..rulekit import Case
 from ..tdxsem import BUSY_CODES
 
@@ -69,7 +68,7 @@ def check_file(file):
             if not busy or then is None or any(lp.span[0] <= stmt.start_byte < lp.span[1] for lp in loops):
                 continue
             again = tdx.issuing_calls_within(then.start_byte, then.end_byte)
-            handled = any(call_name(c) in _KICK_OR_LOCK for c in code.find("call_expression", within=then))
+            handled = any(name in _KICK_OR_LOCK for _, name in code.calls(within=then))
             if again and not handled:
                 code.report([again[0], stmt], f"SEAMCALL called again after {busy} without kicking "
                                               "vCPUs or taking a lock", _COMMENT.format(code=busy))

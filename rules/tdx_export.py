@@ -23,7 +23,7 @@ outside the TDX host code.
 from __future__ import annotations
 
 from ..areas import TDX_HOST_C
-from ..csyntax import call_args, call_name
+from ..csyntax import call_args
 from ..rulekit import Case
 
 ID = "tdx-export"
@@ -40,8 +40,7 @@ def check_file(file):
     exports = []
     restricted = set()  # how the file restricts its exports: ("EXPORT_...", extra arguments)
     for code in file.code:
-        for call in code.find("call_expression"):
-            name = call_name(call)
+        for call, name in code.calls():
             if name in _RESTRICTED:
                 restricted.add((name, tuple(code.text(a) for a in call_args(call)[1:])))
             elif name in _PLAIN:

@@ -78,9 +78,8 @@ def check_file(file):
             number = int_of_text(value, code.region)
             if number is not None and number > 1 and not _explained(code, node, number):
                 _report(code, node, name, number)
-        for node in code.find("init_declarator"):
-            target, value = node.child_by_field_name("declarator"), node.child_by_field_name("value")
-            if target is None or target.type != "identifier" or not _RETRY_NAME.search(code.text(target)):
+        for node, target, value, *_, is_init in code.assignments():
+            if not is_init or target is None or target.type != "identifier" or not _RETRY_NAME.search(code.text(target)):
                 continue
             number = code.int_value(value, {})  # a named constant carries its own comment
             if number is not None and number > 1 and not _explained(code, node, number):

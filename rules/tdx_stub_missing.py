@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import re
 
-from ..csyntax import call_name
 from ..lazyre import lazy_re
 from ..areas import TDX, TDX_HEADERS, path_matches
 from ..rulekit import Case, source_file
@@ -117,9 +116,9 @@ def _outside_callers(patch) -> set[str]:
             continue
         src = source_file(diff)
         for region in src.regions:
-            for call in region.find("call_expression"):
+            for call, name in region.calls():
                 if region.is_added(region.line_no(call.start_point[0])):
-                    names.add(call_name(call))
+                    names.add(name)
     return names
 
 
