@@ -36,7 +36,7 @@ def sample_patch() -> bytes:
     """A 70-line patch mail: patch 2/4 of the bundled example series with
     its asm/tdx.h and tdx.h hunks left out (headers, changelog, the
     tdx.c hunk with its loop, comments and error handling)."""
-    from tdxbot.sources import split_mbox
+    from tdxbot.mail.sources import split_mbox
 
     with open(os.path.join(ROOT, "fixtures", "example-series.mbox"), "rb") as fh:
         mail = split_mbox(fh.read())[2].decode()

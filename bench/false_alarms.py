@@ -20,10 +20,10 @@ from email.policy import compat32
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from tdxbot.engine import Options, all_rules, review_series  # noqa: E402
-from tdxbot.mailparse import patch_from_message  # noqa: E402
-from tdxbot.model import Series  # noqa: E402
-from tdxbot.areas import TDX as TDX_PATHS  # noqa: E402
+from tdxbot.lint.engine import Options, all_rules, review_series  # noqa: E402
+from tdxbot.mail.parse import patch_from_message  # noqa: E402
+from tdxbot.mail.model import Series  # noqa: E402
+from tdxbot.lint.areas import TDX as TDX_PATHS  # noqa: E402
 
 
 def fetch_tree() -> str:

@@ -49,8 +49,8 @@ from b4check_speed import fetch_checkpatch  # noqa: E402
 # no rules, no series assembly.
 PARSE_ONLY = """
 import sys
-from tdxbot.mailparse import patch_from_message
-from tdxbot.sources import parse_message, split_mbox
+from tdxbot.mail.parse import patch_from_message
+from tdxbot.mail.sources import parse_message, split_mbox
 data = open(sys.argv[1], 'rb').read()
 patches = [patch_from_message(parse_message(raw, 'bench'), 'bench') for raw in split_mbox(data)]
 print(len(patches))
@@ -94,7 +94,7 @@ def make_input(name: str, n: int) -> bytes:
 
 def checkpatch_time(checkpatch: str, data: bytes, sample_size: int, tmp: str) -> tuple[float, int, int]:
     """(extrapolated seconds for every patch, patches, sample size)."""
-    from tdxbot.sources import split_mbox
+    from tdxbot.mail.sources import split_mbox
 
     raws = [r for r in split_mbox(data) if b"\ndiff --git " in r]
     step = 1 if sample_size <= 0 else max(1, len(raws) // sample_size)

@@ -15,7 +15,7 @@ seconds (default 60) is killed and reported as over the cap. The inputs
 are written by a separate process, so the peak RSS of each run is its own
 (a forked child starts with its parent's pages counted).
 
---no-limits runs the same commands with bot/limits.py's bounds switched
+--no-limits runs the same commands with bot/lint/limits.py's bounds switched
 off (too_large replaced by a function that finds nothing): the cost of the
 analysis itself on each input, where the bounds are the safety net.
 """
@@ -137,7 +137,7 @@ CASES = {
     "400k-line-patch": lambda: big_patch(400_000),
     "2MB-headers": lambda: huge_header(2 << 20),
 }
-# Just inside each bound of bot/limits.py: the most work a patch can still ask for.
+# Just inside each bound of bot/lint/limits.py: the most work a patch can still ask for.
 AT_BOUNDS = {
     "files-at-bound": lambda: many_files(_bound("MAX_FILES")),
     "lines-at-bound": lambda: big_patch(_bound("MAX_ADDED_LINES") - 10),
@@ -160,12 +160,12 @@ CASES.update(AT_BOUNDS)
 
 
 def _bound(name: str) -> int:
-    from tdxbot import limits
+    from tdxbot.lint import limits
 
     return getattr(limits, name)
 
 
-NO_LIMITS = ("import sys, tdxbot.limits as limits; limits.too_large = lambda patch: None; "
+NO_LIMITS = ("import sys, tdxbot.lint.limits as limits; limits.too_large = lambda patch: None; "
              "from tdxbot.cli import main; sys.exit(main(sys.argv[1:]))")
 
 
@@ -204,7 +204,7 @@ def main() -> int:
     parser.add_argument("--cap", type=float, default=60.0)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--b4-check", action="store_true", help="also run each through b4-check")
-    parser.add_argument("--no-limits", action="store_true", help="switch bot/limits.py's bounds off")
+    parser.add_argument("--no-limits", action="store_true", help="switch bot/lint/limits.py's bounds off")
     parser.add_argument("--write", metavar="DIR", help=argparse.SUPPRESS)
     args = parser.parse_args()
     names = args.only.split(",") if args.only else list(CASES)

@@ -18,10 +18,10 @@ import statistics
 import time
 
 
-from tdxbot.engine import all_rules, review_series  # noqa: E402
-from tdxbot.cases import case_mail  # noqa: E402
-from tdxbot.assembly import assemble
-from tdxbot.sources import parse_message, split_mbox  # noqa: E402
+from tdxbot.lint.engine import all_rules, review_series  # noqa: E402
+from tdxbot.lint.cases import case_mail  # noqa: E402
+from tdxbot.mail.assembly import assemble
+from tdxbot.mail.sources import parse_message, split_mbox  # noqa: E402
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 
@@ -58,14 +58,14 @@ def _mail(subject: str, msgid: str, parent: str | None, body: bytes) -> bytes:
 
 
 def parse_only(data: bytes):
-    from tdxbot.mailparse import patch_from_message
+    from tdxbot.mail.parse import patch_from_message
 
     return [patch_from_message(parse_message(raw, "bench"), "bench") for raw in split_mbox(data)]
 
 
 def parse_and_rules(data: bytes):
     """Parse, then every rule; the series is taken in mail order (no b4)."""
-    from tdxbot.model import Series
+    from tdxbot.mail.model import Series
 
     patches = [p for p in parse_only(data) if p.files]
     return review_series(Series(title="bench", version=1, total=len(patches), cover=None,

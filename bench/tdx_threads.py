@@ -23,7 +23,7 @@ VERBS = ("Add", "Rework", "Move", "Restore", "Split out", "Reintroduce")
 
 def tdx_sources(tree: str | None = None) -> dict[str, list[str]]:
     """{tree path: lines} of the TDX C files and headers."""
-    from tdxbot.areas import TDX
+    from tdxbot.lint.areas import TDX
 
     if tree is None:
         from linux_source import PACKAGE, fetch

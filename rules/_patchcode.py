@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from ..areas import C_SUFFIXES
-from ..rulekit import source_file
+from ..lint.areas import C_SUFFIXES
+from ..lint.kit import source_file
 
 
 def _c_files(patch):

@@ -23,8 +23,8 @@ in v2:" notes.
 """
 from __future__ import annotations
 
-from ..language import WORD, is_imperative, sentences, statement_mood, verb_base
-from ..rulekit import Case
+from ..facts.prose import WORD, is_imperative, sentences, statement_mood, verb_base
+from ..lint.kit import Case
 
 ID = "changelog-imperative"
 SEVERITY = "warning"

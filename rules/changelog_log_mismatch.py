@@ -25,8 +25,8 @@ from __future__ import annotations
 
 import re
 
-from ..lazyre import lazy_re
-from ..rulekit import Case
+from ..common.lazyre import lazy_re
+from ..lint.kit import Case
 from ._patchcode import post_regions, removed_c_lines
 
 ID = "changelog-log-mismatch"

@@ -24,9 +24,9 @@ when the TD is torn down".
 """
 from __future__ import annotations
 
-from ..language import passive_change, sentences
-from ..lazyre import lazy_re
-from ..rulekit import Case
+from ..facts.prose import passive_change, sentences
+from ..common.lazyre import lazy_re
+from ..lint.kit import Case
 
 ID = "changelog-passive"
 SEVERITY = "warning"

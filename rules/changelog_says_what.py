@@ -25,8 +25,8 @@ until success or other error." (the TDH.SYS.DISABLE changelog).
 """
 from __future__ import annotations
 
-from ..language import WORD, sentences, statement_mood
-from ..rulekit import Case
+from ..facts.prose import WORD, sentences, statement_mood
+from ..lint.kit import Case
 
 ID = "changelog-says-what"
 SEVERITY = "warning"

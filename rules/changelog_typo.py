@@ -25,9 +25,9 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from ..areas import C_SUFFIXES
-from ..lazyre import lazy_re
-from ..rulekit import Case, source_file
+from ..lint.areas import C_SUFFIXES
+from ..common.lazyre import lazy_re
+from ..lint.kit import Case, source_file
 from ._patchcode import post_regions, removed_c_lines
 
 ID = "changelog-typo"

@@ -17,8 +17,8 @@ nor on a quoted "we" or on I/O.
 """
 from __future__ import annotations
 
-from ..lazyre import lazy_re
-from ..rulekit import Case
+from ..common.lazyre import lazy_re
+from ..lint.kit import Case
 
 ID = "changelog-voice"
 SEVERITY = "warning"

@@ -26,10 +26,10 @@ nor on a one-line /* comment */.
 """
 from __future__ import annotations
 
-from ..areas import X86
-from ..fixes import line_edit
-from ..lazyre import lazy_re
-from ..rulekit import Case
+from ..lint.areas import X86
+from ..lint.fixes import line_edit
+from ..common.lazyre import lazy_re
+from ..lint.kit import Case
 
 ID = "comment-block-style"
 SEVERITY = "warning"

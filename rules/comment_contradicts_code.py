@@ -27,9 +27,9 @@ from __future__ import annotations
 
 import re
 
-from ..areas import TDX
-from ..lazyre import lazy_re, re_lower
-from ..rulekit import Case
+from ..lint.areas import TDX
+from ..common.lazyre import lazy_re, re_lower
+from ..lint.kit import Case
 
 ID = "comment-contradicts-code"
 SEVERITY = "warning"

@@ -25,11 +25,11 @@ run of one-line items introduced by a line ending in ':'.
 """
 from __future__ import annotations
 
-from ..csyntax import comment_inner
-from ..lazyre import lazy_re
-from ..areas import X86
-from ..fixes import insert_line
-from ..rulekit import Case
+from ..facts.csyntax import comment_inner
+from ..common.lazyre import lazy_re
+from ..lint.areas import X86
+from ..lint.fixes import insert_line
+from ..lint.kit import Case
 
 ID = "comment-list-spacing"
 SEVERITY = "warning"

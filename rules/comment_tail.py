@@ -16,9 +16,9 @@ Must not fire on a struct member `u16 version; // always 0x100`, nor on
 """
 from __future__ import annotations
 
-from ..csyntax import ancestor
-from ..areas import X86
-from ..rulekit import Case
+from ..facts.csyntax import ancestor
+from ..lint.areas import X86
+from ..lint.kit import Case
 
 ID = "comment-tail"
 SEVERITY = "warning"

@@ -21,8 +21,8 @@ from __future__ import annotations
 
 import re
 
-from ..lazyre import lazy_re
-from ..rulekit import Case
+from ..common.lazyre import lazy_re
+from ..lint.kit import Case
 
 ID = "cover-placeholder"
 SEVERITY = "warning"

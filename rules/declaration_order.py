@@ -28,10 +28,10 @@ where the second needs the first.
 """
 from __future__ import annotations
 
-from ..areas import TDX_TIP
-from ..csyntax import declared_name
-from ..lazyre import lazy_re
-from ..rulekit import Case
+from ..lint.areas import TDX_TIP
+from ..facts.csyntax import declared_name
+from ..common.lazyre import lazy_re
+from ..lint.kit import Case
 
 ID = "declaration-order"
 SEVERITY = "info"

@@ -31,10 +31,10 @@ from __future__ import annotations
 
 import re
 
-from ..csyntax import call_name, iter_nodes, strip_comment_markers
-from ..lazyre import lazy_re, re_lower
-from ..areas import X86
-from ..rulekit import Case
+from ..facts.csyntax import call_name, iter_nodes, strip_comment_markers
+from ..common.lazyre import lazy_re, re_lower
+from ..lint.areas import X86
+from ..lint.kit import Case
 
 ID = "lock-comment-not-asserted"
 SEVERITY = "warning"

@@ -20,7 +20,7 @@ Must not fire on:
 """
 from __future__ import annotations
 
-from ..rulekit import Case
+from ..lint.kit import Case
 
 ID = "reported-by-link"
 SEVERITY = "warning"

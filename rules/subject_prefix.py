@@ -19,9 +19,9 @@ touching arch/x86/virt/vmx/tdx/ and the TDX headers.
 """
 from __future__ import annotations
 
-from ..lazyre import lazy_re
-from ..areas import KVM, area_of, path_matches
-from ..rulekit import Case
+from ..common.lazyre import lazy_re
+from ..lint.areas import KVM, area_of, path_matches
+from ..lint.kit import Case
 
 ID = "subject-prefix"
 SEVERITY = "warning"

@@ -26,8 +26,8 @@ Must not fire on:
 """
 from __future__ import annotations
 
-from ..lazyre import lazy_re
-from ..rulekit import Case
+from ..common.lazyre import lazy_re
+from ..lint.kit import Case
 
 ID = "tag-chain"
 SEVERITY = "warning"

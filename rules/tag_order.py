@@ -28,8 +28,8 @@ Must not fire on:
 """
 from __future__ import annotations
 
-from ..areas import KVM, TDX_TIP, path_matches
-from ..rulekit import Case
+from ..lint.areas import KVM, TDX_TIP, path_matches
+from ..lint.kit import Case
 
 ID = "tag-order"
 SEVERITY = "warning"

@@ -21,9 +21,9 @@ single retry after kvm_make_all_cpus_request(kvm, KVM_REQ_OUTSIDE_GUEST_MODE).
 """
 from __future__ import annotations
 
-from ..areas import TDX
-from ..rulekit import Case
-from ..tdxsem import BUSY_CODES
+from ..lint.areas import TDX
+from ..lint.kit import Case
+from ..facts.tdxsem import BUSY_CODES
 
 ID = "tdx-busy-retry"
 SEVERITY = "warning"

@@ -29,9 +29,9 @@ from __future__ import annotations
 
 import re
 
-from ..areas import TDX
-from ..lazyre import lazy_re
-from ..rulekit import Case
+from ..lint.areas import TDX
+from ..common.lazyre import lazy_re
+from ..lint.kit import Case
 
 ID = "tdx-errno-define"
 SEVERITY = "warning"

@@ -25,11 +25,11 @@ from __future__ import annotations
 
 import re
 
-from ..areas import TDX
-from ..csyntax import ancestor, call_name, unwrap
-from ..lazyre import lazy_re
-from ..rulekit import Case
-from ..tdxsem import HOST
+from ..lint.areas import TDX
+from ..facts.csyntax import ancestor, call_name, unwrap
+from ..common.lazyre import lazy_re
+from ..lint.kit import Case
+from ..facts.tdxsem import HOST
 
 ID = "tdx-error-ignored"
 SEVERITY = "warning"

@@ -22,9 +22,9 @@ outside the TDX host code.
 """
 from __future__ import annotations
 
-from ..areas import TDX_HOST_C
-from ..csyntax import call_args
-from ..rulekit import Case
+from ..lint.areas import TDX_HOST_C
+from ..facts.csyntax import call_args
+from ..lint.kit import Case
 
 ID = "tdx-export"
 SEVERITY = "warning"

@@ -29,10 +29,10 @@ from __future__ import annotations
 
 import re
 
-from ..csyntax import call_name
-from ..lazyre import lazy_re
-from ..areas import TDX
-from ..rulekit import Case
+from ..facts.csyntax import call_name
+from ..common.lazyre import lazy_re
+from ..lint.areas import TDX
+from ..lint.kit import Case
 
 ID = "tdx-init-section"
 SEVERITY = "error"

@@ -18,10 +18,10 @@ define whose dotted name the patch never mentions.
 """
 from __future__ import annotations
 
-from ..areas import TDX
-from ..csyntax import int_literal
-from ..lazyre import lazy_re
-from ..rulekit import Case
+from ..lint.areas import TDX
+from ..facts.csyntax import int_literal
+from ..common.lazyre import lazy_re
+from ..lint.kit import Case
 
 ID = "tdx-leaf-name"
 SEVERITY = "warning"

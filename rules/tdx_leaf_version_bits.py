@@ -20,10 +20,10 @@ nor on `1ULL << 16` that has nothing to do with a leaf.
 """
 from __future__ import annotations
 
-from ..areas import TDX
-from ..csyntax import call_name, parse_expression, unwrap
-from ..lazyre import lazy_re
-from ..rulekit import Case
+from ..lint.areas import TDX
+from ..facts.csyntax import call_name, parse_expression, unwrap
+from ..common.lazyre import lazy_re
+from ..lint.kit import Case
 
 ID = "tdx-leaf-version-bits"
 SEVERITY = "warning"

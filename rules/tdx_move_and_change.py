@@ -30,9 +30,9 @@ from __future__ import annotations
 
 from collections import Counter
 
-from ..lazyre import lazy_re
-from ..areas import C_SUFFIXES, TDX, path_matches
-from ..rulekit import Case, added_lines_in
+from ..common.lazyre import lazy_re
+from ..lint.areas import C_SUFFIXES, TDX, path_matches
+from ..lint.kit import Case, added_lines_in
 
 ID = "tdx-move-and-change"
 SEVERITY = "warning"

@@ -27,10 +27,10 @@ an inline helper that only ordinary functions call.
 """
 from __future__ import annotations
 
-from ..areas import TDX
-from ..csyntax import function_name
-from ..lazyre import lazy_re
-from ..rulekit import Case
+from ..lint.areas import TDX
+from ..facts.csyntax import function_name
+from ..common.lazyre import lazy_re
+from ..lint.kit import Case
 
 ID = "tdx-noinstr-inline"
 SEVERITY = "warning"

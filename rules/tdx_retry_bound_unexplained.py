@@ -21,10 +21,10 @@ from __future__ import annotations
 
 import re
 
-from ..areas import TDX
-from ..csyntax import int_of_text
-from ..lazyre import lazy_re
-from ..rulekit import Case
+from ..lint.areas import TDX
+from ..facts.csyntax import int_of_text
+from ..common.lazyre import lazy_re
+from ..lint.kit import Case
 
 ID = "tdx-retry-bound-unexplained"
 SEVERITY = "warning"

@@ -20,11 +20,11 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from ..areas import TDX
-from ..csyntax import call_args, call_name, declaration_type, unwrap
-from ..lazyre import lazy_re
-from ..rulekit import Case
-from ..tdxsem import HYPERCALL
+from ..lint.areas import TDX
+from ..facts.csyntax import call_args, call_name, declaration_type, unwrap
+from ..common.lazyre import lazy_re
+from ..lint.kit import Case
+from ..facts.tdxsem import HYPERCALL
 
 ID = "tdx-status-truncated"
 SEVERITY = "error"

@@ -28,9 +28,9 @@ compare) or on `switch (vp_enter_ret & TDX_SEAMCALL_STATUS_MASK)`.
 """
 from __future__ import annotations
 
-from ..areas import TDX
-from ..rulekit import Case
-from ..tdxsem import DETAIL_STATUSES, code_of, is_masked
+from ..lint.areas import TDX
+from ..lint.kit import Case
+from ..facts.tdxsem import DETAIL_STATUSES, code_of, is_masked
 
 ID = "tdx-status-unmasked"
 SEVERITY = "error"

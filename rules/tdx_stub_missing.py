@@ -26,9 +26,9 @@ from __future__ import annotations
 
 import re
 
-from ..lazyre import lazy_re
-from ..areas import TDX, TDX_HEADERS, path_matches
-from ..rulekit import Case, source_file
+from ..common.lazyre import lazy_re
+from ..lint.areas import TDX, TDX_HEADERS, path_matches
+from ..lint.kit import Case, source_file
 
 ID = "tdx-stub-missing"
 SEVERITY = "warning"

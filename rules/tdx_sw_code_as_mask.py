@@ -17,9 +17,9 @@ Must not fire on `if (sret == TDX_SEAMCALL_UD) return -EACCES;` nor on
 """
 from __future__ import annotations
 
-from ..areas import TDX
-from ..rulekit import Case
-from ..tdxsem import SW_FULL_CODES, masked_with
+from ..lint.areas import TDX
+from ..lint.kit import Case
+from ..facts.tdxsem import SW_FULL_CODES, masked_with
 
 ID = "tdx-sw-code-as-mask"
 SEVERITY = "error"

@@ -21,9 +21,9 @@ Must not fire on `if ((ret & TDX_SW_ERROR) == TDX_SW_ERROR)`, on
 """
 from __future__ import annotations
 
-from ..areas import TDX
-from ..rulekit import Case
-from ..tdxsem import masked_with
+from ..lint.areas import TDX
+from ..lint.kit import Case
+from ..facts.tdxsem import masked_with
 
 ID = "tdx-sw-error-mask"
 SEVERITY = "error"

@@ -25,8 +25,8 @@ for both retried codes.
 """
 from __future__ import annotations
 
-from ..areas import TDX
-from ..rulekit import Case
+from ..lint.areas import TDX
+from ..lint.kit import Case
 
 ID = "tdx-unbounded-retry"
 SEVERITY = "warning"

@@ -80,7 +80,7 @@ def lore(tmp_path_factory):
     from mails import patch_mail, plain_mail
     from pi_server import Inbox, require_public_inbox
 
-    from tdxbot.sources import split_mbox
+    from tdxbot.mail.sources import split_mbox
 
     require_public_inbox()
     inbox = Inbox(str(tmp_path_factory.mktemp("pi")))

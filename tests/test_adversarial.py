@@ -155,8 +155,8 @@ def test_review_and_b4_check(name, tmp_path, monkeypatch):
 def test_answered_kinds_are_answered_to_the_author(tmp_path):
     """Auto-Submitted: no (comment), an address that merely contains the
     bot's, a display name that merely contains 'noreply': all people."""
-    from tdxbot.model import Address
-    from tdxbot.triage import automated
+    from tdxbot.mail.model import Address
+    from tdxbot.watch.triage import automated
 
     bot = Address("TDX Bot", "tdxbot@example.org")
     for name in ANSWERED:
@@ -319,9 +319,9 @@ def test_poison_mail_never_blocks_later_series(tmp_path):
 def test_stray_reply_with_a_patch_message_id(tmp_path, capsys):
     """A reply sent with the Message-ID of a patch does not push the patch
     out; both are named."""
-    from tdxbot.pipeline import review_messages
-    from tdxbot.engine import Options
-    from tdxbot.sources import load_local
+    from tdxbot.flow.pipeline import review_messages
+    from tdxbot.lint.engine import Options
+    from tdxbot.mail.sources import load_local
     from mails import mbox
 
     stray = plain_mail("Re: [PATCH] x86/virt/tdx: Real patch", "dup@example.org", "Me too.",
@@ -340,7 +340,7 @@ def test_stray_reply_with_a_patch_message_id(tmp_path, capsys):
 
 
 def test_watch_keeps_the_patch_of_a_duplicate_message_id(tmp_path):
-    from tdxbot.state import State
+    from tdxbot.watch.state import State
 
     state = State(str(tmp_path / "s.sqlite3"))
     stray = plain_mail("Re: x", "dup@example.org", "Me too.").encode()
@@ -354,9 +354,9 @@ def test_watch_keeps_the_patch_of_a_duplicate_message_id(tmp_path):
 
 
 def test_ok_under_every_line_does_not_hide_findings(tmp_path):
-    from tdxbot.engine import Options
-    from tdxbot.pipeline import review_messages
-    from tdxbot.sources import load_local
+    from tdxbot.lint.engine import Options
+    from tdxbot.flow.pipeline import review_messages
+    from tdxbot.mail.sources import load_local
     from mails import mbox
 
     patch = patch_mail("[PATCH] x86/virt/tdx: Check", "okp@example.org",
@@ -380,9 +380,9 @@ def test_ok_under_every_line_does_not_hide_findings(tmp_path):
 def test_format_patch_file_with_from_lines_in_the_changelog(tmp_path):
     """git format-patch does not escape 'From ' in a changelog; the file is
     still one patch, and the line stays in its changelog."""
-    from tdxbot.sources import load_local
+    from tdxbot.mail.sources import load_local
 
-    from tdxbot.mailparse import patch_from_message
+    from tdxbot.mail.parse import patch_from_message
 
     text = ("From 1234567890abcdef1234567890abcdef12345678 Mon Sep 17 00:00:00 2001\n"
             "From: Alice Example <alice@example.org>\nDate: Mon, 14 Sep 2026 09:00:00 +0200\n"
@@ -402,8 +402,8 @@ def test_format_patch_file_with_from_lines_in_the_changelog(tmp_path):
 
 
 def test_patch_in_an_attachment_and_quoted_file_names(tmp_path):
-    from tdxbot.mailparse import patch_from_message
-    from tdxbot.sources import parse_message
+    from tdxbot.mail.parse import patch_from_message
+    from tdxbot.mail.sources import parse_message
 
     diff = ('diff --git "a/arch/x86/virt/vmx/tdx/t\\tx.c" "b/arch/x86/virt/vmx/tdx/t\\tx.c"\n'
             '--- "a/arch/x86/virt/vmx/tdx/t\\tx.c"\n+++ "b/arch/x86/virt/vmx/tdx/t\\tx.c"\n'
@@ -420,7 +420,7 @@ def test_patch_in_an_attachment_and_quoted_file_names(tmp_path):
 
 
 def test_addresses_are_split_before_decoding():
-    from tdxbot.model import parse_addresses
+    from tdxbot.mail.model import parse_addresses
 
     got = parse_addresses((f"=?utf-8?q?Evil_<victim@{EVIL}>,?= <eve@example.org>",
                            "=?utf-8?q?=C3=89ve?= <eve2@example.org>, \"Doe, J.\" <j@example.org>",

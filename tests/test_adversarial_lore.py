@@ -68,8 +68,8 @@ def test_credentials_in_a_url_are_never_printed(drip, tmp_path):
 
 
 def test_mirror_folder_name_has_no_credentials(tmp_path):
-    from tdxbot.errors import UserError
-    from tdxbot.inbox import mirror
+    from tdxbot.common.errors import UserError
+    from tdxbot.watch.inbox import mirror
 
     with pytest.raises(UserError) as exc:
         mirror("http://alice:hunter2@127.0.0.1:9/tdx", str(tmp_path))

@@ -210,11 +210,11 @@ def _plan_three(box, tmp_path):
     """A state with three replies planned, from a real inbox."""
     import logging
 
-    from tdxbot import responder
-    from tdxbot.engine import Options
-    from tdxbot.model import Address
-    from tdxbot.areas import TDX_SCOPE
-    from tdxbot.state import State
+    from tdxbot.watch import responder
+    from tdxbot.lint.engine import Options
+    from tdxbot.mail.model import Address
+    from tdxbot.lint.areas import TDX_SCOPE
+    from tdxbot.watch.state import State
 
     logging.getLogger("tdxbot").setLevel(logging.CRITICAL)
     deliver_all(box, [tdx_patch(f"f-{i}") for i in range(3)], tmp_path / "m")
@@ -234,8 +234,8 @@ def _states(state) -> dict[str, str]:
 def test_smtp_faults_never_lose_or_double_a_reply(box, tmp_path):
     from pi_server import free_port
 
-    from tdxbot.config import Settings
-    from tdxbot.delivery import deliver_smtp, smtp_sender
+    from tdxbot.flow.config import Settings
+    from tdxbot.watch.delivery import deliver_smtp, smtp_sender
 
     state = _plan_three(box, tmp_path)
     port = free_port()
@@ -280,8 +280,8 @@ def test_smtp_faults_never_lose_or_double_a_reply(box, tmp_path):
 
 
 def test_tls_and_login_failures_are_retried(box, tmp_path, monkeypatch):
-    from tdxbot.config import Settings
-    from tdxbot.delivery import deliver_smtp, smtp_sender
+    from tdxbot.flow.config import Settings
+    from tdxbot.watch.delivery import deliver_smtp, smtp_sender
 
     state = _plan_three(box, tmp_path)
     recorder = Recorder()
@@ -350,8 +350,8 @@ def test_odd_archive_entries_are_skipped_and_recorded(box, tmp_path, monkeypatch
     recorded as skipped; reading goes on past it."""
     import git
 
-    from tdxbot import inbox, responder
-    from tdxbot.state import State
+    from tdxbot.watch import inbox, responder
+    from tdxbot.watch.state import State
 
     deliver_all(box, [tdx_patch("before")], tmp_path / "m")
     epoch = git.Repo(os.path.join(box.inbox_dir, "git", "0.git"))
@@ -381,7 +381,7 @@ def test_sqlite_errors_read_as_what_they_mean(tmp_path):
     SQLite's query_only gives the same error a read-only file does."""
     import sqlite3
 
-    from tdxbot.state import State, state_error
+    from tdxbot.watch.state import State, state_error
 
     state = State(str(tmp_path / "s.sqlite3"))
     state.db.execute("PRAGMA query_only = 1")

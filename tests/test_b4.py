@@ -106,7 +106,7 @@ def test_b4_review_check_runner_accepts_our_json(lore, tmp_path, monkeypatch):
     import b4.review.checks as checks
     from conftest import FIXTURES
 
-    from tdxbot.sources import parse_message, split_mbox
+    from tdxbot.mail.sources import parse_message, split_mbox
 
     b4.setup_config(argparse.Namespace(config={"b4.attestation-policy": "off"}))
     raws = split_mbox((FIXTURES / "example-series.mbox").read_bytes())

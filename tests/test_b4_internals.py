@@ -6,7 +6,7 @@ import inspect
 
 import pytest
 
-from tdxbot.b4glue import B4_INTERNALS, B4_RUNTIME_ATTRIBUTES
+from tdxbot.mail.b4glue import B4_INTERNALS, B4_RUNTIME_ATTRIBUTES
 
 
 @pytest.mark.parametrize("module,spec,why", B4_INTERNALS, ids=[s for _, s, _ in B4_INTERNALS])
@@ -25,8 +25,8 @@ def test_b4_internal_is_there(module, spec, why):
 def test_objects_b4_builds_have_the_attributes_tdxbot_reads():
     from mails import patch_mail, plain_mail
 
-    from tdxbot import b4glue
-    from tdxbot.sources import parse_message
+    from tdxbot.mail import b4glue
+    from tdxbot.mail.sources import parse_message
 
     raws = [plain_mail("[PATCH 0/2] x86/virt/tdx: Two things", "c@x", "Cover."),
             patch_mail("[PATCH 1/2] x86/virt/tdx: One", "p1@x", in_reply_to="c@x"),

@@ -10,11 +10,11 @@ from datetime import datetime, timezone
 
 from conftest import FIXTURES, run_cli
 
-from tdxbot.engine import review_series
-from tdxbot.model import Address
-from tdxbot.replies import draft_replies
-from tdxbot.assembly import assemble
-from tdxbot.sources import load_local
+from tdxbot.lint.engine import review_series
+from tdxbot.mail.model import Address
+from tdxbot.output.drafts import draft_replies
+from tdxbot.mail.assembly import assemble
+from tdxbot.mail.sources import load_local
 
 UPDATE = os.environ.get("TDXBOT_UPDATE_GOLDEN") == "1"
 

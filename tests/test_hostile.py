@@ -55,10 +55,10 @@ def test_hostile_mails_inside_a_big_mbox(tmp_path):
 
     from mails import patch_mail, plain_mail
 
-    from tdxbot.pipeline import review_messages
-    from tdxbot.engine import Options
-    from tdxbot.reports import to_json_obj
-    from tdxbot.sources import load_local
+    from tdxbot.flow.pipeline import review_messages
+    from tdxbot.lint.engine import Options
+    from tdxbot.output.reports import to_json_obj
+    from tdxbot.mail.sources import load_local
 
     series = [plain_mail("[PATCH 0/70] x86/virt/tdx: Many parts", "big-0@example.org", "Cover.",
                          author="Alice Example <alice@example.org>").encode()]

@@ -6,9 +6,9 @@ import pytest
 from conftest import FIXTURES, run_cli
 from mails import mbox, patch_mail, plain_mail
 
-from tdxbot.errors import UserError
-from tdxbot.assembly import assemble
-from tdxbot.sources import load_local, parse_msgid_arg, split_mbox
+from tdxbot.common.errors import UserError
+from tdxbot.mail.assembly import assemble
+from tdxbot.mail.sources import load_local, parse_msgid_arg, split_mbox
 
 
 def _thread(version: int, n: int, stem: str, code: str = "int x;"):
@@ -109,7 +109,7 @@ def test_crlf_and_quoted_printable_bodies_parse():
 
 
 def split_and_parse(data: bytes):
-    from tdxbot.sources import parse_message
+    from tdxbot.mail.sources import parse_message
     return [parse_message(raw, "t") for raw in split_mbox(data)]
 
 

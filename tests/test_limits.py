@@ -6,10 +6,10 @@ from __future__ import annotations
 import pytest
 
 from mails import patch_mail
-from tdxbot import limits
-from tdxbot.engine import check_patch
-from tdxbot.mailparse import patch_from_message
-from tdxbot.sources import parse_message
+from tdxbot.lint import limits
+from tdxbot.lint.engine import check_patch
+from tdxbot.mail.parse import patch_from_message
+from tdxbot.mail.sources import parse_message
 
 
 def _patch(code: str = "int x;", diff: str | None = None):

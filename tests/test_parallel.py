@@ -10,13 +10,13 @@ import pytest
 from conftest import FIXTURES, run_cli
 from mails import mbox, patch_mail, plain_mail
 
-from tdxbot.pipeline import PARALLEL_MIN_MESSAGES, review_messages
-from tdxbot.engine import Options, review_series
-from tdxbot.errors import UserError
-from tdxbot.reports import to_json_obj
-from tdxbot.assembly import assemble
-from tdxbot.b4glue import plan_series
-from tdxbot.sources import parse_message, split_mbox
+from tdxbot.flow.pipeline import PARALLEL_MIN_MESSAGES, review_messages
+from tdxbot.lint.engine import Options, review_series
+from tdxbot.common.errors import UserError
+from tdxbot.output.reports import to_json_obj
+from tdxbot.mail.assembly import assemble
+from tdxbot.mail.b4glue import plan_series
+from tdxbot.mail.sources import parse_message, split_mbox
 
 SEEDS = Path(__file__).resolve().parent.parent.parent / "shared" / "seeds"
 LOOP = "while (tdh_sys_shutdown() == TDX_OPERAND_BUSY)\n\tcpu_relax();"
@@ -110,7 +110,7 @@ def test_b4_is_shown_the_whole_mail_again_afterwards():
 def test_cutting_bodies_short_does_not_change_b4s_choice():
     import b4
 
-    from tdxbot import b4glue
+    from tdxbot.mail import b4glue
 
     for name, data in _inputs().items():
         if name == "no-patch-subjects":
@@ -156,10 +156,10 @@ def test_the_cli_forks_for_a_big_mbox_and_agrees(tmp_path):
 
 _IN_A_FRESH_INTERPRETER = """
 import os, sys, json
-from tdxbot import b4glue, sources
-from tdxbot.pipeline import review_messages
-from tdxbot.engine import Options
-from tdxbot.reports import to_json_obj
+from tdxbot.mail import b4glue, sources
+from tdxbot.flow.pipeline import review_messages
+from tdxbot.lint.engine import Options
+from tdxbot.output.reports import to_json_obj
 parent = os.getpid()
 if sys.argv[2] == "child-dies":
     real_plan = b4glue.plan_series

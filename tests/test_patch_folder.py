@@ -5,7 +5,7 @@ import subprocess
 
 from conftest import FIXTURES, run_cli
 
-from tdxbot.sources import split_mbox
+from tdxbot.mail.sources import split_mbox
 
 
 def _format_patch_folder(tmp_path):

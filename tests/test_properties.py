@@ -15,13 +15,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tdxbot.engine import review_series
-from tdxbot.errors import UserError
-from tdxbot.model import Address
-from tdxbot.replies import draft_replies, message_bytes
-from tdxbot.reports import render_checkpatch, render_json, render_text
-from tdxbot.assembly import assemble
-from tdxbot.sources import parse_message, split_mbox
+from tdxbot.lint.engine import review_series
+from tdxbot.common.errors import UserError
+from tdxbot.mail.model import Address
+from tdxbot.output.drafts import draft_replies, message_bytes
+from tdxbot.output.reports import render_checkpatch, render_json, render_text
+from tdxbot.mail.assembly import assemble
+from tdxbot.mail.sources import parse_message, split_mbox
 
 SETTINGS = dict(deadline=3000, database=None, derandomize=True,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
@@ -196,8 +196,8 @@ def _outcome(review_or_error):
 def _forked_or_not(seed):
     """The forked path (b4 in a child, cut bodies) and the plain one agree
     on odd threads too, down to the error message."""
-    from tdxbot.pipeline import review_messages
-    from tdxbot.engine import Options
+    from tdxbot.flow.pipeline import review_messages
+    from tdxbot.lint.engine import Options
 
     data = build_thread(random.Random(seed))
     results = []
@@ -229,7 +229,7 @@ def test_the_character_classes_say_what_the_character_tests_say():
     """mailsafe keeps each test of a character twice: a function, and a
     regex class for whole strings. Every character of the Basic Multilingual
     Plane (and a few past it) gets the same answer from both."""
-    from tdxbot import mailsafe
+    from tdxbot.mail import safe as mailsafe
 
     for code in [*range(0x10000), 0x1F600, 0x10FFFF]:
         ch = chr(code)
@@ -241,7 +241,7 @@ def test_the_nesting_bound_agrees_with_counting_bracket_by_bracket():
     """limits._too_deep answers from a bound worked out in C and counts
     only near the limit; on random bracket soup (runs of openers, closers
     with nothing open) it answers what a plain count answers."""
-    from tdxbot import limits
+    from tdxbot.lint import limits
 
     def deepest(text):
         depth = most = 0

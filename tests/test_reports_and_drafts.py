@@ -7,11 +7,12 @@ from email import policy
 
 from conftest import FIXTURES, run_cli
 
-from tdxbot.engine import review_series
-from tdxbot.model import Address, Finding
-from tdxbot.replies import draft_replies, message_bytes, write_drafts
-from tdxbot.assembly import assemble
-from tdxbot.sources import load_local
+from tdxbot.lint.engine import review_series
+from tdxbot.mail.model import Address
+from tdxbot.lint.findings import Finding
+from tdxbot.output.drafts import draft_replies, message_bytes, write_drafts
+from tdxbot.mail.assembly import assemble
+from tdxbot.mail.sources import load_local
 
 EXAMPLE = FIXTURES / "example-series.mbox"
 SENDER = Address("Rita Reviewer", "rita@example.org")
@@ -138,7 +139,7 @@ def test_reply_to_header_wins_over_author():
 def test_a_series_level_finding_goes_to_the_cover_letter(tmp_path):
     from mails import mbox, patch_mail, plain_mail
 
-    from tdxbot.reports import b4_review_records
+    from tdxbot.output.reports import b4_review_records
 
     cover_id = "notes-v2-0@example.org"
     mails = [plain_mail("[PATCH v2 0/2] x86/virt/tdx: Shut the module down", cover_id,

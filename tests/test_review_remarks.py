@@ -11,11 +11,12 @@ from email import policy
 import pytest
 from conftest import run_cli
 
-from tdxbot.engine import mark_already_raised
-from tdxbot.language import on_topic, sentences, statement_mood, topic_terms
-from tdxbot.model import Address, Finding, Reply, Series
-from tdxbot.replies import quote_body
-from tdxbot.cases import Case, case_patch
+from tdxbot.lint.engine import mark_already_raised
+from tdxbot.facts.prose import on_topic, sentences, statement_mood, topic_terms
+from tdxbot.mail.model import Address, Reply, Series
+from tdxbot.lint.findings import Finding
+from tdxbot.output.drafts import quote_body
+from tdxbot.lint.cases import Case, case_patch
 from tdxbot.rules import _codespell
 
 
@@ -53,7 +54,7 @@ def test_corrections_skip_entries_codespell_will_not_fix_itself(monkeypatch):
 
 
 def test_the_rules_load_without_reading_the_dictionary():
-    code = ("import sys\nfrom tdxbot.engine import all_rules\nall_rules()\n"
+    code = ("import sys\nfrom tdxbot.lint.engine import all_rules\nall_rules()\n"
             "from tdxbot.rules import _codespell\n"
             "assert _codespell._DATA is None and _codespell._LOWER is None\n"
             "assert 'codespell_lib' not in sys.modules\n")

@@ -4,10 +4,10 @@ import re
 
 import pytest
 
-from tdxbot.engine import Options, all_rules, review_series
-from tdxbot.model import Series
-from tdxbot import fixes
-from tdxbot.cases import Case, case_patch, case_post_image
+from tdxbot.lint.engine import Options, all_rules, review_series
+from tdxbot.mail.model import Series
+from tdxbot.lint import fixes
+from tdxbot.lint.cases import Case, case_patch, case_post_image
 
 RULES = all_rules()
 

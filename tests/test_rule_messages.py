@@ -14,12 +14,13 @@ from datetime import datetime, timezone
 import pytest
 from conftest import ROOT
 
-from tdxbot.engine import Options, all_rules, review_series
-from tdxbot.model import Address, Review, Series
-from tdxbot.replies import draft_replies
-from tdxbot.reports import render_text
-from tdxbot.cases import case_patch
-from tdxbot.rulesdoc import REGENERATE, REPO_DOC, render_markdown
+from tdxbot.lint.engine import Options, all_rules, review_series
+from tdxbot.mail.model import Address, Series
+from tdxbot.lint.findings import Review
+from tdxbot.output.drafts import draft_replies
+from tdxbot.output.reports import render_text
+from tdxbot.lint.cases import case_patch
+from tdxbot.output.rulesdoc import REGENERATE, REPO_DOC, render_markdown
 
 UPDATE = os.environ.get("TDXBOT_UPDATE_SNAPSHOTS") == "1"
 SNAPSHOTS = ROOT / "tests" / "snapshots"

@@ -11,10 +11,10 @@ from urllib.parse import urlsplit
 from conftest import FIXTURES, git_tree, run_cli
 from mails import mbox, patch_mail
 
-from tdxbot.assembly import assemble
-from tdxbot.engine import active_rules, Options, review_series
-from tdxbot.sarif import FINGERPRINT_KEY, render_sarif
-from tdxbot.sources import load_local
+from tdxbot.mail.assembly import assemble
+from tdxbot.lint.engine import active_rules, Options, review_series
+from tdxbot.output.sarif import FINGERPRINT_KEY, render_sarif
+from tdxbot.mail.sources import load_local
 
 EXAMPLE = FIXTURES / "example-series.mbox"
 

@@ -11,8 +11,8 @@ import pytest
 from conftest import b4_command, git_tree, run_cli
 from mails import mbox, patch_mail, plain_mail
 
-from tdxbot.areas import patch_in_scope
-from tdxbot.sources import load_local
+from tdxbot.lint.areas import patch_in_scope
+from tdxbot.mail.sources import load_local
 
 # A null_blk patch with changelog opinions tdxbot would voice if it looked.
 NULL_BLK = patch_mail("[PATCH] null_blk: Fix the timeout handling", "nb@example.org",
@@ -114,7 +114,7 @@ def test_a_move_out_of_tdx_code_is_in_scope(tmp_path):
 
 
 def _only_patch(path):
-    from tdxbot.assembly import assemble
+    from tdxbot.mail.assembly import assemble
 
     (patch,) = assemble(load_local(str(path)), None, "t").patches
     return patch

@@ -10,12 +10,12 @@ import pytest
 from conftest import run_cli
 from mails import mbox, patch_mail, plain_mail
 
-from tdxbot import forked, pipeline
-from tdxbot.assembly import plan_threads, split_threads
-from tdxbot.engine import Options, active_rules
-from tdxbot.errors import UserError
-from tdxbot.reports import render
-from tdxbot.sources import parse_message, split_mbox
+from tdxbot.flow import forked, pipeline
+from tdxbot.mail.assembly import plan_threads, split_threads
+from tdxbot.lint.engine import Options, active_rules
+from tdxbot.common.errors import UserError
+from tdxbot.output.reports import render
+from tdxbot.mail.sources import parse_message, split_mbox
 
 LOOP = "while (tdh_sys_shutdown() == TDX_OPERAND_BUSY)\n\tcpu_relax();"
 

@@ -15,7 +15,7 @@ import pytest
 from conftest import FIXTURES
 from mails import patch_mail, plain_mail
 
-from tdxbot.sources import split_mbox
+from tdxbot.mail.sources import split_mbox
 
 EXAMPLE = split_mbox((FIXTURES / "example-series.mbox").read_bytes())
 EXAMPLE_IDS = [f"20260914-tdx-shutdown-v2-{i}-5a1c0ffee@example.com" for i in range(5)]

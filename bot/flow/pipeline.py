@@ -1,0 +1,392 @@
+"""The review flow behind every command: options from the command line and
+git config, inputs to series, series to reviews, reviews to drafts.
+
+cli.py parses arguments and calls these; tests call them directly.
+"""
+from __future__ import annotations
+
+import os
+import sys
+from typing import TYPE_CHECKING, Callable, Iterable, NamedTuple
+
+from ..common.errors import UserError
+
+if TYPE_CHECKING:
+    from .config import Settings
+    from ..lint.engine import Options
+    from ..lint.findings import Review
+    from ..mail.model import Series
+
+# Below this many messages a second process costs more than it saves.
+PARALLEL_MIN_MESSAGES = 64
+
+
+def split_ids(values: Iterable[str] | None) -> set[str]:
+    """Rule ids from repeatable, comma- or space-separated option values."""
+    out: set[str] = set()
+    for v in values or []:
+        out.update(x.strip() for x in v.replace(",", " ").split() if x.strip())
+    return out
+
+
+def build_options(settings: Settings, ignore: Iterable[str] | None = None,
+                  select: Iterable[str] | None = None) -> Options:
+    """Options from the command line (unknown ids are an error) and git
+    config (unknown ids are reported and skipped: the same config serves b4's
+    per-patch checks, which should keep running)."""
+    from ..lint.engine import Options, validate_rule_ids
+
+    ignored = split_ids(ignore)
+    validate_rule_ids(ignored, "--ignore")
+    selected = split_ids(select) or None
+    if selected:
+        validate_rule_ids(selected, "--select")
+    cfg_ignore = known_ids(settings.ignored(), "git config tdxbot.ignore")
+    severities = {rid: sev for rid, sev in settings.severities().items()
+                  if rid in known_ids({rid}, f"git config tdxbot.severity.{rid}")}
+    for rid, sev in list(severities.items()):
+        if sev not in ("error", "warning", "info"):
+            warn(f"git config tdxbot.severity.{rid}: {sev!r} is not error, warning or info; ignored")
+            del severities[rid]
+    return Options(ignore=frozenset(ignored | cfg_ignore),
+                   select=frozenset(selected) if selected else None,
+                   severity=tuple(sorted(severities.items())))
+
+
+def known_ids(ids: set[str], where: str) -> set[str]:
+    """The known ones of ids; the others are reported on stderr, each with
+    the closest known id when there is one."""
+    from ..lint.engine import describe_unknown, unknown_rule_ids
+
+    unknown = unknown_rule_ids(ids)
+    if unknown:
+        warn(f"{where}: unknown rule id(s): {describe_unknown(unknown)}; ignored")
+    return set(ids) - set(unknown)
+
+
+def sarif_help_url(settings: Settings | None) -> str | None:
+    """git config tdxbot.help-url, where SARIF's rule links point (None:
+    the rules document installed with tdxbot, see rulesdoc)."""
+    from ..output.rulesdoc import is_help_url
+
+    url = settings.get("tdxbot.help-url") if settings is not None else None
+    if url and not is_help_url(url):
+        warn(f"git config tdxbot.help-url: {url!r} is not an http(s) or file URL; ignored")
+        return None
+    return url
+
+
+def warn(text: str) -> None:
+    print(f"tdxbot: warning: {text}", file=sys.stderr)
+
+
+def note(text: str) -> None:
+    print(f"tdxbot: note: {text}", file=sys.stderr)
+
+
+# -- reviewing mail -------------------------------------------------------------
+
+
+def review_local(sources: list[str], version: int | None, options: Options,
+                 on_review: Callable[[Review], None] | None = None) -> list[Review]:
+    """A review of every series in the local inputs (paths, '-'), in input
+    order. The mails are split into threads first and each thread's series
+    is reviewed on its own (assembly.plan_threads says which threads).
+
+    on_review sees each whole review (to draft replies); the reviews
+    returned keep only what the reports read (see slim_review), so memory
+    does not grow with the patches of a big mbox."""
+    from ..mail.assembly import plan_threads
+    from ..mail.sources import load_raw, parse_message
+    from .threads import ThreadJob, deliver, first_id, keep_what_threads_read, review_threads, thread_messages
+
+    if sources.count("-") > 1:
+        raise UserError("'-' (stdin) given more than once")
+    raws: list[bytes | None] = []
+    heads: list = []
+    for src in sources:
+        where, got = load_raw(src)
+        # The small reader where it can: the headers are all that threading
+        # needs, and a lone patch's thread needs nothing more.
+        heads += [parse_message(raw, where, lite=True) for raw in got]
+        raws += got
+    where = sources[0] if len(sources) == 1 else f"{len(sources)} inputs"
+    where = "<stdin>" if where == "-" else where
+    plans, notes = plan_threads(heads, version)
+    for text in notes:
+        note(f"{where}: {text}")
+    if len(plans) == 1 and not notes:  # one thread: its errors are the input's
+        review = review_messages(thread_messages(plans[0].positions, heads, raws, where),
+                                 version, where, options)
+        review.notes.extend(plans[0].notes)
+        return [deliver(review, on_review)]
+    jobs = [ThreadJob(plan, f"{where}, thread <{first_id(heads[plan.positions[0]])}>")
+            for plan in plans]
+    keep_what_threads_read(plans, heads, raws)
+    share = sum(len(job.plan.positions) for job in jobs) >= PARALLEL_MIN_MESSAGES and usable_cpus() > 1
+    outcomes = review_threads(jobs, heads, raws, version, options, keep_whole=on_review is not None,
+                              fork=share)
+    reviews, errors = [], []
+    for outcome in outcomes:
+        if isinstance(outcome, str):
+            errors.append(outcome)
+            note(f"{outcome}; thread left out")
+        elif on_review is not None:
+            reviews.append(deliver(outcome, on_review))
+        else:
+            reviews.append(outcome)  # slimmed already
+    if not reviews:
+        if version is not None:
+            raise UserError(f"{where}: no thread has a version {version} of a series")
+        raise UserError(errors[0] if errors else f"{where}: no patch found")
+    return reviews
+
+
+def review_remote(source: str, lore_url: str | None, version: int | None, timeout: float,
+                  options: Options) -> Review:
+    """The review of the thread a Message-ID or lore URL names."""
+    from ..mail.sources import DEFAULT_LORE_URL, fetch_thread, parse_msgid_arg
+
+    msgid, url_base = parse_msgid_arg(source)
+    base = url_base or lore_url or DEFAULT_LORE_URL
+    messages = fetch_thread(msgid, base, timeout)
+    return review_messages(messages, version, msgid, options)
+
+
+def review_messages(messages, version: int | None, where: str, options: Options,
+                    parallel_min: int = PARALLEL_MIN_MESSAGES) -> Review:
+    """Assemble and review one thread or mbox. A big one on a machine with a
+    spare core has b4 pick the series in a child process while this one
+    parses every patch; then this process and a second child share the
+    per-patch rules (forked.work_shared), the second child taking up the
+    core once b4 is done. Patches that turn out not to be in the series
+    are checked for nothing, which is cheaper than waiting for b4."""
+    from ..mail.assembly import assemble, build_series, is_standalone_patch, needs_b4, parse_all
+    from ..mail.b4glue import plan_series_in_child
+    from ..lint.engine import check_patch, review_series
+    from .forked import collector_resting, work_shared
+
+    if len(messages) < parallel_min or usable_cpus() < 2 or not needs_b4(messages):
+        with collector_resting():  # as in the shared path: a pass would only walk live objects
+            return review_series(assemble(messages, version, where), options)
+    wait_for_plan = plan_series_in_child(messages, version, where)
+    parsed = parse_all(messages, where)
+    standalone = [p for p in parsed if p is not None and is_standalone_patch(p)]
+    with collector_resting():
+        findings = work_shared(standalone, lambda patch: check_patch(patch, options))
+    checked = {id(p): (p, found) for p, found in zip(standalone, findings)}
+    series = build_series(messages, version, where, wait_for_plan(), parsed)
+    return review_series(series, options, checked)
+
+
+def usable_cpus() -> int:
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
+def stdin_series() -> tuple[Series | None, list]:
+    """The messages b4 passes on stdin, as a series; None for a mail with no
+    diff (a cover letter or a note)."""
+    from ..mail.assembly import assemble, build_series
+    from ..mail.parse import patch_from_message
+    from ..mail.sources import load_local
+
+    messages = load_local("-")
+    if len(messages) == 1:
+        patch = patch_from_message(messages[0], "<stdin>")
+        if not patch.files:
+            return None, messages
+        return build_series(messages, None, "<stdin>", None, [patch]), messages  # parsed once, not twice
+    return assemble(messages, None, "<stdin>"), messages
+
+
+def b4_check_lines(ignore, review_all: bool) -> str:
+    """What `tdxbot b4-check` prints for the patch on stdin: checkpatch-style
+    lines; nothing for a cover letter or a patch outside the scope (which b4
+    shows as passed)."""
+    from .config import read_git_config
+    from ..lint.engine import review_series
+    from ..output.reports import render_checkpatch
+
+    settings = read_git_config()
+    options = build_options(settings, ignore)
+    series, _ = stdin_series()
+    if series is not None:
+        series, _ = apply_scope(series, settings, review_all)
+    if series is None or not series.patches:
+        return ""
+    return render_checkpatch(review_series(series, options))
+
+
+def b4_review_check_records(whole_series: bool, ignore, lore_url: str | None, timeout: float,
+                            review_all: bool) -> list[dict]:
+    """b4's review check records for the message on stdin: one for the
+    patch, or with whole_series one for the series of the cover letter;
+    none for a cover letter alone or for what lies outside the scope."""
+    from .config import read_git_config
+    from ..lint.engine import review_series
+    from ..output.reports import b4_review_records
+
+    settings = read_git_config()
+    options = build_options(settings, ignore)
+    series, messages = stdin_series()
+    if whole_series:
+        if len(messages) == 1:
+            series = cover_thread_series(messages[0], lore_url, settings, timeout)
+        if series is None:
+            raise UserError("no patches in this thread")
+    left_out: tuple = ()
+    if series is not None:
+        series, left_out = apply_scope(series, settings, review_all)
+    if series is None or not series.patches:
+        return []
+    return b4_review_records(review_series(series, options), whole_series, len(left_out))
+
+
+def cover_thread_series(cover_message, lore_url: str | None, settings: Settings,
+                        timeout: float) -> Series:
+    """The whole series of a cover letter b4 passed alone, fetched from the
+    archive the user's config names."""
+    from ..mail.assembly import assemble
+    from ..mail.parse import patch_from_message
+    from ..mail.sources import DEFAULT_LORE_URL, fetch_thread
+
+    cover = patch_from_message(cover_message, "<stdin>")
+    if not cover.message_id:
+        raise UserError("the cover letter on stdin has no Message-ID")
+    base = lore_url or settings.get("tdxbot.lore-url") or b4_lore_base(settings) or DEFAULT_LORE_URL
+    return assemble(fetch_thread(cover.message_id, base, timeout), None, cover.message_id)
+
+
+def b4_lore_base(settings: Settings) -> str | None:
+    """b4 users already point b4.midmask at their archive; follow it."""
+    from urllib.parse import urlsplit
+
+    midmask = settings.get("b4.midmask")
+    if midmask and "%s" in midmask:
+        base = midmask.replace("%s", "").rstrip("/")
+        return base if urlsplit(base).path.strip("/") else base + "/all"
+    return None
+
+
+# -- drafts -----------------------------------------------------------------------
+
+
+def write_reply_drafts(reviews: list[Review], settings: Settings, sender_arg: str | None,
+                       folder: str) -> list[str]:
+    """Draft every review's replies into folder; the paths written."""
+    write = draft_writer(settings, sender_arg, folder)
+    for review in reviews:
+        write(review)
+    return write.written
+
+
+class draft_writer:  # noqa: N801 - used as a function that remembers what it wrote
+    """write(review) drafts one review's replies into folder; write.written
+    lists the paths so far. The sender is checked here, before any review."""
+
+    def __init__(self, settings: Settings, sender_arg: str | None, folder: str):
+        from datetime import datetime, timezone
+
+        from .config import sender_address
+
+        self.sender = sender_address(settings, sender_arg)
+        if self.sender is None:
+            if sender_arg:
+                raise UserError(f"--from: not an address: {sender_arg!r}")
+            raise UserError("no sender for the drafts: pass --from 'Name <you@example.org>' or "
+                            "set git config tdxbot.from (or user.name and user.email)")
+        self.now = datetime.now(timezone.utc).astimezone()
+        self.folder = folder
+        self.written: list[str] = []
+
+    def __call__(self, review: Review) -> None:
+        from ..output.drafts import draft_replies, write_drafts
+
+        drafts = draft_replies(review, self.sender, self.now)
+        by_index = {p.index: p for p in review.series.patches}
+        if review.series.cover is not None:
+            by_index[0] = review.series.cover
+        for draft in drafts:
+            patch = by_index.get(draft.patch_index)
+            if patch is not None and draft.message["In-Reply-To"] is None:
+                from ..mail.safe import printable
+
+                warn(f"the draft to '{printable(patch.subject)}' is not threaded: the patch has no "
+                     "Message-ID a reply header may carry")
+        self.written += write_drafts(drafts, self.folder)
+
+
+# -- a git branch -----------------------------------------------------------------
+
+
+class BranchCheck(NamedTuple):
+    review: Review | None  # None: no patch in scope, nothing was checked
+    settings: Settings
+    options: Options
+    skipped: str | None  # why nothing was checked
+    root: str = ""  # the work tree's top folder
+
+
+def review_branch(revs: list[str], paths: list[str], settings_for, ignore, select,
+                  with_checkpatch: bool, review_all: bool = False) -> BranchCheck:
+    """The review of a git branch: the b4 prep series, else the commits
+    `git rev-list revs -- paths` picks. settings_for(root) reads the
+    repository's git config. Patches outside the scope are left out."""
+    from .checkpatch import checkpatch_findings, checkpatch_path, merge
+    from ..lint.engine import review_series
+    from ..mail.gitsource import load_git_series
+
+    gs = load_git_series(revs, paths)
+    settings = settings_for(gs.root)
+    options = build_options(settings, ignore, select)
+    series, left_out = apply_scope(gs.series, settings, review_all)
+    if not series.patches:
+        return BranchCheck(None, settings, options,
+                           f"no patch in {gs.range_text} touches TDX or names it in its subject; "
+                           "nothing to check ('tdxbot check --all' checks them anyway)")
+    review = review_series(series, options)
+    review.notes.extend(gs.notes)
+    review.notes.insert(0, f"checked {gs.range_text}")
+    if left_out:
+        review.notes.append(scope_note(left_out))
+    if with_checkpatch:
+        if checkpatch_path(gs.root) is None:
+            raise UserError(f"--checkpatch: no scripts/checkpatch.pl in {gs.root}")
+        review.findings = merge(review.findings, checkpatch_findings(series, gs.mails, gs.root))
+    return BranchCheck(review, settings, options, None, gs.root)
+
+
+# -- scope ------------------------------------------------------------------------
+
+
+def apply_scope(series: Series, settings: Settings, review_all: bool) -> tuple[Series, tuple]:
+    """The series cut to the patches tdxbot reviews, and those left out:
+    every patch with --all or git config tdxbot.scope=all, else those that
+    touch TDX or name it in the subject (areas.TDX_SCOPE)."""
+    from ..lint.areas import split_by_scope
+
+    scope, complaint = settings.scope()
+    if complaint:
+        warn(complaint)
+    if review_all or scope == "all":
+        return series, ()
+    return split_by_scope(series)
+
+
+def scope_note(left_out) -> str:
+    numbers = ", ".join(f"{p.index}/{p.total}" for p in left_out)
+    return (f"left out {len(left_out)} patch(es) that do not touch TDX: {numbers} "
+            "(--all reviews them)")
+
+
+def fix_branch(checked: BranchCheck, write: bool):
+    """The certain fixes of a checked branch: written to the work tree
+    (write), or only worked out (for --diff). Returns the FixResult."""
+    from .fixgit import plan_fixes, write_fixes
+
+    result = plan_fixes(checked.review, checked.root)
+    if write:
+        write_fixes(result, checked.root)
+    return result

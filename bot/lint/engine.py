@@ -1,0 +1,376 @@
+"""Discover the rules and run them over a series.
+
+The engine knows no rule by name: it imports every module in rules/, reads
+the attributes described in bot/lint/kit.py and turns each rule's Hits into
+Findings. It also enforces what holds for every rule: a code finding lands on
+a line the series adds, or it is dropped.
+"""
+from __future__ import annotations
+
+import importlib
+import os
+import re
+from functools import lru_cache
+from types import ModuleType
+from typing import Iterable, NamedTuple
+
+from ..common.errors import UserError
+from ..common.lazyre import lazy_re
+from .findings import SEVERITIES, Finding, Review
+from ..mail.model import Patch, Series
+from .areas import C_SUFFIXES, path_matches
+from .kit import Hit
+
+_ID = lazy_re(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+
+
+class Rule(NamedTuple):
+    id: str
+    severity: str
+    paths: tuple[str, ...] | None
+    summary: str
+    doc: str
+    module: ModuleType
+    kind: str  # "file", "patch" or "series": which check_* the module defines
+
+
+def _rule_from_module(module: ModuleType) -> Rule:
+    rid = getattr(module, "ID")
+    if not _ID.match(rid):
+        raise ValueError(f"{module.__name__}: rule id {rid!r} is not kebab-case")
+    severity = getattr(module, "SEVERITY", "warning")
+    if severity not in SEVERITIES:
+        raise ValueError(f"{module.__name__}: unknown severity {severity!r}")
+    doc = (module.__doc__ or "").strip()
+    if not doc:
+        raise ValueError(f"{module.__name__}: a rule needs a docstring")
+    kinds = [k for k in ("file", "patch", "series") if hasattr(module, f"check_{k}")]
+    if kinds and getattr(module, f"check_{kinds[0]}").__code__.co_flags & 0x20:  # CO_GENERATOR
+        raise ValueError(f"{module.__name__}: check_{kinds[0]}() reports through its context; "
+                         "it must not yield")
+    if len(kinds) != 1:
+        raise ValueError(f"{module.__name__}: define exactly one of check_file/check_patch/check_series")
+    paths = getattr(module, "PATHS", None)
+    return Rule(rid, severity, tuple(paths) if paths is not None else None,
+                doc.splitlines()[0].strip(), doc, module, kinds[0])
+
+
+@lru_cache(maxsize=1)
+def all_rules() -> tuple[Rule, ...]:
+    from .. import rules as package
+
+    found = []
+    # A directory listing, not pkgutil: pkgutil pulls in inspect, which the
+    # per-patch b4 check would pay for on every patch.
+    names = sorted({entry.name[:-3] for folder in package.__path__ for entry in os.scandir(folder)
+                    if entry.name.endswith(".py") and not entry.name.startswith("_")})
+    for name in names:
+        module = importlib.import_module(f"{package.__name__}.{name}")
+        if hasattr(module, "ID"):
+            found.append(_rule_from_module(module))
+    ids = [r.id for r in found]
+    dupes = {i for i in ids if ids.count(i) > 1}
+    if dupes:
+        raise ValueError(f"duplicate rule ids: {sorted(dupes)}")
+    return tuple(sorted(found, key=lambda r: r.id))
+
+
+class Options(NamedTuple):
+    ignore: frozenset[str] = frozenset()
+    select: frozenset[str] | None = None  # run only these rule ids
+    severity: tuple[tuple[str, str], ...] = ()  # (rule id, severity) overrides
+
+
+def validate_rule_ids(ids: Iterable[str], where: str) -> None:
+    """Unknown ids are the user's error: one line naming them, with the
+    closest known id for each typo."""
+    unknown = unknown_rule_ids(ids)
+    if unknown:
+        raise UserError(f"{where}: unknown rule id(s): {describe_unknown(unknown)} (see 'tdxbot rules')")
+
+
+def unknown_rule_ids(ids: Iterable[str]) -> list[str]:
+    known = {r.id for r in all_rules()}
+    return sorted(set(ids) - known)
+
+
+def describe_unknown(unknown: Iterable[str]) -> str:
+    """'no-such-rule, comment-tial (did you mean comment-tail?)'."""
+    import difflib
+
+    known = [r.id for r in all_rules()]
+    parts = []
+    for rid in unknown:
+        close = difflib.get_close_matches(rid, known, n=1, cutoff=0.6)
+        parts.append(f"{rid} (did you mean {close[0]}?)" if close else rid)
+    return ", ".join(parts)
+
+
+@lru_cache(maxsize=8)
+def active_rules(options: Options) -> tuple[Rule, ...]:
+    out = []
+    for rule in all_rules():
+        if rule.id in options.ignore:
+            continue
+        if options.select is not None and rule.id not in options.select:
+            continue
+        out.append(rule)
+    return tuple(out)
+
+
+def _finding(rule: Rule, hit: Hit, patch: Patch | None, severity: dict[str, str],
+             path: str | None = None, source_text: str | None = None) -> Finding:
+    sev = severity.get(rule.id) or hit.severity or rule.severity
+    text = source_text
+    if patch is not None and hit.changelog_line is not None \
+            and 0 <= hit.changelog_line < len(patch.changelog_lines):
+        text = patch.changelog_lines[hit.changelog_line]
+    elif patch is not None and hit.on_subject:
+        text = patch.subject
+    return Finding(
+        rule=rule.id,
+        severity=sev,
+        message=hit.message,
+        patch_index=patch.index if patch is not None else None,
+        message_id=patch.message_id if patch is not None else None,
+        path=path,
+        line=hit.line if path is not None else None,
+        changelog_line=hit.changelog_line,
+        on_subject=hit.on_subject,
+        source_text=text,
+        comment=hit.comment,
+        fix=hit.fix,
+    )
+
+
+def _run(check, ctx) -> list[Hit]:
+    """Call a rule's check function with its context; it reports through ctx."""
+    check(ctx)
+    return ctx.sink.hits
+
+
+class _AddedLines(dict):
+    """The text of each line a patch adds, by path and post-image number;
+    a path's table is made when a finding first asks for it (most files of
+    a review get none)."""
+
+    def __init__(self, patch: Patch):
+        super().__init__()
+        self.patch = patch
+
+    def __missing__(self, path: str) -> dict[int, str]:
+        lines = self[path] = {ln.new_no: ln.text for diff in self.patch.files if diff.path == path
+                              for ln in diff.added_lines()}
+        return lines
+
+
+def _fixes_added_lines(edit, added_by_path: _AddedLines) -> bool:
+    """An edit may change only lines the patch adds, or insert a line right
+    after one."""
+    added = added_by_path[edit.path]
+    if (edit.line, edit.column) == (edit.end_line, edit.end_column) and edit.column == 0:
+        return edit.line - 1 in added or edit.line in added
+    return all(n in added for n in edit.lines)
+
+
+@lru_cache(maxsize=8)
+def _patch_plan(options: Options) -> tuple:
+    """(rule, its check function, its PATHS, (id of PATHS, C files only))
+    for each patch and file rule: worked out once, not for every patch."""
+    return tuple((rule, rule.module.check_file if rule.kind == "file" else rule.module.check_patch,
+                  rule.paths, (id(rule.paths), rule.kind == "file"))
+                 for rule in active_rules(options) if rule.kind in ("patch", "file"))
+
+
+def check_patch(patch: Patch, options: Options = Options()) -> list[Finding]:
+    """The findings of the file and patch rules on one patch. They depend on
+    the patch alone, so they can be worked out before the series is known."""
+    from .limits import note, too_large
+    from .kit import PatchCheck
+
+    if (why := too_large(patch)) is not None:
+        return [note(patch, why)]
+    severity = dict(options.severity)
+    findings: list[Finding] = []
+    added_by_path = _AddedLines(patch)
+    c_files = [d for d in patch.files
+               if not d.is_deleted and not d.is_binary and d.path.endswith(C_SUFFIXES)]
+    # One context serves every rule of the patch (each file's Code objects
+    # with it); each rule's hits are taken out of its sink before the next runs.
+    context = PatchCheck(patch)
+    sink = context.sink
+    covers: dict[tuple[int, bool], list] = {}  # the files each (PATHS, C only) covers
+    for rule, check, paths, key in _patch_plan(options):
+        files = covers.get(key)
+        if files is None:  # few rules' PATHS differ: each is matched once
+            files = covers[key] = [d for d in (c_files if key[1] else patch.files)
+                                   if path_matches(d.path, paths)]
+        if not key[1]:
+            if paths is not None and not files:
+                continue
+            check(context)
+            hits, sink.hits = sink.hits, []
+        else:
+            hits = []
+            for diff in files:
+                check(context.file_check(diff))
+                if sink.hits:
+                    hits += [h._replace(path=diff.path) for h in sink.hits]
+                    sink.hits = []
+        for hit in hits:
+            if hit.path is None:
+                findings.append(_finding(rule, hit, patch, severity))
+                continue
+            added = added_by_path[hit.path]
+            if hit.line in added:  # findings land only on lines the patch adds
+                if hit.fix and not all(_fixes_added_lines(e, added_by_path) for e in hit.fix):
+                    hit = hit._replace(fix=())  # a fix touches only what the patch adds
+                findings.append(_finding(rule, hit, patch, severity, hit.path, added[hit.line]))
+    from .kit import forget
+
+    forget(patch)
+    return findings
+
+
+def review_series(series: Series, options: Options = Options(),
+                  checked: dict[int, tuple[Patch, list[Finding]]] | None = None) -> Review:
+    """checked: check_patch results worked out earlier, by id() of the patch,
+    each with its patch (held so the id stays that patch's)."""
+    severity = dict(options.severity)
+    rules = active_rules(options)
+    findings: list[Finding] = []
+    for patch in series.patches:
+        earlier = checked.get(id(patch)) if checked else None
+        if earlier is not None and earlier[0] is patch:
+            findings.extend(earlier[1])
+        else:
+            findings.extend(check_patch(patch, options))
+    for rule in rules:
+        if rule.kind == "series":
+            from .kit import SeriesCheck
+
+            for hit in _run(rule.module.check_series, SeriesCheck(series)):
+                findings.append(_finding(rule, hit, None, severity))
+    findings = _dedupe(findings)
+    findings = mark_already_raised(findings, series)
+    file_order = {(p.index, d.path): i for p in series.patches for i, d in enumerate(p.files, 1)}
+    findings.sort(key=lambda f: _order(f, file_order))
+    review = Review(series=series, findings=findings)
+    if series.missing:
+        review.notes.append("missing patches: " + ", ".join(
+            f"{i}/{series.total}" for i in series.missing))
+    return review
+
+
+def _dedupe(findings: list[Finding]) -> list[Finding]:
+    seen = set()
+    out = []
+    for f in findings:
+        key = (f.rule, f.patch_index, f.path, f.line, f.changelog_line, f.on_subject, f.message)
+        if key not in seen:
+            seen.add(key)
+            out.append(f)
+    return out
+
+
+def _order(f: Finding, file_order: dict) -> tuple:
+    order = file_order.get((f.patch_index, f.path), 0)
+    place = (0, 0) if f.on_subject else (1, f.changelog_line) if f.changelog_line is not None \
+        else (2 + order, f.line or 0)
+    return (f.patch_index if f.patch_index is not None else -1, place, f.rule)
+
+
+def mark_already_raised(findings: list[Finding], series: Series) -> list[Finding]:
+    """A human reply that quotes a line and comments right below it has made
+    a point on that line. A finding there on the same topic (the rule's
+    TOPICS, else the words of its id and message) is marked and left out of
+    drafts; a finding on another topic stays: "add a new line here" says
+    nothing about a loop bound."""
+    remarks: dict[tuple[str, str], list[str]] = {}  # (message id, quoted line) -> comments
+    for reply in series.replies:
+        if reply.in_reply_to:
+            for key, text in _comments_below_quotes(reply.body_lines):
+                remarks.setdefault((reply.in_reply_to, key), []).append(text)
+    if not remarks:
+        return findings
+    from ..facts.prose import on_topic, topic_terms
+
+    modules = {r.id: r.module for r in all_rules()}
+    out = []
+    for f in findings:
+        said = remarks.get((f.message_id or "", _quote_key(f.source_text))) if f.source_text else None
+        if said:
+            terms = topic_terms(f.rule, f.message, getattr(modules.get(f.rule), "TOPICS", None))
+            if any(on_topic(text, terms) for text in said):
+                f = f._replace(already_raised=True)
+        out.append(f)
+    return out
+
+
+def _quote_key(text: str) -> str:
+    return " ".join(text.lstrip("+").split())
+
+
+_SAME_AGAIN = lazy_re(r"(?i)^(?:nit:\s*)?(?:and|same|ditto|also|here|too|likewise|again|as well)"
+                      r"(?:[\s,]+(?:here|too|again|as well|above|below))*\W*$")
+
+
+def _comments_below_quotes(body: tuple[str, ...]) -> list[tuple[str, str]]:
+    """(quoted line, the replier's words right below it) for each comment.
+    "And here." and the like repeat the comment before them."""
+    out: list[tuple[str, str]] = []
+    last_quoted = None
+    own: list[str] = []
+    previous = ""
+
+    def close():
+        nonlocal previous
+        if last_quoted is None or not own:
+            return
+        content = last_quoted[1:] if last_quoted[:1] in ("+", "-", " ") else last_quoted
+        key = _quote_key(content)
+        text = " ".join(own)
+        if not _makes_a_point(text):
+            return  # "ok" under a line is no point made
+        if _SAME_AGAIN.match(text.strip()) and previous:
+            text = previous
+        previous = text
+        if key:
+            out.append((key, text))
+
+    for text in body:
+        if text.startswith(">"):
+            if own:
+                close()
+                own = []
+            inner = text[1:]
+            inner = inner[1:] if inner.startswith(" ") else inner
+            # A quote of a quote is somebody else's point.
+            last_quoted = None if inner.startswith(">") else inner
+            continue
+        if text.startswith("-- "):
+            break
+        if text.strip() and last_quoted is not None:
+            own.append(text.strip())
+    close()
+    return out
+
+
+_ACK = lazy_re(r"^\W*(ok(ay)?|yes|yep|sure|right|agreed|ack(ed)?|nod|fine|good|thanks?|"
+               r"looks (good|fine|ok)|lgtm|\+1|same here)\W*$", re.I)
+
+
+def _makes_a_point(text: str) -> bool:
+    """A comment under a quoted line that could be a review point ("And
+    here.", "Nit: a new line here."): not a bare acknowledgement ("ok",
+    "agreed") and more than one word. (A reply saying "ok" under every
+    line must not hide the findings.)"""
+    return not _ACK.match(text) and len(text.split()) >= 2
+
+
+def exit_status(reviews: Iterable[Review], fail_on: str = "warning") -> int:
+    """1 when a finding reaches fail_on, else 0."""
+    from .findings import SEVERITY_RANK
+
+    threshold = SEVERITY_RANK[fail_on]
+    return 1 if any(f.rank >= threshold for r in reviews for f in r.findings) else 0

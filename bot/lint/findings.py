@@ -1,0 +1,37 @@
+"""What the rules found: findings, and a series with its findings (a Review)."""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+SEVERITIES = ("error", "warning", "info")
+SEVERITY_RANK = {"info": 0, "warning": 1, "error": 2}
+
+
+class Finding(NamedTuple):
+    rule: str
+    severity: str
+    message: str
+    patch_index: int | None  # None for series-level findings
+    message_id: str | None
+    path: str | None = None
+    line: int | None = None
+    changelog_line: int | None = None  # index into Patch.changelog_lines
+    on_subject: bool = False
+    source_text: str | None = None  # the offending line, for reports
+    comment: str | None = None  # reviewer prose for reply drafts
+    already_raised: bool = False  # a human reviewer already made this point
+    fix: tuple = ()  # edits that fix the finding, when the fix is certain
+
+    @property
+    def rank(self) -> int:
+        return SEVERITY_RANK[self.severity]
+
+
+class Review:
+    """A series and what the rules found in it (the one mutable record)."""
+
+    def __init__(self, series: Series, findings: list[Finding] | None = None,
+                 notes: list[str] | None = None):
+        self.series = series
+        self.findings = list(findings or [])
+        self.notes = list(notes or [])

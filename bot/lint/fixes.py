@@ -1,0 +1,150 @@
+"""Certain fixes: text edits a rule attaches to a finding when the change is
+mechanical (a blank ' *' line, a ULL suffix, the file's own export macro),
+and never where the rule would have to guess intent.
+
+An Edit replaces a span of a post-image file, given as (line, byte column)
+positions, 1-based lines and 0-based columns into the line's UTF-8 bytes
+(what tree-sitter gives). Applying edits to a file's text, checking that the
+result still parses, and rendering them for JSON and SARIF live here; the
+git side (`tdxbot check --fix` and `--diff`) is in fixgit.py.
+"""
+from __future__ import annotations
+
+from typing import Iterable, NamedTuple
+
+
+class Edit(NamedTuple):
+    path: str
+    line: int  # where the replaced span starts (1-based post-image line)
+    column: int  # byte column in that line (0-based)
+    end_line: int  # where it ends (exclusive column)
+    end_column: int
+    text: str  # the new text
+
+    @property
+    def lines(self) -> range:
+        return range(self.line, self.end_line + 1)
+
+    def as_json(self) -> dict:
+        return {"path": self.path, "start": {"line": self.line, "column": self.column},
+                "end": {"line": self.end_line, "column": self.end_column}, "text": self.text}
+
+
+def line_edit(path: str, line: int, line_text: str, start: int, end: int, text: str) -> Edit:
+    """An edit of one line, given by character positions in its text."""
+    def column(i: int) -> int:
+        return len(line_text[:i].encode("utf-8", "surrogateescape"))
+    return Edit(path, line, column(start), line, column(end), text)
+
+
+def insert_line(path: str, before: int, text: str) -> Edit:
+    """An edit that puts a new line (text, without its newline) above line `before`."""
+    return Edit(path, before, 0, before, 0, text + "\n")
+
+
+def _offsets(lines: list[bytes]) -> list[int]:
+    out, at = [], 0
+    for ln in lines:
+        out.append(at)
+        at += len(ln)
+    out.append(at)
+    return out
+
+
+def apply(text: str, edits: Iterable[Edit]) -> str:
+    """text with the edits applied; edits must not overlap (later ones in
+    the file go first, so earlier positions stay valid)."""
+    data = text.encode("utf-8", "surrogateescape")
+    lines = data.splitlines(keepends=True)
+    starts = _offsets(lines)
+
+    def offset(line: int, column: int) -> int:
+        if line - 1 >= len(lines):
+            return len(data)
+        return starts[line - 1] + min(column, len(lines[line - 1]))
+
+    spans = sorted(((offset(e.line, e.column), offset(e.end_line, e.end_column), e) for e in edits),
+                   key=lambda s: s[0], reverse=True)
+    last = len(data) + 1
+    for start, end, edit in spans:
+        if end > last:
+            raise ValueError(f"overlapping fixes at {edit.path}:{edit.line}")
+        data = data[:start] + edit.text.encode("utf-8", "surrogateescape") + data[end:]
+        last = start
+    return data.decode("utf-8", "surrogateescape")
+
+
+def without_overlaps(edits: list[Edit]) -> list[Edit]:
+    """The edits in file order, dropping any that overlaps one before it."""
+    out: list[Edit] = []
+    for e in sorted(edits, key=lambda e: (e.path, e.line, e.column)):
+        prev = out[-1] if out else None
+        if prev is not None and prev.path == e.path and \
+                (e.line, e.column) < (prev.end_line, prev.end_column):
+            continue
+        if prev is not None and prev.path == e.path and e == prev:
+            continue
+        out.append(e)
+    return out
+
+
+def preview(edits: list[Edit], line_text, limit: int = 6) -> list[str] | None:
+    """The edits of one file as a few diff lines ('-old', '+new', ' context'),
+    for a reply; None when they do not fit in `limit` lines. line_text(line)
+    gives a post-image line."""
+    import difflib
+
+    if not edits or len({e.path for e in edits}) != 1:
+        return None
+    # A new line is shown between its neighbours; a changed one alone.
+    inserts = all((e.line, e.column) == (e.end_line, e.end_column) == (e.line, 0) for e in edits)
+    context = 1 if inserts else 0
+    first = min(e.line for e in edits)
+    last = max(e.end_line for e in edits) - (1 if inserts else 0)
+    lo = max(first - context, 1)
+    old = [line_text(n) for n in range(lo, last + 1 + context)]
+    if any(t is None for t in old):
+        return None
+    shifted = [e._replace(line=e.line - lo + 1, end_line=e.end_line - lo + 1) for e in edits]
+    new = apply("\n".join(old) + "\n", shifted).split("\n")[:-1]
+    body = [ln for ln in difflib.unified_diff(old, new, lineterm="", n=context)][2:]
+    body = [ln for ln in body if not ln.startswith("@@")]
+    return body if 0 < len(body) <= limit else None
+
+
+def error_count(text: str) -> int:
+    """ERROR and MISSING nodes tree-sitter finds in a C file."""
+    from ..facts.csyntax import parser
+
+    tree = parser().parse(text.encode("utf-8", "surrogateescape"))
+    count, stack = 0, [tree.root_node]
+    while stack:
+        node = stack.pop()
+        if node.is_error or node.is_missing:
+            count += 1
+        if node.has_error:
+            stack.extend(node.children)
+    return count
+
+
+def still_parses(before: str, after: str) -> bool:
+    """The fixed text has no more parse errors than the text it came from."""
+    return error_count(after) <= error_count(before)
+
+
+def sarif_fix(edits: list[Edit], description: str, line_text) -> dict:
+    """A SARIF 2.1.0 fix object; line_text(path, line) gives a line's text,
+    for turning byte columns into the character columns SARIF counts."""
+    changes: dict[str, list] = {}
+    for e in edits:
+        def char_col(line: int, column: int) -> int:
+            raw = (line_text(e.path, line) or "").encode("utf-8", "surrogateescape")
+            return len(raw[:column].decode("utf-8", "replace")) + 1
+        changes.setdefault(e.path, []).append({
+            "deletedRegion": {"startLine": e.line, "startColumn": char_col(e.line, e.column),
+                              "endLine": e.end_line, "endColumn": char_col(e.end_line, e.end_column)},
+            "insertedContent": {"text": e.text},
+        })
+    return {"description": {"text": description},
+            "artifactChanges": [{"artifactLocation": {"uri": path, "uriBaseId": "%SRCROOT%"},
+                                 "replacements": reps} for path, reps in changes.items()]}

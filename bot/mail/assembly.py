@@ -1,0 +1,286 @@
+"""From messages to series: a thread (or a loose mbox) becomes the Series
+the rules review. b4 decides which messages form a series (see b4glue); a
+lone patch, or messages with no [PATCH] subjects, need no b4."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, NamedTuple
+
+from .b4glue import SeriesPlan, is_patch_message, plan_series
+from ..common.errors import UserError
+from ..common.lazyre import lazy_re
+from .parse import patch_from_message
+from .model import Patch, Reply, Series
+
+_REF = lazy_re(r"<([^<>\s]+)>")
+
+if TYPE_CHECKING:
+    from email.message import Message
+
+
+def assemble(messages: list[Message], version: int | None = None, where: str = "input") -> Series:
+    """Turn the messages of a thread (or a loose mbox) into one Series."""
+    plan = plan_series(messages, version, where) if needs_b4(messages) else None
+    return build_series(messages, version, where, plan)
+
+
+def needs_b4(messages: list[Message]) -> bool:
+    return len(messages) > 1 and any(is_patch_message(m) for m in messages)
+
+
+def parse_all(messages: list[Message], where: str) -> list[Patch | None]:
+    """Every message as a Patch, None where it cannot be read (build_series
+    parses that one again when it needs it, for its error message)."""
+    out: list[Patch | None] = []
+    for i, msg in enumerate(messages):
+        try:
+            out.append(patch_from_message(msg, f"{where} message {i + 1}"))
+        except UserError:
+            out.append(None)
+    return out
+
+
+def build_series(messages: list[Message], version: int | None, where: str,
+                 plan: SeriesPlan | None, parsed: list[Patch | None] | None = None) -> Series:
+    """The Series that plan describes; without a plan, every message with a
+    diff is a patch. parsed: the messages already parsed by parse_all."""
+    def patch_at(pos: int, label: str) -> Patch:
+        if parsed is not None and parsed[pos] is not None:
+            return parsed[pos]
+        return patch_from_message(messages[pos], label)
+
+    if len(messages) == 1:
+        patch = patch_at(0, where)
+        if not patch.files:
+            raise UserError(f"{where}: no patch found in the message")
+        missing = tuple(i for i in range(1, patch.total + 1) if i != patch.index)
+        return Series(title=patch.title, version=patch.version, total=patch.total, cover=None,
+                      patches=(patch,), missing=missing)
+    if plan is not None:
+        return _series_from_plan(messages, plan, where, patch_at)
+    if version is not None:
+        raise UserError(f"{where}: no version {version} of a series found")
+    # No [PATCH] subjects b4 recognises: every message with a diff is a patch.
+    patches = []
+    replies = []
+    for i in range(len(messages)):
+        p = patch_at(i, f"{where} message {i + 1}")
+        if is_standalone_patch(p):
+            patches.append(p)
+        else:
+            replies.append(_reply(p))
+    if not patches:
+        raise UserError(f"{where}: no patch found in {len(messages)} messages")
+    total = len(patches)
+    patches = [_renumber(p, i + 1, total) for i, p in enumerate(patches)]
+    return Series(title=patches[0].title, version=patches[0].version, total=total, cover=None,
+                  patches=tuple(patches), replies=tuple(replies))
+
+
+def is_standalone_patch(p: Patch) -> bool:
+    """A message with a diff that is not a reply: a patch in its own right."""
+    return bool(p.files) and not p.subject.lower().startswith("re:")
+
+
+def _renumber(p: Patch, index: int, total: int) -> Patch:
+    return p._replace(index=index, total=total)
+
+
+def _reply(p: Patch) -> Reply:
+    return Reply(p.message_id, p.in_reply_to, p.author, p.body_lines)
+
+
+def _series_from_plan(messages: list[Message], plan: SeriesPlan, where: str, patch_at) -> Series:
+    def label(pos: int) -> str:
+        from .parse import decode_header_value
+
+        return f"{where}: {decode_header_value(messages[pos].get('Subject'))}"
+
+    cover = patch_at(plan.cover, label(plan.cover)) if plan.cover is not None else None
+    patches = [patch_at(pos, label(pos)) for pos in plan.patches]
+    present = {p.index for p in patches}
+    missing = tuple(i for i in range(1, plan.expected + 1) if i not in present)
+    if not patches:
+        raise UserError(f"{where}: the thread has a cover letter but no patches")
+    for p in patches:
+        if not p.files:
+            raise UserError(f"{where}: no diff found in '{p.subject}'")
+    used = set(plan.patches) | ({plan.cover} if plan.cover is not None else set())
+    replies = []
+    for pos in range(len(messages)):
+        if pos in used:
+            continue
+        try:
+            replies.append(_reply(patch_at(pos, where)))
+        except UserError:
+            continue
+    title = cover.title if cover is not None else patches[0].title
+    return Series(title=title, version=plan.version, total=plan.expected, cover=cover,
+                  patches=tuple(patches), missing=missing, replies=tuple(replies))
+
+
+# -- a loose mbox: threads first ---------------------------------------------------
+
+
+def split_threads(heads: list[Message]) -> list[list[int]]:
+    """The threads of a loose mbox, as positions in heads (headers are
+    enough), each in input order, threads in the order of their first mail.
+
+    A mail joins every message its References and In-Reply-To name, so a
+    reply whose parent is missing still joins the thread of any message its
+    References share; a mail with no Message-ID and no parent is a thread of
+    its own."""
+    from .parse import decode_header_value, message_id
+
+    parent: dict[str, str] = {}
+
+    def root(key: str) -> str:
+        top = key
+        while parent.get(top, top) != top:
+            top = parent[top]
+        while key != top:  # path compression: the next look-up is one step
+            parent[key], key = top, parent[key]
+        return top
+
+    keys = []
+    for pos, msg in enumerate(heads):
+        own = message_id(msg) or f"\0{pos}"
+        keys.append(own)
+        links = _REF.findall(decode_header_value(msg.get("References")))
+        links += _REF.findall(decode_header_value(msg.get("In-Reply-To")))
+        mine = root(own)
+        for link in links:
+            theirs = root(link)
+            if theirs != mine:
+                parent[theirs] = mine
+    threads: dict[str, list[int]] = {}
+    for pos, key in enumerate(keys):
+        threads.setdefault(root(key), []).append(pos)
+    return list(threads.values())
+
+
+def join_unthreaded_parts(heads: list[Message], threads: list[list[int]]) -> list[list[int]]:
+    """Put back together a series sent without threading (each N/M patch a
+    thread of its own): lone numbered mails from one sender with the same
+    version and count join the first of them, as b4 would assemble them,
+    until a number repeats."""
+    from email.utils import parseaddr
+
+    from .parse import decode_header_value
+    from .subjects import parse_subject
+
+    out: list[list[int]] = []
+    open_parts: dict[tuple, tuple[list[int], set[int]]] = {}
+    for thread in threads:
+        if len(thread) == 1:
+            msg = heads[thread[0]]
+            subject = parse_subject(decode_header_value(msg.get("Subject")))
+            if subject.total > 1 and not subject.is_reply and "PATCH" in (t.upper() for t in subject.tags):
+                sender = parseaddr(decode_header_value(msg.get("From")))[1].lower()
+                key = (sender, subject.version, subject.total)
+                joined = open_parts.get(key)
+                if joined is not None and subject.index not in joined[1]:
+                    joined[0].append(thread[0])
+                    joined[1].add(subject.index)
+                    continue
+                thread = list(thread)
+                open_parts[key] = (thread, {subject.index})
+        out.append(thread)
+    return out
+
+
+class ThreadVersions(NamedTuple):
+    """What the [PATCH] subjects of one thread say, before any b4: the
+    series title (of its cover letter, else its first patch) and, per
+    version, the patch numbers seen and the count announced."""
+    title: str | None
+    seen: dict[int, tuple[set[int], int]]
+
+    def complete(self, version: int) -> bool:
+        numbers, total = self.seen[version]
+        return all(i in numbers for i in range(1, total + 1))
+
+
+def thread_versions(heads: list[Message], positions: list[int]) -> ThreadVersions:
+    from .parse import decode_header_value
+    from .subjects import parse_subject
+
+    title = cover_title = None
+    seen: dict[int, tuple[set[int], int]] = {}
+    for pos in positions:
+        subject = parse_subject(decode_header_value(heads[pos].get("Subject")))
+        if subject.is_reply or not any(t.upper() == "PATCH" for t in subject.tags):
+            continue
+        numbers, total = seen.setdefault(subject.version, (set(), 1))
+        numbers.add(subject.index)
+        seen[subject.version] = (numbers, max(total, subject.total))
+        if title is None:
+            title = subject.title
+        if subject.index == 0 and cover_title is None:
+            cover_title = subject.title
+    title = cover_title or title
+    return ThreadVersions(" ".join(title.casefold().split()) if title else None, seen)
+
+
+class ThreadPlan(NamedTuple):
+    """One thread to review, and what to tell about the postings of the same
+    series that were left out for it."""
+    positions: list[int]
+    notes: tuple[str, ...] = ()
+
+
+def plan_threads(heads: list[Message], version: int | None) -> tuple[list[ThreadPlan], list[str]]:
+    """The threads to review, in input order, and notes on threads left out.
+
+    Unthreaded postings of one series (the same title: a re-send, a v2 sent
+    as a new thread) collapse to one, as b4 would: the version asked for,
+    else the newest complete one, else the newest; the latest posting wins
+    a tie. With a version asked for, a thread whose subjects do not have it
+    is left out with a note (a thread of several mails is left to b4)."""
+    threads = join_unthreaded_parts(heads, split_threads(heads))
+    info = [thread_versions(heads, t) for t in threads]
+    groups: dict[str, list[int]] = {}
+    for n, v in enumerate(info):
+        if v.title is not None:
+            groups.setdefault(v.title, []).append(n)
+    chosen: dict[int, tuple[str, ...]] = {}
+    notes: list[str] = []
+    for n, v in enumerate(info):
+        if v.title is None or len(groups[v.title]) == 1:
+            if version is not None and v.seen and version not in v.seen and len(threads[n]) == 1:
+                notes.append(f"{_thread_name(heads, threads[n])}: no version {version}; left out")
+            else:
+                chosen[n] = ()
+    for members in (g for g in groups.values() if len(g) > 1):
+        pick = _pick_posting([info[n] for n in members], version)
+        if pick is None:
+            notes.append(f"{_thread_name(heads, threads[members[0]])}: no version {version} in its "
+                         f"{len(members)} postings; left out")
+            continue
+        keep = members[pick]
+        left = [f"v{max(info[n].seen)} ({_thread_name(heads, threads[n], title=False)})"
+                for n in members if n != keep]
+        chosen[keep] = (f"other postings of this series in the input, not reviewed: {', '.join(left)}",)
+    plans = [ThreadPlan(threads[n], chosen[n]) for n in sorted(chosen)]
+    return plans, notes
+
+
+def _pick_posting(postings: list[ThreadVersions], version: int | None) -> int | None:
+    """Which of several postings of one series to review (see plan_threads)."""
+    def last_with(revision: int) -> int:
+        return max(i for i, p in enumerate(postings) if revision in p.seen)
+
+    if version is not None:
+        return last_with(version) if any(version in p.seen for p in postings) else None
+    complete = [r for p in postings for r in p.seen if p.complete(r)]
+    return last_with(max(complete) if complete else max(r for p in postings for r in p.seen))
+
+
+def _thread_name(heads: list[Message], positions: list[int], title: bool = True) -> str:
+    """'<first Message-ID>' of a thread, with its first subject."""
+    from .parse import decode_header_value, message_id
+
+    first = heads[positions[0]]
+    name = f"<{message_id(first) or '?'}>"
+    if title:
+        name = f"{decode_header_value(first.get('Subject'))!r} {name}"
+    return name

@@ -1,0 +1,61 @@
+"""What a patch subject says: `[PATCH v2 3/5] x86/virt/tdx: Add a wrapper`.
+
+Numbers read from a subject are bounded: a mail is written by whoever sends
+it, and a version or counter of a thousand digits must not cost time or
+memory anywhere later (a missing-patch list, an int() conversion).
+"""
+from __future__ import annotations
+
+import re
+from typing import NamedTuple
+
+from ..common.lazyre import lazy_re
+
+# No real series comes near these; larger numbers are read as plain words.
+MAX_DIGITS = 4
+_BRACKETS = lazy_re(r"^\s*\[([^\]]*)\]\s*")
+_REPLY_PREFIX = lazy_re(r"^\s*((re|fwd?|aw)\s*:\s*)+", re.I)
+_COUNTER = lazy_re(rf"^(\d{{1,{MAX_DIGITS}}})/(\d{{1,{MAX_DIGITS}}})$")
+_VERSION = lazy_re(rf"^v(\d{{1,{MAX_DIGITS}}})$", re.I)
+# "x86/virt/tdx: ", "KVM: TDX: ", "coco/tdx-host: "
+_SUBSYSTEM = lazy_re(r"^((?:[A-Za-z0-9_][\w./+,-]*:\s+)+)(.*)$", re.S)
+
+
+class Subject(NamedTuple):
+    title: str  # without the [PATCH ...] brackets
+    tags: tuple[str, ...]  # words inside the brackets, e.g. ("PATCH", "v2", "3/5")
+    version: int
+    index: int  # N of N/M; 1 for a lone patch
+    total: int  # M of N/M; 1 for a lone patch
+    is_reply: bool
+
+
+def parse_subject(subject: str) -> Subject:
+    subject = " ".join(subject.split())
+    is_reply = bool(_REPLY_PREFIX.match(subject))
+    rest = _REPLY_PREFIX.sub("", subject)
+    tags: list[str] = []
+    while m := _BRACKETS.match(rest):
+        tags.extend(m.group(1).replace(",", " ").split())
+        rest = rest[m.end():]
+    version, index, total = 1, 1, 1
+    for tag in tags:
+        if m := _VERSION.match(tag):
+            version = int(m.group(1))
+        elif m := _COUNTER.match(tag):
+            index, total = int(m.group(1)), int(m.group(2))
+    return Subject(rest.strip(), tuple(tags), version, index, total, is_reply)
+
+
+def is_patch_subject(subject: str) -> bool:
+    """A [PATCH ...] subject that is not a reply."""
+    parsed = parse_subject(subject)
+    return not parsed.is_reply and any(t.upper() == "PATCH" for t in parsed.tags)
+
+
+def split_title(title: str) -> tuple[str, str]:
+    """'KVM: TDX: Fix foo' -> ('KVM: TDX:', 'Fix foo')."""
+    m = _SUBSYSTEM.match(title)
+    if not m:
+        return "", title.strip()
+    return m.group(1).strip(), m.group(2).strip()

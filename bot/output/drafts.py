@@ -1,0 +1,381 @@
+"""Draft reply mails the way a reviewer writes them on the list.
+
+Trimmed, interleaved quoting: the attribution line, then only the quoted
+lines that lead up to each comment (at most CONTEXT lines, plus the file and
+hunk headers), '> [...]' where lines are left out, and each comment directly
+below the line it is about. Headers thread the reply under the patch.
+
+draft_replies() is pure; write_drafts() is the only function touching disk.
+"""
+from __future__ import annotations
+
+import os
+import re
+import textwrap
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
+from typing import NamedTuple
+
+from .. import __version__
+from ..common.errors import UserError
+from ..common.lazyre import lazy_re
+from ..mail.model import Address, Patch
+from ..lint.findings import Finding, Review
+
+CONTEXT = 5
+WRAP = 72
+# A reviewer stops well before commenting on every line of a huge patch;
+# the rest is summed up in one line and left to the report.
+MAX_COMMENTS = 40
+GAP = "> [...]"
+_FUNCTION_START = lazy_re(r"^[A-Za-z_][\w\s\*]*\(")
+
+
+class Draft(NamedTuple):
+    filename: str
+    message: EmailMessage
+    patch_index: int | None
+    in_reply_to: str | None
+
+
+def _added_positions(patch: Patch) -> dict[tuple[str, int], int]:
+    """(path, post-image line) of every added line -> its index in the body."""
+    return {(diff.path, ln.new_no): ln.body_index for diff in patch.files for hunk in diff.hunks
+            for ln in hunk.lines if ln.added and ln.body_index is not None}
+
+
+def _anchor(patch: Patch, f: Finding, positions: dict) -> int | None:
+    """Index in the quoted text (0 = subject line, 1.. = body) of the line a
+    finding is about; None for a general remark."""
+    if f.on_subject:
+        return 0
+    if f.changelog_line is not None:
+        return 1 + patch.changelog_body_start + f.changelog_line
+    if f.path is not None and f.line is not None:
+        index = positions.get((f.path, f.line))
+        return None if index is None else 1 + index
+    return None
+
+
+def _headers_for(patch: Patch, index: int) -> list[int]:
+    """Quoted-text indices of the 'diff --git' and '@@' lines above index."""
+    out = []
+    for diff in patch.files:
+        for hunk in diff.hunks:
+            body = [ln.body_index for ln in hunk.lines if ln.body_index is not None]
+            if body and min(body) <= index - 1 <= max(body):
+                if diff.header_body_index is not None:
+                    out.append(1 + diff.header_body_index)
+                if hunk.header_body_index is not None:
+                    out.append(1 + hunk.header_body_index)
+                return out
+    return out
+
+
+def _context_start(quoted: list[str], index: int, floor: int, in_diff: bool) -> int:
+    """First index of the context shown above an anchor: up to CONTEXT lines,
+    stretched by a few to reach the start of the function they are in."""
+    def stop(i: int) -> bool:
+        prev = quoted[i]
+        if in_diff:
+            return prev.startswith(("@@ ", "diff --git "))
+        return not prev.strip()
+
+    start = index
+    while start - 1 > floor and index - (start - 1) <= CONTEXT and not stop(start - 1):
+        start -= 1
+    if in_diff:
+        for i in range(start - 1, max(floor, start - 4), -1):
+            if stop(i) or not quoted[i][1:].strip():
+                break
+            if _FUNCTION_START.match(quoted[i][1:]):
+                return i
+    return start
+
+
+def _sentence_end(quoted: list[str], index: int, limit: int) -> int:
+    """A prose line is quoted through the end of its sentence (a few lines at
+    most), so the comment does not interrupt it."""
+    end = index
+    while end + 1 < limit and end - index < 3 and quoted[end + 1].strip() \
+            and not quoted[end].rstrip().endswith((".", "!", "?", ":")):
+        end += 1
+    return end
+
+
+def wrap(text: str) -> list[str]:
+    out = []
+    for para in text.split("\n"):
+        out.extend(textwrap.wrap(para, WRAP, break_long_words=False, break_on_hyphens=False) or [""])
+    return out
+
+
+def _text(f: Finding) -> str:
+    return f.comment or (f.message[:1].upper() + f.message[1:] + ".")
+
+
+def _comment_text(f: Finding, said: set[tuple[str, str]]) -> str:
+    """A finding's words in the draft: its comment, or "And here." when the
+    same rule made the same point earlier in this reply."""
+    text = _text(f)
+    point = (f.rule, text)
+    if point in said:
+        text = "And here."
+    said.add(point)
+    return f"{text} [{f.rule}]"
+
+
+def _paragraph(findings: list[Finding], said: set[tuple[str, str]]) -> list[str]:
+    """Several findings on one line make one paragraph, the weightiest first."""
+    ordered = sorted(findings, key=lambda f: -f.rank)
+    # Each point starts its own line, so that a rule id does not sit in
+    # the middle of the next point's sentence.
+    return [ln for f in ordered for ln in wrap(_comment_text(f, said))]
+
+
+def _suggestion(patch: Patch, findings: list[Finding]) -> list[str]:
+    """"Something like:" and the fix as a few diff lines, as reviewers write
+    it under a point that has a mechanical answer; nothing when the fix is
+    long or spans files."""
+    from ..lint.fixes import preview
+
+    edits = [e for f in findings for e in f.fix]
+    if not edits:
+        return []
+    lines = {(d.path, ln.new_no): ln.text for d in patch.files for h in d.hunks for ln in h.lines
+             if ln.new_no is not None}
+    shown = preview(edits, lambda n: lines.get((edits[0].path, n)))
+    return ["Something like:", ""] + [_quote_diff(ln) for ln in shown] + [""] if shown else []
+
+
+def _quote_diff(line: str) -> str:
+    return line if line.strip() else line.rstrip()
+
+
+def quote_body(patch: Patch, findings: list[Finding]) -> list[str]:
+    """The trimmed, interleaved body: quotes and comments, no attribution."""
+    quoted = [patch.title] + list(patch.body_lines)
+    diff_start = 1 + patch.diff_body_start  # quoted starts with the title
+    anchored: dict[int, list[Finding]] = {}
+    general: list[Finding] = []
+    positions = _added_positions(patch)
+    for f in findings:
+        idx = _anchor(patch, f, positions)
+        if idx is None or idx >= len(quoted):
+            general.append(f)
+        else:
+            anchored.setdefault(idx, []).append(f)
+    out: list[str] = []
+    said: set[tuple[str, str]] = set()
+    for f in general:
+        out.extend(wrap(_comment_text(f, said)))
+        out.append("")
+    shown = -1  # last quoted index already printed
+    for idx in sorted(anchored):
+        if idx <= shown:
+            # An earlier prose anchor already quoted through this line: the
+            # comment above stands for it, so a point made there is not
+            # repeated ("And here." would have no line to point at).
+            fresh = [f for f in anchored[idx] if (f.rule, _text(f)) not in said]
+            if fresh:
+                out.extend(_paragraph(fresh, said))
+                out.append("")
+            continue
+        in_diff = idx >= diff_start
+        wanted = [h for h in _headers_for(patch, idx) if h > shown] if in_diff else []
+        start = _context_start(quoted, idx, shown, in_diff)
+        end = idx if in_diff else _sentence_end(quoted, idx, diff_start)
+        for i in wanted + list(range(start, end + 1)):
+            if i <= shown:
+                continue
+            if i > shown + 1:
+                out.append(GAP)
+            out.append(_quote(quoted[i]))
+            shown = i
+        out.append("")
+        fixable = [f for f in anchored[idx] if f.fix and (f.rule, _text(f)) not in said]
+        out.extend(_paragraph(anchored[idx], said))
+        out.append("")
+        out.extend(_suggestion(patch, fixable))
+    if shown < len(quoted) - 1 and anchored:
+        out.append(GAP)
+        out.append("")
+    while out and not out[-1]:
+        out.pop()
+    return out
+
+
+def _quote(text: str) -> str:
+    return "> " + text if text else ">"
+
+
+def _attribution(patch: Patch) -> str:
+    who = str(patch.author) if patch.author.email else (patch.author.name or "the author")
+    when = patch.date or "an unknown date"
+    return f"On {when}, {who} wrote:"
+
+
+def _dedupe_addresses(addrs: list[Address], exclude: set[str]) -> list[Address]:
+    out, seen = [], set(exclude)
+    for a in addrs:
+        key = a.email.lower()
+        if key not in seen:
+            seen.add(key)
+            out.append(a)
+    return out
+
+
+MAX_RECIPIENTS = 100  # To and Cc together; no patch on the list needs more
+
+
+def _mailbox(a: Address):
+    from email.headerregistry import Address as Mailbox
+
+    from ..mail.safe import MAX_NAME, header_text
+
+    local, domain = a.email.split("@")
+    name = header_text(a.name, MAX_NAME)
+    if any(c in name for c in "@<>"):
+        name = ""  # a name that reads like an address is a spoof, not a name
+    return Mailbox(display_name=name, username=local, domain=domain)
+
+
+def build_message(patch: Patch, body: str, sender: Address, date, extra_headers=()) -> EmailMessage:
+    """The reply to one patch. Every header value comes from a checked
+    source (see mailsafe): addresses split from the raw headers, ids that
+    passed the Message-ID rule, text decoded once and cleaned. What the
+    headers must read back as is kept with the message (as
+    `tdxbot_intended`) and checked by message_bytes."""
+    from ..mail.safe import Intended, MAX_SUBJECT, UnsafeReply, clean_address, header_text, trim_references, valid_msgid
+
+    if clean_address(sender.email) is None:
+        raise UserError(f"the sender address {sender.email!r} is not a plain address")
+    msg = EmailMessage()
+    names = ["From", "Subject", "Date", "Message-ID", "X-Mailer"]
+    to = list(patch.reply_to) or [patch.author]
+    to = [a for a in to if a.email]
+    cc = _dedupe_addresses(list(patch.to) + list(patch.cc),
+                           {a.email.lower() for a in to} | {sender.email.lower()})
+    to = _dedupe_addresses(to, {sender.email.lower()})[:MAX_RECIPIENTS]
+    cc = cc[:MAX_RECIPIENTS - len(to)]
+    msg["From"] = _mailbox(sender)
+    if to:
+        msg["To"] = tuple(_mailbox(a) for a in to)
+        names.append("To")
+    if cc:
+        msg["Cc"] = tuple(_mailbox(a) for a in cc)
+        names.append("Cc")
+    subject = header_text(patch.subject, MAX_SUBJECT)
+    subject = subject if re.match(r"(?i)^re:", subject) else f"Re: {subject}"
+    msg["Subject"] = subject
+    msg["Date"] = format_datetime(date)
+    domain = sender.email.split("@", 1)[1]
+    msg["Message-ID"] = make_msgid(idstring="tdxbot", domain=domain)
+    refs: list[str] = []
+    if patch.message_id and valid_msgid(patch.message_id):
+        refs = trim_references([r for r in patch.references if r != patch.message_id and valid_msgid(r)]
+                               + [patch.message_id])
+        msg["In-Reply-To"] = f"<{patch.message_id}>"
+        msg["References"] = " ".join(f"<{r}>" for r in refs)
+        names += ["In-Reply-To", "References"]
+    msg["X-Mailer"] = f"tdxbot {__version__}"
+    for name, value in extra_headers:
+        if not re.fullmatch(r"[A-Za-z0-9-]+", name) or name.lower() in {n.lower() for n in names}:
+            raise UnsafeReply(f"extra header {name!r} is not one tdxbot may add")
+        msg[name] = header_text(str(value), 200)
+        names.append(name)
+    long_lines = any(len(ln.encode("utf-8")) > 900 for ln in body.split("\n"))
+    ascii_only = body.isascii()
+    cte = "quoted-printable" if long_lines else ("7bit" if ascii_only else "8bit")
+    msg.set_content(body, charset="utf-8", cte=cte)
+    names += ["Content-Type", "Content-Transfer-Encoding", "MIME-Version"]
+    msg.tdxbot_intended = Intended(
+        names=tuple(names), recipients=frozenset(a.email.lower() for a in to + cc),
+        sender=sender.email, subject=subject,
+        in_reply_to=patch.message_id if refs else None, references=tuple(refs))
+    return msg
+
+
+def message_bytes(msg: EmailMessage) -> bytes:
+    """The mail as sent: LF line ends, headers folded only when very long.
+    A reply made by build_message is read back and must come out exactly
+    as intended (mailsafe.verify_reply), or nothing is returned."""
+    from email.policy import default
+
+    data = msg.as_bytes(policy=default.clone(max_line_length=998, linesep="\n"))
+    intended = getattr(msg, "tdxbot_intended", None)
+    if intended is not None:
+        from ..mail.safe import verify_reply
+
+        verify_reply(data, intended)
+    return data
+
+
+def _slug(text: str) -> str:
+    text = re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-").lower()
+    return text[:52].rstrip("-") or "patch"
+
+
+def draft_replies(review: Review, sender: Address, date, extra_headers=()) -> list[Draft]:
+    series = review.series
+    by_patch: dict[int | None, list[Finding]] = {}
+    for f in review.findings:
+        if not f.already_raised and f.severity != "info":
+            by_patch.setdefault(f.patch_index, []).append(f)
+    drafts = []
+    series_level = by_patch.pop(None, [])
+    if series_level and series.cover is None and series.patches:
+        first = series.patches[0].index
+        by_patch[first] = series_level + by_patch.get(first, [])
+        series_level = []
+    targets: list[tuple[Patch, list[Finding]]] = []
+    if series_level and series.cover is not None:
+        targets.append((series.cover, series_level))
+    for patch in series.patches:
+        if patch.index in by_patch:
+            targets.append((patch, by_patch[patch.index]))
+    for patch, findings in targets:
+        extra = findings[MAX_COMMENTS:]
+        findings = findings[:MAX_COMMENTS]
+        lines = [_attribution(patch)] + quote_body(patch, findings)
+        if extra:
+            rules = sorted({f.rule for f in extra})
+            lines += ["", *wrap(f"There are {len(extra)} more findings of the same kinds "
+                                f"({', '.join(rules)}); 'tdxbot review' lists them all.")]
+        lines += ["", "-- ", f"Drafted by tdxbot {__version__}. 'tdxbot rules --doc RULE-ID'",
+                  "explains each [rule-id] above."]
+        body = "\n".join(lines) + "\n"
+        msg = build_message(patch, body, sender, date, extra_headers)
+        name = f"v{series.version}-{patch.index:04d}-{_slug(patch.title)}.eml"
+        drafts.append(Draft(name, msg, patch.index, patch.message_id))
+    return drafts
+
+
+def write_drafts(drafts: list[Draft], folder: str) -> list[str]:
+    """Write each draft as a new file; an existing file is never replaced
+    (the new draft gets a numbered name instead)."""
+    try:
+        os.makedirs(folder, exist_ok=True)
+    except OSError as exc:
+        raise UserError(f"{folder}: cannot create drafts folder: {exc.strerror or exc}") from None
+    if not os.path.isdir(folder):
+        raise UserError(f"{folder}: not a directory")
+    written = []
+    for draft in drafts:
+        data = message_bytes(draft.message)
+        stem, ext = os.path.splitext(draft.filename)
+        for n in range(1, 1000):
+            name = draft.filename if n == 1 else f"{stem}.{n}{ext}"
+            path = os.path.join(folder, name)
+            try:
+                with open(path, "xb") as fh:
+                    fh.write(data)
+            except FileExistsError:
+                continue
+            except OSError as exc:
+                raise UserError(f"{path}: cannot write draft: {exc.strerror or exc}") from None
+            written.append(path)
+            break
+        else:
+            raise UserError(f"{folder}: too many drafts named {draft.filename}")
+    return written

@@ -1,0 +1,66 @@
+"""`tdxbot watch`: from the command's options to a running watcher (or,
+with --status, a look at what its state holds). The watching itself is in
+responder.py, delivery in delivery.py, the memory in state.py."""
+from __future__ import annotations
+
+from ..common.errors import UserError
+
+
+def run(args) -> int:
+    """`tdxbot watch`: --status, or check the options and follow the archive."""
+    import logging
+    import sqlite3
+    import sys
+    import time
+
+    from . import delivery, responder
+    from ..lint.areas import TDX_SCOPE
+    from ..flow.config import read_git_config, sender_address
+    from ..mail.safe import clean_address
+    from ..flow.pipeline import build_options
+    from .state import State, default_path, state_error
+
+    path = args.state or default_path()
+    if args.status:
+        state = State(path, lock=False, readonly=True)
+        try:
+            print("\n".join(state.status_lines(time.time())))
+        except sqlite3.Error as exc:
+            raise UserError(state_error(path, exc)) from None
+        finally:
+            state.close()
+        return 0
+    if not args.inbox:
+        raise UserError("pass --inbox PATH|URL (or --status to see the state)")
+    if not args.drafts and not args.send:
+        raise UserError("pass --drafts MAILDIR to draft the replies, or --send to send them")
+    if args.interval <= 0 or args.settle < 0 or args.max_per_hour < 1 or args.max_age <= 0:
+        raise UserError("--interval, --max-per-hour and --max-age must be positive, --settle not negative")
+    start = responder.Start(backlog=args.backlog, since=responder.parse_since(args.since) if args.since else None)
+    settings = read_git_config()
+    options = build_options(settings, args.ignore)
+    sender = sender_address(settings, args.sender)
+    if sender is None or clean_address(sender.email) is None:
+        raise UserError("no usable sender: pass --from 'Name <bot@example.org>' or set git config tdxbot.from")
+    opt_out = {a.strip().lower() for a in (args.opt_out or []) + settings.get_all("tdxbot.opt-out")
+               if a.strip()}
+    conf = responder.Settings(sender=sender, scope=tuple(args.scope) if args.scope else TDX_SCOPE,
+                              settle=args.settle * 60, opt_out=frozenset(opt_out), options=options)
+    send = delivery.smtp_sender(settings) if args.send else None
+    logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(asctime)s %(message)s",
+                        datefmt="%Y-%m-%d %H:%M:%S")
+    state = State(path)
+    try:
+        if send is not None:
+            def deliver() -> int:
+                return delivery.deliver_smtp(state, send, args.max_per_hour, time.time(),
+                                             args.max_age * 86400)
+        else:
+            def deliver() -> int:
+                return delivery.deliver_maildir(state, args.drafts)
+        responder.follow(state, args.inbox, conf, deliver, args.once, args.interval, start)
+    except sqlite3.Error as exc:
+        raise UserError(state_error(path, exc)) from None
+    finally:
+        state.close()
+    return 0

@@ -1,0 +1,323 @@
+"""The mailing-list auto-responder: follow an archive, review each new TDX
+series once, draft (or send) the replies.
+
+One pass: read new messages into the state database; for each thread that
+changed or still waits, assemble its series with b4; decide each series
+once it is complete or has settled (review, or skip with a reason); plan
+its replies; deliver what is planned (delivery.py). Every decision is
+logged.
+
+Everything here reads mail anyone can send to the list. A message that
+cannot be read is recorded as skipped with its reason and the mark moves
+past it; a thread or series whose review fails is recorded as skipped; so
+no mail can stop the responder or make it answer twice. Headers are read
+raw and checked by the rules in mailsafe before any of them reaches a reply.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import time
+from typing import Callable, NamedTuple
+
+from .. import __version__
+from ..common.errors import UserError
+from ..mail.safe import UnsafeReply, printable
+from ..mail.model import Address
+from .state import State
+from .triage import OWN_HEADER, automated, first_header, id_problem, raw_headers, route
+
+log = logging.getLogger("tdxbot.watch")
+
+
+class Settings(NamedTuple):
+    sender: Address
+    scope: tuple[str, ...]
+    settle: float  # seconds a partial series waits
+    opt_out: frozenset[str]
+    options: object  # engine.Options
+
+
+class Start(NamedTuple):
+    """Where a first run (a state with no history) starts reading:
+    the tip of the archive unless a backlog or a date is asked for."""
+    backlog: bool = False
+    since: float | None = None
+
+
+def parse_since(text: str) -> float:
+    """--since DATE: an ISO date or date and time, UTC unless it says."""
+    from datetime import datetime, timezone
+
+    try:
+        when = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise UserError(f"--since: {text!r} is not a date (YYYY-MM-DD or YYYY-MM-DDTHH:MM)") from None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return when.timestamp()
+
+
+# -- reading the archive ------------------------------------------------------------
+
+
+def begin(state: State, inbox: str, start: Start) -> None:
+    """On a first run, record where reading starts."""
+    from datetime import datetime, timezone
+
+    from .inbox import heads
+
+    if state.started():
+        if start.backlog or start.since is not None:
+            log.info("--since and --backlog apply to a first run; this state already follows the archive")
+        return
+    if start.backlog:
+        state.start("backlog", {})
+        log.info("first run: reading the whole archive (--backlog)")
+    elif start.since is not None:
+        state.set_meta("since", repr(start.since))
+        state.start("since", {})
+        log.info("first run: reading mail archived since %s",
+                 datetime.fromtimestamp(start.since, timezone.utc).strftime("%Y-%m-%d %H:%M UTC"))
+    else:
+        marks = heads(inbox)
+        state.start("tip", marks)
+        log.info("first run: starting at the tip of the archive; earlier mail gets no reply "
+                 "(--since DATE or --backlog to read it)")
+
+
+def ingest(state: State, inbox: str, progress: bool = False) -> int:
+    from .inbox import new_messages
+
+    since = state.meta("since")
+    count = 0
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(desc="reading archive", unit=" msg", leave=False)
+    for item in new_messages(inbox, state.marks(), float(since) if since else None):
+        if item.skipped:
+            state.ingest(item.epoch, item.commit, None, skipped=(None, item.skipped))
+            log.warning("skipped the message of commit %s (epoch %d): %s", item.commit[:12], item.epoch,
+                        item.skipped)
+            continue
+        if not item.raw:
+            state.ingest(item.epoch, item.commit, None)
+            continue
+        try:
+            routed, why = route(item.raw)
+        except Exception as exc:  # noqa: BLE001 - no mail may stop the reading
+            routed, why = None, f"unreadable headers ({type(exc).__name__})"
+        if routed is None:
+            state.ingest(item.epoch, item.commit, None, skipped=(None, why))
+            log.warning("skipped the message of commit %s (epoch %d): %s", item.commit[:12], item.epoch, why)
+        else:
+            note = state.ingest(item.epoch, item.commit, (routed.msgid, routed.root, item.raw, routed.is_patch),
+                                archived=item.archived)
+            if note:
+                log.warning("two messages with Message-ID <%s> (the later one: %r): %s",
+                            printable(routed.msgid), printable(first_header(raw_headers(item.raw), "subject")[:80]),
+                            note)
+        count += 1
+        if bar is not None:
+            bar.update(1)
+    if bar is not None:
+        bar.close()
+    return count
+
+
+# -- deciding ---------------------------------------------------------------------
+
+
+def _thread_plans(raws: list[bytes]):
+    """The thread's parsed messages, and b4's plan of each revision in it
+    with whether b4 finds that revision complete."""
+    from ..mail.b4glue import plan_revisions
+    from ..mail.sources import parse_message
+
+    messages, problems = [], []
+    for raw in raws:
+        try:
+            messages.append(parse_message(raw, "archive"))
+        except UserError as exc:
+            problems.append(str(exc))
+    return messages, plan_revisions(messages), problems
+
+
+def _series_key(root: str, messages, plan) -> str:
+    """The cover letter's Message-ID (else the first patch's) and the version."""
+    from ..mail.parse import message_id
+
+    first = plan.cover if plan.cover is not None else (plan.patches[0] if plan.patches else None)
+    anchor = (message_id(messages[first]) if first is not None else None) or root
+    return f"{anchor}#v{plan.version}"
+
+
+def _reply_name(patch_msgid: str) -> str:
+    return "tdxbot-" + hashlib.sha1(patch_msgid.encode("utf-8", "replace")).hexdigest()[:20]
+
+
+def _why(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())[:160]
+    return printable(f"{type(exc).__name__}: {text}" if text else type(exc).__name__)
+
+
+def decide_thread(state: State, root: str, first_seen: float, settings: Settings, now: float) -> bool:
+    """Decide every series of one thread that is ready; True if the thread
+    still waits for something. A series whose review fails is skipped with
+    the reason; the others go on."""
+    raws = state.thread_messages(root)
+    if not raws:
+        return False
+    messages, plans, problems = _thread_plans(raws)
+    if not plans and (problems or any(r is not None and r.is_patch for r, _ in map(route, raws))):
+        key = f"{root}#unread"  # a patch nobody can read is recorded, once
+        if state.series_status(key) is None:
+            reason = "; ".join(problems[:2]) or "b4 finds no series it can read in this thread"
+            state.decide(key, root, "skipped", reason)
+            log.warning("skipped thread <%s>: %s", printable(root), printable(reason))
+    waiting = False
+    for plan, complete in plans:
+        key = _series_key(root, messages, plan)
+        if state.series_status(key) is not None:
+            continue
+        if not complete and now - first_seen < settings.settle:
+            waiting = True
+            continue
+        try:
+            status, reason, planned = _decide_series(state, root, messages, raws, plan, settings, now)
+        except (KeyboardInterrupt, SystemExit):
+            raise
+        except BaseException as exc:  # noqa: BLE001 - one series never stops the others
+            status, reason, planned = "skipped", f"could not be reviewed ({_why(exc)})", []
+        state.decide(key, root, status, reason, planned)
+        log.info("%s %s: %s%s", status, printable(key), printable(reason),
+                 f", {len(planned)} replies planned" if status == "reviewed" else "")
+    return waiting
+
+
+def _decide_series(state: State, root: str, messages, raws, plan, settings: Settings, now: float):
+    """(status, reason, planned replies) for one series."""
+    from ..lint.areas import path_matches
+    from ..mail.assembly import build_series
+    from ..lint.engine import review_series
+    from ..output.drafts import draft_replies, message_bytes
+
+    try:
+        series = build_series(messages, plan.version, root, plan)
+    except UserError as exc:
+        return "skipped", f"unusable: {exc}", []
+    why = None
+    for patch, raw in _patch_raws(series, raws):
+        why = automated(raw, settings.sender) or id_problem(raw) or why
+        if patch.author.email.lower() in settings.opt_out:
+            why = f"{patch.author.email} opted out"
+    if why:
+        return "skipped", why, []
+    if not any(path_matches(f.path, settings.scope) for p in series.patches for f in p.files):
+        return "skipped", f"out of scope ({series.title[:80]})", []
+    review = review_series(series, settings.options)
+    done = state.replied_patches()
+    planned = []
+    extra = ((OWN_HEADER, __version__), ("Auto-Submitted", "auto-generated"))
+    domain = settings.sender.email.split("@")[-1] or "tdxbot.invalid"
+    try:
+        for draft in draft_replies(review, settings.sender, _date(now), extra_headers=extra):
+            if not draft.in_reply_to or draft.in_reply_to in done:
+                continue
+            name = _reply_name(draft.in_reply_to)
+            msg = draft.message
+            del msg["Message-ID"]
+            msg["Message-ID"] = f"<{name}@{domain}>"
+            planned.append((draft.in_reply_to, name, message_bytes(msg)))
+    except UnsafeReply as exc:
+        return "skipped", f"reply refused: {exc}", []
+    kept = sum(1 for f in review.findings if not f.already_raised and f.severity != "info")
+    return "reviewed", f"{series.title[:80]}: {len(review.findings)} findings, {kept} for the replies", planned
+
+
+def _date(now: float):
+    from datetime import datetime, timezone
+
+    return datetime.fromtimestamp(now, timezone.utc)
+
+
+def _patch_raws(series, raws: list[bytes]):
+    """(patch, raw) of the cover letter and every patch of the series."""
+    by_id = {}
+    for raw in raws:
+        routed, _ = route(raw)
+        if routed:
+            by_id[routed.msgid] = raw
+    for patch in ([series.cover] if series.cover is not None else []) + list(series.patches):
+        if patch.message_id in by_id:
+            yield patch, by_id[patch.message_id]
+
+
+def decide(state: State, settings: Settings, now: float) -> None:
+    for root, first_seen in state.open_threads():
+        try:
+            waiting = decide_thread(state, root, first_seen, settings, now)
+        except (KeyboardInterrupt, SystemExit):
+            raise
+        except BaseException as exc:  # noqa: BLE001 - a poison thread is closed, not retried forever
+            reason = f"thread could not be read ({_why(exc)})"
+            state.decide(f"{root}#thread", root, "skipped", reason)
+            log.warning("skipped thread <%s>: %s", printable(root), reason)
+            waiting = False
+        if not waiting:
+            state.close_thread(root)
+
+
+# -- the loop ---------------------------------------------------------------------
+
+
+def run_once(state: State, inbox: str, settings: Settings, deliver: Callable[[], int],
+             progress: bool = False) -> None:
+    n = ingest(state, inbox, progress)
+    if n:
+        log.info("read %d new messages", n)
+    decide(state, settings, time.time())
+    deliver()
+
+
+def follow(state: State, inbox_arg: str, settings: Settings, deliver: Callable[[], int],
+           once: bool, interval: float, start: Start = Start()) -> None:
+    """Process the archive, then poll it every interval seconds until SIGTERM
+    (or once). A URL is mirrored into the cache before each pass. While
+    following, a failed pass (the mirror unreachable, say) is logged and
+    the next one tried; with once it is the command's error."""
+    import signal
+    import sys
+
+    from .inbox import epochs, mirror
+
+    remote = inbox_arg.startswith(("http://", "https://"))
+    if not remote:
+        epochs(inbox_arg)  # fail early on a folder that is no inbox
+    stop = []
+    signal.signal(signal.SIGTERM, lambda *_: stop.append(True))
+    progress = sys.stderr.isatty()
+    cache = os.path.join(os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"),
+                         "tdxbot", "mirrors")
+    first = True
+    while True:
+        try:
+            inbox = mirror(inbox_arg, cache) if remote else inbox_arg
+            if first:
+                begin(state, inbox, start)
+                first = False
+            run_once(state, inbox, settings, deliver, progress)
+        except UserError as exc:
+            if once:
+                raise
+            log.error("this pass failed: %s; trying again in %g s", printable(str(exc)), interval)
+        if once or stop:
+            break
+        deadline = time.monotonic() + interval
+        while time.monotonic() < deadline and not stop:
+            time.sleep(min(0.2, interval))
+        if stop:
+            break
