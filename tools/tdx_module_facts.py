@@ -101,7 +101,9 @@ What is approximated
   returned, used as an initializer or passed as an argument. A call whose
   result is only tested (a condition, a comparison, `!`) is not followed,
   nor is a non-void call used as a bare statement; calls to void functions
-  are always followed (they may write RAX or leave the module). Calls
+  are always followed (they may write RAX or leave the module), and so are
+  calls to functions that take a pointer to a status (they may write the
+  caller's result through it, as tdh_import_mem.c's MAC check does). Calls
   through function pointers and macros are not followed.
 * The analysis is path-insensitive. A helper's statuses count for every
   caller even when the caller's arguments rule some out; for example,
@@ -364,6 +366,7 @@ class Func:
     void: bool
     node: object
     params: list[str]
+    status_out: bool     # takes a pointer to a status (writes a result there)
     produced: set[str] = field(default_factory=set)
     sinks: dict[str, set[str]] = field(default_factory=dict)   # sink kind -> statuses
     edges: set[str] = field(default_factory=set)
@@ -377,6 +380,8 @@ class Func:
 SINKS = {"async_tdexit": ("TDH_VP_ENTER", "via_td_exit"),
          "td_l2_to_l1_exit": ("TDG_VP_ENTER", "via_l2_exit")}
 ASSERTS = {"tdx_sanity_check", "tdx_debug_assert", "tdx_static_assert"}
+# The module's types for a status value.
+STATUS_TYPES = {"api_error_type", "api_error_code_e"}
 
 
 def sink_kind(name: str | None) -> str | None:
@@ -444,14 +449,20 @@ class Module:
         rtype = node.child_by_field_name("type")
         static = any(c.type == "storage_class_specifier" and text(c) == "static" for c in node.children)
         params = []
+        status_out = False
         plist = fdecl.child_by_field_name("parameters")
         if plist is not None:
             for p in plist.named_children:
                 if p.type == "parameter_declaration":
-                    params.append(declarator_name(p.child_by_field_name("declarator")) or "")
+                    pdecl = p.child_by_field_name("declarator")
+                    params.append(declarator_name(pdecl) or "")
+                    ptype = p.child_by_field_name("type")
+                    if (pdecl is not None and pdecl.type == "pointer_declarator" and ptype is not None
+                            and text(ptype) in STATUS_TYPES):
+                        status_out = True
         return Func(name=name, file=rel, static=static,
                     void=(rtype is not None and text(rtype) == "void" and not pointer),
-                    node=node, params=params)
+                    node=node, params=params, status_out=status_out)
 
     def resolve(self, name: str, from_file: str) -> list[Func]:
         """The definitions a call of name from from_file can reach: one in
@@ -488,7 +499,8 @@ class Module:
             targets = self.resolve(name, f.file)
             if not targets:
                 continue
-            if all(t.void for t in targets) or result_flows(call, body):
+            if all(t.void for t in targets) or any(t.status_out for t in targets) \
+                    or result_flows(call, body):
                 f.edges.add(name)
 
 
