@@ -47,20 +47,46 @@ REMARK_RULES = {"changelog-typo", "changelog-says-what", "changelog-passive", "c
                 "tag-order", "tag-chain", "cover-placeholder", "tdx-move-and-change"}
 
 
+# Known gaps measured on fixtures/eval/real (see its README, "Judgement of the
+# findings"): remarks labelled for an existing rule that the rule misses, and
+# findings of rules a case lists in must_not. They are listed here, not hidden
+# by relabelling, so that fixing a rule shows up as a change to this list and
+# a new miss or false alarm fails the test.
+KNOWN_REAL_MISSES = {
+    # Dave asked for function() in the changelog; the functions it names are
+    # assigned or called outside the diff, so function-parens does not know them.
+    ("guest-safe-halt-typos", "function-parens"),
+}
+KNOWN_REAL_FALSE_ALARMS = {
+    # "... is converted in one go" describes run-time behaviour, not a code change.
+    ("guest-vmalloc-enc-status", "changelog-passive"),
+    # "tdx_pamt_get/put() helpers": the shorthand the reviewers accepted.
+    ("host-dpamt-pamt-get-ret", "function-parens"),
+    # The notes below '---' say in prose what changed since v1.
+    ("kvm-x2apic-msr-comment", "version-notes-missing"),
+    # A bracketed note above the author's only Signed-off-by; applied as is.
+    ("kvm-x2apic-msr-comment", "tag-chain"),
+}
+
+
 def test_real_review_remarks_in_reach_of_the_remark_rules_are_all_caught():
     """fixtures/eval/real: remarks human reviewers made on real TDX patches,
     rebuilt as cases. Every one labelled for a changelog, tag or process
-    rule is caught, with no false alarm from those rules; over all rules at
-    least 16 of the 17 remarks in reach are (measured: 16, the miss is a
-    noinstr path through a helper inlined elsewhere)."""
+    rule is caught, and those rules raise no false alarm, except the known
+    gaps listed above; over all rules at least 22 of the 23 remarks in reach
+    are caught (measured: 22, the miss is the function-parens one above)."""
     res = run_cli("eval", FIXTURES / "eval" / "real", "--format", "json")
     result = json.loads(res.stdout)
     mine = {rule: counts for rule, counts in result["rules"].items() if rule in REMARK_RULES}
-    assert sum(c["hits"] for c in mine.values()) >= 7
-    assert all(c["misses"] == 0 and c["false_alarms"] == 0 for c in mine.values()), mine
+    assert sum(c["hits"] for c in mine.values()) >= 12
+    misses = {(case["case"], miss["rule"]) for case in result["cases"] for miss in case["misses"]}
+    false_alarms = {(case["case"], fa["rule"]) for case in result["cases"] for fa in case["false_alarms"]}
+    assert misses == KNOWN_REAL_MISSES, misses
+    assert false_alarms == KNOWN_REAL_FALSE_ALARMS, false_alarms
     totals = result["totals"]
-    assert totals["in_reach"] == 17 and totals["out_of_reach"] >= 25
-    assert totals["hits"] >= 16
+    assert totals["cases"] >= 46
+    assert totals["in_reach"] == 23 and totals["out_of_reach"] >= 80
+    assert totals["hits"] >= 22
     text = run_cli("eval", FIXTURES / "eval" / "real").stdout.decode()
     assert f"{totals['in_reach']} labelled in reach" in text and "out of reach" in text
 
