@@ -34,11 +34,11 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from false_alarms import fetch_tree, tdx_files, whole_file_patch  # noqa: E402
 
-from tdxbot.facts.csyntax import Region, ancestor, call_name, enclosing_function  # noqa: E402
+from tdxbot.facts.c import Region, ancestor, call_name, enclosing_function  # noqa: E402
 from tdxbot.lint.engine import Options, all_rules, review_series  # noqa: E402
 from tdxbot.mail.parse import patch_from_message  # noqa: E402
 from tdxbot.mail.model import Series  # noqa: E402
-from tdxbot.facts.tdxsem import call_kind  # noqa: E402
+from tdxbot.facts.tdx import call_kind  # noqa: E402
 
 TDX_RULES = ("tdx-unbounded-retry", "tdx-busy-retry", "tdx-retry-bound-unexplained",
              "comment-contradicts-code", "tdx-sw-error-mask", "tdx-sw-code-as-mask",

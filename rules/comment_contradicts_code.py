@@ -77,7 +77,7 @@ def check_patch(patch):
     files = patch.files(PATHS)
     for file in files:
         for code in file.code:
-            for loop in code.tdx.loops:
+            for loop in code.loops.all:
                 if not loop.reissues:
                     continue
                 claims = [claim for comment in loop.comments() for claim in _claims(comment)]

@@ -25,7 +25,7 @@ run of one-line items introduced by a line ending in ':'.
 """
 from __future__ import annotations
 
-from ..facts.csyntax import comment_inner
+from ..facts.c import comment_inner
 from ..common.lazyre import lazy_re
 from ..lint.areas import X86
 from ..lint.fixes import insert_line

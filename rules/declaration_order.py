@@ -29,7 +29,7 @@ where the second needs the first.
 from __future__ import annotations
 
 from ..lint.areas import TDX_TIP
-from ..facts.csyntax import declared_name
+from ..facts.c import declared_name
 from ..common.lazyre import lazy_re
 from ..lint.kit import Case
 

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import re
 
-from ..facts.csyntax import call_name, iter_nodes, strip_comment_markers
+from ..facts.c import call_name, iter_nodes, strip_comment_markers
 from ..common.lazyre import lazy_re, re_lower
 from ..lint.areas import X86
 from ..lint.kit import Case

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from ..lint.areas import TDX
 from ..lint.kit import Case
-from ..facts.tdxsem import BUSY_CODES
+from ..facts.tdx import BUSY_CODES
 
 ID = "tdx-busy-retry"
 SEVERITY = "warning"
@@ -53,7 +53,7 @@ def check_file(file):
     for code in file.code:
         tdx = code.tdx
         loops = []
-        for loop in tdx.retry_loops():
+        for loop in code.loops.retry_loops():
             busy = _busy(loop.retried)
             if busy:
                 loops.append(loop)

@@ -26,10 +26,10 @@ from __future__ import annotations
 import re
 
 from ..lint.areas import TDX
-from ..facts.csyntax import ancestor, call_name, unwrap
+from ..facts.c import ancestor, call_name, unwrap
 from ..common.lazyre import lazy_re
 from ..lint.kit import Case
-from ..facts.tdxsem import HOST
+from ..facts.tdx import HOST
 
 ID = "tdx-error-ignored"
 SEVERITY = "warning"
@@ -64,7 +64,7 @@ def check_file(file):
             call = _host_call(code, stmt.named_children[0]) if stmt.named_children else None
             if call is not None and not _explained(code, stmt) and not _explained(code, stmt.parent or stmt):
                 code.report(stmt, f"result of {call_name(call)}() is discarded", _COMMENT)
-        for loop in tdx.loops:
+        for loop in code.loops.all:
             calls = [c for c in tdx.issuing_calls_within(loop.condition.start_byte, loop.condition.end_byte)
                      if tdx.kind(c) == HOST] if loop.condition is not None else []
             if calls and not _explained(code, loop.node):
@@ -114,7 +114,7 @@ def _uses(code, scope, name: str, after: int) -> set[str]:
     again)."""
     uses: set[str] = set()
     for n, ident in enumerate(code.reads(name, after, scope.end_byte)):
-        test, loop = code.tdx.use_of(ident)
+        test, loop = code.tdx.test_of(ident), code.loops.decided_by(ident)
         if n >= _MAX_READS or test is None or test.code == "TDX_SUCCESS" or \
                 test.op not in ("==", "!=", "helper", "case"):
             uses.add("general")

@@ -23,7 +23,7 @@ outside the TDX host code.
 from __future__ import annotations
 
 from ..lint.areas import TDX_HOST_C
-from ..facts.csyntax import call_args
+from ..facts.c import call_args
 from ..lint.kit import Case
 
 ID = "tdx-export"

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import re
 
-from ..facts.csyntax import call_name
+from ..facts.c import call_name
 from ..common.lazyre import lazy_re
 from ..lint.areas import TDX
 from ..lint.kit import Case

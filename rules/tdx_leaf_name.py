@@ -19,7 +19,7 @@ define whose dotted name the patch never mentions.
 from __future__ import annotations
 
 from ..lint.areas import TDX
-from ..facts.csyntax import int_literal
+from ..facts.c import int_literal
 from ..common.lazyre import lazy_re
 from ..lint.kit import Case
 

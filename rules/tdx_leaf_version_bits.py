@@ -21,7 +21,7 @@ nor on `1ULL << 16` that has nothing to do with a leaf.
 from __future__ import annotations
 
 from ..lint.areas import TDX
-from ..facts.csyntax import call_name, parse_expression, unwrap
+from ..facts.c import call_name, parse_expression, unwrap
 from ..common.lazyre import lazy_re
 from ..lint.kit import Case
 

@@ -28,7 +28,7 @@ an inline helper that only ordinary functions call.
 from __future__ import annotations
 
 from ..lint.areas import TDX
-from ..facts.csyntax import function_name
+from ..facts.c import function_name
 from ..common.lazyre import lazy_re
 from ..lint.kit import Case
 

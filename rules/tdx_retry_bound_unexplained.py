@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 
 from ..lint.areas import TDX
-from ..facts.csyntax import int_of_text
+from ..facts.c import int_of_text
 from ..common.lazyre import lazy_re
 from ..lint.kit import Case
 
@@ -84,7 +84,7 @@ def check_file(file):
             number = code.int_value(value, {})  # a named constant carries its own comment
             if number is not None and number > 1 and not _explained(code, node, number):
                 _report(code, node, code.text(target), number)
-        for loop in code.tdx.retry_loops():
+        for loop in code.loops.retry_loops():
             bound = loop.bound
             if bound is None or bound.kind != "counter":
                 continue

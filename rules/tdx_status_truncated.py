@@ -21,10 +21,10 @@ from __future__ import annotations
 from functools import lru_cache
 
 from ..lint.areas import TDX
-from ..facts.csyntax import call_args, call_name, declaration_type, unwrap
+from ..facts.c import call_args, call_name, declaration_type, unwrap
 from ..common.lazyre import lazy_re
 from ..lint.kit import Case
-from ..facts.tdxsem import HYPERCALL
+from ..facts.tdx import HYPERCALL
 
 ID = "tdx-status-truncated"
 SEVERITY = "error"

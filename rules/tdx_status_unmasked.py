@@ -30,7 +30,7 @@ from __future__ import annotations
 
 from ..lint.areas import TDX
 from ..lint.kit import Case
-from ..facts.tdxsem import DETAIL_STATUSES, code_of, is_masked
+from ..facts.tdx import DETAIL_STATUSES, code_of, is_masked
 
 ID = "tdx-status-unmasked"
 SEVERITY = "error"

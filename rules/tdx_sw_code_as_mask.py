@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from ..lint.areas import TDX
 from ..lint.kit import Case
-from ..facts.tdxsem import SW_FULL_CODES, masked_with
+from ..facts.tdx import SW_FULL_CODES, masked_with
 
 ID = "tdx-sw-code-as-mask"
 SEVERITY = "error"

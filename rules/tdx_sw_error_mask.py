@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from ..lint.areas import TDX
 from ..lint.kit import Case
-from ..facts.tdxsem import masked_with
+from ..facts.tdx import masked_with
 
 ID = "tdx-sw-error-mask"
 SEVERITY = "error"

@@ -36,7 +36,7 @@ TOPICS = ("loop", "forever", "retry", "bound", "terminat", "progress", "lock")
 
 def check_file(file):
     for code in file.code:
-        for loop in code.tdx.retry_loops():
+        for loop in code.loops.retry_loops():
             if loop.bound is not None:
                 continue
             argued = [c for c in loop.codes if loop.justification(c)]

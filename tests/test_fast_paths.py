@@ -13,9 +13,9 @@ import re
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tdxbot.facts import csyntax
-from tdxbot.facts.cnodes import strip_comment_markers
-from tdxbot.facts.csyntax import Comment, Region
+from tdxbot.facts import c as csyntax
+from tdxbot.facts.c import strip_comment_markers
+from tdxbot.facts.c import Comment, Region
 from tdxbot.rules import changelog_typo, lock_comment_not_asserted as lock
 
 SETTINGS = dict(max_examples=400, deadline=None, database=None, derandomize=True,
@@ -126,7 +126,7 @@ def test_a_text_with_a_known_misspelling_passes_the_first_look(text):
 def _declared_everything(region, scope) -> dict[str, str]:
     """Every name a scope declares, with its type, read the slow way (the
     first declaration of a name wins; prototypes declare nothing)."""
-    from tdxbot.facts.cnodes import _declares_pointer, _inner_function, declaration_type, declared_name
+    from tdxbot.facts.c import _declares_pointer, _inner_function, declaration_type, declared_name
 
     types: dict[str, str] = {}
     for decl in region.find("declaration", "parameter_declaration", within=scope):

@@ -23,7 +23,7 @@ from typing import Iterable, Iterator, NamedTuple
 
 from .areas import C_SUFFIXES, path_matches
 from .cases import Case  # noqa: F401 - part of the rule contract: rules import it from here
-from ..facts.csyntax import Region
+from ..facts.c import Region
 from ..common.kept import cached_property
 from ..mail.model import FileDiff, Line, Patch
 
@@ -90,7 +90,7 @@ def sources_in(patch: Patch, patterns: Iterable[str] | None) -> list[SourceFile]
 
 def patch_facts(patch: Patch):
     """What every C file of the patch says about TDX wrappers and helpers."""
-    from ..facts.tdxsem import PatchFacts
+    from ..facts.tdx import TdxPatchFacts
 
     entry = _PATCH_FACTS.get(id(patch))
     if entry is not None and entry[0] is patch:
@@ -98,7 +98,7 @@ def patch_facts(patch: Patch):
     if len(_PATCH_FACTS) > 64:
         _PATCH_FACTS.clear()
     regions = [r for s in sources_in(patch, None) for r in s.regions]
-    facts = PatchFacts(regions)
+    facts = TdxPatchFacts(regions)
     _PATCH_FACTS[id(patch)] = (patch, facts)
     return facts
 
@@ -111,7 +111,7 @@ def tdx_facts(region: Region, patch: Patch):
     entry = _TDX_FACTS.get(id(region))
     if entry is not None and entry[0] is region:
         return entry[1]
-    from ..facts.tdxsem import TdxFacts
+    from ..facts.tdx import TdxFacts
 
     facts = TdxFacts(region, patch_facts(patch))
     _TDX_FACTS[id(region)] = (region, facts)
@@ -187,6 +187,12 @@ class Code:
     @cached_property
     def tdx(self):
         return tdx_facts(self.region, self.patch)
+
+    @cached_property
+    def loops(self):
+        from ..facts.tdx import LoopFacts
+
+        return LoopFacts(self.tdx)
 
     def line_of(self, where) -> int | None:
         """The added post-image line a node (or line number, or the first
