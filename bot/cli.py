@@ -9,12 +9,12 @@ import os
 import sys
 
 from .argspec import build_parser, fast_b4_check_args, parse
-from .common.errors import UserError
+from .common import UserError
 
 def _print_report(args, reviews, options, settings=None) -> None:
-    from .lint.engine import active_rules
-    from .flow.pipeline import sarif_help_url
-    from .output.reports import render, use_colour
+    from .lint import active_rules
+    from .flow import sarif_help_url
+    from .output import render, use_colour
 
     colour = use_colour(sys.stdout, getattr(args, "color", "never"))
     help_url = sarif_help_url(settings) if args.format == "sarif" else None
@@ -22,17 +22,17 @@ def _print_report(args, reviews, options, settings=None) -> None:
 
 
 def _drafts(args, settings, reviews) -> None:
-    from .flow.pipeline import write_reply_drafts
+    from .flow import write_reply_drafts
 
     written = write_reply_drafts(reviews, settings, args.sender, args.drafts)
     print(f"tdxbot: wrote {len(written)} draft(s) to {args.drafts}", file=sys.stderr)
 
 
 def cmd_review(args) -> int:
-    from .flow.config import read_git_config
-    from .lint.engine import exit_status
-    from .flow.pipeline import build_options, draft_writer, review_local, review_remote
-    from .mail.sources import is_remote_source, parse_msgid_arg
+    from .flow import read_git_config
+    from .lint import exit_status
+    from .flow import build_options, draft_writer, review_local, review_remote
+    from .mail import is_remote_source, parse_msgid_arg
 
     settings = read_git_config()
     options = build_options(settings, args.ignore, args.select)
@@ -54,9 +54,9 @@ def cmd_review(args) -> int:
 
 
 def cmd_check(args) -> int:
-    from .flow.config import read_git_config
-    from .lint.engine import exit_status
-    from .flow.pipeline import review_branch
+    from .flow import read_git_config
+    from .lint import exit_status
+    from .flow import review_branch
 
     checked = review_branch(args.revs, args.paths, read_git_config, args.ignore, args.select,
                             args.checkpatch, args.review_all)
@@ -73,9 +73,9 @@ def cmd_check(args) -> int:
 
 def _fix(args, checked) -> int:
     """--fix and --diff; the exit status counts what is left to fix by hand."""
-    from .lint.engine import exit_status
-    from .flow.fixgit import fixes_diff, outcome_lines, unfixed
-    from .flow.pipeline import fix_branch
+    from .lint import exit_status
+    from .flow import fixes_diff, outcome_lines, unfixed
+    from .flow import fix_branch
 
     result = fix_branch(checked, write=args.fix)
     if args.diff:
@@ -88,13 +88,13 @@ def _fix(args, checked) -> int:
 
 
 def cmd_watch(args) -> int:
-    from .watch.command import run
+    from .watch import run
 
     return run(args)
 
 
 def cmd_eval(args) -> int:
-    from .flow.evaluate import evaluate, render
+    from .flow import evaluate, render
 
     result = evaluate(args.folder)
     if args.format == "json":
@@ -108,10 +108,10 @@ def cmd_eval(args) -> int:
 
 
 def cmd_rules(args) -> int:
-    from .flow.config import read_git_config
-    from .lint.engine import all_rules, describe_unknown
-    from .flow.pipeline import build_options
-    from .output.rulesdoc import render_markdown, render_table, severity_origin
+    from .flow import read_git_config
+    from .lint import all_rules, describe_unknown
+    from .flow import build_options
+    from .output import render_markdown, render_table, severity_origin
 
     rules = all_rules()
     if args.markdown:
@@ -131,7 +131,7 @@ def cmd_rules(args) -> int:
 
 
 def cmd_b4_check(args) -> int:
-    from .flow.pipeline import b4_check_lines
+    from .flow import b4_check_lines
 
     sys.stdout.write(b4_check_lines(args.ignore, args.review_all))
     return 0
@@ -140,7 +140,7 @@ def cmd_b4_check(args) -> int:
 def cmd_b4_review_check(args) -> int:
     import json
 
-    from .flow.pipeline import b4_review_check_records
+    from .flow import b4_review_check_records
 
     records = b4_review_check_records(args.series, args.ignore, args.lore_url, args.timeout,
                                       args.review_all)
@@ -188,7 +188,7 @@ def main(argv: list[str] | None = None) -> int:
             _leave(status)
         return status
     except UserError as exc:
-        from .mail.safe import printable
+        from .mail import printable
 
         print(f"tdxbot: {printable(str(exc))}", file=sys.stderr)  # it may quote the mail
         return 2

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from ..lint.areas import C_SUFFIXES
-from ..lint.kit import source_file
+from ..lint.kit import C_SUFFIXES
 
 
 def _c_files(patch):

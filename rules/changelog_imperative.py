@@ -23,8 +23,7 @@ in v2:" notes.
 """
 from __future__ import annotations
 
-from ..facts.prose import WORD, is_imperative, sentences, statement_mood, verb_base
-from ..lint.kit import Case
+from ..lint.kit import WORD, Case, is_imperative, sentences, statement_mood, verb_base
 
 ID = "changelog-imperative"
 SEVERITY = "warning"

@@ -25,8 +25,7 @@ from __future__ import annotations
 
 import re
 
-from ..common.lazyre import lazy_re
-from ..lint.kit import Case
+from ..lint.kit import Case, lazy_re
 from ._patchcode import post_regions, removed_c_lines
 
 ID = "changelog-log-mismatch"

@@ -24,9 +24,7 @@ when the TD is torn down".
 """
 from __future__ import annotations
 
-from ..facts.prose import passive_change, sentences
-from ..common.lazyre import lazy_re
-from ..lint.kit import Case
+from ..lint.kit import Case, lazy_re, passive_change, sentences
 
 ID = "changelog-passive"
 SEVERITY = "warning"

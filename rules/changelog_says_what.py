@@ -25,8 +25,7 @@ until success or other error." (the TDH.SYS.DISABLE changelog).
 """
 from __future__ import annotations
 
-from ..facts.prose import WORD, sentences, statement_mood
-from ..lint.kit import Case
+from ..lint.kit import WORD, Case, sentences, statement_mood
 
 ID = "changelog-says-what"
 SEVERITY = "warning"

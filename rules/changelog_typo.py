@@ -25,9 +25,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from ..lint.areas import C_SUFFIXES
-from ..common.lazyre import lazy_re
-from ..lint.kit import Case, source_file
+from ..lint.kit import C_SUFFIXES, Case, lazy_re
 from ._patchcode import post_regions, removed_c_lines
 
 ID = "changelog-typo"

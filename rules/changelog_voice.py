@@ -17,8 +17,7 @@ nor on a quoted "we" or on I/O.
 """
 from __future__ import annotations
 
-from ..common.lazyre import lazy_re
-from ..lint.kit import Case
+from ..lint.kit import Case, ChangelogLine, Violation, lazy_re
 
 ID = "changelog-voice"
 SEVERITY = "warning"
@@ -30,25 +29,25 @@ _VOICE = lazy_re(r"\b(?:[Ww]e|[Uu]s|[Oo]ur|I(?![/\-.]\w))\b|\b[Tt]his (?:patch|c
 _QUOTED = lazy_re(r"\"[^\"]*\"|`[^`]*`|'[^']{2,}'")
 
 
+class PersonalVoice(Violation):
+    message = "changelog says '{word}'; describe the change in imperative mood"
+    comment = ("Please describe the change in imperative mood, without "
+               "'we'/'I'/'this patch' (see 'Changelog' in maintainer-tip.rst).")
+
+
 def check_patch(ctx):
-    patch = ctx.patch
-    for index, text in patch.prose_lines:
-        m = _VOICE.search(_QUOTED.sub(lambda q: " " * len(q.group(0)), text))
-        if m:
-            word = m.group(0)
-            ctx.report(f"changelog says '{word}'; describe the change in imperative mood",
-                       changelog_line=index,
-                       comment="Please describe the change in imperative mood, without "
-                               "'we'/'I'/'this patch' (see 'Changelog' in maintainer-tip.rst).")
+    for index, text in ctx.patch.prose_lines:
+        if m := _VOICE.search(_QUOTED.sub(lambda q: " " * len(q.group(0)), text)):
+            ctx.report(ChangelogLine(index), PersonalVoice(word=m.group(0)))
 
 
 INVALID = [
     Case(changelog="Shut the module down before kexec.\n\nSo we loop infinitely on either of these error codes.",
-         at=("So we loop",), why="'we'"),
-    Case(changelog="This patch adds a wrapper for TDH.SYS.SHUTDOWN.", at=("This patch adds",),
+         at=('changelog:3: So we loop',), why="'we'"),
+    Case(changelog="This patch adds a wrapper for TDH.SYS.SHUTDOWN.", at=('changelog:1: This patch adds',),
          why="'This patch'"),
     Case(changelog="Let's print the status on failure.\n\nI think this is the simplest fix.",
-         at=("Let's print", "I think"), why="'Let's' and 'I'"),
+         at=("changelog:1: Let's print", 'changelog:3: I think'), why="'Let's' and 'I'"),
 ]
 
 VALID = [

@@ -26,10 +26,7 @@ nor on a one-line /* comment */.
 """
 from __future__ import annotations
 
-from ..lint.areas import X86
-from ..lint.fixes import line_edit
-from ..common.lazyre import lazy_re
-from ..lint.kit import Case
+from ..lint.kit import X86, Case, lazy_re, line_edit
 
 ID = "comment-block-style"
 SEVERITY = "warning"

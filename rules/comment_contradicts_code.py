@@ -27,9 +27,7 @@ from __future__ import annotations
 
 import re
 
-from ..lint.areas import TDX
-from ..common.lazyre import lazy_re, re_lower
-from ..lint.kit import Case
+from ..lint.kit import TDX, Case, lazy_re, re_lower
 
 ID = "comment-contradicts-code"
 SEVERITY = "warning"

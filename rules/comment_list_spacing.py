@@ -25,11 +25,7 @@ run of one-line items introduced by a line ending in ':'.
 """
 from __future__ import annotations
 
-from ..facts.c import comment_inner
-from ..common.lazyre import lazy_re
-from ..lint.areas import X86
-from ..lint.fixes import insert_line
-from ..lint.kit import Case
+from ..lint.kit import X86, Case, comment_inner, insert_line, lazy_re
 
 ID = "comment-list-spacing"
 SEVERITY = "warning"

@@ -16,9 +16,7 @@ Must not fire on a struct member `u16 version; // always 0x100`, nor on
 """
 from __future__ import annotations
 
-from ..facts.c import ancestor
-from ..lint.areas import X86
-from ..lint.kit import Case
+from ..lint.kit import X86, Case, ancestor
 
 ID = "comment-tail"
 SEVERITY = "warning"

@@ -21,8 +21,7 @@ from __future__ import annotations
 
 import re
 
-from ..common.lazyre import lazy_re
-from ..lint.kit import Case
+from ..lint.kit import Case, lazy_re
 
 ID = "cover-placeholder"
 SEVERITY = "warning"

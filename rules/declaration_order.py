@@ -28,10 +28,7 @@ where the second needs the first.
 """
 from __future__ import annotations
 
-from ..lint.areas import TDX_TIP
-from ..facts.c import declared_name
-from ..common.lazyre import lazy_re
-from ..lint.kit import Case
+from ..lint.kit import TDX_TIP, Case, declared_name, lazy_re
 
 ID = "declaration-order"
 SEVERITY = "info"

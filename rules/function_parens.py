@@ -18,9 +18,7 @@ nor on "the tdx_sysinfo structure" when tdx_sysinfo is a variable.
 """
 from __future__ import annotations
 
-from ..facts.c import declared_name
-from ..common.lazyre import lazy_re
-from ..lint.kit import Case
+from ..lint.kit import Case, declared_name, lazy_re
 from ._patchcode import post_regions, removed_c_lines
 
 ID = "function-parens"

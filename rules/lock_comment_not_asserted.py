@@ -31,10 +31,7 @@ from __future__ import annotations
 
 import re
 
-from ..facts.c import call_name, iter_nodes, strip_comment_markers
-from ..common.lazyre import lazy_re, re_lower
-from ..lint.areas import X86
-from ..lint.kit import Case
+from ..lint.kit import X86, Case, call_name, iter_nodes, lazy_re, re_lower, strip_comment_markers
 
 ID = "lock-comment-not-asserted"
 SEVERITY = "warning"

@@ -19,9 +19,7 @@ touching arch/x86/virt/vmx/tdx/ and the TDX headers.
 """
 from __future__ import annotations
 
-from ..common.lazyre import lazy_re
-from ..lint.areas import KVM, area_of, path_matches
-from ..lint.kit import Case
+from ..lint.kit import KVM, Case, area_of, lazy_re, path_matches
 
 ID = "subject-prefix"
 SEVERITY = "warning"

@@ -26,8 +26,7 @@ Must not fire on:
 """
 from __future__ import annotations
 
-from ..common.lazyre import lazy_re
-from ..lint.kit import Case
+from ..lint.kit import Case, lazy_re
 
 ID = "tag-chain"
 SEVERITY = "warning"

@@ -28,8 +28,7 @@ Must not fire on:
 """
 from __future__ import annotations
 
-from ..lint.areas import KVM, TDX_TIP, path_matches
-from ..lint.kit import Case
+from ..lint.kit import KVM, TDX_TIP, Case, path_matches
 
 ID = "tag-order"
 SEVERITY = "warning"

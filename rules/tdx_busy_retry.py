@@ -21,9 +21,7 @@ single retry after kvm_make_all_cpus_request(kvm, KVM_REQ_OUTSIDE_GUEST_MODE).
 """
 from __future__ import annotations
 
-from ..lint.areas import TDX
-from ..lint.kit import Case
-from ..facts.tdx import BUSY_CODES
+from ..lint.kit import BUSY_CODES, TDX, Case
 
 ID = "tdx-busy-retry"
 SEVERITY = "warning"

@@ -29,9 +29,7 @@ from __future__ import annotations
 
 import re
 
-from ..lint.areas import TDX
-from ..common.lazyre import lazy_re
-from ..lint.kit import Case
+from ..lint.kit import TDX, Case, lazy_re
 
 ID = "tdx-errno-define"
 SEVERITY = "warning"

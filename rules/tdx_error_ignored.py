@@ -25,11 +25,7 @@ from __future__ import annotations
 
 import re
 
-from ..lint.areas import TDX
-from ..facts.c import ancestor, call_name, unwrap
-from ..common.lazyre import lazy_re
-from ..lint.kit import Case
-from ..facts.tdx import HOST
+from ..lint.kit import HOST, TDX, Case, ancestor, call_name, lazy_re, unwrap
 
 ID = "tdx-error-ignored"
 SEVERITY = "warning"

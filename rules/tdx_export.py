@@ -22,9 +22,7 @@ outside the TDX host code.
 """
 from __future__ import annotations
 
-from ..lint.areas import TDX_HOST_C
-from ..facts.c import call_args
-from ..lint.kit import Case
+from ..lint.kit import TDX_HOST_C, Case, call_args
 
 ID = "tdx-export"
 SEVERITY = "warning"

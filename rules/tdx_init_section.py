@@ -29,10 +29,7 @@ from __future__ import annotations
 
 import re
 
-from ..facts.c import call_name
-from ..common.lazyre import lazy_re
-from ..lint.areas import TDX
-from ..lint.kit import Case
+from ..lint.kit import TDX, Case, call_name, lazy_re
 
 ID = "tdx-init-section"
 SEVERITY = "error"

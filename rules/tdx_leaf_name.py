@@ -18,10 +18,7 @@ define whose dotted name the patch never mentions.
 """
 from __future__ import annotations
 
-from ..lint.areas import TDX
-from ..facts.c import int_literal
-from ..common.lazyre import lazy_re
-from ..lint.kit import Case
+from ..lint.kit import TDX, Case, int_literal, lazy_re
 
 ID = "tdx-leaf-name"
 SEVERITY = "warning"

@@ -20,10 +20,7 @@ nor on `1ULL << 16` that has nothing to do with a leaf.
 """
 from __future__ import annotations
 
-from ..lint.areas import TDX
-from ..facts.c import call_name, parse_expression, unwrap
-from ..common.lazyre import lazy_re
-from ..lint.kit import Case
+from ..lint.kit import TDX, Case, call_name, lazy_re, parse_expression, unwrap
 
 ID = "tdx-leaf-version-bits"
 SEVERITY = "warning"

@@ -30,9 +30,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from ..common.lazyre import lazy_re
-from ..lint.areas import C_SUFFIXES, TDX, path_matches
-from ..lint.kit import Case, added_lines_in
+from ..lint.kit import C_SUFFIXES, TDX, Case, lazy_re, path_matches
 
 ID = "tdx-move-and-change"
 SEVERITY = "warning"

@@ -27,10 +27,7 @@ an inline helper that only ordinary functions call.
 """
 from __future__ import annotations
 
-from ..lint.areas import TDX
-from ..facts.c import function_name
-from ..common.lazyre import lazy_re
-from ..lint.kit import Case
+from ..lint.kit import TDX, Case, function_name, lazy_re
 
 ID = "tdx-noinstr-inline"
 SEVERITY = "warning"

@@ -21,10 +21,7 @@ from __future__ import annotations
 
 import re
 
-from ..lint.areas import TDX
-from ..facts.c import int_of_text
-from ..common.lazyre import lazy_re
-from ..lint.kit import Case
+from ..lint.kit import TDX, Case, int_of_text, lazy_re
 
 ID = "tdx-retry-bound-unexplained"
 SEVERITY = "warning"

@@ -20,11 +20,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from ..lint.areas import TDX
-from ..facts.c import call_args, call_name, declaration_type, unwrap
-from ..common.lazyre import lazy_re
-from ..lint.kit import Case
-from ..facts.tdx import HYPERCALL
+from ..lint.kit import HYPERCALL, TDX, Case, call_args, call_name, declaration_type, lazy_re, unwrap
 
 ID = "tdx-status-truncated"
 SEVERITY = "error"

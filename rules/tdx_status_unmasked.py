@@ -28,9 +28,7 @@ compare) or on `switch (vp_enter_ret & TDX_SEAMCALL_STATUS_MASK)`.
 """
 from __future__ import annotations
 
-from ..lint.areas import TDX
-from ..lint.kit import Case
-from ..facts.tdx import DETAIL_STATUSES, code_of, is_masked
+from ..lint.kit import DETAIL_STATUSES, TDX, Case, code_of, is_masked
 
 ID = "tdx-status-unmasked"
 SEVERITY = "error"

@@ -26,9 +26,7 @@ from __future__ import annotations
 
 import re
 
-from ..common.lazyre import lazy_re
-from ..lint.areas import TDX, TDX_HEADERS, path_matches
-from ..lint.kit import Case, source_file
+from ..lint.kit import TDX, TDX_HEADERS, Case, lazy_re, path_matches
 
 ID = "tdx-stub-missing"
 SEVERITY = "warning"

@@ -17,9 +17,7 @@ Must not fire on `if (sret == TDX_SEAMCALL_UD) return -EACCES;` nor on
 """
 from __future__ import annotations
 
-from ..lint.areas import TDX
-from ..lint.kit import Case
-from ..facts.tdx import SW_FULL_CODES, masked_with
+from ..lint.kit import SW_FULL_CODES, TDX, Case, Violation, masked_with
 
 ID = "tdx-sw-code-as-mask"
 SEVERITY = "error"
@@ -28,17 +26,17 @@ TOPICS = ("mask", "exact", "compare", "==")
 _SW_CODES = sorted(SW_FULL_CODES)
 
 
+class UsedAsMask(Violation):
+    message = "{code} is a full 64-bit value, not a mask; compare with =="
+    comment = ("{code} is an exact value the kernel synthesises, not a mask, so please compare "
+               "with '=='. The masked test also matches other exception vectors.")
+
+
 def check_file(file):
     for code in file.code:
-        for node, op in code.binaries():
-            if op != "&":
-                continue
-            sw_code = next((c for c in _SW_CODES if masked_with(code.region, node, c)), None)
-            if sw_code is not None:
-                code.report(node, f"{sw_code} is a full 64-bit value, not a mask; compare with ==",
-                            f"{sw_code} is an exact value the kernel synthesises, not a mask, so "
-                            "please compare with '=='. The masked test also matches other "
-                            "exception vectors.")
+        for node, op in code.c.binaries():
+            if op == "&" and (sw_code := next((c for c in _SW_CODES if masked_with(code.c, node, c)), None)):
+                code.report(node, UsedAsMask(code=sw_code))
 
 
 INVALID = [
@@ -47,12 +45,12 @@ INVALID = [
         {
         	return (err & TDX_SEAMCALL_UD) == TDX_SEAMCALL_UD;
         }
-        """, at=("(err & TDX_SEAMCALL_UD)",), why="the DPAMT v3 helper"),
-    Case(code="\tif (ret & TDX_SEAMCALL_GP)", at=("TDX_SEAMCALL_GP",), why="tested as a truth value"),
+        """, at=('3:10: (err & TDX_SEAMCALL_UD)',), why="the DPAMT v3 helper"),
+    Case(code="\tif (ret & TDX_SEAMCALL_GP)", at=('1:5: TDX_SEAMCALL_GP',), why="tested as a truth value"),
     Case(code="\tif ((sret & TDX_SEAMCALL_VMFAILINVALID) == TDX_SEAMCALL_VMFAILINVALID)",
-         at=("VMFAILINVALID) ==",), why="VMFAILINVALID is a value too"),
+         at=('1:6: VMFAILINVALID) ==',), why="VMFAILINVALID is a value too"),
     Case(path="arch/x86/kvm/vmx/tdx.c", code="\tif (WARN_ON_ONCE(tdx->vp_enter_ret & TDX_SEAMCALL_GP))",
-         at=("TDX_SEAMCALL_GP",), why="a struct field inside WARN_ON_ONCE()"),
+         at=('1:18: TDX_SEAMCALL_GP',), why="a struct field inside WARN_ON_ONCE()"),
 ]
 
 VALID = [

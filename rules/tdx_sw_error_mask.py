@@ -21,9 +21,7 @@ Must not fire on `if ((ret & TDX_SW_ERROR) == TDX_SW_ERROR)`, on
 """
 from __future__ import annotations
 
-from ..lint.areas import TDX
-from ..lint.kit import Case
-from ..facts.tdx import masked_with
+from ..lint.kit import TDX, Case, masked_with
 
 ID = "tdx-sw-error-mask"
 SEVERITY = "error"

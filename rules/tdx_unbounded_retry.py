@@ -25,13 +25,31 @@ for both retried codes.
 """
 from __future__ import annotations
 
-from ..lint.areas import TDX
-from ..lint.kit import Case
+from ..lint.kit import TDX, Case, Violation
 
 ID = "tdx-unbounded-retry"
 SEVERITY = "warning"
 PATHS = TDX
 TOPICS = ("loop", "forever", "retry", "bound", "terminat", "progress", "lock")
+
+
+class _Retry(Violation):
+    comment = ("This retries on {codes} with no bound. Please say in a comment why {guarantees} "
+               "that a later call makes progress (and where the TDX module documents that), or "
+               "bound the loop and handle running out of retries.")
+
+    @property
+    def guarantees(self) -> str:
+        return "this status guarantees" if "," not in self.codes else "each of these statuses guarantees"
+
+
+class Unbounded(_Retry):
+    message = "retry loop on {codes} has no bound and no comment saying why it terminates"
+
+
+class PartlyArgued(_Retry):
+    message = ("the comment argues why retrying on {argued} ends, but not on {codes}, and nothing "
+               "bounds the loop")
 
 
 def check_file(file):
@@ -40,20 +58,11 @@ def check_file(file):
             if loop.bound is not None:
                 continue
             argued = [c for c in loop.codes if loop.justification(c)]
-            open_codes = [c for c in loop.codes if c not in argued]
-            if not open_codes:
-                continue
-            what = ", ".join(open_codes)
-            if argued:
-                message = (f"the comment argues why retrying on {', '.join(argued)} ends, but not "
-                           f"on {what}, and nothing bounds the loop")
-            else:
-                message = f"retry loop on {what} has no bound and no comment saying why it terminates"
-            code.report(loop.report_node, message,
-                        f"This retries on {what} with no bound. Please say in a comment why "
-                        f"{'this status guarantees' if len(open_codes) == 1 else 'each of these statuses guarantees'} "
-                        "that a later call makes progress (and where the TDX module documents "
-                        "that), or bound the loop and handle running out of retries.")
+            unargued = ", ".join(c for c in loop.codes if c not in argued)
+            if argued and unargued:
+                code.report(loop.report_node, PartlyArgued(argued=", ".join(argued), codes=unargued))
+            elif unargued:
+                code.report(loop.report_node, Unbounded(codes=unargued))
 
 
 INVALID = [
@@ -63,7 +72,7 @@ INVALID = [
         		ret = seamcall(TDH_SYS_SHUTDOWN, &args);
         	} while (ret == TDX_SYS_SHUTDOWN_BUSY);
         """,
-        at=("} while (ret == TDX_SYS_SHUTDOWN_BUSY);",),
+        at=('3:9: } while (ret == TDX_SYS_SHUTDOWN_BUSY);',),
         why="plain unbounded do/while",
     ),
     Case(
@@ -72,7 +81,7 @@ INVALID = [
         	while (seamcall(TDH_MNG_KEY_FREEID, &args) == TDX_OPERAND_BUSY)
         		;
         """,
-        at=("while (seamcall(TDH_MNG_KEY_FREEID",),
+        at=('2:7: while (seamcall(TDH_MNG_KEY_FREEID',),
         why="the comment only restates the loop",
     ),
     Case(
@@ -84,7 +93,7 @@ INVALID = [
         			break;
         	}
         """,
-        at=("for (;;) {",),
+        at=('1:1: for (;;) {',),
         why="infinite loop left only when the status changes",
     ),
     Case(
@@ -97,7 +106,7 @@ INVALID = [
         		ret = seamcall(TDH_SYS_DISABLE, &args);
         	} while (ret == TDX_INTERRUPTED_RESUMABLE || ret == TDX_SYS_BUSY);
         """,
-        at=("} while (ret == TDX_INTERRUPTED_RESUMABLE",),
+        at=('7:9: } while (ret == TDX_INTERRUPTED_RESUMABLE',),
         why="the justification leaves TDX_SYS_BUSY out",
     ),
     Case(
@@ -110,7 +119,7 @@ INVALID = [
         		ret = seamcall(TDH_SYS_DISABLE, &args);
         	} while (ret == TDX_INTERRUPTED_RESUMABLE || ret == TDX_SYS_BUSY);
         """,
-        at=("} while (ret == TDX_INTERRUPTED_RESUMABLE",),
+        at=('7:9: } while (ret == TDX_INTERRUPTED_RESUMABLE',),
         why="both codes named, termination argued for one (the 'Locked out by who?' point)",
     ),
     Case(
@@ -121,7 +130,7 @@ INVALID = [
         	if (err == TDX_INTERRUPTED_RESUMABLE)
         		goto retry;
         """,
-        at=("if (err == TDX_INTERRUPTED_RESUMABLE)",),
+        at=('3:5: if (err == TDX_INTERRUPTED_RESUMABLE)',),
         why="a goto back-edge is a loop too",
     ),
     Case(
@@ -136,7 +145,7 @@ INVALID = [
         		err = tdx_flush_vp_once(&tdx->vp);
         	} while (err == TDX_INTERRUPTED_RESUMABLE);
         """,
-        at=("} while (err == TDX_INTERRUPTED_RESUMABLE);",),
+        at=('7:9: } while (err == TDX_INTERRUPTED_RESUMABLE);',),
         why="re-issued through a helper the file defines",
     ),
     Case(
@@ -145,7 +154,7 @@ INVALID = [
         	while (unlikely(IS_TDX_PREVIOUS_TLB_EPOCH_BUSY(tdx->vp_enter_ret)))
         		tdx->vp_enter_ret = tdh_vp_enter(&tdx->vp, &tdx->vp_enter_args);
         """,
-        at=("while (unlikely(IS_TDX_PREVIOUS_TLB_EPOCH_BUSY",),
+        at=('1:7: while (unlikely(IS_TDX_PREVIOUS_TLB_EPOCH_BUSY',),
         why="status in a struct field, helper test wrapped in unlikely()",
     ),
     Case(
@@ -154,7 +163,7 @@ INVALID = [
         		ret = seamcall(TDH_SYS_LP_INIT, &args);
         	} while (ret);
         """,
-        at=("} while (ret);",),
+        at=('3:9: } while (ret);',),
         why="retries on every failure",
     ),
 ]

@@ -22,8 +22,7 @@ from __future__ import annotations
 
 import re
 
-from ..common.lazyre import lazy_re
-from ..lint.kit import Case
+from ..lint.kit import Case, lazy_re
 
 ID = "version-notes-missing"
 SEVERITY = "warning"

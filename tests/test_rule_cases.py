@@ -1,15 +1,30 @@
 """One test runs every rule's own hits (INVALID) and near-misses (VALID),
-the way Fixit runs each rule's examples."""
+the way Fixit runs each rule's examples.
+
+An INVALID case names each finding it expects by its place and a piece of
+the flagged text, as clang-tidy's CHECK-MESSAGES does:
+
+    "5:2: } while (ret == TDX_SYS_BUSY);"   line 5 of the case's code (the
+                                            first line of `before` is 1),
+                                            column 2
+    "tdx.h:3:1: #define TDX_X"              another file of the case
+    "changelog:4: is being added"           line 4 of the commit message
+    "subject: Added a wrapper"              the subject
+    "series: placeholder"                   the series as a whole (the text
+                                            is looked for in the message)
+"""
 import re
 
 import pytest
 
-from tdxbot.lint.engine import Options, all_rules, review_series
-from tdxbot.mail.model import Series
-from tdxbot.lint import fixes
-from tdxbot.lint.cases import Case, case_patch, case_post_image
+from tdxbot.lint import Options, all_rules, review_series
+from tdxbot.lint.cases import CASE_FIRST_LINE, Case, case_patch, case_post_image
+from tdxbot.lint.fixes import apply, still_parses, without_overlaps
+from tdxbot.mail import Series
 
 RULES = all_rules()
+_AT = re.compile(r"^(?:(?P<kind>subject|series)|changelog:(?P<changelog>\d+)"
+                 r"|(?:(?P<file>[^:\s]+):)?(?P<line>\d+):(?P<column>\d+)):(?: (?P<text>.*))?$", re.S)
 
 
 def _cases(kind):
@@ -26,15 +41,39 @@ def _findings(rule, case: Case):
     return [f for f in review.findings if f.rule == rule.id]
 
 
+def place_of(finding, case: Case) -> str:
+    """A finding's place, written as a case names it."""
+    if finding.on_subject:
+        return "subject"
+    if finding.changelog_line is not None:
+        return f"changelog:{finding.changelog_line + 1}"
+    if finding.path is None:
+        return "series"
+    line = f"{finding.line - CASE_FIRST_LINE + 1}:{finding.column or 0}"
+    return line if finding.path == case.path else f"{finding.path.rsplit('/', 1)[-1]}:{line}"
+
+
+def expected(at: str) -> tuple[str, str]:
+    """(place, text) of one entry of a case's `at`."""
+    m = _AT.match(at)
+    assert m, f"{at!r} does not name a place (see this module's docstring)"
+    if m["kind"]:
+        place = m["kind"]
+    elif m["changelog"]:
+        place = f"changelog:{m['changelog']}"
+    else:
+        place = (f"{m['file']}:" if m["file"] else "") + f"{m['line']}:{m['column']}"
+    return place, m["text"] or ""
+
+
 @pytest.mark.parametrize("rule,case", list(_cases("INVALID")))
 def test_rule_fires(rule, case):
     found = _findings(rule, case)
-    texts = [f.source_text or "" for f in found]
-    assert len(found) == len(case.at), f"{case.why}: expected {case.at}, got {texts}"
-    for want in set(case.at):
-        expected = case.at.count(want)
-        assert sum(want in t for t in texts) == expected, \
-            f"{case.why}: {want!r} not flagged {expected}x in {texts}"
+    got = sorted((place_of(f, case), f.source_text or f.message) for f in found)
+    want = sorted(expected(at) for at in case.at)
+    assert len(got) == len(want), f"{case.why}: expected {case.at}, got {got}"
+    for (place, text), (got_place, got_text) in zip(want, got):
+        assert place == got_place and text in got_text, f"{case.why}: expected {want}, got {got}"
 
 
 @pytest.mark.parametrize("rule,case", list(_cases("VALID")))
@@ -55,6 +94,15 @@ def test_rule_metadata(rule):
         assert case.at, "an INVALID case names what it expects flagged"
     module_file = rule.module.__file__
     assert module_file.endswith(rule.id.replace("-", "_") + ".py"), "module named after its id"
+    assert rule.violations, "a rule's messages stand next to its docs, as Violation subclasses"
+
+
+@pytest.mark.parametrize("rule", RULES, ids=[r.id for r in RULES])
+def test_every_message_is_said(rule):
+    """Each Violation a rule declares is what some INVALID case gets."""
+    said = {f.violation for case in rule.module.INVALID for f in _findings(rule, case)}
+    unsaid = sorted(v.__name__ for v in rule.violations if v.__name__ not in said)
+    assert not unsaid, f"{rule.id}: no INVALID case shows {unsaid}"
 
 
 def _fix_cases():
@@ -73,9 +121,9 @@ def test_rule_fix(rule, case):
     assert edits, f"{case.why}: no fix offered"
     assert all(e.path == case.path for e in edits)
     before = case_post_image(case)
-    after = fixes.apply(before, fixes.without_overlaps(edits))
+    after = apply(before, without_overlaps(edits))
     assert after == case_post_image(case._replace(code=case.fixed)), f"{case.why}: got\n{after[-400:]}"
-    assert fixes.still_parses(before, after)
+    assert still_parses(before, after)
     assert not _findings(rule, case._replace(code=case.fixed, at=())), f"{case.why}: still fires"
 
 

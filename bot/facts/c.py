@@ -26,8 +26,8 @@ from __future__ import annotations
 from bisect import bisect_left, bisect_right
 from typing import Iterator, NamedTuple
 
-from ..common.kept import cached_property
-from ..common.lazyre import lazy_re
+from ..common import cached_property
+from ..common import lazy_re
 
 
 # ---- facts about a node alone ---------------------------------------------

@@ -6,7 +6,7 @@ from functools import lru_cache
 
 import re
 
-from ..common.lazyre import lazy_re
+from ..common import lazy_re
 
 # Verbs that open an imperative changelog sentence or subject line.
 IMPERATIVE_VERBS = frozenset("""

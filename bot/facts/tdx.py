@@ -27,8 +27,8 @@ from functools import lru_cache
 from itertools import takewhile
 from typing import NamedTuple
 
-from ..common.kept import cached_property
-from ..common.lazyre import lazy_re
+from ..common import cached_property
+from ..common import lazy_re
 from .c import LOOP_TYPES, Region, ancestor, call_args, call_name, function_name, unparen, unwrap
 
 # ---- status codes ---------------------------------------------------------------

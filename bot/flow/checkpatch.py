@@ -6,8 +6,8 @@ import os
 import re
 import subprocess
 
-from ..lint.findings import Finding
-from ..mail.model import Patch, Series
+from ..lint import Finding
+from ..mail import Patch, Series
 
 _LINE = re.compile(r"^(?P<path>[^:\s]+):(?P<line>\d+): (?P<level>ERROR|WARNING|CHECK):"
                    r"(?P<type>[A-Z0-9_]+): (?P<msg>.*)$")

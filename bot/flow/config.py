@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 
-from ..mail.model import Address
+from ..mail import Address
 
 # What b4-check, b4-review-check and check review: only patches in the TDX
 # scope (areas.TDX_SCOPE or a subject naming TDX), or every patch.

@@ -17,9 +17,9 @@ import subprocess
 import tempfile
 from typing import NamedTuple
 
-from ..common.errors import UserError
-from ..lint.fixes import Edit, apply, still_parses, without_overlaps
-from ..lint.findings import Finding, Review
+from ..common import UserError
+from ..lint import Edit, apply, still_parses, without_overlaps
+from ..lint import Finding, Review
 
 # Uncommitted changes this close to an edit make it the author's hunk.
 NEAR = 3
@@ -187,7 +187,7 @@ def fixes_diff(result: FixResult, root: str) -> str:
 
 def outcome_lines(result: FixResult) -> tuple[list[str], str]:
     """A line per fix, applied or left out and why, and a summary."""
-    from ..mail.safe import printable
+    from ..mail import printable
 
     lines = []
     for o in result.outcomes:

@@ -9,13 +9,13 @@ import os
 import sys
 from typing import TYPE_CHECKING, Callable, Iterable, NamedTuple
 
-from ..common.errors import UserError
+from ..common import UserError
 
 if TYPE_CHECKING:
     from .config import Settings
-    from ..lint.engine import Options
-    from ..lint.findings import Review
-    from ..mail.model import Series
+    from ..lint import Options
+    from ..lint import Review
+    from ..mail import Series
 
 # Below this many messages a second process costs more than it saves.
 PARALLEL_MIN_MESSAGES = 64
@@ -34,7 +34,7 @@ def build_options(settings: Settings, ignore: Iterable[str] | None = None,
     """Options from the command line (unknown ids are an error) and git
     config (unknown ids are reported and skipped: the same config serves b4's
     per-patch checks, which should keep running)."""
-    from ..lint.engine import Options, validate_rule_ids
+    from ..lint import Options, validate_rule_ids
 
     ignored = split_ids(ignore)
     validate_rule_ids(ignored, "--ignore")
@@ -56,7 +56,7 @@ def build_options(settings: Settings, ignore: Iterable[str] | None = None,
 def known_ids(ids: set[str], where: str) -> set[str]:
     """The known ones of ids; the others are reported on stderr, each with
     the closest known id when there is one."""
-    from ..lint.engine import describe_unknown, unknown_rule_ids
+    from ..lint import describe_unknown, unknown_rule_ids
 
     unknown = unknown_rule_ids(ids)
     if unknown:
@@ -67,7 +67,7 @@ def known_ids(ids: set[str], where: str) -> set[str]:
 def sarif_help_url(settings: Settings | None) -> str | None:
     """git config tdxbot.help-url, where SARIF's rule links point (None:
     the rules document installed with tdxbot, see rulesdoc)."""
-    from ..output.rulesdoc import is_help_url
+    from ..output import is_help_url
 
     url = settings.get("tdxbot.help-url") if settings is not None else None
     if url and not is_help_url(url):
@@ -96,8 +96,8 @@ def review_local(sources: list[str], version: int | None, options: Options,
     on_review sees each whole review (to draft replies); the reviews
     returned keep only what the reports read (see slim_review), so memory
     does not grow with the patches of a big mbox."""
-    from ..mail.assembly import plan_threads
-    from ..mail.sources import load_raw, parse_message
+    from ..mail import plan_threads
+    from ..mail import load_raw, parse_message
     from .threads import ThreadJob, deliver, first_id, keep_what_threads_read, review_threads, thread_messages
 
     if sources.count("-") > 1:
@@ -145,7 +145,7 @@ def review_local(sources: list[str], version: int | None, options: Options,
 def review_remote(source: str, lore_url: str | None, version: int | None, timeout: float,
                   options: Options) -> Review:
     """The review of the thread a Message-ID or lore URL names."""
-    from ..mail.sources import DEFAULT_LORE_URL, fetch_thread, parse_msgid_arg
+    from ..mail import DEFAULT_LORE_URL, fetch_thread, parse_msgid_arg
 
     msgid, url_base = parse_msgid_arg(source)
     base = url_base or lore_url or DEFAULT_LORE_URL
@@ -161,9 +161,9 @@ def review_messages(messages, version: int | None, where: str, options: Options,
     per-patch rules (forked.work_shared), the second child taking up the
     core once b4 is done. Patches that turn out not to be in the series
     are checked for nothing, which is cheaper than waiting for b4."""
-    from ..mail.assembly import assemble, build_series, is_standalone_patch, needs_b4, parse_all
-    from ..mail.b4glue import plan_series_in_child
-    from ..lint.engine import check_patch, review_series
+    from ..mail import assemble, build_series, is_standalone_patch, needs_b4, parse_all
+    from ..mail import plan_series_in_child
+    from ..lint import check_patch, review_series
     from .forked import collector_resting, work_shared
 
     if len(messages) < parallel_min or usable_cpus() < 2 or not needs_b4(messages):
@@ -188,9 +188,9 @@ def usable_cpus() -> int:
 def stdin_series() -> tuple[Series | None, list]:
     """The messages b4 passes on stdin, as a series; None for a mail with no
     diff (a cover letter or a note)."""
-    from ..mail.assembly import assemble, build_series
-    from ..mail.parse import patch_from_message
-    from ..mail.sources import load_local
+    from ..mail import assemble, build_series
+    from ..mail import patch_from_message
+    from ..mail import load_local
 
     messages = load_local("-")
     if len(messages) == 1:
@@ -206,8 +206,8 @@ def b4_check_lines(ignore, review_all: bool) -> str:
     lines; nothing for a cover letter or a patch outside the scope (which b4
     shows as passed)."""
     from .config import read_git_config
-    from ..lint.engine import review_series
-    from ..output.reports import render_checkpatch
+    from ..lint import review_series
+    from ..output import render_checkpatch
 
     settings = read_git_config()
     options = build_options(settings, ignore)
@@ -225,8 +225,8 @@ def b4_review_check_records(whole_series: bool, ignore, lore_url: str | None, ti
     patch, or with whole_series one for the series of the cover letter;
     none for a cover letter alone or for what lies outside the scope."""
     from .config import read_git_config
-    from ..lint.engine import review_series
-    from ..output.reports import b4_review_records
+    from ..lint import review_series
+    from ..output import b4_review_records
 
     settings = read_git_config()
     options = build_options(settings, ignore)
@@ -248,9 +248,9 @@ def cover_thread_series(cover_message, lore_url: str | None, settings: Settings,
                         timeout: float) -> Series:
     """The whole series of a cover letter b4 passed alone, fetched from the
     archive the user's config names."""
-    from ..mail.assembly import assemble
-    from ..mail.parse import patch_from_message
-    from ..mail.sources import DEFAULT_LORE_URL, fetch_thread
+    from ..mail import assemble
+    from ..mail import patch_from_message
+    from ..mail import DEFAULT_LORE_URL, fetch_thread
 
     cover = patch_from_message(cover_message, "<stdin>")
     if not cover.message_id:
@@ -302,7 +302,7 @@ class draft_writer:  # noqa: N801 - used as a function that remembers what it wr
         self.written: list[str] = []
 
     def __call__(self, review: Review) -> None:
-        from ..output.drafts import draft_replies, write_drafts
+        from ..output import draft_replies, write_drafts
 
         drafts = draft_replies(review, self.sender, self.now)
         by_index = {p.index: p for p in review.series.patches}
@@ -311,7 +311,7 @@ class draft_writer:  # noqa: N801 - used as a function that remembers what it wr
         for draft in drafts:
             patch = by_index.get(draft.patch_index)
             if patch is not None and draft.message["In-Reply-To"] is None:
-                from ..mail.safe import printable
+                from ..mail import printable
 
                 warn(f"the draft to '{printable(patch.subject)}' is not threaded: the patch has no "
                      "Message-ID a reply header may carry")
@@ -335,8 +335,8 @@ def review_branch(revs: list[str], paths: list[str], settings_for, ignore, selec
     `git rev-list revs -- paths` picks. settings_for(root) reads the
     repository's git config. Patches outside the scope are left out."""
     from .checkpatch import checkpatch_findings, checkpatch_path, merge
-    from ..lint.engine import review_series
-    from ..mail.gitsource import load_git_series
+    from ..lint import review_series
+    from ..mail import load_git_series
 
     gs = load_git_series(revs, paths)
     settings = settings_for(gs.root)
@@ -365,7 +365,7 @@ def apply_scope(series: Series, settings: Settings, review_all: bool) -> tuple[S
     """The series cut to the patches tdxbot reviews, and those left out:
     every patch with --all or git config tdxbot.scope=all, else those that
     touch TDX or name it in the subject (areas.TDX_SCOPE)."""
-    from ..lint.areas import split_by_scope
+    from ..lint import split_by_scope
 
     scope, complaint = settings.scope()
     if complaint:

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, NamedTuple
 
-from ..common.errors import UserError
+from ..common import UserError
 
 if TYPE_CHECKING:
-    from ..mail.assembly import ThreadPlan
-    from ..lint.engine import Options
-    from ..lint.findings import Review
+    from ..mail import ThreadPlan
+    from ..lint import Options
+    from ..lint import Review
 
 
 class ThreadJob(NamedTuple):
@@ -25,8 +25,8 @@ def review_threads(jobs: list[ThreadJob], heads: list, raws: list, version: int 
     in order; with fork, a forked child shares the threads
     (forked.work_shared). heads and raws: the mails as keep_what_threads_read
     left them; each is let go once its thread has read it."""
-    from ..mail.assembly import assemble
-    from ..lint.engine import all_rules, review_series
+    from ..mail import assemble
+    from ..lint import all_rules, review_series
     from .forked import collector_resting, work_shared
 
     def work(job: ThreadJob):
@@ -49,7 +49,7 @@ def review_threads(jobs: list[ThreadJob], heads: list, raws: list, version: int 
 def thread_messages(positions: list[int], heads: list, raws: list, where: str) -> list:
     """The mails of a thread: a lone mail as read for threading, more as
     email.message objects (b4 wants those)."""
-    from ..mail.sources import parse_message
+    from ..mail import parse_message
 
     if len(positions) == 1:
         return [heads[positions[0]]]
@@ -71,7 +71,7 @@ def keep_what_threads_read(plans: list[ThreadPlan], heads: list, raws: list) -> 
 
 
 def first_id(msg) -> str:
-    from ..mail.parse import message_id
+    from ..mail import message_id
 
     return message_id(msg) or "no Message-ID"
 
@@ -87,7 +87,7 @@ def slim_review(review: Review) -> Review:
     subjects, numbers, Message-IDs and the paths touched. Bodies, diffs,
     headers and replies are let go once a series is reviewed and drafted."""
     series = review.series
-    from ..lint.findings import Review
+    from ..lint import Review
 
     out = Review(series._replace(cover=_slim_patch(series.cover),
                                  patches=tuple(_slim_patch(p) for p in series.patches), replies=()),

@@ -12,7 +12,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Iterable, NamedTuple
 
 if TYPE_CHECKING:
-    from ..mail.model import Patch, Series
+    from ..mail import Patch, Series
 
 
 class Area(NamedTuple):

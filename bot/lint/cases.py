@@ -5,15 +5,22 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from ..mail.model import Patch
+from ..mail import Patch
+
+
+# The post-image line number of a case's first line (its `before`, else its code).
+CASE_FIRST_LINE = 100
 
 
 class Case(NamedTuple):
     """One example for a rule.
 
     code: the lines the patch adds; before/after: unchanged context around
-    them. at: for INVALID cases, one substring per expected finding, matched
-    against the flagged source line, changelog line or subject.
+    them. at: for INVALID cases, one entry per expected finding: its place
+    and a piece of the flagged text, "LINE:COLUMN: text" for code (lines
+    counted from the first line of `before`), "FILE:LINE:COLUMN: text" in
+    another file, "changelog:N: text", "subject: text" or "series: text"
+    (see tests/test_rule_cases.py).
     """
 
     code: str = ""
@@ -71,10 +78,10 @@ def case_mail(case: Case) -> bytes:
     files = [(case.path, _dedent(case.before), _dedent(case.code), _dedent(case.after))]
     files += [(p, [], _dedent(c), []) for p, c in case.extra_files]
     for i, (path, before, code, after) in enumerate(files):
-        body += _hunk(path, before, code or (["int x;"] if not before + after else []), after, 100,
+        body += _hunk(path, before, code or (["int x;"] if not before + after else []), after, CASE_FIRST_LINE,
                       old_path=case.renamed_from if i == 0 else None)
     for path, code in case.removed_files:
-        body += _hunk(path, [], [], [], 100, removed=_dedent(code))
+        body += _hunk(path, [], [], [], CASE_FIRST_LINE, removed=_dedent(code))
     body += ["-- ", "2.53.0", ""]
     headers = [
         "From: Alice Example <alice@example.org>",
@@ -91,7 +98,7 @@ def case_mail(case: Case) -> bytes:
 def case_patch(case: Case) -> Patch:
     from email.parser import BytesParser
 
-    from ..mail.parse import patch_from_message
+    from ..mail import patch_from_message
 
     msg = BytesParser().parsebytes(case_mail(case))
     patch = patch_from_message(msg, "case")
@@ -106,4 +113,4 @@ def case_patch(case: Case) -> Patch:
 def case_post_image(case: Case) -> str:
     """The main file of a case as the patch leaves it: blank lines up to
     line 99, then before, code and after from line 100."""
-    return "\n".join([""] * 99 + _dedent(case.before) + _dedent(case.code) + _dedent(case.after)) + "\n"
+    return "\n".join([""] * (CASE_FIRST_LINE - 1) + _dedent(case.before) + _dedent(case.code) + _dedent(case.after)) + "\n"

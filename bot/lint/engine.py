@@ -3,7 +3,7 @@
 The engine knows no rule by name: it imports every module in rules/, reads
 the attributes described in bot/lint/kit.py and turns each rule's Hits into
 Findings. It also enforces what holds for every rule: a code finding lands on
-a line the series adds, or it is dropped.
+a line the series adds, or it is dropped; a fix edits only what it adds.
 """
 from __future__ import annotations
 
@@ -14,12 +14,13 @@ from functools import lru_cache
 from types import ModuleType
 from typing import Iterable, NamedTuple
 
-from ..common.errors import UserError
-from ..common.lazyre import lazy_re
-from .findings import SEVERITIES, Finding, Review
-from ..mail.model import Patch, Series
-from .areas import C_SUFFIXES, path_matches
-from .kit import Hit
+from ..common import UserError
+from ..common import lazy_re
+from ..mail import Patch, Series
+from .areas import path_matches
+from .findings import SEVERITIES, SEVERITY_RANK, Finding, Review
+from .kit import SUBJECT, ChangelogLine, CodeLine, Hit, PatchCheck, SeriesCheck, Violation, c_files
+from .limits import note, too_large
 
 _ID = lazy_re(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 
@@ -32,6 +33,7 @@ class Rule(NamedTuple):
     doc: str
     module: ModuleType
     kind: str  # "file", "patch" or "series": which check_* the module defines
+    violations: tuple[type, ...]  # what the rule says: its Violation subclasses
 
 
 def _rule_from_module(module: ModuleType) -> Rule:
@@ -50,9 +52,15 @@ def _rule_from_module(module: ModuleType) -> Rule:
                          "it must not yield")
     if len(kinds) != 1:
         raise ValueError(f"{module.__name__}: define exactly one of check_file/check_patch/check_series")
+    # Names starting with "_" are shared bases of a rule's violations.
+    violations = tuple(v for name, v in vars(module).items() if isinstance(v, type) and not name.startswith("_")
+                       and issubclass(v, Violation) and v.__module__ == module.__name__)
+    for v in violations:
+        if not v.message:
+            raise ValueError(f"{module.__name__}: {v.__name__} has no message")
     paths = getattr(module, "PATHS", None)
     return Rule(rid, severity, tuple(paths) if paths is not None else None,
-                doc.splitlines()[0].strip(), doc, module, kinds[0])
+                doc.splitlines()[0].strip(), doc, module, kinds[0], violations)
 
 
 @lru_cache(maxsize=1)
@@ -119,34 +127,31 @@ def active_rules(options: Options) -> tuple[Rule, ...]:
 
 
 def _finding(rule: Rule, hit: Hit, patch: Patch | None, severity: dict[str, str],
-             path: str | None = None, source_text: str | None = None) -> Finding:
-    sev = severity.get(rule.id) or hit.severity or rule.severity
+             source_text: str | None = None) -> Finding:
+    at = hit.at
+    changelog_line = at.index if isinstance(at, ChangelogLine) else None
     text = source_text
-    if patch is not None and hit.changelog_line is not None \
-            and 0 <= hit.changelog_line < len(patch.changelog_lines):
-        text = patch.changelog_lines[hit.changelog_line]
-    elif patch is not None and hit.on_subject:
+    if changelog_line is not None and 0 <= changelog_line < len(patch.changelog_lines):
+        text = patch.changelog_lines[changelog_line]
+    elif at is SUBJECT:
         text = patch.subject
+    code = at if isinstance(at, CodeLine) else None
     return Finding(
         rule=rule.id,
-        severity=sev,
-        message=hit.message,
+        severity=severity.get(rule.id) or hit.severity or rule.severity,
+        message=hit.violation.text(),
         patch_index=patch.index if patch is not None else None,
         message_id=patch.message_id if patch is not None else None,
-        path=path,
-        line=hit.line if path is not None else None,
-        changelog_line=hit.changelog_line,
-        on_subject=hit.on_subject,
+        path=code.path if code else None,
+        line=code.line if code else None,
+        changelog_line=changelog_line,
+        on_subject=at is SUBJECT,
         source_text=text,
-        comment=hit.comment,
+        comment=hit.violation.reviewer_text(),
         fix=hit.fix,
+        column=code.column if code else None,
+        violation=type(hit.violation).__name__,
     )
-
-
-def _run(check, ctx) -> list[Hit]:
-    """Call a rule's check function with its context; it reports through ctx."""
-    check(ctx)
-    return ctx.sink.hits
 
 
 class _AddedLines(dict):
@@ -185,50 +190,39 @@ def _patch_plan(options: Options) -> tuple:
 def check_patch(patch: Patch, options: Options = Options()) -> list[Finding]:
     """The findings of the file and patch rules on one patch. They depend on
     the patch alone, so they can be worked out before the series is known."""
-    from .limits import note, too_large
-    from .kit import PatchCheck
-
     if (why := too_large(patch)) is not None:
         return [note(patch, why)]
     severity = dict(options.severity)
     findings: list[Finding] = []
     added_by_path = _AddedLines(patch)
-    c_files = [d for d in patch.files
-               if not d.is_deleted and not d.is_binary and d.path.endswith(C_SUFFIXES)]
+    c_diffs = c_files(patch)
     # One context serves every rule of the patch (each file's Code objects
-    # with it); each rule's hits are taken out of its sink before the next runs.
+    # with it); each rule's hits are taken out of the sink before the next runs.
     context = PatchCheck(patch)
-    sink = context.sink
+    sink = context._sink
     covers: dict[tuple[int, bool], list] = {}  # the files each (PATHS, C only) covers
     for rule, check, paths, key in _patch_plan(options):
         files = covers.get(key)
         if files is None:  # few rules' PATHS differ: each is matched once
-            files = covers[key] = [d for d in (c_files if key[1] else patch.files)
+            files = covers[key] = [d for d in (c_diffs if key[1] else patch.files)
                                    if path_matches(d.path, paths)]
         if not key[1]:
             if paths is not None and not files:
                 continue
             check(context)
-            hits, sink.hits = sink.hits, []
         else:
-            hits = []
             for diff in files:
                 check(context.file_check(diff))
-                if sink.hits:
-                    hits += [h._replace(path=diff.path) for h in sink.hits]
-                    sink.hits = []
+        hits, sink.hits = sink.hits, []
         for hit in hits:
-            if hit.path is None:
+            if not isinstance(hit.at, CodeLine):
                 findings.append(_finding(rule, hit, patch, severity))
                 continue
-            added = added_by_path[hit.path]
-            if hit.line in added:  # findings land only on lines the patch adds
+            added = added_by_path[hit.at.path]
+            if hit.at.line in added:  # findings land only on lines the patch adds
                 if hit.fix and not all(_fixes_added_lines(e, added_by_path) for e in hit.fix):
                     hit = hit._replace(fix=())  # a fix touches only what the patch adds
-                findings.append(_finding(rule, hit, patch, severity, hit.path, added[hit.line]))
-    from .kit import forget
-
-    forget(patch)
+                findings.append(_finding(rule, hit, patch, severity, added[hit.at.line]))
     return findings
 
 
@@ -247,10 +241,9 @@ def review_series(series: Series, options: Options = Options(),
             findings.extend(check_patch(patch, options))
     for rule in rules:
         if rule.kind == "series":
-            from .kit import SeriesCheck
-
-            for hit in _run(rule.module.check_series, SeriesCheck(series)):
-                findings.append(_finding(rule, hit, None, severity))
+            context = SeriesCheck(series)
+            rule.module.check_series(context)
+            findings += [_finding(rule, hit, None, severity) for hit in context._sink.hits]
     findings = _dedupe(findings)
     findings = mark_already_raised(findings, series)
     file_order = {(p.index, d.path): i for p in series.patches for i, d in enumerate(p.files, 1)}
@@ -293,7 +286,7 @@ def mark_already_raised(findings: list[Finding], series: Series) -> list[Finding
                 remarks.setdefault((reply.in_reply_to, key), []).append(text)
     if not remarks:
         return findings
-    from ..facts.prose import on_topic, topic_terms
+    from ..facts import on_topic, topic_terms
 
     modules = {r.id: r.module for r in all_rules()}
     out = []
@@ -370,7 +363,5 @@ def _makes_a_point(text: str) -> bool:
 
 def exit_status(reviews: Iterable[Review], fail_on: str = "warning") -> int:
     """1 when a finding reaches fail_on, else 0."""
-    from .findings import SEVERITY_RANK
-
     threshold = SEVERITY_RANK[fail_on]
     return 1 if any(f.rank >= threshold for r in reviews for f in r.findings) else 0

@@ -21,6 +21,8 @@ class Finding(NamedTuple):
     comment: str | None = None  # reviewer prose for reply drafts
     already_raised: bool = False  # a human reviewer already made this point
     fix: tuple = ()  # edits that fix the finding, when the fix is certain
+    column: int | None = None  # 1-based column of a code finding (0: the line as a whole)
+    violation: str | None = None  # the name of the rule's Violation subclass
 
     @property
     def rank(self) -> int:

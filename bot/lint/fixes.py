@@ -114,7 +114,7 @@ def preview(edits: list[Edit], line_text, limit: int = 6) -> list[str] | None:
 
 def error_count(text: str) -> int:
     """ERROR and MISSING nodes tree-sitter finds in a C file."""
-    from ..facts.c import parser
+    from ..facts import parser
 
     tree = parser().parse(text.encode("utf-8", "surrogateescape"))
     count, stack = 0, [tree.root_node]

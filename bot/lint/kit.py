@@ -1,219 +1,279 @@
-"""What a rule module is, and the helpers rules share.
+"""The rule kit: the one module a rule imports.
 
 A rule is a module in rules/ with:
 
-- a docstring: first line is the summary `tdxbot rules` shows; the rest says
-  what it flags, why, an example that fires and one that must not;
-- ID (stable, kebab-case), SEVERITY ("error", "warning" or "info");
-- PATHS: fnmatch patterns of the files it reads (None: every file), taken
-  from the named areas in bot/lint/areas.py;
-- one of check_file(file), check_patch(patch) or check_series(series):
-  file is a FileCheck (its regions as Code, each with C facts, TDX facts
-  (.tdx) and report()), patch a PatchCheck, series a SeriesCheck. A rule
-  says what it found with report(); the context works out the location and
-  drops what is not on a line the patch adds;
-- INVALID and VALID: lists of Case, the hits and near-misses that the one
+- a docstring: its first line is the summary `tdxbot rules` shows; the rest
+  says what it flags, why, an example that fires and one that must not;
+- ID (stable, kebab-case) and SEVERITY ("error", "warning" or "info");
+- PATHS: the areas of the tree whose files it reads (None: every file),
+  from the tables below (TDX, X86, KVM, ...);
+- what it says: a Violation subclass for each remark, next to the docs,
+  with the terse `message` for reports and the reviewer's `comment` for
+  reply drafts, both templates filled from the fields a check gives;
+- one check: check_file(file), check_patch(patch) or check_series(series).
+  The check says only the condition, and reports what it finds with
+  report(at, Violation(...));
+- INVALID and VALID: lists of Case, the hits and near-misses that one
   shared test (tests/test_rule_cases.py) runs for every rule.
 
-The engine knows no rule by name; it only reads these attributes.
+What a check gets:
+- check_file: a FileCheck, one changed C file the rule's PATHS cover:
+  .path, .patch, .whole_file, and .code, its regions as Code;
+- check_patch: a PatchCheck: .patch, and .files(PATHS), the patch's C
+  files as FileChecks; .added_lines() and .removed_lines() for text;
+- check_series: a SeriesCheck: .series.
+A Code is one region of a file: .c, its C facts (a Region), .tdx, its TDX
+facts (calls, statuses, tests), and .loops, its loops. Every one of them
+answers report(at, violation, fix=(), severity=None), where `at` is one
+value: a tree-sitter node or a post-image line number (of a Code or a
+FileCheck), a list of such candidates (the first on a line the patch adds
+counts), CodeLine(path, line) for a line of any file of the patch,
+ChangelogLine(index), SUBJECT, or None for the patch or the series as a
+whole.
+
+The engine keeps what holds for every rule: a finding on code lands on a
+line the patch adds, or it is dropped; a fix edits only what the patch adds.
+It knows no rule by name; it reads the attributes above.
 """
 from __future__ import annotations
 
 from typing import Iterable, Iterator, NamedTuple
 
-from .areas import C_SUFFIXES, path_matches
-from .cases import Case  # noqa: F401 - part of the rule contract: rules import it from here
-from ..facts.c import Region
-from ..common.kept import cached_property
-from ..mail.model import FileDiff, Line, Patch
+from ..common import cached_property, lazy_re, re_lower
+from ..facts import (BUSY_CODES, DETAIL_STATUSES, GUEST, HOST, HYPERCALL, SW_FULL_CODES, LoopFacts,
+                     Region, TdxFacts, TdxPatchFacts, ancestor, call_args, call_name, code_of,
+                     comment_inner, declaration_type, declared_name, function_name, int_literal,
+                     int_of_text, is_imperative, is_masked, iter_nodes, masked_with, parse_expression,
+                     passive_change, sentences, statement_mood, strip_comment_markers, unwrap,
+                     verb_base, WORD)
+from ..mail import FileDiff, Line, Patch
+from .areas import C_SUFFIXES, KVM, TDX, TDX_HEADERS, TDX_HOST_C, TDX_TIP, X86, area_of, path_matches
+from .cases import Case
+from .fixes import Edit, insert_line, line_edit
+
+__all__ = [
+    # the contract
+    "Violation", "CodeLine", "ChangelogLine", "SUBJECT", "Case", "Edit", "insert_line", "line_edit",
+    "Code", "FileCheck", "PatchCheck", "SeriesCheck",
+    # where in the tree
+    "C_SUFFIXES", "KVM", "TDX", "TDX_HEADERS", "TDX_HOST_C", "TDX_TIP", "X86", "area_of", "path_matches",
+    # C facts about a node alone
+    "ancestor", "call_args", "call_name", "comment_inner", "declaration_type", "declared_name",
+    "function_name", "int_literal", "int_of_text", "iter_nodes", "parse_expression",
+    "strip_comment_markers", "unwrap",
+    # TDX facts
+    "BUSY_CODES", "DETAIL_STATUSES", "GUEST", "HOST", "HYPERCALL", "SW_FULL_CODES", "code_of",
+    "is_masked", "masked_with",
+    # prose
+    "WORD", "is_imperative", "passive_change", "sentences", "statement_mood", "verb_base",
+    # patterns
+    "lazy_re", "re_lower",
+]
+
+
+# ---- what a rule says -----------------------------------------------------------
+
+
+class Violation:
+    """One remark a rule makes: `message`, the terse line for reports, and
+    `comment`, the reviewer's words for reply drafts (None: the message
+    is used). Both are str.format templates; their fields are the keyword
+    arguments the check gives, or properties of the subclass (for wording
+    worked out from them):
+
+        class MaskUsed(Violation):
+            message = "{code} is a full 64-bit value, not a mask; compare with =="
+            comment = "{code} is an exact value the kernel synthesises, ..."
+
+        code.report(node, MaskUsed(code=name))
+    """
+
+    message: str = ""
+    comment: str | None = None
+
+    def __init__(self, **fields):
+        self.__dict__.update(fields)
+
+    def text(self) -> str:
+        return self.message.format_map(_Fields(self))
+
+    def reviewer_text(self) -> str | None:
+        return self.comment.format_map(_Fields(self)) if self.comment is not None else None
+
+
+class _Fields:
+    """A violation's fields and properties, for str.format_map."""
+
+    def __init__(self, violation: Violation):
+        self.violation = violation
+
+    def __getitem__(self, name: str):
+        return getattr(self.violation, name)
+
+
+# ---- where a remark goes ----------------------------------------------------------
+
+
+class CodeLine(NamedTuple):
+    """A post-image line of a file of the patch (column: 1-based, 0 when
+    the remark is about the line as a whole)."""
+    path: str
+    line: int
+    column: int = 0
+
+
+class ChangelogLine(NamedTuple):
+    """A line of the commit message, by its index in Patch.changelog_lines."""
+    index: int
+
+
+class _Subject:
+    def __repr__(self):
+        return "SUBJECT"
+
+
+SUBJECT = _Subject()  # the subject line of the patch
+
 
 class Hit(NamedTuple):
-    """What a rule reports. Exactly one location: a post-image line of the
-    file being checked, a changelog line index, the subject, or none."""
-
-    message: str
-    line: int | None = None
-    path: str | None = None  # for check_patch rules reporting a code line
-    changelog_line: int | None = None
-    on_subject: bool = False
-    comment: str | None = None  # reviewer prose for the reply draft
+    """A remark as a check reported it: the violation and its one place."""
+    violation: Violation
+    at: CodeLine | ChangelogLine | _Subject | None
     severity: str | None = None  # overrides the rule's default
-    fix: tuple = ()  # Edit records (see fixes.py); only for certain fixes
+    fix: tuple = ()  # Edit records; only for certain fixes
 
 
-class SourceFile:
-    """A changed C file as rules see it: its diff and its post-image regions."""
+class _Sink:
+    """Where the checks of one patch leave their hits (the engine empties
+    it after each rule)."""
 
-    def __init__(self, diff: FileDiff, regions: list[Region]):
-        self.diff = diff
-        self.regions = regions
-
-    @property
-    def path(self) -> str:
-        return self.diff.path
-
-    @property
-    def added(self) -> frozenset[int]:
-        return self.diff.added_line_numbers
-
-    @property
-    def whole_file(self) -> bool:
-        return self.diff.post_image_text is not None
+    def __init__(self):
+        self.hits: list[Hit] = []
 
 
-_SOURCES: dict[int, tuple[FileDiff, SourceFile]] = {}
-_PATCH_FACTS: dict[int, tuple[Patch, object]] = {}
+class _Reporter:
+    """report(at, violation): the one way every check context reports."""
+
+    _sink: _Sink
+
+    def report(self, at, violation: Violation, *, fix: Iterable = (), severity: str | None = None) -> None:
+        where = self._locate(at)
+        if where is not False:
+            self._sink.hits.append(Hit(violation, where, severity, tuple(e for e in fix if e)))
+
+    def _locate(self, at):
+        """The place at names (False: nowhere)."""
+        if at is None or isinstance(at, (CodeLine, ChangelogLine, _Subject)):
+            return at
+        raise TypeError(f"{type(self).__name__}.report() takes no {type(at).__name__} as a place")
 
 
-def source_file(diff: FileDiff) -> SourceFile:
-    """The parsed view of a changed file, shared by every rule that reads it."""
-    entry = _SOURCES.get(id(diff))
-    if entry is not None and entry[0] is diff:
-        return entry[1]
-    if len(_SOURCES) > 512:
-        _SOURCES.clear()
-    made = _make_source_file(diff)
-    _SOURCES[id(diff)] = (diff, made)
-    return made
+# ---- the C files of a patch ---------------------------------------------------------
 
 
 def c_files(patch: Patch, patterns: Iterable[str] | None = None) -> list[FileDiff]:
+    """The C files the patch leaves in the tree (not deleted, not binary)
+    that match patterns."""
     return [d for d in patch.files
             if not d.is_deleted and not d.is_binary and d.path.endswith(C_SUFFIXES)
             and path_matches(d.path, patterns)]
 
 
-def sources_in(patch: Patch, patterns: Iterable[str] | None) -> list[SourceFile]:
-    """The C files of a patch that match patterns."""
-    return [source_file(d) for d in c_files(patch, patterns)]
-
-
-def patch_facts(patch: Patch):
-    """What every C file of the patch says about TDX wrappers and helpers."""
-    from ..facts.tdx import TdxPatchFacts
-
-    entry = _PATCH_FACTS.get(id(patch))
-    if entry is not None and entry[0] is patch:
-        return entry[1]
-    if len(_PATCH_FACTS) > 64:
-        _PATCH_FACTS.clear()
-    regions = [r for s in sources_in(patch, None) for r in s.regions]
-    facts = TdxPatchFacts(regions)
-    _PATCH_FACTS[id(patch)] = (patch, facts)
-    return facts
-
-
-_TDX_FACTS: dict[int, tuple[Region, object]] = {}
-
-
-def tdx_facts(region: Region, patch: Patch):
-    """The TDX facts of one region (made once per patch)."""
-    entry = _TDX_FACTS.get(id(region))
-    if entry is not None and entry[0] is region:
-        return entry[1]
-    from ..facts.tdx import TdxFacts
-
-    facts = TdxFacts(region, patch_facts(patch))
-    _TDX_FACTS[id(region)] = (region, facts)
-    return facts
-
-
-def forget(patch: Patch) -> None:
-    """Drop what was worked out for a patch's files once it is checked: a
-    big mbox would otherwise keep hundreds of parsed files alive."""
-    _PATCH_FACTS.pop(id(patch), None)
-    for diff in patch.files:
-        entry = _SOURCES.pop(id(diff), None)
-        if entry is not None:
-            for region in entry[1].regions:
-                _TDX_FACTS.pop(id(region), None)
-
-
-def added_lines_in(patch: Patch, patterns: Iterable[str] | None) -> Iterator[tuple[FileDiff, Line]]:
-    """(file, line) for each line the patch adds to a file matching patterns,
-    for check_patch rules that read added lines as text."""
-    for diff in patch.files:
-        if path_matches(diff.path, patterns):
-            for line in diff.added_lines():
-                yield diff, line
-
-
-def _make_source_file(diff: FileDiff) -> SourceFile:
+def _regions(diff: FileDiff) -> list[Region]:
+    """A changed file's post-image as Regions: the whole file when it is
+    known, else one region per hunk."""
     added = diff.added_line_numbers
     if diff.post_image_text is not None:
         lines = diff.post_image_text.split("\n")
         if lines and lines[-1] == "":
             lines.pop()
-        return SourceFile(diff, [Region(lines, list(range(1, len(lines) + 1)), added)])
+        return [Region(lines, list(range(1, len(lines) + 1)), added)]
     regions = []
     for hunk in diff.hunks:
         post = hunk.post_image()
         if post:
-            regions.append(Region([ln.text for ln in post], [ln.new_no for ln in post], added,
-                                  hunk.section))
-    return SourceFile(diff, regions)
+            regions.append(Region([ln.text for ln in post], [ln.new_no for ln in post], added, hunk.section))
+    return regions
 
 
-# ---------------------------------------------------------------------------
-# What a rule's check function receives: the thing to check, the facts about
-# it, and report(). Locations are worked out here, never in a rule.
+class _ParsedPatch:
+    """The C files of one patch, each parsed once, and their TDX facts;
+    shared by every check of the patch. It refers to nothing that refers
+    back to it, so it goes with the patch's checks (the collector rests
+    while a big mbox is reviewed)."""
 
-
-class _Sink:
-    def __init__(self):
-        self.hits: list[Hit] = []
-
-
-class Code:
-    """One region of a changed C file: the Region's C facts (every Region
-    method is available here), its TDX facts (.tdx), and report()."""
-
-    def __init__(self, region: Region, path: str, patch: Patch, sink: "_Sink"):
-        # No reference back to the FileCheck: objects that point at each
-        # other outlive their patch until a garbage-collector pass.
-        self.region = region
-        self.path = path
+    def __init__(self, patch: Patch):
         self.patch = patch
-        self.sink = sink
+        self._regions: dict[int, list[Region]] = {}  # by id() of the FileDiff (held by the patch)
+        self._tdx: dict[int, TdxFacts] = {}  # by id() of the Region (held in _regions)
 
-    def __getattr__(self, name):
-        # The Region's methods and properties, looked up once and then kept
-        # here (a Code serves every rule of its patch).
-        value = getattr(self.region, name)
-        if callable(value):
-            self.__dict__[name] = value
-        return value
-
-    @cached_property
-    def tdx(self):
-        return tdx_facts(self.region, self.patch)
+    def regions(self, diff: FileDiff) -> list[Region]:
+        found = self._regions.get(id(diff))
+        if found is None:
+            found = self._regions[id(diff)] = _regions(diff)
+        return found
 
     @cached_property
-    def loops(self):
-        from ..facts.tdx import LoopFacts
+    def tdx_patch(self) -> TdxPatchFacts:
+        """What every C file of the patch says about TDX wrappers and helpers."""
+        return TdxPatchFacts([r for d in c_files(self.patch) for r in self.regions(d)])
 
+    def tdx(self, region: Region) -> TdxFacts:
+        found = self._tdx.get(id(region))
+        if found is None:
+            found = self._tdx[id(region)] = TdxFacts(region, self.tdx_patch)
+        return found
+
+
+# ---- what a check gets ----------------------------------------------------------------
+
+
+class Code(_Reporter):
+    """One region of a changed C file: its C facts (.c), its TDX facts
+    (.tdx) and its loops (.loops), and report()."""
+
+    def __init__(self, region: Region, path: str, parsed: _ParsedPatch, sink: _Sink):
+        self.c = region
+        self.path = path
+        self._parsed = parsed
+        self._sink = sink
+
+    @cached_property
+    def tdx(self) -> TdxFacts:
+        return self._parsed.tdx(self.c)
+
+    @cached_property
+    def loops(self) -> LoopFacts:
         return LoopFacts(self.tdx)
 
-    def line_of(self, where) -> int | None:
-        """The added post-image line a node (or line number, or the first
-        of several candidates that has one) stands for; None if none."""
-        if where is None:
-            return None
-        if isinstance(where, (list, tuple)):
-            return next((ln for ln in (self.line_of(w) for w in where if w is not None)
-                         if ln is not None), None)
-        if isinstance(where, int):
-            return where if self.region.is_added(where) else None
-        start = self.region.line_no(where.start_point[0])
-        if self.region.is_added(start):
-            return start
-        return self.region.first_added(where)
+    def _locate(self, at):
+        if isinstance(at, (list, tuple)) and not isinstance(at, CodeLine):
+            places = [self._locate(a) for a in at if a is not None]
+            places = [p for p in places if p]
+            # A list names candidates: the first on a line the patch adds.
+            return next((p for p in places if self.c.is_added(p.line)), places[0] if places else False)
+        if isinstance(at, int):
+            return CodeLine(self.path, at) if self.c.row_of(at) is not None else False
+        if at is None or isinstance(at, (CodeLine, ChangelogLine, _Subject)):
+            return super()._locate(at)
+        return self._node_place(at)
 
-    def edit(self, node, text: str, start: int | None = None, end: int | None = None):
+    def _node_place(self, node) -> CodeLine | bool:
+        """A node's place: its first line, or the first line of it the
+        patch adds when its first line is context (a loop whose body the
+        patch changes)."""
+        region = self.c
+        start = region.line_no(node.start_point[0])
+        if start is not None and region.is_added(start):
+            return CodeLine(self.path, start, node.start_point[1] + 1)
+        added = region.first_added(node)
+        if added is not None:
+            return CodeLine(self.path, added)
+        return CodeLine(self.path, start, node.start_point[1] + 1) if start is not None else False
+
+    def edit(self, node, text: str, start: int | None = None, end: int | None = None) -> Edit | None:
         """An Edit replacing node's text (or the bytes start..end of it) with
         text; None when the span lies outside the real lines."""
-        from .fixes import Edit
-
         lo = node.start_byte + (start or 0)
         hi = node.start_byte + end if end is not None else node.end_byte
         first, last = self._point(lo), self._point(hi)
@@ -223,61 +283,57 @@ class Code:
 
     def _point(self, byte: int):
         """(post-image line, byte column) of a byte of the region's source."""
-        source = self.region.source
+        source = self.c.source
         row = source.count(b"\n", 0, byte)
         column = byte - (source.rfind(b"\n", 0, byte) + 1)
-        line = self.region.line_no(row)
+        line = self.c.line_no(row)
         return (line, column) if line is not None else None
 
-    def report(self, where, message: str, comment: str | None = None, *, fix=(),
-               severity: str | None = None) -> None:
-        """Report at a node or line; dropped when it is not on an added line."""
-        line = self.line_of(where)
-        if line is not None:
-            self.sink.hits.append(Hit(message, line=line, path=self.path, comment=comment,
-                                           severity=severity, fix=tuple(e for e in fix if e)))
 
+class FileCheck(_Reporter):
+    """A changed C file as check_file sees it: its regions as Code."""
 
-class FileCheck:
-    """A changed C file as a check_file rule sees it."""
-
-    def __init__(self, source: SourceFile, patch: Patch, sink: _Sink | None = None):
-        self.source = source
-        self.patch = patch
-        self.sink = sink or _Sink()
-        self.code = [Code(r, source.path, patch, self.sink) for r in source.regions]
-
-    @property
-    def path(self) -> str:
-        return self.source.path
+    def __init__(self, diff: FileDiff, parsed: _ParsedPatch, sink: _Sink):
+        self.diff = diff
+        self.path = diff.path
+        self.patch = parsed.patch
+        self._parsed = parsed
+        self._sink = sink
+        self.code = [Code(r, diff.path, parsed, sink) for r in parsed.regions(diff)]
 
     @property
     def whole_file(self) -> bool:
-        return self.source.whole_file
+        """Is the whole post-image file in sight (a local check), not only hunks?"""
+        return self.diff.post_image_text is not None
 
-    @property
-    def regions(self) -> list[Region]:
-        return self.source.regions
+    def others(self, patterns: Iterable[str] | None = None) -> list[FileCheck]:
+        """The patch's other C files that match patterns (a header's
+        stubs for the functions this file declares, say)."""
+        return [FileCheck(d, self._parsed, self._sink) for d in c_files(self.patch, patterns)
+                if d is not self.diff]
 
-    def report(self, line: int, message: str, comment: str | None = None, **kw) -> None:
-        for code in self.code:
-            if code.region.row_of(line) is not None:
-                code.report(line, message, comment, **kw)
-                return
+    def _locate(self, at):
+        if isinstance(at, int):
+            in_sight = any(c.c.row_of(at) is not None for c in self.code)
+            return CodeLine(self.path, at) if in_sight else False
+        return super()._locate(at)
 
 
-class PatchCheck:
-    """One patch as a check_patch rule sees it."""
+class PatchCheck(_Reporter):
+    """One patch as check_patch sees it. The engine hands one PatchCheck to
+    every rule of a patch, so each file is parsed once and each Code's
+    facts serve them all."""
 
     def __init__(self, patch: Patch):
         self.patch = patch
-        self.sink = _Sink()
+        self._parsed = _ParsedPatch(patch)
+        self._sink = _Sink()
         self._file_checks: dict[int, FileCheck] = {}  # by id() of the FileDiff
         self._files: dict[int, tuple] = {}  # by id() of the patterns: (patterns, FileChecks)
 
-    def files(self, patterns: Iterable[str] | None) -> list[FileCheck]:
-        """The C files of the patch that match patterns, sharing this sink
-        (kept by patterns: the rules of a patch ask with a few constants)."""
+    def files(self, patterns: Iterable[str] | None = None) -> list[FileCheck]:
+        """The C files of the patch that match patterns (kept by patterns:
+        the rules of a patch ask with a few constants)."""
         key = id(patterns)
         found = self._files.get(key)
         if found is None or found[0] is not patterns:
@@ -285,41 +341,38 @@ class PatchCheck:
         return found[1]
 
     def file_check(self, diff: FileDiff) -> FileCheck:
-        """The FileCheck of one changed file of the patch. The engine hands
-        one PatchCheck to every rule of a patch, so each file's Code objects
-        (and what they keep) serve them all."""
         check = self._file_checks.get(id(diff))
         if check is None:
-            check = self._file_checks[id(diff)] = FileCheck(source_file(diff), self.patch, self.sink)
+            check = self._file_checks[id(diff)] = FileCheck(diff, self._parsed, self._sink)
         return check
 
-    def report(self, message: str, comment: str | None = None, **where) -> None:
-        """A remark at a place the rule names: changelog_line=, on_subject=,
-        or path= and line= (an added line); with none, the patch as a whole."""
-        self.sink.hits.append(Hit(message, comment=comment, **where))
+    def added_lines(self, patterns: Iterable[str] | None = None) -> Iterator[tuple[FileDiff, Line]]:
+        """(file, line) for each line the patch adds to a file matching
+        patterns, for rules that read added lines as text."""
+        for diff in self.patch.files:
+            if path_matches(diff.path, patterns):
+                for line in diff.added_lines():
+                    yield diff, line
 
-    def report_changelog(self, index: int, message: str, comment: str | None = None, **kw) -> None:
-        self.sink.hits.append(Hit(message, changelog_line=index, comment=comment, **kw))
-
-    def report_subject(self, message: str, comment: str | None = None, **kw) -> None:
-        self.sink.hits.append(Hit(message, on_subject=True, comment=comment, **kw))
-
-    def report_patch(self, message: str, comment: str | None = None, **kw) -> None:
-        """A remark on the patch as a whole (no line)."""
-        self.sink.hits.append(Hit(message, comment=comment, **kw))
-
-    def report_line(self, path: str, line: int, message: str, comment: str | None = None,
-                    **kw) -> None:
-        """A remark on an added line of any file of the patch."""
-        self.sink.hits.append(Hit(message, line=line, path=path, comment=comment, **kw))
+    def removed_lines(self, patterns: Iterable[str] | None = None) -> Iterator[str]:
+        """The text of each line the patch removes from a C file matching patterns."""
+        for diff in self.patch.files:
+            if diff.path.endswith(C_SUFFIXES) and not diff.is_binary and path_matches(diff.path, patterns):
+                for hunk in diff.hunks:
+                    for ln in hunk.lines:
+                        if ln.kind == "-":
+                            yield ln.text
 
 
-class SeriesCheck:
-    """A series as a check_series rule sees it."""
+class SeriesCheck(_Reporter):
+    """A series as check_series sees it; its findings are about the series
+    as a whole (report(None, ...))."""
 
     def __init__(self, series):
         self.series = series
-        self.sink = _Sink()
+        self._sink = _Sink()
 
-    def report(self, message: str, comment: str | None = None, **kw) -> None:
-        self.sink.hits.append(Hit(message, comment=comment, **kw))
+    def _locate(self, at):
+        if at is not None:
+            raise TypeError("SeriesCheck.report() takes None: the series as a whole")
+        return None

@@ -13,9 +13,9 @@ from __future__ import annotations
 from itertools import accumulate
 
 from .areas import C_SUFFIXES
-from ..common.lazyre import lazy_re
+from ..common import lazy_re
 from .findings import Finding
-from ..mail.model import Patch
+from ..mail import Patch
 
 MAX_FILES = 2000  # files one patch touches
 MAX_ADDED_LINES = 40_000  # lines one patch adds, all files together

@@ -6,8 +6,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, NamedTuple
 
 from .b4glue import SeriesPlan, is_patch_message, plan_series
-from ..common.errors import UserError
-from ..common.lazyre import lazy_re
+from ..common import UserError
+from ..common import lazy_re
 from .parse import patch_from_message
 from .model import Patch, Reply, Series
 

@@ -19,8 +19,8 @@ import sys
 from contextlib import redirect_stderr, redirect_stdout
 from typing import TYPE_CHECKING, NamedTuple
 
-from ..common.errors import UserError
-from ..common.lazyre import lazy_re
+from ..common import UserError
+from ..common import lazy_re
 
 if TYPE_CHECKING:
     from email.message import Message

@@ -11,8 +11,8 @@ from __future__ import annotations
 import os
 
 from .b4glue import prep_branch_patches, range_patches
-from ..common.errors import UserError
-from ..common.lazyre import lazy_re
+from ..common import UserError
+from ..common import lazy_re
 from .model import Series
 
 

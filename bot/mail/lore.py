@@ -16,7 +16,7 @@ import urllib.parse
 import zlib
 
 from .. import __version__
-from ..common.errors import UserError
+from ..common import UserError
 
 MAX_DOWNLOAD = 64 << 20  # bytes on the wire
 MAX_MBOX = 128 << 20  # decompressed thread

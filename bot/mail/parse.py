@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from ..common.errors import UserError
-from ..common.lazyre import lazy_re
+from ..common import UserError
+from ..common import lazy_re
 from .model import FileDiff, Hunk, Line, Patch, Trailer
 from .subjects import parse_subject
 

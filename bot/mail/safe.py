@@ -24,8 +24,8 @@ from __future__ import annotations
 import re
 from typing import NamedTuple
 
-from ..common.errors import UserError
-from ..common.lazyre import lazy_re
+from ..common import UserError
+from ..common import lazy_re
 
 MAX_MSGID = 250  # RFC 5322 lines are 998 octets; real ids are far shorter
 MAX_ADDRESS = 254

@@ -11,8 +11,8 @@ import re
 import sys
 from typing import TYPE_CHECKING
 
-from ..common.errors import UserError
-from ..common.lazyre import lazy_re
+from ..common import UserError
+from ..common import lazy_re
 
 if TYPE_CHECKING:
     from email.message import Message

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import NamedTuple
 
-from ..common.lazyre import lazy_re
+from ..common import lazy_re
 
 # No real series comes near these; larger numbers are read as plain words.
 MAX_DIGITS = 4

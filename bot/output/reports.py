@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 
 from .. import __version__
-from ..mail.safe import printable
-from ..lint.findings import Finding, Review
+from ..mail import printable
+from ..lint import Finding, Review
 
 _COLOURS = {"error": "\033[1;31m", "warning": "\033[1;33m", "info": "\033[1;36m",
             "bold": "\033[1m", "dim": "\033[2m", "reset": "\033[0m"}

@@ -17,8 +17,8 @@ import hashlib
 import json
 
 from .. import __version__
-from ..lint.findings import Finding, Review
-from ..mail.model import Patch
+from ..lint import Finding, Review
+from ..mail import Patch
 from .rulesdoc import help_uri
 
 LEVEL = {"error": "error", "warning": "warning", "info": "note"}
@@ -103,7 +103,7 @@ def _result(f: Finding, review: Review, rule_index: int, seen: dict[str, int]) -
     if f.already_raised:
         properties["alreadyRaised"] = True
     if f.fix and patch is not None:
-        from ..lint.fixes import sarif_fix
+        from ..lint import sarif_fix
 
         lines = {(d.path, ln.new_no): ln.text for d in patch.files for ln in d.added_lines()}
         result["fixes"] = [sarif_fix(list(f.fix), f"Fix: {f.message}",

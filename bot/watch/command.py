@@ -3,7 +3,7 @@ with --status, a look at what its state holds). The watching itself is in
 responder.py, delivery in delivery.py, the memory in state.py."""
 from __future__ import annotations
 
-from ..common.errors import UserError
+from ..common import UserError
 
 
 def run(args) -> int:
@@ -14,10 +14,10 @@ def run(args) -> int:
     import time
 
     from . import delivery, responder
-    from ..lint.areas import TDX_SCOPE
-    from ..flow.config import read_git_config, sender_address
-    from ..mail.safe import clean_address
-    from ..flow.pipeline import build_options
+    from ..lint import TDX_SCOPE
+    from ..flow import read_git_config, sender_address
+    from ..mail import clean_address
+    from ..flow import build_options
     from .state import State, default_path, state_error
 
     path = args.state or default_path()

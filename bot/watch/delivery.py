@@ -17,8 +17,8 @@ import os
 import secrets
 from typing import Callable, NamedTuple
 
-from ..common.errors import UserError
-from ..mail.safe import UnsafeReply, envelope, printable
+from ..common import UserError
+from ..mail import UnsafeReply, envelope, printable
 from .state import State
 
 log = logging.getLogger("tdxbot.watch")
@@ -174,7 +174,7 @@ def _age(state: State, patch_msgid: str, now: float) -> float | None:
     if archived is None and raw:
         from email.utils import parsedate_to_datetime
 
-        from ..mail.parse import decode_header_value
+        from ..mail import decode_header_value
 
         head = raw.split(b"\n\n", 1)[0].decode("ascii", "replace")
         for line in head.splitlines():

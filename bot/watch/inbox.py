@@ -15,7 +15,7 @@ import re
 import urllib.parse
 from typing import Iterator, NamedTuple
 
-from ..common.errors import UserError
+from ..common import UserError
 
 _EPOCH = re.compile(r"^(\d+)\.git$")
 

@@ -22,9 +22,9 @@ import time
 from typing import Callable, NamedTuple
 
 from .. import __version__
-from ..common.errors import UserError
-from ..mail.safe import UnsafeReply, printable
-from ..mail.model import Address
+from ..common import UserError
+from ..mail import UnsafeReply, printable
+from ..mail import Address
 from .state import State
 from .triage import OWN_HEADER, automated, first_header, id_problem, raw_headers, route
 
@@ -134,8 +134,8 @@ def ingest(state: State, inbox: str, progress: bool = False) -> int:
 def _thread_plans(raws: list[bytes]):
     """The thread's parsed messages, and b4's plan of each revision in it
     with whether b4 finds that revision complete."""
-    from ..mail.b4glue import plan_revisions
-    from ..mail.sources import parse_message
+    from ..mail import plan_revisions
+    from ..mail import parse_message
 
     messages, problems = [], []
     for raw in raws:
@@ -148,7 +148,7 @@ def _thread_plans(raws: list[bytes]):
 
 def _series_key(root: str, messages, plan) -> str:
     """The cover letter's Message-ID (else the first patch's) and the version."""
-    from ..mail.parse import message_id
+    from ..mail import message_id
 
     first = plan.cover if plan.cover is not None else (plan.patches[0] if plan.patches else None)
     anchor = (message_id(messages[first]) if first is not None else None) or root
@@ -200,10 +200,10 @@ def decide_thread(state: State, root: str, first_seen: float, settings: Settings
 
 def _decide_series(state: State, root: str, messages, raws, plan, settings: Settings, now: float):
     """(status, reason, planned replies) for one series."""
-    from ..lint.areas import path_matches
-    from ..mail.assembly import build_series
-    from ..lint.engine import review_series
-    from ..output.drafts import draft_replies, message_bytes
+    from ..lint import path_matches
+    from ..mail import build_series
+    from ..lint import review_series
+    from ..output import draft_replies, message_bytes
 
     try:
         series = build_series(messages, plan.version, root, plan)

@@ -18,7 +18,7 @@ import os
 import sqlite3
 import time
 
-from ..common.errors import UserError
+from ..common import UserError
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS marks (epoch INTEGER PRIMARY KEY, commit_id TEXT NOT NULL);
@@ -266,7 +266,7 @@ class State:
         replies by state (planned with their retry time and last error,
         failed and maybe-sent with their reason), skipped series by reason
         and the skipped messages, newest first, at most limit of each."""
-        from ..mail.safe import printable
+        from ..mail import printable
 
         def when(t) -> str:
             return time.strftime("%Y-%m-%d %H:%M", time.localtime(t)) if t else "-"

@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import os
 
-from ..common.errors import UserError
+from ..common import UserError
 
 SUFFIXES = (".eml", ".patch", ".mbox")
 LINE_SLACK = 2
@@ -83,9 +83,9 @@ def score_case(findings, expect: dict) -> dict:
 
 
 def evaluate(folder: str) -> dict:
-    from ..lint.engine import review_series
-    from ..mail.assembly import assemble
-    from ..mail.sources import load_local
+    from ..lint import review_series
+    from ..mail import assemble
+    from ..mail import load_local
 
     per_rule: dict[str, dict[str, int]] = {}
     totals = {"hits": 0, "misses": 0, "false_alarms": 0, "added_lines": 0, "cases": 0,
