@@ -13,7 +13,7 @@ from conftest import run_cli
 
 from tdxbot.lint.engine import mark_already_raised
 from tdxbot.facts.prose import on_topic, sentences, statement_mood, topic_terms
-from tdxbot.mail.model import Address, Reply, Series
+from tdxbot.mail import Series, remarks_in
 from tdxbot.lint.findings import Finding
 from tdxbot.output.drafts import quote_body
 from tdxbot.lint.cases import Case, case_patch
@@ -96,8 +96,9 @@ def _finding(rule, message, line=1951, text="+\t * Don't loop forever."):
 
 def _series_with_reply(*body):
     patch = case_patch(Case())
-    reply = Reply("r1", "p3", Address("Kim", "kim@example.org"), tuple(body))
-    return Series(title="t", version=1, total=1, cover=None, patches=(patch,), replies=(reply,))
+    reply = patch._replace(message_id="r1", in_reply_to="p3", body_lines=tuple(body), files=())
+    return Series(title="t", version=1, total=1, cover=None, patches=(patch,),
+                  remarks=tuple(remarks_in(reply)))
 
 
 def test_a_comment_hides_only_findings_on_its_topic():

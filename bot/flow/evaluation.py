@@ -20,6 +20,8 @@ import json
 import os
 
 from ..common import UserError
+from ..lint import review_series
+from ..mail import assemble, load_local
 
 SUFFIXES = (".eml", ".patch", ".mbox")
 LINE_SLACK = 2
@@ -83,10 +85,6 @@ def score_case(findings, expect: dict) -> dict:
 
 
 def evaluate(folder: str) -> dict:
-    from ..lint import review_series
-    from ..mail import assemble
-    from ..mail import load_local
-
     per_rule: dict[str, dict[str, int]] = {}
     totals = {"hits": 0, "misses": 0, "false_alarms": 0, "added_lines": 0, "cases": 0,
               "out_of_reach": 0}

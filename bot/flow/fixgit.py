@@ -18,8 +18,8 @@ import tempfile
 from typing import NamedTuple
 
 from ..common import UserError
-from ..lint import Edit, apply, still_parses, without_overlaps
-from ..lint import Finding, Review
+from ..lint import Edit, Finding, Review, apply, still_parses, without_overlaps
+from ..mail import printable
 
 # Uncommitted changes this close to an edit make it the author's hunk.
 NEAR = 3
@@ -187,8 +187,6 @@ def fixes_diff(result: FixResult, root: str) -> str:
 
 def outcome_lines(result: FixResult) -> tuple[list[str], str]:
     """A line per fix, applied or left out and why, and a summary."""
-    from ..mail import printable
-
     lines = []
     for o in result.outcomes:
         f = o.finding

@@ -10,6 +10,19 @@ import sys
 from typing import TYPE_CHECKING, Callable, Iterable, NamedTuple
 
 from ..common import UserError
+from ..lint import (Options, check_patch, describe_unknown, review_series, split_by_scope,
+                    unknown_rule_ids, validate_rule_ids)
+from ..mail import (DEFAULT_LORE_URL, assemble, build_series, fetch_thread, is_standalone_patch,
+                    load_git_series, load_local, load_raw, needs_b4, parse_all, parse_message,
+                    parse_msgid_arg, patch_from_message, plan_series_in_child, plan_threads,
+                    printable)
+from ..output import b4_review_records, draft_replies, is_help_url, render_checkpatch, write_drafts
+from .checkpatch import checkpatch_findings, checkpatch_path, merge
+from .config import read_git_config, sender_address
+from .fixgit import plan_fixes, write_fixes
+from .forked import collector_resting, work_shared
+from .threads import (ThreadJob, first_id, keep_what_threads_read, review_threads, slim_review,
+                      thread_messages)
 
 if TYPE_CHECKING:
     from .config import Settings
@@ -34,8 +47,6 @@ def build_options(settings: Settings, ignore: Iterable[str] | None = None,
     """Options from the command line (unknown ids are an error) and git
     config (unknown ids are reported and skipped: the same config serves b4's
     per-patch checks, which should keep running)."""
-    from ..lint import Options, validate_rule_ids
-
     ignored = split_ids(ignore)
     validate_rule_ids(ignored, "--ignore")
     selected = split_ids(select) or None
@@ -56,8 +67,6 @@ def build_options(settings: Settings, ignore: Iterable[str] | None = None,
 def known_ids(ids: set[str], where: str) -> set[str]:
     """The known ones of ids; the others are reported on stderr, each with
     the closest known id when there is one."""
-    from ..lint import describe_unknown, unknown_rule_ids
-
     unknown = unknown_rule_ids(ids)
     if unknown:
         warn(f"{where}: unknown rule id(s): {describe_unknown(unknown)}; ignored")
@@ -67,8 +76,6 @@ def known_ids(ids: set[str], where: str) -> set[str]:
 def sarif_help_url(settings: Settings | None) -> str | None:
     """git config tdxbot.help-url, where SARIF's rule links point (None:
     the rules document installed with tdxbot, see rulesdoc)."""
-    from ..output import is_help_url
-
     url = settings.get("tdxbot.help-url") if settings is not None else None
     if url and not is_help_url(url):
         warn(f"git config tdxbot.help-url: {url!r} is not an http(s) or file URL; ignored")
@@ -96,10 +103,6 @@ def review_local(sources: list[str], version: int | None, options: Options,
     on_review sees each whole review (to draft replies); the reviews
     returned keep only what the reports read (see slim_review), so memory
     does not grow with the patches of a big mbox."""
-    from ..mail import plan_threads
-    from ..mail import load_raw, parse_message
-    from .threads import ThreadJob, deliver, first_id, keep_what_threads_read, review_threads, thread_messages
-
     if sources.count("-") > 1:
         raise UserError("'-' (stdin) given more than once")
     raws: list[bytes | None] = []
@@ -119,7 +122,9 @@ def review_local(sources: list[str], version: int | None, options: Options,
         review = review_messages(thread_messages(plans[0].positions, heads, raws, where),
                                  version, where, options)
         review.notes.extend(plans[0].notes)
-        return [deliver(review, on_review)]
+        if on_review is not None:
+            on_review(review)
+        return [slim_review(review)]
     jobs = [ThreadJob(plan, f"{where}, thread <{first_id(heads[plan.positions[0]])}>")
             for plan in plans]
     keep_what_threads_read(plans, heads, raws)
@@ -132,7 +137,8 @@ def review_local(sources: list[str], version: int | None, options: Options,
             errors.append(outcome)
             note(f"{outcome}; thread left out")
         elif on_review is not None:
-            reviews.append(deliver(outcome, on_review))
+            on_review(outcome)  # whole: the drafts quote the patches
+            reviews.append(slim_review(outcome))
         else:
             reviews.append(outcome)  # slimmed already
     if not reviews:
@@ -145,8 +151,6 @@ def review_local(sources: list[str], version: int | None, options: Options,
 def review_remote(source: str, lore_url: str | None, version: int | None, timeout: float,
                   options: Options) -> Review:
     """The review of the thread a Message-ID or lore URL names."""
-    from ..mail import DEFAULT_LORE_URL, fetch_thread, parse_msgid_arg
-
     msgid, url_base = parse_msgid_arg(source)
     base = url_base or lore_url or DEFAULT_LORE_URL
     messages = fetch_thread(msgid, base, timeout)
@@ -161,11 +165,6 @@ def review_messages(messages, version: int | None, where: str, options: Options,
     per-patch rules (forked.work_shared), the second child taking up the
     core once b4 is done. Patches that turn out not to be in the series
     are checked for nothing, which is cheaper than waiting for b4."""
-    from ..mail import assemble, build_series, is_standalone_patch, needs_b4, parse_all
-    from ..mail import plan_series_in_child
-    from ..lint import check_patch, review_series
-    from .forked import collector_resting, work_shared
-
     if len(messages) < parallel_min or usable_cpus() < 2 or not needs_b4(messages):
         with collector_resting():  # as in the shared path: a pass would only walk live objects
             return review_series(assemble(messages, version, where), options)
@@ -188,10 +187,6 @@ def usable_cpus() -> int:
 def stdin_series() -> tuple[Series | None, list]:
     """The messages b4 passes on stdin, as a series; None for a mail with no
     diff (a cover letter or a note)."""
-    from ..mail import assemble, build_series
-    from ..mail import patch_from_message
-    from ..mail import load_local
-
     messages = load_local("-")
     if len(messages) == 1:
         patch = patch_from_message(messages[0], "<stdin>")
@@ -205,10 +200,6 @@ def b4_check_lines(ignore, review_all: bool) -> str:
     """What `tdxbot b4-check` prints for the patch on stdin: checkpatch-style
     lines; nothing for a cover letter or a patch outside the scope (which b4
     shows as passed)."""
-    from .config import read_git_config
-    from ..lint import review_series
-    from ..output import render_checkpatch
-
     settings = read_git_config()
     options = build_options(settings, ignore)
     series, _ = stdin_series()
@@ -224,10 +215,6 @@ def b4_review_check_records(whole_series: bool, ignore, lore_url: str | None, ti
     """b4's review check records for the message on stdin: one for the
     patch, or with whole_series one for the series of the cover letter;
     none for a cover letter alone or for what lies outside the scope."""
-    from .config import read_git_config
-    from ..lint import review_series
-    from ..output import b4_review_records
-
     settings = read_git_config()
     options = build_options(settings, ignore)
     series, messages = stdin_series()
@@ -248,10 +235,6 @@ def cover_thread_series(cover_message, lore_url: str | None, settings: Settings,
                         timeout: float) -> Series:
     """The whole series of a cover letter b4 passed alone, fetched from the
     archive the user's config names."""
-    from ..mail import assemble
-    from ..mail import patch_from_message
-    from ..mail import DEFAULT_LORE_URL, fetch_thread
-
     cover = patch_from_message(cover_message, "<stdin>")
     if not cover.message_id:
         raise UserError("the cover letter on stdin has no Message-ID")
@@ -289,7 +272,6 @@ class draft_writer:  # noqa: N801 - used as a function that remembers what it wr
     def __init__(self, settings: Settings, sender_arg: str | None, folder: str):
         from datetime import datetime, timezone
 
-        from .config import sender_address
 
         self.sender = sender_address(settings, sender_arg)
         if self.sender is None:
@@ -302,8 +284,6 @@ class draft_writer:  # noqa: N801 - used as a function that remembers what it wr
         self.written: list[str] = []
 
     def __call__(self, review: Review) -> None:
-        from ..output import draft_replies, write_drafts
-
         drafts = draft_replies(review, self.sender, self.now)
         by_index = {p.index: p for p in review.series.patches}
         if review.series.cover is not None:
@@ -311,8 +291,6 @@ class draft_writer:  # noqa: N801 - used as a function that remembers what it wr
         for draft in drafts:
             patch = by_index.get(draft.patch_index)
             if patch is not None and draft.message["In-Reply-To"] is None:
-                from ..mail import printable
-
                 warn(f"the draft to '{printable(patch.subject)}' is not threaded: the patch has no "
                      "Message-ID a reply header may carry")
         self.written += write_drafts(drafts, self.folder)
@@ -334,10 +312,6 @@ def review_branch(revs: list[str], paths: list[str], settings_for, ignore, selec
     """The review of a git branch: the b4 prep series, else the commits
     `git rev-list revs -- paths` picks. settings_for(root) reads the
     repository's git config. Patches outside the scope are left out."""
-    from .checkpatch import checkpatch_findings, checkpatch_path, merge
-    from ..lint import review_series
-    from ..mail import load_git_series
-
     gs = load_git_series(revs, paths)
     settings = settings_for(gs.root)
     options = build_options(settings, ignore, select)
@@ -365,8 +339,6 @@ def apply_scope(series: Series, settings: Settings, review_all: bool) -> tuple[S
     """The series cut to the patches tdxbot reviews, and those left out:
     every patch with --all or git config tdxbot.scope=all, else those that
     touch TDX or name it in the subject (areas.TDX_SCOPE)."""
-    from ..lint import split_by_scope
-
     scope, complaint = settings.scope()
     if complaint:
         warn(complaint)
@@ -384,8 +356,6 @@ def scope_note(left_out) -> str:
 def fix_branch(checked: BranchCheck, write: bool):
     """The certain fixes of a checked branch: written to the work tree
     (write), or only worked out (for --diff). Returns the FixResult."""
-    from .fixgit import plan_fixes, write_fixes
-
     result = plan_fixes(checked.review, checked.root)
     if write:
         write_fixes(result, checked.root)

@@ -7,6 +7,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, NamedTuple
 
 from ..common import UserError
+from ..lint import Review, all_rules, review_series
+from ..mail import assemble, message_id, parse_message
+from .forked import collector_resting, work_shared
 
 if TYPE_CHECKING:
     from ..mail import ThreadPlan
@@ -25,10 +28,6 @@ def review_threads(jobs: list[ThreadJob], heads: list, raws: list, version: int 
     in order; with fork, a forked child shares the threads
     (forked.work_shared). heads and raws: the mails as keep_what_threads_read
     left them; each is let go once its thread has read it."""
-    from ..mail import assemble
-    from ..lint import all_rules, review_series
-    from .forked import collector_resting, work_shared
-
     def work(job: ThreadJob):
         try:
             messages = thread_messages(job.plan.positions, heads, raws, job.where)
@@ -49,8 +48,6 @@ def review_threads(jobs: list[ThreadJob], heads: list, raws: list, version: int 
 def thread_messages(positions: list[int], heads: list, raws: list, where: str) -> list:
     """The mails of a thread: a lone mail as read for threading, more as
     email.message objects (b4 wants those)."""
-    from ..mail import parse_message
-
     if len(positions) == 1:
         return [heads[positions[0]]]
     return [parse_message(raws[p], where) for p in positions]
@@ -71,15 +68,7 @@ def keep_what_threads_read(plans: list[ThreadPlan], heads: list, raws: list) -> 
 
 
 def first_id(msg) -> str:
-    from ..mail import message_id
-
     return message_id(msg) or "no Message-ID"
-
-
-def deliver(review: Review, on_review) -> Review:
-    if on_review is not None:
-        on_review(review)
-    return slim_review(review)
 
 
 def slim_review(review: Review) -> Review:
@@ -87,10 +76,9 @@ def slim_review(review: Review) -> Review:
     subjects, numbers, Message-IDs and the paths touched. Bodies, diffs,
     headers and replies are let go once a series is reviewed and drafted."""
     series = review.series
-    from ..lint import Review
 
     out = Review(series._replace(cover=_slim_patch(series.cover),
-                                 patches=tuple(_slim_patch(p) for p in series.patches), replies=()),
+                                 patches=tuple(_slim_patch(p) for p in series.patches), remarks=()),
                  review.findings, review.notes)
     return out
 

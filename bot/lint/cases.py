@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from ..mail import Patch
+from ..mail import Patch, patch_from_message
 
 
 # The post-image line number of a case's first line (its `before`, else its code).
@@ -98,7 +98,6 @@ def case_mail(case: Case) -> bytes:
 def case_patch(case: Case) -> Patch:
     from email.parser import BytesParser
 
-    from ..mail import patch_from_message
 
     msg = BytesParser().parsebytes(case_mail(case))
     patch = patch_from_message(msg, "case")

@@ -14,9 +14,10 @@ from functools import lru_cache
 from types import ModuleType
 from typing import Iterable, NamedTuple
 
-from ..common import UserError
-from ..common import lazy_re
-from ..mail import Patch, Series
+from .. import rules
+from ..common import UserError, lazy_re
+from ..facts import on_topic, topic_terms
+from ..mail import Patch, Series, quote_key
 from .areas import path_matches
 from .findings import SEVERITIES, SEVERITY_RANK, Finding, Review
 from .kit import SUBJECT, ChangelogLine, CodeLine, Hit, PatchCheck, SeriesCheck, Violation, c_files
@@ -65,8 +66,6 @@ def _rule_from_module(module: ModuleType) -> Rule:
 
 @lru_cache(maxsize=1)
 def all_rules() -> tuple[Rule, ...]:
-    from .. import rules as package
-
     found = []
     # A directory listing, not pkgutil: pkgutil pulls in inspect, which the
     # per-patch b4 check would pay for on every patch.
@@ -274,91 +273,26 @@ def _order(f: Finding, file_order: dict) -> tuple:
 
 
 def mark_already_raised(findings: list[Finding], series: Series) -> list[Finding]:
-    """A human reply that quotes a line and comments right below it has made
-    a point on that line. A finding there on the same topic (the rule's
-    TOPICS, else the words of its id and message) is marked and left out of
+    """A finding on a line a human reviewer already commented on (a remark
+    of the thread, see mail.remarks) on the same topic (the rule's TOPICS,
+    else the words of its id and message) is marked and left out of
     drafts; a finding on another topic stays: "add a new line here" says
     nothing about a loop bound."""
-    remarks: dict[tuple[str, str], list[str]] = {}  # (message id, quoted line) -> comments
-    for reply in series.replies:
-        if reply.in_reply_to:
-            for key, text in _comments_below_quotes(reply.body_lines):
-                remarks.setdefault((reply.in_reply_to, key), []).append(text)
-    if not remarks:
+    said: dict[tuple[str, str], list[str]] = {}  # (message id, quoted line) -> remarks
+    for remark in series.remarks:
+        said.setdefault((remark.in_reply_to, remark.quoted), []).append(remark.text)
+    if not said:
         return findings
-    from ..facts import on_topic, topic_terms
-
     modules = {r.id: r.module for r in all_rules()}
     out = []
     for f in findings:
-        said = remarks.get((f.message_id or "", _quote_key(f.source_text))) if f.source_text else None
-        if said:
+        texts = said.get((f.message_id or "", quote_key(f.source_text))) if f.source_text else None
+        if texts:
             terms = topic_terms(f.rule, f.message, getattr(modules.get(f.rule), "TOPICS", None))
-            if any(on_topic(text, terms) for text in said):
+            if any(on_topic(text, terms) for text in texts):
                 f = f._replace(already_raised=True)
         out.append(f)
     return out
-
-
-def _quote_key(text: str) -> str:
-    return " ".join(text.lstrip("+").split())
-
-
-_SAME_AGAIN = lazy_re(r"(?i)^(?:nit:\s*)?(?:and|same|ditto|also|here|too|likewise|again|as well)"
-                      r"(?:[\s,]+(?:here|too|again|as well|above|below))*\W*$")
-
-
-def _comments_below_quotes(body: tuple[str, ...]) -> list[tuple[str, str]]:
-    """(quoted line, the replier's words right below it) for each comment.
-    "And here." and the like repeat the comment before them."""
-    out: list[tuple[str, str]] = []
-    last_quoted = None
-    own: list[str] = []
-    previous = ""
-
-    def close():
-        nonlocal previous
-        if last_quoted is None or not own:
-            return
-        content = last_quoted[1:] if last_quoted[:1] in ("+", "-", " ") else last_quoted
-        key = _quote_key(content)
-        text = " ".join(own)
-        if not _makes_a_point(text):
-            return  # "ok" under a line is no point made
-        if _SAME_AGAIN.match(text.strip()) and previous:
-            text = previous
-        previous = text
-        if key:
-            out.append((key, text))
-
-    for text in body:
-        if text.startswith(">"):
-            if own:
-                close()
-                own = []
-            inner = text[1:]
-            inner = inner[1:] if inner.startswith(" ") else inner
-            # A quote of a quote is somebody else's point.
-            last_quoted = None if inner.startswith(">") else inner
-            continue
-        if text.startswith("-- "):
-            break
-        if text.strip() and last_quoted is not None:
-            own.append(text.strip())
-    close()
-    return out
-
-
-_ACK = lazy_re(r"^\W*(ok(ay)?|yes|yep|sure|right|agreed|ack(ed)?|nod|fine|good|thanks?|"
-               r"looks (good|fine|ok)|lgtm|\+1|same here)\W*$", re.I)
-
-
-def _makes_a_point(text: str) -> bool:
-    """A comment under a quoted line that could be a review point ("And
-    here.", "Nit: a new line here."): not a bare acknowledgement ("ok",
-    "agreed") and more than one word. (A reply saying "ok" under every
-    line must not hide the findings.)"""
-    return not _ACK.match(text) and len(text.split()) >= 2
 
 
 def exit_status(reviews: Iterable[Review], fail_on: str = "warning") -> int:

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from typing import Iterable, NamedTuple
 
+from ..facts import parser
+
 
 class Edit(NamedTuple):
     path: str
@@ -114,8 +116,6 @@ def preview(edits: list[Edit], line_text, limit: int = 6) -> list[str] | None:
 
 def error_count(text: str) -> int:
     """ERROR and MISSING nodes tree-sitter finds in a C file."""
-    from ..facts import parser
-
     tree = parser().parse(text.encode("utf-8", "surrogateescape"))
     count, stack = 0, [tree.root_node]
     while stack:

@@ -16,6 +16,7 @@ from .assembly import (ThreadPlan, assemble, build_series, is_standalone_patch, 
 from .b4glue import plan_revisions, plan_series_in_child
 from .gitsource import load_git_series
 from .model import Address, FileDiff, Line, Patch, Series
+from .remarks import Remark, quote_key, remarks_in
 from .parse import decode_header_value, message_id, patch_from_message
 from .safe import (Intended, MAX_NAME, MAX_SUBJECT, UnsafeReply, clean_address, envelope,
                    header_text, parse_msgid, parse_msgid_list, printable, split_addresses,
@@ -26,11 +27,11 @@ from .subjects import parse_subject
 
 __all__ = [
     "Address", "DEFAULT_LORE_URL", "FileDiff", "Intended", "Line", "MAX_NAME", "MAX_SUBJECT",
-    "Patch", "Series", "ThreadPlan", "UnsafeReply", "assemble", "build_series", "clean_address",
+    "Patch", "Remark", "Series", "ThreadPlan", "UnsafeReply", "assemble", "build_series", "clean_address",
     "decode_header_value", "envelope", "fetch_thread", "header_text", "is_remote_source",
     "is_standalone_patch", "load_git_series", "load_local", "load_raw", "message_id", "needs_b4",
     "parse_all", "parse_message", "parse_msgid", "parse_msgid_arg", "parse_msgid_list",
     "parse_subject", "patch_from_message", "plan_revisions", "plan_series_in_child",
-    "plan_threads", "printable", "split_addresses", "trim_references", "valid_msgid",
+    "plan_threads", "printable", "quote_key", "remarks_in", "split_addresses", "trim_references", "valid_msgid",
     "verify_reply",
 ]

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, NamedTuple
 
+from ..common import UserError, lazy_re
 from .b4glue import SeriesPlan, is_patch_message, plan_series
-from ..common import UserError
-from ..common import lazy_re
-from .parse import patch_from_message
-from .model import Patch, Reply, Series
+from .model import Patch, Series
+from .parse import decode_header_value, message_id, patch_from_message
+from .remarks import remarks_in
+from .subjects import parse_subject
 
 _REF = lazy_re(r"<([^<>\s]+)>")
 
@@ -61,19 +62,19 @@ def build_series(messages: list[Message], version: int | None, where: str,
         raise UserError(f"{where}: no version {version} of a series found")
     # No [PATCH] subjects b4 recognises: every message with a diff is a patch.
     patches = []
-    replies = []
+    remarks = []
     for i in range(len(messages)):
         p = patch_at(i, f"{where} message {i + 1}")
         if is_standalone_patch(p):
             patches.append(p)
         else:
-            replies.append(_reply(p))
+            remarks += remarks_in(p)
     if not patches:
         raise UserError(f"{where}: no patch found in {len(messages)} messages")
     total = len(patches)
     patches = [_renumber(p, i + 1, total) for i, p in enumerate(patches)]
     return Series(title=patches[0].title, version=patches[0].version, total=total, cover=None,
-                  patches=tuple(patches), replies=tuple(replies))
+                  patches=tuple(patches), remarks=tuple(remarks))
 
 
 def is_standalone_patch(p: Patch) -> bool:
@@ -85,14 +86,8 @@ def _renumber(p: Patch, index: int, total: int) -> Patch:
     return p._replace(index=index, total=total)
 
 
-def _reply(p: Patch) -> Reply:
-    return Reply(p.message_id, p.in_reply_to, p.author, p.body_lines)
-
-
 def _series_from_plan(messages: list[Message], plan: SeriesPlan, where: str, patch_at) -> Series:
     def label(pos: int) -> str:
-        from .parse import decode_header_value
-
         return f"{where}: {decode_header_value(messages[pos].get('Subject'))}"
 
     cover = patch_at(plan.cover, label(plan.cover)) if plan.cover is not None else None
@@ -105,17 +100,17 @@ def _series_from_plan(messages: list[Message], plan: SeriesPlan, where: str, pat
         if not p.files:
             raise UserError(f"{where}: no diff found in '{p.subject}'")
     used = set(plan.patches) | ({plan.cover} if plan.cover is not None else set())
-    replies = []
+    remarks = []
     for pos in range(len(messages)):
         if pos in used:
             continue
         try:
-            replies.append(_reply(patch_at(pos, where)))
+            remarks += remarks_in(patch_at(pos, where))
         except UserError:
             continue
     title = cover.title if cover is not None else patches[0].title
     return Series(title=title, version=plan.version, total=plan.expected, cover=cover,
-                  patches=tuple(patches), missing=missing, replies=tuple(replies))
+                  patches=tuple(patches), missing=missing, remarks=tuple(remarks))
 
 
 # -- a loose mbox: threads first ---------------------------------------------------
@@ -129,8 +124,6 @@ def split_threads(heads: list[Message]) -> list[list[int]]:
     reply whose parent is missing still joins the thread of any message its
     References share; a mail with no Message-ID and no parent is a thread of
     its own."""
-    from .parse import decode_header_value, message_id
-
     parent: dict[str, str] = {}
 
     def root(key: str) -> str:
@@ -165,8 +158,6 @@ def join_unthreaded_parts(heads: list[Message], threads: list[list[int]]) -> lis
     until a number repeats."""
     from email.utils import parseaddr
 
-    from .parse import decode_header_value
-    from .subjects import parse_subject
 
     out: list[list[int]] = []
     open_parts: dict[tuple, tuple[list[int], set[int]]] = {}
@@ -201,9 +192,6 @@ class ThreadVersions(NamedTuple):
 
 
 def thread_versions(heads: list[Message], positions: list[int]) -> ThreadVersions:
-    from .parse import decode_header_value
-    from .subjects import parse_subject
-
     title = cover_title = None
     seen: dict[int, tuple[set[int], int]] = {}
     for pos in positions:
@@ -277,8 +265,6 @@ def _pick_posting(postings: list[ThreadVersions], version: int | None) -> int | 
 
 def _thread_name(heads: list[Message], positions: list[int], title: bool = True) -> str:
     """'<first Message-ID>' of a thread, with its first subject."""
-    from .parse import decode_header_value, message_id
-
     first = heads[positions[0]]
     name = f"<{message_id(first) or '?'}>"
     if title:

@@ -19,8 +19,10 @@ import sys
 from contextlib import redirect_stderr, redirect_stdout
 from typing import TYPE_CHECKING, NamedTuple
 
-from ..common import UserError
-from ..common import lazy_re
+from ..common import UserError, lazy_re
+from .parse import decode_header_value, message_id
+from .safe import printable
+from .subjects import is_patch_subject
 
 if TYPE_CHECKING:
     from email.message import Message
@@ -68,9 +70,6 @@ def setup() -> None:
 
 def is_patch_message(msg: Message) -> bool:
     """A [PATCH ...] mail that is not a reply."""
-    from .parse import decode_header_value
-    from .subjects import is_patch_subject
-
     return is_patch_subject(decode_header_value(msg.get("Subject")))
 
 
@@ -108,8 +107,6 @@ def _one_per_message_id(messages: list[Message]) -> list[Message]:
     """b4 keeps the first of two mails with one Message-ID. A stray reply
     sent with a patch's Message-ID must not push the patch out: the one
     with a diff wins (else the first), and both are named on stderr."""
-    from .parse import decode_header_value, message_id
-
     chosen: dict[str, int] = {}
     out: list[Message | None] = []
     for msg in messages:
@@ -122,8 +119,6 @@ def _one_per_message_id(messages: list[Message]) -> list[Message]:
         kept = out[chosen[mid]]
         if _has_diff(msg) and not _has_diff(kept):
             out[chosen[mid]], kept, msg = msg, msg, kept
-        from .safe import printable
-
         print(f"tdxbot: warning: two messages have Message-ID <{printable(mid)}>: kept "
               f"{printable(decode_header_value(kept.get('Subject')))[:80]!r}"
               f"{' (it has the diff)' if _has_diff(kept) and not _has_diff(msg) else ''}, left out "

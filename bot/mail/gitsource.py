@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import os
 
+from ..common import UserError, lazy_re
 from .b4glue import prep_branch_patches, range_patches
-from ..common import UserError
-from ..common import lazy_re
 from .model import Series
+from .parse import patch_from_message
+from .sources import parse_message
 
 
 _COUNTER = lazy_re(r"^\[PATCH(?: \d+/\d+)?\]")
@@ -184,9 +185,6 @@ def _renumber(patches) -> None:
 
 
 def _to_series(repo, patches, range_text: str, renumber: bool = True) -> tuple[Series, dict[int, bytes]]:
-    from .parse import patch_from_message
-    from .sources import parse_message
-
     cover = None
     out, raws = [], []
     for commit, msg in patches:

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+from .safe import decode_words, split_addresses
+from .subjects import split_title
+
 
 
 class Line(NamedTuple):
@@ -81,7 +84,7 @@ class Address(NamedTuple):
     def __str__(self) -> str:
         """For reading (an attribution line, a log): the name as it reads,
         quoted when it holds specials. Headers are written from the parts
-        by the email package (see replies.build_message)."""
+        by the email package (see output.drafts)."""
         if not self.name:
             return self.email
         name = self.name
@@ -94,8 +97,6 @@ def parse_addresses(values: tuple[str, ...]) -> tuple[Address, ...]:
     """The mailboxes of raw (undecoded) address headers: split first, with
     encoded words held whole, then each display name decoded once and
     cleaned; only plain ASCII addresses are kept (see mailsafe)."""
-    from .safe import split_addresses
-
     return tuple(Address(name, addr) for name, addr in split_addresses(values))
 
 
@@ -135,7 +136,6 @@ class Patch(_PatchFields):
         found = parse_addresses((self.from_header,))
         if found:
             return found[0]
-        from .safe import decode_words
 
         return Address(decode_words(self.from_header), "")
 
@@ -175,15 +175,11 @@ class Patch(_PatchFields):
         """The part of the title after the subsystem prefix."""
         kept = self.__dict__.get("_summary")
         if kept is None:
-            from .subjects import split_title
-
             kept = self.__dict__["_summary"] = split_title(self.title)[1]
         return kept
 
     @property
     def subsystem(self) -> str:
-        from .subjects import split_title
-
         return split_title(self.title)[0]
 
 
@@ -194,20 +190,12 @@ class Series(NamedTuple):
     cover: Patch | None
     patches: tuple[Patch, ...]
     missing: tuple[int, ...] = ()
-    # Replies in the thread, as (in_reply_to msgid, body lines, author); used to
-    # avoid repeating a point a human reviewer already made.
-    replies: tuple = ()  # of Reply
+    # What reviewers in the thread wrote below quoted lines (mail.remarks):
+    # a finding does not repeat a point a human already made.
+    remarks: tuple = ()  # of Remark
 
     @property
     def message_id(self) -> str | None:
         if self.cover is not None:
             return self.cover.message_id
         return self.patches[0].message_id if self.patches else None
-
-
-class Reply(NamedTuple):
-    message_id: str | None
-    in_reply_to: str | None
-    author: Address
-    body_lines: tuple[str, ...]
-

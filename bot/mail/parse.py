@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from ..common import UserError
-from ..common import lazy_re
+from ..common import UserError, lazy_re
 from .model import FileDiff, Hunk, Line, Patch, Trailer
+from .safe import decode_words, parse_msgid, parse_msgid_list
 from .subjects import parse_subject
 
 if TYPE_CHECKING:
@@ -105,8 +105,6 @@ def raw_header(msg: Message, name: str) -> str | None:
 
 def _msgid(value: str | None) -> str | None:
     """A usable Message-ID from a raw header value (see mailsafe), else None."""
-    from .safe import parse_msgid
-
     return parse_msgid(value)[0]
 
 
@@ -121,7 +119,6 @@ def decode_header_value(value) -> str:
     line breaks become spaces, whitespace is folded."""
     if value is None:
         return ""
-    from .safe import decode_words
 
     return decode_words(str(value))
 
@@ -330,7 +327,6 @@ def patch_from_message(msg: Message, where: str = "message") -> Patch:
     files: tuple[FileDiff, ...] = ()
     if diff_start is not None:
         files = parse_diff(lines[diff_start:], diff_start, where)
-    from .safe import parse_msgid_list
 
     refs = tuple(parse_msgid_list(" ".join(raw_header_values(msg, "References")))[0])
     return Patch(

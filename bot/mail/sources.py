@@ -11,8 +11,9 @@ import re
 import sys
 from typing import TYPE_CHECKING
 
-from ..common import UserError
-from ..common import lazy_re
+from ..common import UserError, lazy_re
+from .litemail import parse_lite
+from .lore import fetch_thread_mbox
 
 if TYPE_CHECKING:
     from email.message import Message
@@ -93,8 +94,6 @@ def parse_message(raw: bytes, where: str, lite: bool = False) -> Message:
         raise UserError(f"{where}: more than {MAX_MULTIPARTS} nested MIME multiparts; not a patch mail")
     msg = None
     if lite:
-        from .litemail import parse_lite
-
         msg = parse_lite(raw)
     if msg is None:
         from email.parser import BytesParser
@@ -191,8 +190,6 @@ def _folder_files(folder: str) -> list[str]:
 
 def fetch_thread(msgid: str, lore_url: str, timeout: float = 30.0) -> list[Message]:
     """Fetch the whole thread of msgid from a public-inbox server."""
-    from .lore import fetch_thread_mbox
-
     data = fetch_thread_mbox(lore_url, msgid, timeout)
     raws = split_mbox(data) if data.strip() else []
     if not raws:

@@ -17,10 +17,10 @@ from email.utils import format_datetime, make_msgid
 from typing import NamedTuple
 
 from .. import __version__
-from ..common import UserError
-from ..common import lazy_re
-from ..mail import Address, Patch
-from ..lint import Finding, Review
+from ..common import UserError, lazy_re
+from ..lint import Finding, Review, preview
+from ..mail import (MAX_NAME, MAX_SUBJECT, Address, Intended, Patch, UnsafeReply, clean_address,
+                    header_text, trim_references, valid_msgid, verify_reply)
 
 CONTEXT = 5
 WRAP = 72
@@ -137,8 +137,6 @@ def _suggestion(patch: Patch, findings: list[Finding]) -> list[str]:
     """"Something like:" and the fix as a few diff lines, as reviewers write
     it under a point that has a mechanical answer; nothing when the fix is
     long or spans files."""
-    from ..lint import preview
-
     edits = [e for f in findings for e in f.fix]
     if not edits:
         return []
@@ -231,7 +229,6 @@ MAX_RECIPIENTS = 100  # To and Cc together; no patch on the list needs more
 def _mailbox(a: Address):
     from email.headerregistry import Address as Mailbox
 
-    from ..mail import MAX_NAME, header_text
 
     local, domain = a.email.split("@")
     name = header_text(a.name, MAX_NAME)
@@ -246,8 +243,6 @@ def build_message(patch: Patch, body: str, sender: Address, date, extra_headers=
     passed the Message-ID rule, text decoded once and cleaned. What the
     headers must read back as is kept with the message (as
     `tdxbot_intended`) and checked by message_bytes."""
-    from ..mail import Intended, MAX_SUBJECT, UnsafeReply, clean_address, header_text, trim_references, valid_msgid
-
     if clean_address(sender.email) is None:
         raise UserError(f"the sender address {sender.email!r} is not a plain address")
     msg = EmailMessage()
@@ -305,8 +300,6 @@ def message_bytes(msg: EmailMessage) -> bytes:
     data = msg.as_bytes(policy=default.clone(max_line_length=998, linesep="\n"))
     intended = getattr(msg, "tdxbot_intended", None)
     if intended is not None:
-        from ..mail import verify_reply
-
         verify_reply(data, intended)
     return data
 

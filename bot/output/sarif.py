@@ -17,7 +17,7 @@ import hashlib
 import json
 
 from .. import __version__
-from ..lint import Finding, Review
+from ..lint import Finding, Review, sarif_fix
 from ..mail import Patch
 from .rulesdoc import help_uri
 
@@ -103,8 +103,6 @@ def _result(f: Finding, review: Review, rule_index: int, seen: dict[str, int]) -
     if f.already_raised:
         properties["alreadyRaised"] = True
     if f.fix and patch is not None:
-        from ..lint import sarif_fix
-
         lines = {(d.path, ln.new_no): ln.text for d in patch.files for ln in d.added_lines()}
         result["fixes"] = [sarif_fix(list(f.fix), f"Fix: {f.message}",
                                      lambda path, line: lines.get((path, line), ""))]

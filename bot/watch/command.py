@@ -4,6 +4,11 @@ responder.py, delivery in delivery.py, the memory in state.py."""
 from __future__ import annotations
 
 from ..common import UserError
+from ..flow import build_options, read_git_config, sender_address
+from ..lint import TDX_SCOPE
+from ..mail import clean_address
+from . import delivery, responder
+from .state import State, default_path, state_error
 
 
 def run(args) -> int:
@@ -13,12 +18,6 @@ def run(args) -> int:
     import sys
     import time
 
-    from . import delivery, responder
-    from ..lint import TDX_SCOPE
-    from ..flow import read_git_config, sender_address
-    from ..mail import clean_address
-    from ..flow import build_options
-    from .state import State, default_path, state_error
 
     path = args.state or default_path()
     if args.status:

@@ -18,7 +18,7 @@ import secrets
 from typing import Callable, NamedTuple
 
 from ..common import UserError
-from ..mail import UnsafeReply, envelope, printable
+from ..mail import UnsafeReply, decode_header_value, envelope, printable
 from .state import State
 
 log = logging.getLogger("tdxbot.watch")
@@ -173,8 +173,6 @@ def _age(state: State, patch_msgid: str, now: float) -> float | None:
     archived, raw = state.message_time(patch_msgid)
     if archived is None and raw:
         from email.utils import parsedate_to_datetime
-
-        from ..mail import decode_header_value
 
         head = raw.split(b"\n\n", 1)[0].decode("ascii", "replace")
         for line in head.splitlines():

@@ -23,8 +23,11 @@ from typing import Callable, NamedTuple
 
 from .. import __version__
 from ..common import UserError
-from ..mail import UnsafeReply, printable
-from ..mail import Address
+from ..lint import path_matches, review_series
+from ..mail import (Address, UnsafeReply, build_series, message_id, parse_message, plan_revisions,
+                    printable)
+from ..output import draft_replies, message_bytes
+from .inbox import epochs, heads, mirror, new_messages
 from .state import State
 from .triage import OWN_HEADER, automated, first_header, id_problem, raw_headers, route
 
@@ -66,7 +69,6 @@ def begin(state: State, inbox: str, start: Start) -> None:
     """On a first run, record where reading starts."""
     from datetime import datetime, timezone
 
-    from .inbox import heads
 
     if state.started():
         if start.backlog or start.since is not None:
@@ -88,8 +90,6 @@ def begin(state: State, inbox: str, start: Start) -> None:
 
 
 def ingest(state: State, inbox: str, progress: bool = False) -> int:
-    from .inbox import new_messages
-
     since = state.meta("since")
     count = 0
     bar = None
@@ -134,9 +134,6 @@ def ingest(state: State, inbox: str, progress: bool = False) -> int:
 def _thread_plans(raws: list[bytes]):
     """The thread's parsed messages, and b4's plan of each revision in it
     with whether b4 finds that revision complete."""
-    from ..mail import plan_revisions
-    from ..mail import parse_message
-
     messages, problems = [], []
     for raw in raws:
         try:
@@ -148,8 +145,6 @@ def _thread_plans(raws: list[bytes]):
 
 def _series_key(root: str, messages, plan) -> str:
     """The cover letter's Message-ID (else the first patch's) and the version."""
-    from ..mail import message_id
-
     first = plan.cover if plan.cover is not None else (plan.patches[0] if plan.patches else None)
     anchor = (message_id(messages[first]) if first is not None else None) or root
     return f"{anchor}#v{plan.version}"
@@ -200,11 +195,6 @@ def decide_thread(state: State, root: str, first_seen: float, settings: Settings
 
 def _decide_series(state: State, root: str, messages, raws, plan, settings: Settings, now: float):
     """(status, reason, planned replies) for one series."""
-    from ..lint import path_matches
-    from ..mail import build_series
-    from ..lint import review_series
-    from ..output import draft_replies, message_bytes
-
     try:
         series = build_series(messages, plan.version, root, plan)
     except UserError as exc:
@@ -292,7 +282,6 @@ def follow(state: State, inbox_arg: str, settings: Settings, deliver: Callable[[
     import signal
     import sys
 
-    from .inbox import epochs, mirror
 
     remote = inbox_arg.startswith(("http://", "https://"))
     if not remote:

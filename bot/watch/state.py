@@ -19,6 +19,7 @@ import sqlite3
 import time
 
 from ..common import UserError
+from ..mail import printable
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS marks (epoch INTEGER PRIMARY KEY, commit_id TEXT NOT NULL);
@@ -266,8 +267,6 @@ class State:
         replies by state (planned with their retry time and last error,
         failed and maybe-sent with their reason), skipped series by reason
         and the skipped messages, newest first, at most limit of each."""
-        from ..mail import printable
-
         def when(t) -> str:
             return time.strftime("%Y-%m-%d %H:%M", time.localtime(t)) if t else "-"
 

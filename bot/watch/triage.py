@@ -9,8 +9,8 @@ from __future__ import annotations
 import re
 from typing import NamedTuple
 
-from ..mail import parse_msgid, parse_msgid_list, printable
-from ..mail import Address
+from ..mail import (Address, decode_header_value, parse_msgid, parse_msgid_list, parse_subject,
+                    printable, split_addresses)
 
 OWN_HEADER = "X-Tdxbot"
 # Local parts that only machines send from (exact matches, any domain).
@@ -49,8 +49,6 @@ def raw_headers(raw: bytes) -> dict[str, list[str]]:
 
 
 def first_header(h: dict[str, list[str]], name: str) -> str:
-    from ..mail import decode_header_value
-
     values = h.get(name)
     return decode_header_value(values[0]) if values else ""
 
@@ -58,8 +56,6 @@ def first_header(h: dict[str, list[str]], name: str) -> str:
 def route(raw: bytes) -> tuple[Routed | None, str | None]:
     """(msgid, thread root, is a patch) of a message, or (None, why it is
     skipped). Only ids that pass the Message-ID rule are used."""
-    from ..mail import parse_subject
-
     h = raw_headers(raw)
     values = h.get("message-id", [])
     if not values:
@@ -80,8 +76,6 @@ def route(raw: bytes) -> tuple[Routed | None, str | None]:
 def automated(raw: bytes, sender: Address) -> str | None:
     """Why a mail must get no reply from a bot, or None. Addresses are
     compared whole (by their parsed addr-spec), never as substrings."""
-    from ..mail import split_addresses
-
     h = raw_headers(raw)
     auto = re.sub(r"\([^()]*\)", " ", first_header(h, "auto-submitted")).split(";")[0].strip().lower()
     if auto and auto != "no":
