@@ -14,7 +14,7 @@ from functools import lru_cache
 from types import ModuleType
 from typing import Iterable, NamedTuple
 
-from .. import rules
+from .. import rules as package
 from ..common import UserError, lazy_re
 from ..facts import on_topic, topic_terms
 from ..mail import Patch, Series, quote_key
