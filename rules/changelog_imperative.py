@@ -129,7 +129,7 @@ INVALID = [
          why="past tense in the changelog"),
     Case(changelog="The version goes into bug reports. This patch reads it with TDH.SYS.RD, and\n"
                    "the new tdx_sys_rd() helper can be dropped later.",
-         at=('changelog:1: The version goes into',), why="stated only as 'This patch ...' and a passive"),
+         at=('changelog:1: This patch reads it',), why="stated only as 'This patch ...' and a passive"),
 ]
 
 VALID = [

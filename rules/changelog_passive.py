@@ -104,7 +104,7 @@ INVALID = [
                    "removed.", at=('changelog:1: A new helper is added',),
          why="two passives in one sentence: one finding for the sentence"),
     Case(changelog="Both leaves can return TDX_SYS_BUSY; the latter only during an update.\n"
-                   "Loop on it until it clears.", at=('changelog:1: Both leaves can return',),
+                   "Loop on it until it clears.", at=('changelog:1: the latter only during',),
          why="'the latter' standing for a leaf"),
     Case(changelog="Print the status of the failing SEAMCALL so there is a breadcrumb",
          at=('changelog:1: Print the status',), why="last sentence without its period (info)"),
