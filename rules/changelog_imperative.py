@@ -23,7 +23,8 @@ in v2:" notes.
 """
 from __future__ import annotations
 
-from ..lint.kit import WORD, Case, is_imperative, sentences, statement_mood, verb_base
+from ..lint.kit import SUBJECT, WORD, Case, ChangelogLine, Violation, is_imperative, sentences, \
+    statement_mood, verb_base
 
 ID = "changelog-imperative"
 SEVERITY = "warning"
@@ -33,35 +34,50 @@ TOPICS = ("imperative", "mood", "subject", "shortlog", "adds", "added")
 _NOT_A_START = frozenset("this the a an new some more various misc minor small".split())
 
 
-def _subject_problem(summary: str) -> str | None:
-    words = summary.split()
-    if not words:
-        return "the subject has no summary after the prefix"
-    first = words[0]
-    if "_" in first or first.endswith("()"):
-        return None
-    if not first[0].isupper():
-        if first[0].isalpha():
-            return f"the subject's summary starts lower-case ('{first}')"
-        return None
-    word = WORD.match(first)
-    word = word.group(0) if word else first
-    if is_imperative(word):
-        return None
-    if verb_base(word):
-        return f"the subject says '{word}'; use the imperative ('{verb_base(word).capitalize()}')"
-    if word.lower() in _NOT_A_START:
-        return f"the subject starts with '{word}'; say what the patch does ('Add ...', 'Fix ...')"
-    return None
+class _Subject(Violation):
+    comment = ("Please write the subject as '<prefix>: <Imperative summary>', e.g. "
+               "'x86/virt/tdx: Add a wrapper for TDH.SYS.SHUTDOWN'.")
+
+
+class NoSummary(_Subject):
+    message = "the subject has no summary after the prefix"
+
+
+class LowerCaseSummary(_Subject):
+    message = "the subject's summary starts lower-case ('{word}')"
+
+
+class SubjectNotImperative(_Subject):
+    message = "the subject says '{word}'; use the imperative ('{base}')"
+
+    @property
+    def base(self) -> str:
+        return verb_base(self.word).capitalize()
+
+
+class SubjectWithoutVerb(_Subject):
+    message = "the subject starts with '{word}'; say what the patch does ('Add ...', 'Fix ...')"
+
+
+class InflectedVerb(Violation):
+    message = "the changelog says '{word}'; state the change in imperative mood ('{base}')"
+    comment = "Please state the change in imperative mood: '{base} ...', not '{word} ...'."
+
+    @property
+    def base(self) -> str:
+        return verb_base(self.word).capitalize()
+
+
+class NoImperative(Violation):
+    message = "no sentence states the change in imperative mood"
+    comment = ("Please state the change in imperative mood, as if giving orders to the code base: "
+               "'Add ...', 'Remove ...'.")
 
 
 def check_patch(ctx):
     patch = ctx.patch
-    problem = _subject_problem(patch.summary)
-    if problem:
-        ctx.report(problem, on_subject=True,
-                   comment="Please write the subject as '<prefix>: <Imperative summary>', e.g. "
-                           "'x86/virt/tdx: Add a wrapper for TDH.SYS.SHUTDOWN'.")
+    if problem := _subject_problem(patch.summary):
+        ctx.report(SUBJECT, problem)
     stated = [(index, text, statement_mood(text)) for index, text in sentences(patch.prose_lines)]
     stated = [(index, text, mood) for index, text, mood in stated if mood]
     if any(mood == "imperative" for _, _, mood in stated):
@@ -72,32 +88,48 @@ def check_patch(ctx):
         report = stated[:1]
     for index, text, mood in report:
         if mood == "inflected":
-            word = WORD.search(text).group(0)
-            base = verb_base(word).capitalize()
-            ctx.report(f"the changelog says '{word}'; state the change in imperative mood ('{base}')",
-                       changelog_line=index,
-                       comment=f"Please state the change in imperative mood: '{base} ...', "
-                               f"not '{word} ...'.")
+            ctx.report(ChangelogLine(index), InflectedVerb(word=WORD.search(text).group(0)))
         else:
-            ctx.report("no sentence states the change in imperative mood", changelog_line=index,
-                       comment="Please state the change in imperative mood, as if giving orders "
-                               "to the code base: 'Add ...', 'Remove ...'.")
+            ctx.report(ChangelogLine(index), NoImperative())
 
+
+def _subject_problem(summary: str) -> Violation | None:
+    words = summary.split()
+    if not words:
+        return NoSummary()
+    first = words[0]
+    if "_" in first or first.endswith("()"):
+        return None
+    if not first[0].isupper():
+        if first[0].isalpha():
+            return LowerCaseSummary(word=first)
+        return None
+    word = WORD.match(first)
+    word = word.group(0) if word else first
+    if is_imperative(word):
+        return None
+    if verb_base(word):
+        return SubjectNotImperative(word=word)
+    if word.lower() in _NOT_A_START:
+        return SubjectWithoutVerb(word=word)
+    return None
 
 INVALID = [
-    Case(subject="x86/virt/tdx: Added a wrapper for TDH.SYS.SHUTDOWN", at=("Added a wrapper",),
+    Case(subject="x86/virt/tdx: Added a wrapper for TDH.SYS.SHUTDOWN", at=('subject: Added a wrapper',),
          why="past tense"),
-    Case(subject="x86/tdx: add the TDX_SYS_BUSY status code", at=("add the TDX_SYS_BUSY",),
+    Case(subject="x86/tdx: add the TDX_SYS_BUSY status code", at=('subject: add the TDX_SYS_BUSY',),
          why="lower case"),
-    Case(subject="KVM: TDX: New helper for busy statuses", at=("New helper",), why="no verb"),
+    Case(subject="KVM: TDX: New helper for busy statuses", at=('subject: New helper',), why="no verb"),
+    Case(subject="", at=("subject: [PATCH]",),
+         why="no summary (only an empty title has none: a bare 'x86/tdx:' is not read as a prefix)"),
     Case(changelog="Before kexec the module has to be shut down.\n\nAdds tdx_sys_shutdown() for\n"
                    "that, and calls it from the reboot path.",
-         at=("Adds tdx_sys_shutdown()",), why="inflected verb in the changelog"),
-    Case(changelog="Introduced a helper that masks the status.", at=("Introduced a helper",),
+         at=('changelog:3: Adds tdx_sys_shutdown()',), why="inflected verb in the changelog"),
+    Case(changelog="Introduced a helper that masks the status.", at=('changelog:1: Introduced a helper',),
          why="past tense in the changelog"),
     Case(changelog="The version goes into bug reports. This patch reads it with TDH.SYS.RD, and\n"
                    "the new tdx_sys_rd() helper can be dropped later.",
-         at=("The version goes into",), why="stated only as 'This patch ...' and a passive"),
+         at=('changelog:1: This patch reads it',), why="stated only as 'This patch ...' and a passive"),
 ]
 
 VALID = [

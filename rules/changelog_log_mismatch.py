@@ -25,8 +25,7 @@ from __future__ import annotations
 
 import re
 
-from ..lint.kit import Case, lazy_re
-from ._patchcode import post_regions, removed_c_lines
+from ..lint.kit import Case, ChangelogLine, Violation, lazy_re
 
 ID = "changelog-log-mismatch"
 SEVERITY = "warning"
@@ -44,6 +43,28 @@ _WORDS = lazy_re(r"[A-Za-z]{3,}")
 _LIST_ITEM = lazy_re(r"^\s*(?:[-*\u2022]|\d+[.)])\s")
 
 
+class LogNotPrintable(Violation):
+    message = "the changelog shows a log line the code cannot print (the new format is \"{fmt}\")"
+    comment = ("This output does not match what the patch prints (\"{fmt}\"). Please update the "
+               "example, or the message, so the two agree.")
+
+
+def check_patch(ctx):
+    quoted = _quoted_output(ctx.patch)
+    if not quoted:
+        return
+    added = _new_formats(ctx)
+    if not added:
+        return
+    old = [p for p in map(_pattern, _old_formats(ctx)) if p]
+    new = [(f, _pattern(f)) for f in added]
+    for index, text in quoted:
+        line = _TIMESTAMP.sub("", text).strip()
+        near = [(f, p) for f, p in new if p is not None and _resembles(line, f)]
+        if near and not any(p.search(line) for _, p in near) and not any(p.search(line) for p in old):
+            ctx.report(ChangelogLine(index), LogNotPrintable(fmt=near[0][0]))
+
+
 def _literal(node, region) -> str | None:
     """A format argument's text with each macro piece (KERN_ERR, PRIx64)
     as a conversion; None when the argument is not a string."""
@@ -56,25 +77,30 @@ def _literal(node, region) -> str | None:
     return None
 
 
-def _formats(patch, added: bool) -> list[str]:
-    """Format strings of the print calls on lines the patch adds (added),
-    or the string literals of the lines it removes (not added), as C
+def _new_formats(ctx) -> list[str]:
+    """The format strings of the print calls on lines the patch adds, as C
     source text."""
-    if not added:
-        removed = "\n".join(removed_c_lines(patch))
-        return [m.group(1) for m in re.finditer(r'"((?:\\.|[^"\\])*)"', removed)]
     out = []
-    for region in post_regions(patch):
-        for call, name in region.calls():
-            if not _PRINTERS.match(name) or not region.touches_added(call):
-                continue
-            args = call.child_by_field_name("arguments")
-            for arg in args.named_children if args is not None else ():
-                text = _literal(arg, region)
-                if text is not None:
-                    out.append(text)
-                    break
+    for file in ctx.files():
+        for code in file.code:
+            region = code.c
+            for call, name in region.calls():
+                if not _PRINTERS.match(name) or not region.touches_added(call):
+                    continue
+                args = call.child_by_field_name("arguments")
+                for arg in args.named_children if args is not None else ():
+                    text = _literal(arg, region)
+                    if text is not None:
+                        out.append(text)
+                        break
     return out
+
+
+def _old_formats(ctx) -> list[str]:
+    """The string literals of the lines the patch removes (from any C file,
+    deleted ones too), as C source text."""
+    removed = "\n".join(ctx.removed_lines())
+    return [m.group(1) for m in re.finditer(r'"((?:\\.|[^"\\])*)"', removed)]
 
 
 def _pattern(fmt: str):
@@ -115,41 +141,19 @@ def _quoted_output(patch) -> list[tuple[int, str]]:
     return out
 
 
-def check_patch(ctx):
-    patch = ctx.patch
-    quoted = _quoted_output(patch)
-    if not quoted:
-        return
-    added = _formats(patch, added=True)
-    if not added:
-        return
-    old = [p for p in map(_pattern, _formats(patch, added=False)) if p]
-    new = [(f, _pattern(f)) for f in added]
-    for index, text in quoted:
-        line = _TIMESTAMP.sub("", text).strip()
-        near = [(f, p) for f, p in new if p is not None and _resembles(line, f)]
-        if not near or any(p.search(line) for _, p in near) or any(p.search(line) for p in old):
-            continue
-        fmt = near[0][0]
-        ctx.report(f"the changelog shows a log line the code cannot print (the new format is "
-                   f"\"{fmt}\")", changelog_line=index,
-                   comment=f"This output does not match what the patch prints (\"{fmt}\"). Please "
-                           "update the example, or the message, so the two agree.")
-
-
 _PRINT = '\tpr_err("TDH.SYS.DISABLE failed: 0x%016llx\\n", ret);'
 
 INVALID = [
     Case(code=_PRINT, changelog="On an old module the kernel now logs:\n\n"
                                 "  virt/tdx: TDH.SYS.DISABLE returned 0xc000010000000000",
-         at=("TDH.SYS.DISABLE returned",), why="other wording"),
+         at=('changelog:3: TDH.SYS.DISABLE returned',), why="other wording"),
     Case(code='\tpr_info("module update done in %u ms\\n", ms);',
          changelog="The log shows how long it took:\n\n"
                    "[   12.504412] virt/tdx: Module update done in 12 ms",
-         at=("Module update done",), why="other case, with a timestamp"),
+         at=('changelog:3: Module update done',), why="other case, with a timestamp"),
     Case(code='\tdev_warn(dev, "quote buffer too small: %zu < %zu\\n", len, need);',
          changelog="A short buffer is reported as:\n\n\ttdx-guest tdx-guest: quote buffer too small (4096)",
-         at=("quote buffer too small (4096)",), why="other shape of the values"),
+         at=('changelog:3: quote buffer too small (4096)',), why="other shape of the values"),
 ]
 
 VALID = [

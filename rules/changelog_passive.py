@@ -24,7 +24,7 @@ when the TD is torn down".
 """
 from __future__ import annotations
 
-from ..lint.kit import Case, lazy_re, passive_change, sentences
+from ..lint.kit import Case, ChangelogLine, Violation, lazy_re, passive_change, sentences
 
 ID = "changelog-passive"
 SEVERITY = "warning"
@@ -37,6 +37,44 @@ _FORMER = lazy_re(r"\b[Tt]he (former|latter)\b(?=\s*(?:[.,;:)!?]|$|(?:is|are|was
                   r"only|one|ones|case)\b))")
 _ENDS_SENTENCE = lazy_re(r"[.!?:;)\"'`]$")
 _LIST_ITEM = lazy_re(r"^\s*(?:[-*]|\d+[.)])\s")
+
+
+class PassiveChange(Violation):
+    message = "the change is stated in the passive ('{verb}')"
+    comment = ("Please say what the patch does in imperative mood, e.g. 'Remove the ... check' "
+               "rather than 'the ... check can be removed'.")
+
+
+class FormerLatter(Violation):
+    message = "'the {which}' makes the reader look back"
+    comment = "Please name the thing again instead of 'the {which}'."
+
+
+class NoFinalPeriod(Violation):
+    message = "the changelog's last sentence has no final period"
+    comment = "Nit: the last sentence is missing its period."
+
+
+def check_patch(ctx):
+    for index, sentence in sentences(ctx.patch.prose_lines):
+        if m := passive_change(sentence):
+            ctx.report(ChangelogLine(index), PassiveChange(verb=" ".join(m.group(1).split())))
+        if f := _FORMER.search(sentence):
+            ctx.report(ChangelogLine(index), FormerLatter(which=f.group(1)))
+    if (index := _unended_last_line(ctx.patch)) is not None:
+        ctx.report(ChangelogLine(index), NoFinalPeriod(), severity="info")
+
+
+def _unended_last_line(patch) -> int | None:
+    """The index of the changelog's last line when it ends a prose
+    sentence of four words or more without its period."""
+    para = _closing_paragraph(patch)
+    if para and not _LIST_ITEM.match(para[0][1]):
+        index, text = para[-1]
+        words = " ".join(t for _, t in para).split()
+        if len(words) >= 4 and not _ENDS_SENTENCE.search(text.rstrip()) and "://" not in text:
+            return index
+    return None
 
 
 def _closing_paragraph(patch) -> list[tuple[int, str]]:
@@ -57,41 +95,19 @@ def _closing_paragraph(patch) -> list[tuple[int, str]]:
     return para[::-1]
 
 
-def check_patch(ctx):
-    patch = ctx.patch
-    for index, sentence in sentences(patch.prose_lines):
-        m = passive_change(sentence)
-        if m:
-            verb = " ".join(m.group(1).split())
-            ctx.report(f"the change is stated in the passive ('{verb}')", changelog_line=index,
-                       comment="Please say what the patch does in imperative mood, e.g. 'Remove "
-                               "the ... check' rather than 'the ... check can be removed'.")
-        f = _FORMER.search(sentence)
-        if f:
-            ctx.report(f"'the {f.group(1)}' makes the reader look back", changelog_line=index,
-                       comment=f"Please name the thing again instead of 'the {f.group(1)}'.")
-    para = _closing_paragraph(patch)
-    if para and not _LIST_ITEM.match(para[0][1]):
-        index, text = para[-1]
-        words = " ".join(t for _, t in para).split()
-        if len(words) >= 4 and not _ENDS_SENTENCE.search(text.rstrip()) and "://" not in text:
-            ctx.report("the changelog's last sentence has no final period", changelog_line=index,
-                       severity="info", comment="Nit: the last sentence is missing its period.")
-
-
 INVALID = [
     Case(changelog="TDH.SYS.DISABLE scrubs poison left by a partial write.\n\n"
                    "With the poison scrubbed, the X86_BUG_TDX_PW_MCE check in\n"
                    "machine_kexec_prepare() that refuses kexec can be dropped.",
-         at=("With the poison scrubbed",), why="'... check ... can be dropped'"),
+         at=('changelog:3: With the poison scrubbed',), why="'... check ... can be dropped'"),
     Case(changelog="A new helper is added to mask the status, and tdx_status() is\n"
-                   "removed.", at=("A new helper is added",),
+                   "removed.", at=('changelog:1: A new helper is added',),
          why="two passives in one sentence: one finding for the sentence"),
     Case(changelog="Both leaves can return TDX_SYS_BUSY; the latter only during an update.\n"
-                   "Loop on it until it clears.", at=("Both leaves can return",),
+                   "Loop on it until it clears.", at=('changelog:1: the latter only during',),
          why="'the latter' standing for a leaf"),
     Case(changelog="Print the status of the failing SEAMCALL so there is a breadcrumb",
-         at=("Print the status",), why="last sentence without its period (info)"),
+         at=('changelog:1: Print the status',), why="last sentence without its period (info)"),
 ]
 
 VALID = [

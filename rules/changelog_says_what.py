@@ -25,7 +25,7 @@ until success or other error." (the TDH.SYS.DISABLE changelog).
 """
 from __future__ import annotations
 
-from ..lint.kit import WORD, Case, sentences, statement_mood
+from ..lint.kit import WORD, Case, ChangelogLine, Violation, sentences, statement_mood
 
 ID = "changelog-says-what"
 SEVERITY = "warning"
@@ -34,6 +34,30 @@ TOPICS = ("what this patch does", "what the patch does", "what it does", "descri
           "changelog", "why", "repeats the subject", "restates")
 
 _FILLER = frozenset("a an the of for to in on and or with from by into when that this its".split())
+
+
+class RepeatsSubject(Violation):
+    message = "the changelog only repeats the subject"
+    comment = ("The changelog only repeats the subject. Please say why the change is needed: what "
+               "goes wrong without it, or what it makes possible.")
+
+
+class ChangeNotSaid(Violation):
+    message = "no sentence of the changelog says what the patch does"
+    comment = ("The changelog explains the background but never says what this patch does. Please "
+               "add a sentence that states the change, in imperative mood ('Add ...', 'Shut down "
+               "... before ...').")
+
+
+def check_patch(ctx):
+    said = sentences(ctx.patch.prose_lines)
+    if not said:
+        return
+    subject = _content(ctx.patch.summary)
+    if all(_restates(text, subject) for _, text in said):
+        ctx.report(ChangelogLine(said[0][0]), RepeatsSubject())
+    elif not any(statement_mood(text) for _, text in said):
+        ctx.report(ChangelogLine(said[0][0]), ChangeNotSaid())
 
 
 def _content(text: str) -> set[str]:
@@ -46,25 +70,6 @@ def _restates(sentence: str, subject: set[str]) -> bool:
     return bool(subject) and len(mine - subject) <= 1 and len(mine & subject) >= max(1, len(subject) - 1)
 
 
-def check_patch(ctx):
-    patch = ctx.patch
-    said = sentences(patch.prose_lines)
-    if not said:
-        return
-    subject = _content(patch.summary)
-    if all(_restates(text, subject) for _, text in said):
-        ctx.report("the changelog only repeats the subject", changelog_line=said[0][0],
-                   comment="The changelog only repeats the subject. Please say why the change is "
-                           "needed: what goes wrong without it, or what it makes possible.")
-        return
-    if any(statement_mood(text) for _, text in said):
-        return
-    ctx.report("no sentence of the changelog says what the patch does", changelog_line=said[0][0],
-               comment="The changelog explains the background but never says what this patch "
-                       "does. Please add a sentence that states the change, in imperative mood "
-                       "('Add ...', 'Shut down ... before ...').")
-
-
 _SHUTDOWN = ("Replacing a running TDX module starts with taking the current one down.\n"
              "The layout of the handoff data changes between module releases, so it\n"
              "carries a version.\n\n"
@@ -72,16 +77,16 @@ _SHUTDOWN = ("Replacing a running TDX module starts with taking the current one 
              "handoff version the running module offers.")
 
 INVALID = [
-    Case(changelog=_SHUTDOWN, at=("Replacing a running TDX module",),
+    Case(changelog=_SHUTDOWN, at=('changelog:1: Replacing a running TDX module',),
          why="background, and an imperative hanging off a background clause"),
     Case(changelog="The TDX module can now be shut down. Before kexec it has to be, because\n"
                    "the next kernel needs a clean module.",
-         at=("The TDX module can now",), why="background only"),
+         at=('changelog:1: The TDX module can now',), why="background only"),
     Case(subject="x86/virt/tdx: Add tdx_sys_shutdown()", changelog="Add tdx_sys_shutdown().",
-         at=("Add tdx_sys_shutdown().",), why="only the subject, again"),
+         at=('changelog:1: Add tdx_sys_shutdown().',), why="only the subject, again"),
     Case(changelog="TDH.SYS.SHUTDOWN returns TDX_SYS_BUSY while another TDH.SYS leaf runs.\n"
                    "- The module retries internally.\n- The caller sees the status only once.",
-         at=("TDH.SYS.SHUTDOWN returns",), why="a list of facts is still background"),
+         at=('changelog:1: TDH.SYS.SHUTDOWN returns',), why="a list of facts is still background"),
 ]
 
 VALID = [

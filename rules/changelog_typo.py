@@ -25,8 +25,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from ..lint.kit import C_SUFFIXES, Case, lazy_re
-from ._patchcode import post_regions, removed_c_lines
+from ..lint.kit import C_SUFFIXES, SUBJECT, Case, ChangelogLine, CodeLine, Violation, lazy_re
 
 ID = "changelog-typo"
 SEVERITY = "warning"
@@ -47,18 +46,59 @@ _STRIP = "\"'`()[]{}<>.,;:!?*"
 _CODEISH = lazy_re(r"[_0-9/\\=#{}<>@%$&|~^\[\]()+]|->|::|\.\w")
 _PLAIN = lazy_re(r"^[A-Za-z]+(?:-[A-Za-z]+)*(?:['\u2019][A-Za-z]+)?$")
 _JOINERS = str.maketrans("", "", "- ")
-
-
-def _variant(word: str, fix: str) -> bool:
-    """'re-use' -> 'reuse', 'bootup' -> 'boot up': the same letters, only
-    hyphens or spaces differ; the kernel writes both, so not a typo."""
-    return any(f.strip().translate(_JOINERS) == word.translate(_JOINERS) for f in fix.split(" or "))
 _URL = lazy_re(r"\b(?:https?|ftp|git)://\S+|\S+@\S+")
 _ESCAPE = lazy_re(r"\\[nrt\\\"']|%[-+ #0]*\d*(?:\.\d+)?[hlLzjt]*[a-zA-Z]")
 _IDENT = lazy_re(r"[A-Za-z_][A-Za-z0-9_]*")
 _DOC_SUFFIXES = (".rst", ".txt")
 _NAME_NODES = ("identifier", "field_identifier", "type_identifier", "statement_identifier")
 _NOT_CODE = lazy_re(r"/\*.*?(?:\*/|$)|//.*$|\"(?:\\.|[^\"\\])*\"")
+
+
+class Misspelled(Violation):
+    message = "possible misspelling: {pairs}"
+    comment = "Typo{plural}: {pairs}."
+
+    @property
+    def pairs(self) -> str:
+        return ", ".join(f"{w} -> {f}" for w, f in self.typos.items())
+
+    @property
+    def plural(self) -> str:
+        return "s" if len(self.typos) > 1 else ""
+
+
+def check_patch(ctx):
+    # Words the dictionary knows as misspellings are rare: each distinct
+    # word of the patch is looked up once, and the places and the diff's
+    # identifiers (which excuse some words) are read only when one is known.
+    if not _any_suspect(_chunks("\n".join(_texts(ctx)))):
+        return
+    found = [(at, word) for at, text in _places(ctx) for word in _words(text) if _dictionary_says(word)]
+    if not found:
+        return
+    skip = KERNEL_WORDS | _code_names(ctx)
+    for at, typos in _typos_by_place(found, skip).items():
+        if typos:
+            ctx.report(at, Misspelled(typos=typos))
+
+
+def _typos_by_place(found, skip: frozenset[str]) -> dict:
+    """{place: {word: codespell's fix}} for the (place, word) pairs found,
+    without the words skip excuses and the spelling variants; in the order
+    the places come."""
+    typos_at: dict = {}
+    for at, word in found:
+        typos = typos_at.setdefault(at, {})
+        for w, fix in _lookups(word, skip):
+            if w not in typos and not _variant(w.lower(), fix):
+                typos[w] = fix
+    return typos_at
+
+
+def _variant(word: str, fix: str) -> bool:
+    """'re-use' -> 'reuse', 'bootup' -> 'boot up': the same letters, only
+    hyphens or spaces differ; the kernel writes both, so not a typo."""
+    return any(f.strip().translate(_JOINERS) == word.translate(_JOINERS) for f in fix.split(" or "))
 
 
 def _without_urls(text: str) -> str:
@@ -87,13 +127,14 @@ def _suspect(chunk: str) -> bool:
     return core is not None and bool(_dictionary_says(core))
 
 
-def _code_names(patch) -> frozenset[str]:
+def _code_names(ctx) -> frozenset[str]:
     """Every identifier in the diff's C code (tree-sitter's view of the
-    post-image hunks; the removed lines with comments and strings cut out),
-    and the parts of the snake_case ones, lower-cased: the words prose may
-    name on purpose."""
-    names = {region.text(n) for region in post_regions(patch) for n in region.find(*_NAME_NODES)}
-    for text in removed_c_lines(patch):
+    post-image hunks; the removed lines, deleted files' too, with comments
+    and strings cut out), and the parts of the snake_case ones, lower-cased:
+    the words prose may name on purpose."""
+    names = {region.text(n) for file in ctx.files() for region in (code.c for code in file.code)
+             for n in region.find(*_NAME_NODES)}
+    for text in ctx.removed_lines():
         if not text.lstrip().startswith("*"):
             names.update(_IDENT.findall(_NOT_CODE.sub(" ", text)))
     out = set()
@@ -104,10 +145,9 @@ def _code_names(patch) -> frozenset[str]:
     return frozenset(out)
 
 
-def _c_prose(diff):
+def _c_prose(file):
     """(line, text) of the comment rows and string literals a C file adds."""
-    source = source_file(diff)
-    for region in source.regions:
+    for region in (code.c for code in file.code):
         for comment in region.comments():
             row = comment.node.start_point[0]
             for k, text in enumerate(comment.raw.split("\n")):
@@ -146,38 +186,48 @@ def _chunks(text: str) -> set[str]:
     return chunks
 
 
-def _texts(patch):
+def _texts(ctx):
     """All the prose _places() yields, and a little more (whole comments,
     context lines included), without working out where each line is: what
     the first look for a known misspelling reads."""
-    yield patch.summary
-    yield from (text for _, text in patch.prose_lines)
-    for diff in patch.files:
+    yield ctx.patch.summary
+    yield from (text for _, text in ctx.patch.prose_lines)
+    for file in ctx.files():
+        for region in (code.c for code in file.code):
+            yield from (comment.raw for comment in region.comments())
+            yield from (_ESCAPE.sub(" ", region.text(node)) for node in region.find("string_literal"))
+    for diff in _doc_files(ctx.patch):
+        yield from (ln.text for ln in diff.added_lines())
+
+
+def _places(ctx):
+    """(place, text) for every piece of prose to check: the subject, the
+    changelog prose, then each file's added prose in the patch's order."""
+    yield SUBJECT, ctx.patch.summary
+    for index, text in ctx.patch.prose_lines:
+        yield ChangelogLine(index), text
+    c_files = iter(ctx.files())  # the C files of the patch, in its order
+    for diff in ctx.patch.files:
         if diff.is_deleted or diff.is_binary:
             continue
         if diff.path.endswith(C_SUFFIXES):
-            for region in source_file(diff).regions:
-                yield from (comment.raw for comment in region.comments())
-                yield from (_ESCAPE.sub(" ", region.text(node)) for node in region.find("string_literal"))
-        elif diff.path.endswith(_DOC_SUFFIXES) or diff.path.startswith("Documentation/"):
-            yield from (ln.text for ln in diff.added_lines())
-
-
-def _places(patch):
-    """(Hit keyword arguments as sorted pairs, text) for every piece of
-    prose to check."""
-    yield (("on_subject", True),), patch.summary
-    for index, text in patch.prose_lines:
-        yield (("changelog_line", index),), text
-    for diff in patch.files:
-        if diff.is_deleted or diff.is_binary:
-            continue
-        if diff.path.endswith(C_SUFFIXES):
-            for line, text in _c_prose(diff):
-                yield (("line", line), ("path", diff.path)), text
-        elif diff.path.endswith(_DOC_SUFFIXES) or diff.path.startswith("Documentation/"):
+            file = next(c_files)
+            for line, text in _c_prose(file):
+                yield CodeLine(file.path, line), text
+        elif _is_doc(diff.path):
             for ln in diff.added_lines():
-                yield (("line", ln.new_no), ("path", diff.path)), ln.text
+                yield CodeLine(diff.path, ln.new_no), ln.text
+
+
+def _is_doc(path: str) -> bool:
+    return path.endswith(_DOC_SUFFIXES) or path.startswith("Documentation/")
+
+
+def _doc_files(patch):
+    """The documentation files the patch leaves in the tree (its C files
+    are read as code, comments and strings)."""
+    return [d for d in patch.files if not d.is_deleted and not d.is_binary
+            and not d.path.endswith(C_SUFFIXES) and _is_doc(d.path)]
 
 
 def _lookups(word: str, skip: frozenset[str]):
@@ -209,41 +259,15 @@ def _dictionary_says(word: str) -> tuple[tuple[str, str], ...]:
                  if len(part) >= 5 and not _camel(part) and (fix := correction(part.lower())))
 
 
-def check_patch(ctx):
-    patch = ctx.patch
-    # Words the dictionary knows as misspellings are rare: each distinct
-    # word of the patch is looked up once, and the places and the diff's
-    # identifiers (which excuse some words) are read only when one is known.
-    if not _any_suspect(_chunks("\n".join(_texts(patch)))):
-        return
-    places = list(_places(patch))
-    found = [(where, word) for where, text in places for word in _words(text)
-             if _dictionary_says(word)]
-    if not found:
-        return
-    skip = KERNEL_WORDS | _code_names(patch)
-    typos_at: dict[tuple, dict[str, str]] = {}
-    for where, word in found:
-        typos = typos_at.setdefault(where, {})
-        for w, fix in _lookups(word, skip):
-            if w not in typos and not _variant(w.lower(), fix):
-                typos[w] = fix
-    for where, typos in typos_at.items():
-        if typos:
-            pairs = ", ".join(f"{w} -> {f}" for w, f in typos.items())
-            ctx.report(f"possible misspelling: {pairs}",
-                       comment=f"Typo{'s' if len(typos) > 1 else ''}: {pairs}.", **dict(where))
-
-
 INVALID = [
     Case(changelog="A VMM may stop a conversion part way and let the guest pick it up once\n"
                    "that has completed succesfully.",
-         at=("completed succesfully",), why="changelog typo"),
+         at=('changelog:2: completed succesfully',), why="changelog typo"),
     Case(code="/* Seperate the two lists so the reciever can walk them. */",
-         at=("Seperate the two lists",), why="two typos in one added comment, one finding"),
+         at=('1:0: Seperate the two lists',), why="two typos in one added comment, one finding"),
     Case(code='pr_err("TDX module initialisation failed, could not alocate PAMT\\n");',
-         at=("could not alocate",), why="typo in an added string literal"),
-    Case(subject="x86/virt/tdx: Retrun the SEAMCALL error to the caller", at=("Retrun",),
+         at=('1:0: could not alocate',), why="typo in an added string literal"),
+    Case(subject="x86/virt/tdx: Retrun the SEAMCALL error to the caller", at=('subject: Retrun',),
          why="typo in the subject"),
 ]
 

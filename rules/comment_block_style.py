@@ -26,7 +26,7 @@ nor on a one-line /* comment */.
 """
 from __future__ import annotations
 
-from ..lint.kit import X86, Case, lazy_re, line_edit
+from ..lint.kit import X86, Case, Violation, lazy_re, line_edit
 
 ID = "comment-block-style"
 SEVERITY = "warning"
@@ -39,43 +39,68 @@ _KERNEL_DOC_TITLE = lazy_re(r"^\s*/\*\s*(?:(?:struct|union|enum)\s+\w+|\w+\(\))\
 _MEMBER = lazy_re(r"^\s*\*\s*@\w+\s*:")
 
 
+class TextOnOpener(Violation):
+    message = "multi-line comment starts its text on the '/*' line"
+    comment = "Please put the opening '/*' of a multi-line comment on a line of its own."
+
+
+class TextOnCloser(Violation):
+    message = "multi-line comment ends its text on the '*/' line"
+    comment = "Please put the closing '*/' on a line of its own."
+
+
 def check_file(file):
     for code in file.code:
-        for comment in code.comments():
-            if not comment.is_block or not comment.complete_start or len(comment.lines) < 2:
+        for comment in code.c.comments():
+            if not _judged(comment):
                 continue
-            if any(text.rstrip().endswith("\\") for _, text in comment.lines):
-                continue
-            if _KERNEL_DOC_TITLE.match(comment.lines[0][1]) and \
-                    any(_MEMBER.match(text) for _, text in comment.lines[1:]):
-                continue  # kernel-doc missing its '/**': scripts/kernel-doc's remark, not this one
             first_no, first = comment.lines[0]
             last_no, last = comment.lines[-1]
             indent = first[:len(first) - len(first.lstrip())]
-            opener = first.find("/*")
-            marker_end = opener + 2 + len(first[opener + 2:]) - len(first[opener + 2:].lstrip("*"))
-            text_start = len(first) - len(first[marker_end:].lstrip()) if opener >= 0 else len(first)
-            if opener >= 0 and text_start < len(first.rstrip()):
-                code.report(first_no, "multi-line comment starts its text on the '/*' line",
-                            "Please put the opening '/*' of a multi-line comment on a line of its own.",
-                            fix=[line_edit(file.path, first_no, first, marker_end, text_start,
-                                           f"\n{indent} * ")])
-            closer = last.rstrip()
-            if closer.endswith("*/"):
-                text_end = len(closer[:-2].rstrip())
-                inner = closer[:text_end].strip().lstrip("*").strip()
-                if inner:
-                    code.report(last_no, "multi-line comment ends its text on the '*/' line",
-                                "Please put the closing '*/' on a line of its own.",
-                                fix=[line_edit(file.path, last_no, last, text_end, len(closer) - 2,
-                                               f"\n{indent} ")])
+            if opener := _text_after_opener(file.path, first_no, first, indent):
+                code.report(first_no, TextOnOpener(), fix=[opener])
+            if closer := _text_before_closer(file.path, last_no, last, indent):
+                code.report(last_no, TextOnCloser(), fix=[closer])
+
+
+def _judged(comment) -> bool:
+    """Is this a complete multi-line block comment the rule judges?"""
+    if not comment.is_block or not comment.complete_start or len(comment.lines) < 2:
+        return False
+    if any(text.rstrip().endswith("\\") for _, text in comment.lines):
+        return False  # inside a macro body
+    if _KERNEL_DOC_TITLE.match(comment.lines[0][1]) and \
+            any(_MEMBER.match(text) for _, text in comment.lines[1:]):
+        return False  # kernel-doc missing its '/**': scripts/kernel-doc's remark, not this one
+    return True
+
+
+def _text_after_opener(path: str, no: int, first: str, indent: str):
+    """The fix that moves text off the '/*' line, if it carries any."""
+    opener = first.find("/*")
+    marker_end = opener + 2 + len(first[opener + 2:]) - len(first[opener + 2:].lstrip("*"))
+    text_start = len(first) - len(first[marker_end:].lstrip()) if opener >= 0 else len(first)
+    if opener >= 0 and text_start < len(first.rstrip()):
+        return line_edit(path, no, first, marker_end, text_start, f"\n{indent} * ")
+    return None
+
+
+def _text_before_closer(path: str, no: int, last: str, indent: str):
+    """The fix that puts the '*/' on a line of its own, if text comes before it."""
+    closer = last.rstrip()
+    if closer.endswith("*/"):
+        text_end = len(closer[:-2].rstrip())
+        inner = closer[:text_end].strip().lstrip("*").strip()
+        if inner:
+            return line_edit(path, no, last, text_end, len(closer) - 2, f"\n{indent} ")
+    return None
 
 
 INVALID = [
     Case(code="""
         	/* Retry on the transient errors: the module
         	 * releases its locks between calls. */
-        """, at=("/* Retry on", "releases its locks"), why="both ends", fixed="""
+        """, at=('1:0: /* Retry on', '2:0: releases its locks'), why="both ends", fixed="""
         	/*
         	 * Retry on the transient errors: the module
         	 * releases its locks between calls.
@@ -85,7 +110,7 @@ INVALID = [
         	/* The module may return TDX_SYS_BUSY
         	 * while another TDH.SYS.* call runs.
         	 */
-        """, at=("/* The module",), why="text on the opener", fixed="""
+        """, at=('1:0: /* The module',), why="text on the opener", fixed="""
         	/*
         	 * The module may return TDX_SYS_BUSY
         	 * while another TDH.SYS.* call runs.
@@ -94,7 +119,7 @@ INVALID = [
     Case(path="arch/x86/include/asm/tdx.h", code="""
         /*
          * SW-defined error codes. */
-        """, at=("SW-defined error codes. */",), why="text on the closer", fixed="""
+        """, at=('2:0: SW-defined error codes. */',), why="text on the closer", fixed="""
         /*
          * SW-defined error codes.
          */

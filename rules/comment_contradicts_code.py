@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import re
 
-from ..lint.kit import TDX, Case, lazy_re, re_lower
+from ..lint.kit import TDX, Case, ChangelogLine, Violation, lazy_re, re_lower
 
 ID = "comment-contradicts-code"
 SEVERITY = "warning"
@@ -45,9 +45,62 @@ _FOREVER_CLAIM = lazy_re(r"\b(?:loops?|looping|spins?|spinning|retr(?:y|ies|ying
                          r"(?:forever|infinitely|indefinitely|unconditionally)\b", re.I)
 _FOREVER_WORDS = ("forever", "infinitely", "indefinitely", "unconditionally")  # one ends each claim
 _NEGATION = lazy_re(r"(?:don'?t|do not|won'?t|will not|never|not|doesn'?t|does not)\s+\w*\s*$", re.I)
-_NO_BOUND = ("The comment says the loop is bounded, but nothing in the code bounds it. Please "
-             "describe what the code does (e.g. 'Loop until the SEAMCALL completes; this ends "
-             "because ...') or add the bound.")
+
+
+class BoundClaimed(Violation):
+    message = "comment claims a bound but the loop has none"
+    comment = ("The comment says the loop is bounded, but nothing in the code bounds it. Please "
+               "describe what the code does (e.g. 'Loop until the SEAMCALL completes; this ends "
+               "because ...') or add the bound.")
+
+
+class OnceClaimed(Violation):
+    message = "comment promises a single retry but the code loops"
+    comment = ("This says the SEAMCALL is retried once, but the code loops. Either retry exactly "
+               "once or fix the comment.")
+
+
+class ForeverClaimed(Violation):
+    # {claim:.40}: the line of the claim, cut to its first 40 characters.
+    message = "comment says the loop runs forever, but it is bounded ({claim:.40})"
+    comment = ("The comment says this loops forever, but the loop is bounded. Please make the "
+               "comment match the code.")
+
+
+class ChangelogSaysForever(Violation):
+    message = ("the changelog says the code loops forever, but the comment at {path}:{line} "
+               "says it does not")
+    comment = ("The changelog says this loops forever, while the comment in the code says it "
+               "doesn't. Please make the two tell the same story.")
+
+
+def check_patch(ctx):
+    files = ctx.files(PATHS)
+    for file in files:
+        for code in file.code:
+            for loop in code.loops.all:
+                if not loop.reissues:
+                    continue
+                claims = [claim for comment in loop.comments() for claim in _claims(comment)]
+                bound = loop.bound if claims else None  # worked out only for a loop that has a claim
+                for no, kind in claims:
+                    if kind == "bound" and bound is None:
+                        code.report(no, BoundClaimed())
+                    elif kind == "once" and (bound is None or (bound.value or 0) > 2):
+                        code.report(no, OnceClaimed())
+                    elif kind == "forever" and bound is not None and bound.kind in ("counter", "deadline"):
+                        code.report(no, ForeverClaimed(claim=code.c.text_at(no).strip()))
+    # The changelog against the comments: read every comment only when the
+    # changelog says "forever" somewhere.
+    forever = [index for index, text in ctx.patch.prose_lines if _forever(text)]
+    if not forever:
+        return
+    claims = [(file.path, no) for file in files for code in file.code for comment in code.c.comments()
+              for no, kind in _claims(comment) if kind == "bound" and code.c.is_added(no)]
+    if claims:
+        path, no = claims[0]
+        for index in forever:
+            ctx.report(ChangelogLine(index), ChangelogSaysForever(path=path, line=no))
 
 
 def _forever(text: str) -> re.Match | None:
@@ -71,45 +124,6 @@ def _claims(comment):
             yield no, "forever"
 
 
-def check_patch(patch):
-    files = patch.files(PATHS)
-    for file in files:
-        for code in file.code:
-            for loop in code.loops.all:
-                if not loop.reissues:
-                    continue
-                claims = [claim for comment in loop.comments() for claim in _claims(comment)]
-                bound = loop.bound if claims else None  # worked out only for a loop that has a claim
-                for no, kind in claims:
-                    if kind == "bound" and bound is None:
-                        code.report(no, "comment claims a bound but the loop has none", _NO_BOUND)
-                    elif kind == "once" and (bound is None or (bound.value or 0) > 2):
-                        code.report(no, "comment promises a single retry but the code loops",
-                                    "This says the SEAMCALL is retried once, but the code "
-                                    "loops. Either retry exactly once or fix the comment.")
-                    elif kind == "forever" and bound is not None and bound.kind in ("counter", "deadline"):
-                        text = code.text_at(no).strip()
-                        code.report(no, f"comment says the loop runs forever, but it is bounded "
-                                        f"({text[:40]})",
-                                    "The comment says this loops forever, but the loop is "
-                                    "bounded. Please make the comment match the code.")
-    # The changelog against the comments: read every comment only when the
-    # changelog says "forever" somewhere.
-    forever = [index for index, text in patch.patch.prose_lines if _forever(text)]
-    if not forever:
-        return
-    claims = [(file.path, no) for file in files for code in file.code for comment in code.comments()
-              for no, kind in _claims(comment) if kind == "bound" and code.is_added(no)]
-    if claims:
-        path, no = claims[0]
-        for index in forever:
-            patch.report_changelog(
-                index, f"the changelog says the code loops forever, but the comment at {path}:{no} "
-                       "says it does not",
-                "The changelog says this loops forever, while the comment in the code says it "
-                "doesn't. Please make the two tell the same story.")
-
-
 _SEED_LOOP = """
 	/*
 	 * Don't loop forever.
@@ -124,10 +138,10 @@ _SEED_LOOP = """
 """
 
 INVALID = [
-    Case(code=_SEED_LOOP, at=("Don't loop forever.",), why="the seed's comment"),
+    Case(code=_SEED_LOOP, at=("2:0: Don't loop forever.",), why="the seed's comment"),
     Case(code=_SEED_LOOP,
          changelog="Retry on both codes.\n\nSo loop infinitely on either of these error codes, until success or other\nerror.",
-         at=("Don't loop forever.", "So loop infinitely"),
+         at=("2:0: Don't loop forever.", 'changelog:3: So loop infinitely'),
          why="the seed's changelog contradicts its comment"),
     Case(path="arch/x86/kvm/vmx/tdx.c", code="""
         	/* Retry once after kicking the vCPUs; the second retry succeeds. */
@@ -135,7 +149,7 @@ INVALID = [
         		kvm_make_all_cpus_request(kvm, KVM_REQ_OUTSIDE_GUEST_MODE);
         		err = tdh_mem_track(&kvm_tdx->td);
         	} while (IS_TDX_OPERAND_BUSY(err));
-        """, at=("Retry once",), why="promises one retry, loops without bound"),
+        """, at=('1:0: Retry once',), why="promises one retry, loops without bound"),
     Case(code="""
         	/* Loop forever: the module always completes eventually. */
         	for (i = 0; i < 16; i++) {
@@ -143,7 +157,7 @@ INVALID = [
         		if (ret != TDX_INTERRUPTED_RESUMABLE)
         			break;
         	}
-        """, at=("Loop forever",), why="claims forever over a counted loop"),
+        """, at=('1:0: Loop forever',), why="claims forever over a counted loop"),
     Case(path="arch/x86/kvm/vmx/tdx.c", before="""
         static u64 tdx_flush_vp_once(struct tdx_vp *vp)
         {
@@ -154,14 +168,14 @@ INVALID = [
         	do {
         		err = tdx_flush_vp_once(&tdx->vp);
         	} while (err == TDX_INTERRUPTED_RESUMABLE);
-        """, at=("Bounded:",), why="a bound claimed over a loop that re-issues through a helper"),
+        """, at=('5:0: Bounded:',), why="a bound claimed over a loop that re-issues through a helper"),
     Case(path="arch/x86/kvm/vmx/tdx.c", code="""
         	/* Retry at most 3 times. */
         again:
         	err = tdh_mem_track(&kvm_tdx->td);
         	if (err == TDX_INTERRUPTED_RESUMABLE)
         		goto again;
-        """, at=("Retry at most 3 times.",), why="a bound claimed over a goto loop"),
+        """, at=('1:0: Retry at most 3 times.',), why="a bound claimed over a goto loop"),
 ]
 
 VALID = [

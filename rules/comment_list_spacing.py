@@ -25,7 +25,7 @@ run of one-line items introduced by a line ending in ':'.
 """
 from __future__ import annotations
 
-from ..lint.kit import X86, Case, comment_inner, insert_line, lazy_re
+from ..lint.kit import X86, Case, Violation, comment_inner, insert_line, lazy_re
 
 ID = "comment-list-spacing"
 SEVERITY = "warning"
@@ -35,9 +35,27 @@ TOPICS = ("new line", "newline", "blank", "empty", "spacing", "line here")
 
 _ITEM = lazy_re(r"^(\s*)(?:[-*+\u2022]|\d{1,2}[.)]|[a-z][)])\s+\S")
 _KERNEL_DOC = lazy_re(r"^\s*@\w+:")
-# One wording for both places, so that the second one reads "And here."
-_COMMENT = ("Nit: add an empty ' *' line here; a list reads better with blank lines "
-            "before it and between items that run over several lines.")
+
+
+class _Spacing(Violation):
+    # One wording for both places, so that the second one reads "And here."
+    comment = ("Nit: add an empty ' *' line here; a list reads better with blank lines "
+               "before it and between items that run over several lines.")
+
+
+class ListAfterSentence(_Spacing):
+    message = "no empty ' *' line between the sentence and the list below it"
+
+
+class LongItemsGlued(_Spacing):
+    message = "no empty ' *' line between multi-line list items"
+
+
+def check_file(file):
+    for code in file.code:
+        for comment in code.c.comments():
+            if comment.is_block and len(comment.lines) > 1:
+                _check_comment(comment, code)
 
 
 def _classify(inner: str | None) -> tuple[str, int]:
@@ -50,21 +68,14 @@ def _classify(inner: str | None) -> tuple[str, int]:
     return "text", len(inner) - len(inner.lstrip())
 
 
-def check_file(file):
-    for code in file.code:
-        for comment in code.comments():
-            if comment.is_block and len(comment.lines) > 1:
-                _check_comment(comment, code, file)
-
-
-def _blank_line(code, file, before: int):
+def _blank_line(code, before: int):
     """The empty ' *' line, indented like the comment line it goes above."""
-    text = code.text_at(before)
+    text = code.c.text_at(before)
     star = text.find("*")
-    return insert_line(file.path, before, text[:star + 1].rstrip()) if star >= 0 else None
+    return insert_line(code.path, before, text[:star + 1].rstrip()) if star >= 0 else None
 
 
-def _check_comment(comment, code, file):
+def _check_comment(comment, code):
     rows = [(no, _classify(inner), inner or "")
             for no, text in comment.lines for inner in (comment_inner(text),)]
     item_start = None  # line number of the current item's first line
@@ -77,11 +88,9 @@ def _check_comment(comment, code, file):
                 p_no, (p_kind, p_indent), p_inner = prev
                 # The blank line belongs after p_no; on the item when that is context.
                 if p_kind == "text" and item_start is None and p_inner.rstrip().endswith((".", "!", "?")):
-                    code.report([p_no, no], "no empty ' *' line between the sentence and the list "
-                                            "below it", _COMMENT, fix=[_blank_line(code, file, no)])
+                    code.report([p_no, no], ListAfterSentence(), fix=[_blank_line(code, no)])
                 elif item_start is not None and item_lines > 1 and indent <= item_indent:
-                    code.report([p_no, no], "no empty ' *' line between multi-line list items",
-                                _COMMENT, fix=[_blank_line(code, file, no)])
+                    code.report([p_no, no], LongItemsGlued(), fix=[_blank_line(code, no)])
             item_start, item_lines, item_indent = no, 1, indent
         elif kind == "text" and item_start is not None and indent > item_indent:
             item_lines += 1  # continuation of the current item
@@ -101,7 +110,7 @@ INVALID = [
         	 *    but will lock out future ones.
         	 */
         """,
-        at=("Don't loop forever.", "*    calls."),
+        at=("2:0: Don't loop forever.", '4:0: *    calls.'),
         why="the seed review: both places Kiryl marked",
         fixed="""
         	/*
@@ -123,7 +132,7 @@ INVALID = [
          * 2. Flush the TLB.
          */
         """,
-        at=("three steps.",),
+        at=('2:0: three steps.',),
         why="numbered list glued to a sentence",
         fixed="""
         /*
@@ -144,7 +153,7 @@ INVALID = [
         	 *  - TDX_PREVIOUS_TLB_EPOCH_BUSY when tracking is incomplete.
         	 */
         """,
-        at=("which is released",),
+        at=('4:0: which is released',),
         why="multi-line items after a ':' lead-in still need separating",
         fixed="""
         	/*
@@ -167,7 +176,7 @@ INVALID = [
         after="""
         	 */
         """,
-        at=("TDX_INTERRUPTED_RESUMABLE means",),
+        at=('3:0: TDX_INTERRUPTED_RESUMABLE means',),
         why="the lead sentence is context: the finding goes on the added item",
     ),
 ]

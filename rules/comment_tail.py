@@ -16,7 +16,7 @@ Must not fire on a struct member `u16 version; // always 0x100`, nor on
 """
 from __future__ import annotations
 
-from ..lint.kit import X86, Case, ancestor
+from ..lint.kit import X86, Case, Violation, ancestor
 
 ID = "comment-tail"
 SEVERITY = "warning"
@@ -30,30 +30,36 @@ _EXEMPT_ANCESTORS = {"field_declaration_list", "enumerator_list", "initializer_l
                      "preproc_def", "preproc_function_def", "preproc_call", "argument_list"}
 
 
+class TailComment(Violation):
+    message = "tail comment after code"
+    comment = ("Please move this comment above the line it describes; tail comments are for "
+               "struct members only.")
+
+
 def check_file(file):
     for code in file.code:
-        for comment in code.comments():
-            node = comment.node
-            prev = node.prev_sibling
-            if prev is None or prev.type not in _STATEMENTS:
-                continue
-            if prev.end_point[0] == node.start_point[0] and ancestor(node, _EXEMPT_ANCESTORS) is None:
-                code.report(node, "tail comment after code",
-                            "Please move this comment above the line it describes; tail "
-                            "comments are for struct members only.")
+        for comment in code.c.comments():
+            if _trails_statement(comment.node) and ancestor(comment.node, _EXEMPT_ANCESTORS) is None:
+                code.report(comment.node, TailComment())
+
+
+def _trails_statement(node) -> bool:
+    """Does the comment start on the line where the statement before it ends?"""
+    prev = node.prev_sibling
+    return prev is not None and prev.type in _STATEMENTS and prev.end_point[0] == node.start_point[0]
 
 
 INVALID = [
     Case(code="""
         	u64 ret = 0; /* assume success */
-        """, at=("u64 ret = 0;",), why="after a declaration"),
+        """, at=('1:14: u64 ret = 0;',), why="after a declaration"),
     Case(code="""
         	ret = seamcall(TDH_SYS_SHUTDOWN, &args);	// may be busy
-        """, at=("ret = seamcall",), why="C99 tail comment"),
+        """, at=('1:42: ret = seamcall',), why="C99 tail comment"),
     Case(code="""
         	if (ret)
         		return -EIO; /* module is gone */
-        """, at=("return -EIO;",), why="after a return"),
+        """, at=('2:15: return -EIO;',), why="after a return"),
 ]
 
 VALID = [

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 
-from ..lint.kit import Case, lazy_re
+from ..lint.kit import Case, Violation, lazy_re
 
 ID = "cover-placeholder"
 SEVERITY = "warning"
@@ -31,36 +31,52 @@ TOPICS = ("cover letter", "cover", "blurb", "subject here", "editme", "placehold
 _PLACEHOLDER = lazy_re(r"\*\*\* (?:SUBJECT|BLURB) HERE \*\*\*|^\s*(?:[-*]\s*)?EDITME\b", re.M)
 
 
-def _text_before_diff(patch) -> str:
-    return "\n".join([patch.title] + list(patch.body_lines[:patch.diff_body_start]))
+class PlaceholderLeft(Violation):
+    message = "the {what} still has the placeholder text {quoted}"
+    comment = ("The {what} still has the placeholder text from the tools ({listed}). Please fill "
+               "in what the series does and why, and resend.")
+
+    @property
+    def what(self) -> str:
+        return "cover letter" if self.index == 0 else f"patch {self.index}/{self.total}"
+
+    @property
+    def quoted(self) -> str:
+        return ", ".join(repr(f) for f in self.found)
+
+    @property
+    def listed(self) -> str:
+        return ", ".join(self.found)
 
 
 def check_series(ctx):
     series = ctx.series
     covers = ([series.cover] if series.cover is not None else [])
-    messages = covers + [p for p in series.patches if p not in covers]
-    for message in messages:
-        text = _text_before_diff(message)
-        if "HERE ***" not in text and "EDITME" not in text:
-            continue  # the two words every placeholder has: a search in C before the pattern
-        found = list(dict.fromkeys(m.group(0).strip(" -*") for m in _PLACEHOLDER.finditer(text)))
-        if not found:
-            continue
-        what = "cover letter" if message.index == 0 else f"patch {message.index}/{message.total}"
-        ctx.report(f"the {what} still has the placeholder text {', '.join(repr(f) for f in found)}",
-                   comment=f"The {what} still has the placeholder text from the tools "
-                           f"({', '.join(found)}). Please fill in what the series does and why, "
-                           "and resend.")
+    for message in covers + [p for p in series.patches if p not in covers]:
+        if found := _placeholders(message):
+            ctx.report(None, PlaceholderLeft(index=message.index, total=message.total, found=found))
+
+
+def _placeholders(message) -> list[str]:
+    """The placeholders left in a message's text before its diff, each once."""
+    text = _text_before_diff(message)
+    if "HERE ***" not in text and "EDITME" not in text:
+        return []  # the two words every placeholder has: a search in C before the pattern
+    return list(dict.fromkeys(m.group(0).strip(" -*") for m in _PLACEHOLDER.finditer(text)))
+
+
+def _text_before_diff(patch) -> str:
+    return "\n".join([patch.title] + list(patch.body_lines[:patch.diff_body_start]))
 
 
 INVALID = [
     Case(tag="PATCH 0/3", subject="*** SUBJECT HERE ***", changelog="*** BLURB HERE ***",
-         at=("",), why="git format-patch's cover template, unedited"),
+         at=('series:',), why="git format-patch's cover template, unedited"),
     Case(tag="PATCH v2 0/2", subject="EDITME: cover title for tdx-shutdown",
-         changelog="Add a shutdown step.", at=("",), why="b4's cover title, unedited"),
+         changelog="Add a shutdown step.", at=('series:',), why="b4's cover title, unedited"),
     Case(notes="Changes in v2:\n- EDITME: describe what is new in this series revision.\n"
                "- EDITME: use bulletpoints and terse descriptions.",
-         at=("",), why="b4's version notes below the '---', one finding for the message"),
+         at=('series:',), why="b4's version notes below the '---', one finding for the message"),
 ]
 
 VALID = [

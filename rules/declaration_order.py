@@ -28,7 +28,7 @@ where the second needs the first.
 """
 from __future__ import annotations
 
-from ..lint.kit import TDX_TIP, Case, declared_name, lazy_re
+from ..lint.kit import TDX_TIP, Case, Violation, declared_name, lazy_re
 
 ID = "declaration-order"
 SEVERITY = "info"
@@ -36,6 +36,75 @@ PATHS = TDX_TIP
 TOPICS = ("fir tree", "declaration", "order")
 
 _WORD = lazy_re(r"[A-Za-z_]\w*")
+
+
+class LongerThanAbove(Violation):
+    message = ("declarations not in reverse fir tree order: '{declaration}' is longer than the line "
+               "above it")
+    comment = ("Nit: the tip tree wants local declarations in reverse fir tree order, longest line "
+               "first. Please move this one up.")
+
+
+def check_file(file):
+    for code in file.code:
+        for func in code.c.functions():
+            block = _declaration_block(code, func)
+            if block is None or not any(block.added) or _was_out_of_order(block):
+                continue
+            if (i := _first_longer(block)) is not None:
+                code.report([block.rows[i], block.rows[i - 1]],
+                            LongerThanAbove(declaration=block.texts[i]))
+
+
+class _Block:
+    """The declarations at the top of a function body, one per line."""
+
+    def __init__(self, decls: list, rows: list[int], texts: list[str], added: list[bool]):
+        self.decls = decls  # the declaration nodes
+        self.rows = rows  # their post-image lines
+        self.texts = texts  # their lines, stripped
+        self.added = added  # whether the patch adds each line
+
+
+def _declaration_block(code, func) -> _Block | None:
+    """The function's leading declarations, when they are two or more
+    one-line declarations on consecutive lines."""
+    body = func.child_by_field_name("body")
+    if body is None:
+        return None
+    decls = _leading_declarations(body)
+    if len(decls) < 2 or any(d.start_point[0] != d.end_point[0] for d in decls):
+        return None  # one declaration, or one spread over lines: nothing to order
+    rows = [code.c.line_no(d.start_point[0]) for d in decls]
+    if None in rows or any(b - a != 1 for a, b in zip(rows, rows[1:])):
+        return None  # not one block: a blank line or comment splits it
+    return _Block(decls, rows, [code.c.text_at(no).strip() for no in rows],
+                  [code.c.is_added(no) for no in rows])
+
+
+def _was_out_of_order(block: _Block) -> bool:
+    """Were the lines the patch keeps out of order already? Then the
+    patch did not make it worse."""
+    old = [len(t) for t, new in zip(block.texts, block.added) if not new]
+    return any(b > a for a, b in zip(old, old[1:]))
+
+
+def _first_longer(block: _Block) -> int | None:
+    """The first line, of a pair the patch touches, that is longer than the
+    line above it with nothing to excuse it."""
+    decls, texts, added = block.decls, block.texts, block.added
+    for i in range(1, len(decls)):
+        if len(texts[i]) <= len(texts[i - 1]) or not (added[i] or added[i - 1]):
+            continue
+        if _type_of(decls[i]) == _type_of(decls[i - 1]) \
+                or texts[i].startswith("static") or texts[i - 1].startswith("static"):
+            continue  # a pair of one type, or function-scope statics: both deliberate
+        declared = {name for above in decls[:i] for d in above.children_by_field_name("declarator")
+                    if (name := declared_name(d))}
+        if declared & set(_WORD.findall(texts[i].split("=", 1)[1] if "=" in texts[i] else "")):
+            continue  # uses a name declared above: the order is forced
+        return i
+    return None
 
 
 def _type_of(decl) -> str:
@@ -54,43 +123,6 @@ def _leading_declarations(body) -> list:
     return out
 
 
-def check_file(file):
-    for code in file.code:
-        for func in code.functions():
-            body = func.child_by_field_name("body")
-            if body is None:
-                continue
-            decls = _leading_declarations(body)
-            if len(decls) < 2 or any(d.start_point[0] != d.end_point[0] for d in decls):
-                continue  # one declaration, or one spread over lines: nothing to order
-            rows = [code.line_no(d.start_point[0]) for d in decls]
-            if None in rows or any(b - a != 1 for a, b in zip(rows, rows[1:])):
-                continue  # not one block: a blank line or comment splits it
-            texts = [code.lines[d.start_point[0] - code.offset].strip() for d in decls]
-            added = [code.is_added(no) for no in rows]
-            if not any(added):
-                continue
-            old = [len(t) for t, new in zip(texts, added) if not new]
-            if any(b > a for a, b in zip(old, old[1:])):
-                continue  # out of order before this patch too
-            for i in range(1, len(decls)):
-                if len(texts[i]) <= len(texts[i - 1]) or not (added[i] or added[i - 1]):
-                    continue
-                if _type_of(decls[i]) == _type_of(decls[i - 1]) \
-                        or texts[i].startswith("static") or texts[i - 1].startswith("static"):
-                    continue  # a pair of one type, or function-scope statics: both deliberate
-                declared = {name for above in decls[:i] for d in above.children_by_field_name("declarator")
-                            if (name := declared_name(d))}
-                if declared & set(_WORD.findall(texts[i].split("=", 1)[1] if "=" in texts[i] else "")):
-                    continue  # uses a name declared above: the order is forced
-                code.report([rows[i], rows[i - 1]],
-                            f"declarations not in reverse fir tree order: '{texts[i]}' is longer "
-                            "than the line above it",
-                            "Nit: the tip tree wants local declarations in reverse fir tree "
-                            "order, longest line first. Please move this one up.")
-                break
-
-
 INVALID = [
     Case(code="""
         static int tdx_sys_shutdown(void)
@@ -101,7 +133,7 @@ INVALID = [
         	ret = seamcall(TDH_SYS_SHUTDOWN, &args);
         	return ret ? -EIO : 0;
         }
-        """, at=("struct tdx_module_args args = {};",), why="classic short-before-long"),
+        """, at=('4:0: struct tdx_module_args args = {};',), why="classic short-before-long"),
     Case(path="arch/x86/coco/tdx/tdx.c", code="""
         static void tdx_report_version(void)
         {
@@ -113,7 +145,7 @@ INVALID = [
         	minor = version->minor_version;
         	pr_info("version %llu.%llu\\n", major, minor);
         }
-        """, at=("struct tdx_sys_info_version *version",), why="three lines, middle too long"),
+        """, at=('4:0: struct tdx_sys_info_version *version',), why="three lines, middle too long"),
     Case(before="""
         static int tdx_module_reset(void)
         {
@@ -126,7 +158,7 @@ INVALID = [
         	local_irq_restore(flags);
         	return ret;
         }
-        """, at=("unsigned long flags;",), why="a new line put below a shorter one"),
+        """, at=('5:0: unsigned long flags;',), why="a new line put below a shorter one"),
 ]
 
 VALID = [

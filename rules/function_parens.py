@@ -18,8 +18,7 @@ nor on "the tdx_sysinfo structure" when tdx_sysinfo is a variable.
 """
 from __future__ import annotations
 
-from ..lint.kit import Case, declared_name, lazy_re
-from ._patchcode import post_regions, removed_c_lines
+from ..lint.kit import SUBJECT, Case, ChangelogLine, Violation, declared_name, lazy_re
 
 ID = "function-parens"
 SEVERITY = "warning"
@@ -31,53 +30,69 @@ _KEYWORDS = frozenset("if for while switch return sizeof do typeof defined".spli
 _NAME = lazy_re(r"(?<![\w.>/:-])([a-z_][a-z0-9_]*_[a-z0-9_]+)(?![\w(\[-]|\.\w)")
 
 
-def _functions(patch) -> frozenset[str]:
-    """Names the patch's C code uses as functions."""
-    names = set()
-    for region in post_regions(patch):
-        names.update(call.name for call in region.calls())
-        names.update(declared_name(decl) or "" for decl in region.find("function_declarator"))
-    for text in removed_c_lines(patch):
-        names.update(_CALLED.findall(text))
-    return frozenset(n for n in names if "_" in n.strip("_") and not n.isupper()
-                     and n not in _KEYWORDS and len(n) >= 4)
+class WithoutParens(Violation):
+    message = "function named without (): {names}"
+    comment = "Nit: please write function names with parentheses: {listed}."
+
+    @property
+    def names(self) -> str:
+        return ", ".join(self.bare)
+
+    @property
+    def listed(self) -> str:
+        return ", ".join(f"{n}()" for n in self.bare)
 
 
 def check_patch(ctx):
-    patch = ctx.patch
-    places = [({"on_subject": True}, patch.summary)]
-    places += [({"changelog_line": i}, t) for i, t in patch.prose_lines]
-    places = [(where, text) for where, text in places if "_" in text]
+    places = [(SUBJECT, ctx.patch.summary)]
+    places += [(ChangelogLine(i), t) for i, t in ctx.patch.prose_lines]
+    places = [(at, text) for at, text in places if "_" in text]
     if not any(_NAME.search(text) for _, text in places):
         return  # no snake_case word: no code to read
-    functions = _functions(patch)
+    functions = _functions(ctx)
     if not functions:
         return
-    for where, text in places:
-        bare = list(dict.fromkeys(m.group(1) for m in _NAME.finditer(text) if m.group(1) in functions))
-        if bare:
-            listed = ", ".join(f"{n}()" for n in bare)
-            ctx.report(f"function named without (): {', '.join(bare)}",
-                       comment=f"Nit: please write function names with parentheses: {listed}.", **where)
+    for at, text in places:
+        if bare := _bare(text, functions):
+            ctx.report(at, WithoutParens(bare=bare))
+
+
+def _bare(text: str, functions: frozenset[str]) -> list[str]:
+    """The functions text names without (), each once, in order."""
+    return list(dict.fromkeys(m.group(1) for m in _NAME.finditer(text) if m.group(1) in functions))
+
+
+def _functions(ctx) -> frozenset[str]:
+    """Names the patch's C code uses as functions: called or declared in
+    its C files, or called on the lines it removes (deleted files too)."""
+    names = set()
+    for file in ctx.files():
+        for code in file.code:
+            names.update(call.name for call in code.c.calls())
+            names.update(declared_name(decl) or "" for decl in code.c.find("function_declarator"))
+    for text in ctx.removed_lines():
+        names.update(_CALLED.findall(text))
+    return frozenset(n for n in names if "_" in n.strip("_") and not n.isupper()
+                     and n not in _KEYWORDS and len(n) >= 4)
 
 
 _CALL = "\ttdx_sys_disable();"
 
 INVALID = [
     Case(changelog="Call tdx_sys_disable from native_machine_shutdown() before kexec.",
-         code=_CALL, at=("Call tdx_sys_disable from",), why="called in the diff"),
+         code=_CALL, at=('changelog:1: Call tdx_sys_disable from',), why="called in the diff"),
     Case(changelog="Add tdx_sys_shutdown, a wrapper for TDH.SYS.SHUTDOWN.",
-         code="int tdx_sys_shutdown(void)\n{\n\treturn 0;\n}", at=("Add tdx_sys_shutdown,",),
+         code="int tdx_sys_shutdown(void)\n{\n\treturn 0;\n}", at=('changelog:1: Add tdx_sys_shutdown,',),
          why="defined in the diff"),
     Case(changelog="Nothing calls tdx_flush_all any more, so remove it.",
          removed_files=(("arch/x86/virt/vmx/tdx/tdx.c", "void tdx_flush_all(void)\n{\n\twbinvd();\n}"),),
-         at=("Nothing calls tdx_flush_all",), why="removed by the diff"),
+         at=('changelog:1: Nothing calls tdx_flush_all',), why="removed by the diff"),
     Case(subject="x86/tdx: Support VM area addresses in tdx_enc_status_changed",
          code="static bool tdx_enc_status_changed(unsigned long vaddr, int numpages, bool enc)\n{\n}",
-         at=("tdx_enc_status_changed",), why="in the subject"),
+         at=('subject: tdx_enc_status_changed',), why="in the subject"),
     Case(changelog="Make tdx_sys_disable and tdx_sys_shutdown return the status.",
          code="int tdx_sys_disable(void);\nint tdx_sys_shutdown(void);", path="arch/x86/include/asm/tdx.h",
-         at=("Make tdx_sys_disable",), why="two names on one line: one finding"),
+         at=('changelog:1: Make tdx_sys_disable',), why="two names on one line: one finding"),
 ]
 
 VALID = [

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import re
 
-from ..lint.kit import X86, Case, call_name, iter_nodes, lazy_re, re_lower, strip_comment_markers
+from ..lint.kit import X86, Case, Violation, call_name, iter_nodes, lazy_re, re_lower, strip_comment_markers
 
 ID = "lock-comment-not-asserted"
 SEVERITY = "warning"
@@ -112,6 +112,22 @@ _SAYS = {
 }
 
 
+class NotAsserted(Violation):
+    message = "the comment asks for {says}, but nothing asserts it; use {wanted}"
+    comment = ("Rather than a comment, please make this an assertion: {wanted}. It says the same "
+               "to the reader, and lockdep checks it on every call.")
+
+    @property
+    def wanted(self) -> str:
+        lock = self.lock
+        return _WANTED[self.kind].format(lock=f"&{lock}" if lock and not lock.startswith("&")
+                                         else lock or "...")
+
+    @property
+    def says(self) -> str:
+        return _SAYS[self.kind].format(lock=self.lock or "a lock")
+
+
 def _demand(comment) -> tuple[str, str, int] | None:
     """(kind, lock name or "", the line the demand starts on)."""
     prose, starts = "", []
@@ -161,18 +177,13 @@ def _leading_comments(region, func) -> list:
 
 def check_file(file):
     for code in file.code:
-        # The added comments that demand something, by where they start:
-        # few comments do, so the functions are looked at only when one does.
-        demands = {c.node.start_byte: demand for c in code.comments()
-                   if _names_a_subject(c.raw) and _DEMAND_RAW.search(c.raw)
-                   and any(code.is_added(no) for no, _ in c.lines)
-                   and (demand := _demand(c)) is not None}
+        demands = _added_demands(code.c)
         if not demands:
             continue
-        for func in code.functions():
-            if code.line_no(func.end_point[0]) is None:
+        for func in code.c.functions():
+            if code.c.line_no(func.end_point[0]) is None:
                 continue  # a cut-off body may assert out of sight
-            for comment in _leading_comments(code, func):
+            for comment in _leading_comments(code.c, func):
                 demand = demands.get(comment.node.start_byte)
                 if demand is None:
                     continue
@@ -181,13 +192,17 @@ def check_file(file):
                     continue
                 if kind.startswith("lock") and _GENERIC_LOCK.match(lock):
                     lock = ""  # "the lock on X": say nothing rather than guess
-                wanted = _WANTED[kind].format(lock=f"&{lock}" if lock and not lock.startswith("&")
-                                              else lock or "...")
-                says = _SAYS[kind].format(lock=lock or "a lock")
-                code.report(line, f"the comment asks for {says}, but nothing asserts it; use {wanted}",
-                            f"Rather than a comment, please make this an assertion: {wanted}. It "
-                            "says the same to the reader, and lockdep checks it on every call.")
+                code.report(line, NotAsserted(kind=kind, lock=lock))
                 break
+
+
+def _added_demands(region) -> dict:
+    """The added comments that demand something, by where they start: few
+    comments do, so the functions are looked at only when one does."""
+    return {c.node.start_byte: demand for c in region.comments()
+            if _names_a_subject(c.raw) and _DEMAND_RAW.search(c.raw)
+            and any(region.is_added(no) for no, _ in c.lines)
+            and (demand := _demand(c)) is not None}
 
 
 INVALID = [
@@ -197,7 +212,7 @@ INVALID = [
         {
         	return tdx_module_do_reset();
         }
-        """, at=("Caller must hold tdx_module_lock",), why="lock stated, not asserted"),
+        """, at=('1:0: Caller must hold tdx_module_lock',), why="lock stated, not asserted"),
     Case(path="arch/x86/kvm/vmx/tdx.c", code="""
         /*
          * Zap the private mapping of @gfn.
@@ -208,7 +223,7 @@ INVALID = [
         {
         	tdh_mem_range_block(&to_kvm_tdx(kvm)->td, gfn, 0, NULL, NULL);
         }
-        """, at=("Must be called with kvm->mmu_lock held",), why="kerneldoc-style block"),
+        """, at=('4:0: Must be called with kvm->mmu_lock held',), why="kerneldoc-style block"),
     Case(code="""
         static void tdx_flush_vp(void *arg)
         {
@@ -217,28 +232,28 @@ INVALID = [
 
         	p->err = tdh_vp_flush(p->vp);
         }
-        """, at=("Must be called with interrupts disabled",), why="irqs, comment at the top of the body"),
+        """, at=('3:0: Must be called with interrupts disabled',), why="irqs, comment at the top of the body"),
     Case(code="""
         /* Caller must hold tdx_module_lock. */
         static int __init tdx_module_setup(void)
         {
         	return tdx_module_do_setup();
         }
-        """, at=("Caller must hold tdx_module_lock",), why="an annotated function"),
+        """, at=('1:0: Caller must hold tdx_module_lock',), why="an annotated function"),
     Case(code="""
         /* Requires the tdx_module_lock to be held. */
         static void tdx_module_clear_state(void)
         {
         	tdx_module_state.initialized = false;
         }
-        """, at=("Requires the tdx_module_lock to be held",), why="'requires ... held'"),
+        """, at=('1:0: Requires the tdx_module_lock to be held',), why="'requires ... held'"),
     Case(code="""
         /* This is only called with preemption disabled, as it uses this_cpu_ptr(). */
         static u64 tdx_this_cpu_keyid(void)
         {
         	return *this_cpu_ptr(&tdx_keyid);
         }
-        """, at=("only called with preemption disabled",), why="preemption"),
+        """, at=('1:0: only called with preemption disabled',), why="preemption"),
 ]
 
 VALID = [

@@ -20,7 +20,7 @@ Must not fire on:
 """
 from __future__ import annotations
 
-from ..lint.kit import Case
+from ..lint.kit import Case, ChangelogLine, Violation
 
 ID = "reported-by-link"
 SEVERITY = "warning"
@@ -31,43 +31,50 @@ _REPORTED = ("reported-by", "reported-and-tested-by")
 _LINKS = ("closes", "link")
 
 
+class NoReportLink(Violation):
+    message = "Reported-by: {reporter} has no Closes: or Link: to the report after it"
+    comment = ("Please add a 'Closes:' tag with the URL of the report (lore link) directly below "
+               "the Reported-by.")
+
+
 def check_patch(ctx):
-    patch = ctx.patch
-    trailers = patch.trailers
+    for run, after in _report_runs(ctx.patch.trailers):
+        if after is None or after.name.lower() not in _LINKS or after.line != run[-1].line + 1:
+            ctx.report(ChangelogLine(run[0].line), NoReportLink(reporter=run[0].value))
+
+
+def _report_runs(trailers):
+    """(run, the trailer after it or None) for each run of Reported-by
+    trailers."""
     i = 0
     while i < len(trailers):
         if trailers[i].name.lower() not in _REPORTED:
             i += 1
             continue
-        first = trailers[i]
+        start = i
         while i < len(trailers) and trailers[i].name.lower() in _REPORTED:
             i += 1
-        after = trailers[i] if i < len(trailers) else None
-        if after is None or after.name.lower() not in _LINKS or after.line != trailers[i - 1].line + 1:
-            ctx.report(f"Reported-by: {first.value} has no Closes: or Link: to the report after it",
-                       changelog_line=first.line,
-                       comment="Please add a 'Closes:' tag with the URL of the report (lore link) "
-                               "directly below the Reported-by.")
+        yield trailers[start:i], trailers[i] if i < len(trailers) else None
 
 
 INVALID = [
     Case(trailers="Reported-by: Bob Tester <bob@example.com>\n"
                   "Signed-off-by: Alice Example <alice@example.org>",
-         at=("Reported-by: Bob Tester",), why="no link at all"),
+         at=('changelog:4: Reported-by: Bob Tester',), why="no link at all"),
     Case(trailers="Reported-by: Bob Tester <bob@example.com>\n"
                   "Signed-off-by: Alice Example <alice@example.org>\n"
                   "Link: https://lore.kernel.org/r/20260301.bob@example.com",
-         at=("Reported-by: Bob Tester",), why="the link is not right after the Reported-by"),
+         at=('changelog:4: Reported-by: Bob Tester',), why="the link is not right after the Reported-by"),
     Case(trailers="Reported-by: Bob Tester <bob@example.com>\n"
                   "Reported-by: Carol Fuzzer <carol@example.net>\n"
                   "Tested-by: Carol Fuzzer <carol@example.net>\n"
                   "Signed-off-by: Alice Example <alice@example.org>",
-         at=("Reported-by: Bob Tester",), why="a run of two reporters, no link after the run"),
+         at=('changelog:4: Reported-by: Bob Tester',), why="a run of two reporters, no link after the run"),
     Case(trailers="Reported-by: Bob Tester <bob@example.com>\n"
                   "Closes: https://lore.kernel.org/all/20260301.bob@example.com/\n"
                   "Reported-by: Dan Static <dan@example.com>\n"
                   "Signed-off-by: Alice Example <alice@example.org>",
-         at=("Reported-by: Dan Static",), why="the second report has no link"),
+         at=('changelog:6: Reported-by: Dan Static',), why="the second report has no link"),
 ]
 
 VALID = [

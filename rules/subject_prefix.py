@@ -19,7 +19,7 @@ touching arch/x86/virt/vmx/tdx/ and the TDX headers.
 """
 from __future__ import annotations
 
-from ..lint.kit import KVM, Case, area_of, lazy_re, path_matches
+from ..lint.kit import KVM, SUBJECT, Case, Violation, area_of, lazy_re, path_matches
 
 ID = "subject-prefix"
 SEVERITY = "warning"
@@ -27,6 +27,41 @@ PATHS = None
 TOPICS = ("prefix", "subject", "scope")
 
 _FILE_NAME = lazy_re(r"\.(c|h|S|rst|txt)$")
+
+
+class FileNameAsPrefix(Violation):
+    message = "the prefix '{prefix}' is a file name, not a subsystem"
+    comment = "Please use the subsystem as the prefix, not the file name."
+
+
+class KvmWithoutKvmCode(Violation):
+    message = "the prefix '{prefix}' names KVM but the patch touches no KVM code"
+    comment = ("This doesn't touch KVM, so '{prefix}' is the wrong scope; please use the prefix of "
+               "the code it changes{hint}.")
+
+    @property
+    def hint(self) -> str:
+        return f" (e.g. '{self.suggested}:')" if self.suggested else ""
+
+
+class WrongPrefix(Violation):
+    message = "the prefix '{prefix}' does not match the files touched; expected '{expected}:'"
+    comment = "The prefix for this code is '{expected}:'."
+
+
+def check_patch(ctx):
+    patch = ctx.patch
+    prefix = patch.subsystem
+    if not prefix or not patch.files:
+        return
+    norm = _norm(prefix)
+    first = norm.split(":")[0].strip()
+    if _FILE_NAME.search(first):
+        ctx.report(SUBJECT, FileNameAsPrefix(prefix=prefix))
+    elif first == "kvm" and not any(path_matches(d.path, KVM) for d in patch.files):
+        ctx.report(SUBJECT, KvmWithoutKvmCode(prefix=prefix, suggested=_suggested(patch.files)))
+    elif (expected := _expected(patch.files, norm)) is not None:
+        ctx.report(SUBJECT, WrongPrefix(prefix=prefix, expected=expected))
 
 
 def _norm(prefix: str) -> str:
@@ -42,34 +77,23 @@ def _added(diff) -> int:
     return len(diff.added_lines()) + 1
 
 
-def check_patch(ctx):
-    patch = ctx.patch
-    prefix = patch.subsystem
-    if not prefix or not patch.files:
-        return
-    norm = _norm(prefix)
-    paths = [d.path for d in patch.files]
-    first = norm.split(":")[0].strip()
-    if _FILE_NAME.search(first):
-        ctx.report_subject(f"the prefix '{prefix}' is a file name, not a subsystem",
-                           "Please use the subsystem as the prefix, not the file name.")
-        return
-    if first == "kvm" and not any(path_matches(p, KVM) for p in paths):
-        best = _area(max(patch.files, key=_added).path)
-        hint = f" (e.g. '{best[0]}:')" if best and not best[0].startswith("KVM") else ""
-        ctx.report_subject(f"the prefix '{prefix}' names KVM but the patch touches no KVM code",
-                           f"This doesn't touch KVM, so '{prefix}' is the wrong scope; please use "
-                           f"the prefix of the code it changes{hint}.")
-        return
-    areas = [(_area(d.path), _added(d)) for d in patch.files]
+def _suggested(files) -> str | None:
+    """The prefix of the file the patch changes most, unless it is KVM's."""
+    best = _area(max(files, key=_added).path)
+    return best[0] if best and not best[0].startswith("KVM") else None
+
+
+def _expected(files, norm: str) -> str | None:
+    """The prefix of the TDX area the patch changes most, when every file
+    is in a TDX area and the prefix fits none of them."""
+    areas = [(_area(d.path), _added(d)) for d in files]
     if any(a is None for a, _ in areas):
-        return  # code outside the TDX areas: its owners' conventions apply
+        return None  # code outside the TDX areas: its owners' conventions apply
     if any(norm in accepted or norm.startswith(tuple(x + ":" for x in accepted))
            for (_, accepted), _ in areas):
-        return
+        return None
     (canonical, _), _ = max(areas, key=lambda item: item[1])
-    ctx.report_subject(f"the prefix '{prefix}' does not match the files touched; expected "
-                       f"'{canonical}:'", f"The prefix for this code is '{canonical}:'.")
+    return canonical
 
 
 def _file(path: str) -> tuple[tuple[str, str], ...]:
@@ -79,14 +103,14 @@ def _file(path: str) -> tuple[tuple[str, str], ...]:
 INVALID = [
     Case(subject="KVM: x86: Disable the TDX module during kexec and kdump",
          path="arch/x86/kernel/machine_kexec_64.c", extra_files=_file("arch/x86/virt/vmx/tdx/tdx.c"),
-         at=("KVM: x86: Disable",), why="Chao's remark"),
+         at=('subject: KVM: x86: Disable',), why="Chao's remark"),
     Case(subject="KVM: TDX: Add the TDX_SYS_BUSY status code",
          path="arch/x86/include/asm/shared/tdx_errno.h", code="#define X 1",
          extra_files=_file("arch/x86/virt/vmx/tdx/tdx.c"),
-         at=("KVM: TDX: Add",), why="KVM prefix, no KVM file"),
+         at=('subject: KVM: TDX: Add',), why="KVM prefix, no KVM file"),
     Case(subject="x86/virt/tdx: Handle TDX_OPERAND_BUSY in the S-EPT zap path",
-         path="arch/x86/kvm/vmx/tdx.c", at=("x86/virt/tdx: Handle",), why="KVM code under a tip prefix"),
-    Case(subject="tdx.c: Print the shutdown status", at=("tdx.c: Print",), why="file name as prefix"),
+         path="arch/x86/kvm/vmx/tdx.c", at=('subject: x86/virt/tdx: Handle',), why="KVM code under a tip prefix"),
+    Case(subject="tdx.c: Print the shutdown status", at=('subject: tdx.c: Print',), why="file name as prefix"),
 ]
 
 VALID = [

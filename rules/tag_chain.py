@@ -26,7 +26,7 @@ Must not fire on:
 """
 from __future__ import annotations
 
-from ..lint.kit import Case, lazy_re
+from ..lint.kit import Case, ChangelogLine, Violation, lazy_re
 
 ID = "tag-chain"
 SEVERITY = "warning"
@@ -36,6 +36,73 @@ _ADDRESS = lazy_re(r"<([^<>]+)>")
 _NAMED_NOTE = lazy_re(r"^\s*\[\s*([A-Za-z][\w.@' -]*):\s*\S")
 _NOTE = lazy_re(r"^\s*\[.*\]\s*$")
 TOPICS = ("tag", "tags", "signed-off-by", "sob", "chain", "co-developed-by", "[", "note", "blurb")
+
+
+class CombinedTag(Violation):
+    message = "combined tag '{name}'"
+    comment = "Please split combined tags into one tag per line."
+
+
+class CoDeveloperUnsigned(Violation):
+    message = "Co-developed-by: {value} is not followed by their Signed-off-by"
+    comment = "Each Co-developed-by needs the same person's Signed-off-by directly below it."
+
+
+class NamelessNote(Violation):
+    message = "handler note '{note}' does not say who made the change"
+    comment = ("Please name who made the change, e.g. '[Rick: enhance log]', directly below "
+               "their Signed-off-by.")
+
+
+class NoteNotBelowSignoff(Violation):
+    message = "handler note is not directly below a Signed-off-by"
+    comment = ("Each '[name: note]' belongs right after the Signed-off-by that precedes the "
+               "handler's own, so the chain of handling reads in order: SoB, [handler: what they "
+               "changed], the handler's SoB.")
+
+
+class NoteNotAboveHandler(Violation):
+    message = "handler note of {who} is not directly above their Signed-off-by"
+    comment = ("The note belongs directly above the Signed-off-by of the handler who made the "
+               "change, below the one before it.")
+
+
+def check_patch(ctx):
+    trailers = ctx.patch.trailers
+    for i, t in enumerate(trailers):
+        if "-and-" in t.name.lower():
+            ctx.report(ChangelogLine(t.line), CombinedTag(name=t.name))
+        if t.name.lower() == "co-developed-by" and not _signed_next(trailers, i):
+            ctx.report(ChangelogLine(t.line), CoDeveloperUnsigned(value=t.value))
+    lines = ctx.patch.changelog_lines
+    for index in _note_lines(lines, trailers):
+        if problem := _note_problem(lines[index], index, trailers):
+            ctx.report(ChangelogLine(index), problem)
+
+
+def _signed_next(trailers, i: int) -> bool:
+    """Is the Co-developed-by trailers[i] directly followed by the same
+    person's Signed-off-by?"""
+    nxt = trailers[i + 1] if i + 1 < len(trailers) else None
+    return nxt is not None and nxt.name.lower() == "signed-off-by" and \
+        _email(nxt.value) == _email(trailers[i].value)
+
+
+def _note_problem(note: str, index: int, trailers) -> Violation | None:
+    """What is wrong with the handler note on changelog line index, if anything."""
+    named = _NAMED_NOTE.match(note)
+    if not named:
+        return NamelessNote(note=note.strip())
+    by_line = {t.line: t for t in trailers}
+    above = by_line.get(index - 1)
+    if above is None or above.name.lower() != "signed-off-by":
+        return NoteNotBelowSignoff()
+    who = named.group(1).strip().lower()
+    signers = [t for t in trailers if t.name.lower() == "signed-off-by" and who in _names(t)]
+    below = by_line.get(index + 1)
+    if signers and (below is None or below not in signers):
+        return NoteNotAboveHandler(who=named.group(1).strip())
+    return None
 
 
 def _note_lines(lines, trailers) -> list[int]:
@@ -73,70 +140,28 @@ def _email(value: str) -> str:
     return (m.group(1) if m else value).strip().lower()
 
 
-def check_patch(ctx):
-    patch = ctx.patch
-    trailers = patch.trailers
-    for i, t in enumerate(trailers):
-        if "-and-" in t.name.lower():
-            ctx.report(f"combined tag '{t.name}'", changelog_line=t.line,
-                       comment="Please split combined tags into one tag per line.")
-        if t.name.lower() == "co-developed-by":
-            who = _email(t.value)
-            nxt = trailers[i + 1] if i + 1 < len(trailers) else None
-            if nxt is None or nxt.name.lower() != "signed-off-by" or _email(nxt.value) != who:
-                ctx.report(f"Co-developed-by: {t.value} is not followed by their Signed-off-by",
-                           changelog_line=t.line,
-                           comment="Each Co-developed-by needs the same person's Signed-off-by "
-                                   "directly below it.")
-    by_line = {t.line: t for t in trailers}
-    for index in _note_lines(patch.changelog_lines, trailers):
-        note = patch.changelog_lines[index]
-        named = _NAMED_NOTE.match(note)
-        if not named:
-            ctx.report(f"handler note '{note.strip()}' does not say who made the change",
-                       changelog_line=index,
-                       comment="Please name who made the change, e.g. '[Rick: enhance log]', "
-                               "directly below their Signed-off-by.")
-            continue
-        above = by_line.get(index - 1)
-        if above is None or above.name.lower() != "signed-off-by":
-            ctx.report("handler note is not directly below a Signed-off-by", changelog_line=index,
-                       comment="Each '[name: note]' belongs right after the Signed-off-by that "
-                               "precedes the handler's own, so the chain of handling reads in "
-                               "order: SoB, [handler: what they changed], the handler's SoB.")
-            continue
-        who = named.group(1).strip().lower()
-        signers = [t for t in trailers if t.name.lower() == "signed-off-by" and who in _names(t)]
-        below = by_line.get(index + 1)
-        if signers and (below is None or below not in signers):
-            ctx.report(f"handler note of {named.group(1).strip()} is not directly above their "
-                       "Signed-off-by", changelog_line=index,
-                       comment="The note belongs directly above the Signed-off-by of the handler "
-                               "who made the change, below the one before it.")
-
-
 INVALID = [
     Case(trailers="Co-developed-by: Tomas Lindqvist <tomas@example.com>\n"
                   "Signed-off-by: Nadia Okafor <nadia@example.com>",
-         at=("Co-developed-by: Tomas",), why="SoB of someone else follows"),
+         at=('changelog:4: Co-developed-by: Tomas',), why="SoB of someone else follows"),
     Case(trailers="Signed-off-by: Kirill Example <kirill@example.com>\n[enhance log]\n"
                   "Signed-off-by: Rick Example <rick@example.com>",
-         at=("[enhance log]",), why="nameless handler note"),
+         at=('changelog:5: [enhance log]',), why="nameless handler note"),
     Case(trailers="Reported-and-tested-by: Bob Tester <bob@example.com>\n"
                   "Signed-off-by: Alice Example <alice@example.org>",
-         at=("Reported-and-tested-by",), why="combined tag"),
+         at=('changelog:4: Reported-and-tested-by',), why="combined tag"),
     Case(trailers="Signed-off-by: Alice Example <alice@example.org>\n"
                   "Reviewed-by: Bob Reviewer <bob@example.com>\n[Rick: reduce to a move]",
-         at=("[Rick: reduce to a move]",), why="note below a Reviewed-by"),
+         at=('changelog:6: [Rick: reduce to a move]',), why="note below a Reviewed-by"),
     Case(trailers="[Henrik: expand the changelog]\n[Rosa: cut down to a plain move]\n"
                   "Signed-off-by: Tomas Lindqvist <tomas@example.org>\n"
                   "Signed-off-by: Henrik Strand <henrik@example.org>\n"
                   "Signed-off-by: Rosa Delgado <rosa@example.com>",
-         at=("[Henrik: expand", "[Rosa: cut down"), why="notes grouped above all the SoBs"),
+         at=('changelog:4: [Henrik: expand', 'changelog:5: [Rosa: cut down'), why="notes grouped above all the SoBs"),
     Case(trailers="Signed-off-by: Tomas Lindqvist <tomas@example.org>\n"
                   "Signed-off-by: Henrik Strand <henrik@example.org>\n[Henrik: expand the changelog]\n"
                   "Signed-off-by: Rosa Delgado <rosa@example.com>",
-         at=("[Henrik: expand",), why="note below the handler's own SoB, not above it"),
+         at=('changelog:6: [Henrik: expand',), why="note below the handler's own SoB, not above it"),
 ]
 
 VALID = [

@@ -28,7 +28,7 @@ Must not fire on:
 """
 from __future__ import annotations
 
-from ..lint.kit import KVM, TDX_TIP, Case, path_matches
+from ..lint.kit import KVM, TDX_TIP, Case, ChangelogLine, Violation, path_matches
 
 ID = "tag-order"
 SEVERITY = "warning"
@@ -41,6 +41,22 @@ _CHAIN = ("signed-off-by", "co-developed-by")
 _DOC = "the tag order in Documentation/process/maintainer-tip.rst"
 
 
+class FixesNotFirst(Violation):
+    message = "Fixes: is not the first tag"
+    comment = f"Please put the Fixes: tag first; see {_DOC}."
+
+
+class BelowChain(Violation):
+    message = "{tag}: sits below the Signed-off-by chain"
+    comment = (f"Please move {{tag}}: (and the Closes: with it) above the "
+               f"Co-developed-by/Signed-off-by lines; see {_DOC}.")
+
+
+class AboveChain(Violation):
+    message = "{tag}: sits above the Signed-off-by chain"
+    comment = f"Nit: {{tag}}: goes below the Signed-off-by lines; see {_DOC}."
+
+
 def check_patch(ctx):
     patch = ctx.patch
     if any(path_matches(f.path, KVM) for f in patch.files):
@@ -48,9 +64,7 @@ def check_patch(ctx):
     trailers = patch.trailers
     names = [t.name.lower() for t in trailers]
     if "fixes" in names and names[0] != "fixes":
-        t = trailers[names.index("fixes")]
-        ctx.report("Fixes: is not the first tag", changelog_line=t.line,
-                   comment=f"Please put the Fixes: tag first; see {_DOC}.")
+        ctx.report(ChangelogLine(trailers[names.index("fixes")].line), FixesNotFirst())
     chain = [i for i, n in enumerate(names) if n in _CHAIN]
     if not chain:
         return
@@ -58,33 +72,29 @@ def check_patch(ctx):
     late = [i for i, n in enumerate(names) if n in _ABOVE_CHAIN and i > first_sob]
     if late:
         t = trailers[late[0]]
-        ctx.report(f"{t.name}: sits below the Signed-off-by chain", changelog_line=t.line,
-                   comment=f"Please move {t.name}: (and the Closes: with it) above the "
-                           f"Co-developed-by/Signed-off-by lines; see {_DOC}.")
+        ctx.report(ChangelogLine(t.line), BelowChain(tag=t.name))
     early = [i for i, n in enumerate(names) if n in _BELOW_CHAIN and i < first_sob]
     if early:
         t = trailers[early[0]]
         # Authors who collect reviews often put them above their own SoB
         # and the tip maintainers reorder them when applying: a nit.
-        ctx.report(f"{t.name}: sits above the Signed-off-by chain", changelog_line=t.line,
-                   severity="info",
-                   comment=f"Nit: {t.name}: goes below the Signed-off-by lines; see {_DOC}.")
+        ctx.report(ChangelogLine(t.line), AboveChain(tag=t.name), severity="info")
 
 
 _SOB = "Signed-off-by: Alice Example <alice@example.org>"
 
 INVALID = [
     Case(trailers=f"{_SOB}\nSuggested-by: Dave Maintainer <dave@example.org>",
-         at=("Suggested-by: Dave",), why="Suggested-by below the SoB"),
+         at=('changelog:5: Suggested-by: Dave',), why="Suggested-by below the SoB"),
     Case(trailers=f"Reviewed-by: Bob Reviewer <bob@example.com>\n{_SOB}",
-         at=("Reviewed-by: Bob",), why="Reviewed-by above the SoB"),
+         at=('changelog:4: Reviewed-by: Bob',), why="Reviewed-by above the SoB"),
     Case(trailers="Reported-by: Bob Tester <bob@example.com>\n"
                   "Fixes: 0123456789ab (\"x86/virt/tdx: Add TDH.SYS.DISABLE\")\n" + _SOB,
-         at=("Fixes: 0123456789ab",), why="Fixes not first"),
+         at=('changelog:5: Fixes: 0123456789ab',), why="Fixes not first"),
     Case(trailers=f"Tested-by: Carol Tester <carol@example.net>\n{_SOB}\n"
                   "Reported-by: Bob Tester <bob@example.com>\n"
                   "Closes: https://lore.kernel.org/all/20260301.bob@example.com/",
-         at=("Tested-by: Carol", "Reported-by: Bob"), why="both directions, one finding each"),
+         at=('changelog:4: Tested-by: Carol', 'changelog:6: Reported-by: Bob'), why="both directions, one finding each"),
 ]
 
 VALID = [

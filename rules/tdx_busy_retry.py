@@ -21,7 +21,7 @@ single retry after kvm_make_all_cpus_request(kvm, KVM_REQ_OUTSIDE_GUEST_MODE).
 """
 from __future__ import annotations
 
-from ..lint.kit import BUSY_CODES, TDX, Case
+from ..lint.kit import BUSY_CODES, TDX, Case, Violation
 
 ID = "tdx-busy-retry"
 SEVERITY = "warning"
@@ -35,10 +35,39 @@ _KICK_OR_LOCK = frozenset({
     "spin_lock_irqsave", "raw_spin_lock", "raw_spin_lock_irqsave", "down_write", "down_read",
     "write_lock", "read_lock", "guard", "scoped_guard", "tdx_no_vcpus_enter_start",
 })
-_COMMENT = ("{code} means a TDX-module try-lock lost a race; retrying it turns the SEAMCALL "
-            "into a spinlock. Please make the contention impossible (a kernel lock around the "
-            "conflicting SEAMCALLs), return -EBUSY to a caller that can retry, or kick the "
-            "vCPUs and retry once.")
+
+
+class _BusyRetry(Violation):
+    comment = ("{code} means a TDX-module try-lock lost a race; retrying it turns the SEAMCALL "
+               "into a spinlock. Please make the contention impossible (a kernel lock around the "
+               "conflicting SEAMCALLs), return -EBUSY to a caller that can retry, or kick the "
+               "vCPUs and retry once.")
+
+
+class RetriedInLoop(_BusyRetry):
+    message = "SEAMCALL retried on {code} in a loop"
+
+
+class CalledAgain(_BusyRetry):
+    message = "SEAMCALL called again after {code} without kicking vCPUs or taking a lock"
+
+
+def check_file(file):
+    for code in file.code:
+        tdx = code.tdx
+        loops = []
+        for loop in code.loops.retry_loops():
+            if busy := _busy(loop.retried):
+                loops.append(loop)
+                code.report(loop.report_node, RetriedInLoop(code=busy))
+        if not tdx.tests_for_any(BUSY_CODES, code.c.root):
+            continue  # no busy test anywhere: no condition holds one
+        for stmt in code.c.find("if_statement"):
+            if any(lp.span[0] <= stmt.start_byte < lp.span[1] for lp in loops):
+                continue  # said of the loop already
+            busy, again = _called_again(code, stmt)
+            if busy and again:
+                code.report([again[0], stmt], CalledAgain(code=busy))
 
 
 def _busy(codes) -> str | None:
@@ -47,29 +76,18 @@ def _busy(codes) -> str | None:
     return next((c for c in sorted(codes.codes) if c in BUSY_CODES), None)
 
 
-def check_file(file):
-    for code in file.code:
-        tdx = code.tdx
-        loops = []
-        for loop in code.loops.retry_loops():
-            busy = _busy(loop.retried)
-            if busy:
-                loops.append(loop)
-                code.report(loop.report_node, f"SEAMCALL retried on {busy} in a loop",
-                            _COMMENT.format(code=busy))
-        if not tdx.tests_for_any(BUSY_CODES, code.root):
-            continue  # no busy test anywhere: no condition holds one
-        for stmt in code.find("if_statement"):
-            condition = stmt.child_by_field_name("condition")
-            busy = _busy(tdx.truth_codes(condition)) if tdx.tests_for_any(BUSY_CODES, condition) else None
-            then = stmt.child_by_field_name("consequence")
-            if not busy or then is None or any(lp.span[0] <= stmt.start_byte < lp.span[1] for lp in loops):
-                continue
-            again = tdx.issuing_calls_within(then.start_byte, then.end_byte)
-            handled = any(name in _KICK_OR_LOCK for _, name in code.calls(within=then))
-            if again and not handled:
-                code.report([again[0], stmt], f"SEAMCALL called again after {busy} without kicking "
-                                              "vCPUs or taking a lock", _COMMENT.format(code=busy))
+def _called_again(code, stmt) -> tuple[str | None, list]:
+    """(the busy code, the calls that issue the SEAMCALL again) of an
+    `if (busy)` whose branch does nothing about the contention first."""
+    tdx = code.tdx
+    condition = stmt.child_by_field_name("condition")
+    busy = _busy(tdx.truth_codes(condition)) if tdx.tests_for_any(BUSY_CODES, condition) else None
+    then = stmt.child_by_field_name("consequence")
+    if not busy or then is None:
+        return None, []
+    if any(name in _KICK_OR_LOCK for _, name in code.c.calls(within=then)):
+        return busy, []
+    return busy, tdx.issuing_calls_within(then.start_byte, then.end_byte)
 
 
 INVALID = [
@@ -80,7 +98,7 @@ INVALID = [
         		err = tdh_mem_page_remove(&kvm_tdx->td, gpa, level, &entry, &state);
         	} while (unlikely(tdx_operand_busy(err)));
         """,
-        at=("} while (unlikely(tdx_operand_busy(err)));",),
+        at=('3:9: } while (unlikely(tdx_operand_busy(err)));',),
         why="the pre-2025 KVM zap loop",
     ),
     Case(
@@ -92,7 +110,7 @@ INVALID = [
         			break;
         	}
         """,
-        at=("for (retry = 0;",),
+        at=('1:17: for (retry = 0;',),
         why="bounded, but still a blind BUSY retry",
     ),
     Case(
@@ -101,7 +119,7 @@ INVALID = [
         	if (IS_TDX_OPERAND_BUSY(err))
         		err = tdh_phymem_page_reclaim(page, &rcx, &rdx, &r8);
         """,
-        at=("\terr = tdh_phymem_page_reclaim",),
+        at=('3:8: \terr = tdh_phymem_page_reclaim',),
         why="second call with nothing done about the contention",
     ),
     Case(
@@ -109,7 +127,7 @@ INVALID = [
         	while (seamcall(TDH_MNG_KEY_FREEID, &args) == TDX_OPERAND_BUSY)
         		cpu_relax();
         """,
-        at=("while (seamcall(TDH_MNG_KEY_FREEID",),
+        at=('1:7: while (seamcall(TDH_MNG_KEY_FREEID',),
         why="spinning on a raw BUSY compare",
     ),
     Case(
@@ -125,7 +143,7 @@ INVALID = [
         		err = tdh_mem_range_block(&kvm_tdx->td, gpa, level, &entry, &state);
         	} while (sept_contended(err));
         """,
-        at=("} while (sept_contended(err));",),
+        at=('7:9: } while (sept_contended(err));',),
         why="a busy test through a helper the file defines",
     ),
     Case(
@@ -136,7 +154,7 @@ INVALID = [
         	if (unlikely(IS_TDX_OPERAND_BUSY(err)))
         		goto again;
         """,
-        at=("if (unlikely(IS_TDX_OPERAND_BUSY(err)))",),
+        at=('3:5: if (unlikely(IS_TDX_OPERAND_BUSY(err)))',),
         why="a goto retry on BUSY",
     ),
     Case(
@@ -152,7 +170,7 @@ INVALID = [
         	if (tdx_operand_busy(err))
         		err = tdx_block_range(kvm_tdx, gpa, level);
         """,
-        at=("\terr = tdx_block_range(kvm_tdx, gpa, level);",),
+        at=('7:8: \terr = tdx_block_range(kvm_tdx, gpa, level);',),
         why="called again through a wrapper after BUSY",
     ),
 ]

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import re
 
-from ..lint.kit import TDX, Case, lazy_re
+from ..lint.kit import TDX, Case, Violation, lazy_re
 
 ID = "tdx-errno-define"
 SEVERITY = "warning"
@@ -42,7 +42,59 @@ _STATUS_VALUE = lazy_re(r"^\(?\s*0x([0-9a-fA-F]{16})([uUlL]*)\s*\)?$")
 _PRIVATE_HEADER = "arch/x86/virt/vmx/tdx/tdx.h"
 
 
-def _problems(path: str, name: str, value: str, tree_has_errno_h: bool) -> list[str]:
+class _StatusDefine(Violation):
+    comment = ("{said}. Architectural status codes live in <asm/shared/tdx_errno.h> as 64-bit "
+               "(ULL) values named after the spec; SW-defined ones stay in <asm/tdx.h>.")
+
+    @property
+    def said(self) -> str:
+        """The message, as a sentence."""
+        text = self.text()
+        return text[0].upper() + text[1:]
+
+
+class NoUll(_StatusDefine):
+    message = "{name} has no ULL suffix"
+
+
+class BusyNotError(_StatusDefine):
+    message = "{name} is a busy status but its class bits say {bits_say}"
+
+    @property
+    def bits_say(self) -> str:
+        return "non-recoverable" if self.fatal else "not an error"
+
+
+class NonRecoverableBitClear(_StatusDefine):
+    message = "{name} is named non-recoverable but bit 62 is clear"
+
+
+class StatusInCFile(_StatusDefine):
+    message = ("architectural status {name} is defined in a .c file; status codes belong in the "
+               "errno header")
+
+
+class StatusOutsideErrnoHeader(_StatusDefine):
+    message = "architectural status {name} belongs in <asm/shared/tdx_errno.h>"
+
+
+class SwCodeInErrnoHeader(_StatusDefine):
+    message = "SW-defined {name} does not belong in the architectural tdx_errno.h"
+
+
+def check_file(file):
+    has_errno_h = None  # asked only when there is a TDX_ define
+    for code in file.code:
+        for node, name, value in code.c.define_nodes():
+            if not name.startswith("TDX_"):
+                continue
+            if has_errno_h is None:
+                has_errno_h = _tree_has_errno_h(file)
+            for problem in _problems(file.path, name, value, has_errno_h):
+                code.report(node, problem, fix=[_ull(code, node)] if isinstance(problem, NoUll) else [])
+
+
+def _problems(path: str, name: str, value: str, tree_has_errno_h: bool) -> list[Violation]:
     out = []
     m = _STATUS_VALUE.match(value)
     if m:
@@ -50,20 +102,18 @@ def _problems(path: str, name: str, value: str, tree_has_errno_h: bool) -> list[
         if bits & 0xFFFFFFFF or not bits >> 32 or "MASK" in name:
             return []
         if m.group(2).upper() != "ULL":
-            out.append(f"{name} has no ULL suffix")
+            out.append(NoUll(name=name))
         error, fatal = bool(bits >> 63 & 1), bool(bits >> 62 & 1)
         if name.endswith("_BUSY") and (not error or fatal):
-            out.append(f"{name} is a busy status but its class bits say "
-                       f"{'non-recoverable' if fatal else 'not an error'}")
+            out.append(BusyNotError(name=name, fatal=fatal))
         if "NON_RECOVERABLE" in name and not fatal:
-            out.append(f"{name} is named non-recoverable but bit 62 is clear")
+            out.append(NonRecoverableBitClear(name=name))
         if path.endswith(".c"):
-            out.append(f"architectural status {name} is defined in a .c file; status codes "
-                       "belong in the errno header")
+            out.append(StatusInCFile(name=name))
         elif path == _PRIVATE_HEADER or (tree_has_errno_h and not path.endswith("tdx_errno.h")):
-            out.append(f"architectural status {name} belongs in <asm/shared/tdx_errno.h>")
+            out.append(StatusOutsideErrnoHeader(name=name))
     elif "TDX_SW_ERROR" in value and path.endswith("shared/tdx_errno.h"):
-        out.append(f"SW-defined {name} does not belong in the architectural tdx_errno.h")
+        out.append(SwCodeInErrnoHeader(name=name))
     return out
 
 
@@ -72,55 +122,39 @@ def _tree_has_errno_h(file) -> bool:
     tdx_errno.h (included here, or touched by the patch) puts them there."""
     if any(d.path.endswith("tdx_errno.h") for d in file.patch.files):
         return True
-    return any("tdx_errno.h" in "\n".join(region.lines) for region in file.regions)
+    return any("tdx_errno.h" in "\n".join(code.c.lines) for code in file.code)
 
 
 def _ull(code, define):
     """The edit that gives a status value its ULL suffix (replacing U, UL...)."""
     value = define.child_by_field_name("value")
-    m = re.search(r"0x[0-9a-fA-F]{16}([uUlL]*)", code.text(value))
+    m = re.search(r"0x[0-9a-fA-F]{16}([uUlL]*)", code.c.text(value))
     return code.edit(value, m.group(0)[:18] + "ULL", m.start(), m.end()) if m else None
-
-
-def check_file(file):
-    has_errno_h = None  # asked only when there is a TDX_ define
-    for code in file.code:
-        for node, name, value in code.define_nodes():
-            if not name.startswith("TDX_"):
-                continue
-            if has_errno_h is None:
-                has_errno_h = _tree_has_errno_h(file)
-            for problem in _problems(file.path, name, value, has_errno_h):
-                fix = [_ull(code, node)] if problem.endswith("has no ULL suffix") else []
-                code.report(node, problem, fix=fix, comment=(
-                            f"{problem[0].upper()}{problem[1:]}. Architectural status codes live "
-                            "in <asm/shared/tdx_errno.h> as 64-bit (ULL) values named after the "
-                            "spec; SW-defined ones stay in <asm/tdx.h>."))
 
 
 INVALID = [
     Case(before="#include <asm/shared/tdx_errno.h>", code="#define TDX_SYS_BUSY\t\t0x8000020200000000",
-         at=("#define TDX_SYS_BUSY", "#define TDX_SYS_BUSY"), why="no ULL and outside tdx_errno.h"),
+         at=('2:1: #define TDX_SYS_BUSY', '2:1: #define TDX_SYS_BUSY'), why="no ULL and outside tdx_errno.h"),
     Case(path="arch/x86/include/asm/shared/tdx_errno.h",
          code="#define TDX_SYS_BUSY\t\t\t\t0x8000020200000000UL",
-         at=("#define TDX_SYS_BUSY",), why="UL is 32 bits on a 32-bit build",
+         at=('1:1: #define TDX_SYS_BUSY',), why="UL is 32 bits on a 32-bit build",
          fixed="#define TDX_SYS_BUSY\t\t\t\t0x8000020200000000ULL"),
     Case(path="arch/x86/include/asm/shared/tdx_errno.h",
          code="#define TDX_SYS_SHUTDOWN_BUSY\t\t0x4000020600000000ULL",
-         at=("TDX_SYS_SHUTDOWN_BUSY",), why="a busy code with non-recoverable class bits"),
+         at=('1:1: TDX_SYS_SHUTDOWN_BUSY',), why="a busy code with non-recoverable class bits"),
     Case(path="arch/x86/include/asm/shared/tdx_errno.h",
          code="#define TDX_SEAMCALL_GP\t\t\t(TDX_SW_ERROR | X86_TRAP_GP)",
-         at=("TDX_SEAMCALL_GP",), why="SW-defined code in the architectural header"),
+         at=('1:1: TDX_SEAMCALL_GP',), why="SW-defined code in the architectural header"),
     Case(path="arch/x86/include/asm/shared/tdx_errno.h",
          code="#define TDX_NON_RECOVERABLE_TD_CORRUPT\t0x8000000900000000ULL",
-         at=("TDX_NON_RECOVERABLE_TD_CORRUPT",), why="non-recoverable name, bit 62 clear"),
+         at=('1:1: TDX_NON_RECOVERABLE_TD_CORRUPT',), why="non-recoverable name, bit 62 clear"),
     Case(code="#define TDX_SYS_NOT_READY\t\t0x8000020B00000000ULL",
-         at=("TDX_SYS_NOT_READY",), why="a status defined in a .c file (a tree without tdx_errno.h)"),
+         at=('1:1: TDX_SYS_NOT_READY',), why="a status defined in a .c file (a tree without tdx_errno.h)"),
     Case(path="arch/x86/virt/vmx/tdx/tdx.h", code="#define TDX_SYS_SHUTDOWN\t\t0x8000020C00000000ULL",
-         at=("TDX_SYS_SHUTDOWN",), why="a status in the host core's private header"),
+         at=('1:1: TDX_SYS_SHUTDOWN',), why="a status in the host core's private header"),
     Case(path="arch/x86/include/asm/tdx.h", code="#define TDX_FLUSHVP_NOT_DONE\t0x8000082400000000ULL",
          extra_files=(("arch/x86/include/asm/shared/tdx_errno.h", "#define TDX_SYS_BUSY\t\t0x8000020200000000ULL"),),
-         at=("TDX_FLUSHVP_NOT_DONE",), why="asm/tdx.h in a tree whose patch has tdx_errno.h"),
+         at=('1:1: TDX_FLUSHVP_NOT_DONE',), why="asm/tdx.h in a tree whose patch has tdx_errno.h"),
 ]
 
 VALID = [

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import re
 
-from ..lint.kit import HOST, TDX, Case, ancestor, call_name, lazy_re, unwrap
+from ..lint.kit import HOST, TDX, Case, Violation, ancestor, call_name, lazy_re, unwrap
 
 ID = "tdx-error-ignored"
 SEVERITY = "warning"
@@ -35,13 +35,51 @@ TOPICS = ("ignore", "silent", "error", "breadcrumb", "print", "check", "fail")
 _WHY = lazy_re(r"ignor|don'?t care|do not care|can'?t fail|cannot fail|nothing (?:to do|we can)|"
                r"best[- ]effort|harmless|not fatal|no need|expected to fail|deliberate|"
                r"never returns?|should not return", re.I)
-_COMMENT = ("Failures are dropped silently here. Please print them (skipping the "
-            "SW-defined #GP/#UD/VMFAILINVALID codes if those are expected) so that there "
-            "is a breadcrumb when this goes wrong, or say in a comment why they cannot matter.")
+
+
+class _Dropped(Violation):
+    comment = ("Failures are dropped silently here. Please print them (skipping the "
+               "SW-defined #GP/#UD/VMFAILINVALID codes if those are expected) so that there "
+               "is a breadcrumb when this goes wrong, or say in a comment why they cannot matter.")
+
+
+class Discarded(_Dropped):
+    message = "result of {call}() is discarded"
+
+
+class RetryStatusesOnly(_Dropped):
+    message = "only the retry statuses of {call}() are looked at; other failures are dropped"
+
+
+class NeverChecked(_Dropped):
+    message = "status of {call}() in '{var}' is never checked"
+
+
+class CheckedForRetryOnly(_Dropped):
+    message = "status of {call}() in '{var}' is only checked for a retry"
+
+
+class CheckedForCodesOnly(_Dropped):
+    message = "status of {call}() in '{var}' is only checked for {codes}; other failures are dropped"
+
+
+def check_file(file):
+    for code in file.code:
+        if not code.tdx.makes_seamcalls:
+            continue  # every finding is about a SEAMCALL's status
+        for stmt in code.c.find("expression_statement"):
+            if (call := _discarded(code, stmt)) is not None:
+                code.report(stmt, Discarded(call=call_name(call)))
+        for loop in code.loops.all:
+            if (call := _called_in_condition(code, loop)) is not None:
+                code.report(loop.condition, RetryStatusesOnly(call=call_name(call)))
+        for a in code.c.assignments():
+            if (violation := _unchecked(code, a)) is not None:
+                code.report(a.node, violation)
 
 
 def _explained(code, node) -> bool:
-    return any(_WHY.search(c.prose()) for c in code.comments_near(node.start_point[0], above=2))
+    return any(_WHY.search(c.prose()) for c in code.c.comments_near(node.start_point[0], above=2))
 
 
 def _host_call(code, node):
@@ -51,50 +89,51 @@ def _host_call(code, node):
     return None
 
 
-def check_file(file):
-    for code in file.code:
-        tdx = code.tdx
-        if not tdx.makes_seamcalls:
-            continue  # every finding is about a SEAMCALL's status
-        for stmt in code.find("expression_statement"):
-            call = _host_call(code, stmt.named_children[0]) if stmt.named_children else None
-            if call is not None and not _explained(code, stmt) and not _explained(code, stmt.parent or stmt):
-                code.report(stmt, f"result of {call_name(call)}() is discarded", _COMMENT)
-        for loop in code.loops.all:
-            calls = [c for c in tdx.issuing_calls_within(loop.condition.start_byte, loop.condition.end_byte)
-                     if tdx.kind(c) == HOST] if loop.condition is not None else []
-            if calls and not _explained(code, loop.node):
-                code.report(loop.condition, f"only the retry statuses of {call_name(calls[0])}() are "
-                                            "looked at; other failures are dropped", _COMMENT)
-        for a in code.assignments():
-            node, target = a.node, a.target
-            if a.call is None or tdx.kind(a.call) != HOST or target is None or target.type != "identifier":
-                continue
-            # Where the variable can be read: the block that declares it, else its function.
-            scope = ancestor(node, ("compound_statement",)) if a.is_init else code.function_at(node.start_byte)
-            if not _whole(code, scope) or _explained(code, node):
-                continue
-            call = a.call
-            uses = _uses(code, scope, code.text(target), node.end_byte)
-            if "general" in uses:
-                continue
-            if not uses:
-                what = "never checked"
-            elif uses == {"retry"}:
-                what = "only checked for a retry"
-            else:
-                codes = sorted(c for c in uses if c != "retry")
-                what = f"only checked for {', '.join(codes)}; other failures are dropped"
-            code.report(node, f"status of {call_name(call)}() in '{code.text(target)}' is {what}",
-                        _COMMENT)
+def _discarded(code, stmt):
+    """The SEAMCALL a statement makes and drops, unless a comment says why."""
+    call = _host_call(code, stmt.named_children[0]) if stmt.named_children else None
+    if call is not None and not _explained(code, stmt) and not _explained(code, stmt.parent or stmt):
+        return call
+    return None
+
+
+def _called_in_condition(code, loop):
+    """The first SEAMCALL made in a loop's condition, unless a comment says
+    why its other statuses do not matter."""
+    tdx = code.tdx
+    calls = [c for c in tdx.issuing_calls_within(loop.condition.start_byte, loop.condition.end_byte)
+             if tdx.kind(c) == HOST] if loop.condition is not None else []
+    return calls[0] if calls and not _explained(code, loop.node) else None
+
+
+def _unchecked(code, a) -> Violation | None:
+    """What is wrong with how a SEAMCALL status stored in a variable is read
+    afterwards, if anything."""
+    node, target = a.node, a.target
+    if a.call is None or code.tdx.kind(a.call) != HOST or target is None or target.type != "identifier":
+        return None
+    # Where the variable can be read: the block that declares it, else its function.
+    scope = ancestor(node, ("compound_statement",)) if a.is_init else code.c.function_at(node.start_byte)
+    if not _whole(code, scope) or _explained(code, node):
+        return None
+    var = code.c.text(target)
+    uses = _uses(code, scope, var, node.end_byte)
+    if "general" in uses:
+        return None
+    if not uses:
+        return NeverChecked(call=call_name(a.call), var=var)
+    if uses == {"retry"}:
+        return CheckedForRetryOnly(call=call_name(a.call), var=var)
+    return CheckedForCodesOnly(call=call_name(a.call), var=var,
+                               codes=", ".join(sorted(c for c in uses if c != "retry")))
 
 
 def _whole(code, scope) -> bool:
     """Is all of scope in sight (so every read of a variable in it is)?"""
     if scope is not None and scope.type == "function_definition":
-        return code.whole_function(scope)
-    return scope is not None and code.line_no(scope.start_point[0]) is not None \
-        and code.line_no(scope.end_point[0]) is not None and not scope.has_error
+        return code.c.whole_function(scope)
+    return scope is not None and code.c.line_no(scope.start_point[0]) is not None \
+        and code.c.line_no(scope.end_point[0]) is not None and not scope.has_error
 
 
 # A status read more often than this is taken to be checked: the reads of a
@@ -109,7 +148,7 @@ def _uses(code, scope, name: str, after: int) -> set[str]:
     'retry' (only deciding whether a loop around the assignment goes round
     again)."""
     uses: set[str] = set()
-    for n, ident in enumerate(code.reads(name, after, scope.end_byte)):
+    for n, ident in enumerate(code.c.reads(name, after, scope.end_byte)):
         test, loop = code.tdx.test_of(ident), code.loops.decided_by(ident)
         if n >= _MAX_READS or test is None or test.code == "TDX_SUCCESS" or \
                 test.op not in ("==", "!=", "helper", "case"):
@@ -129,11 +168,11 @@ INVALID = [
         	while (seamcall(TDH_SYS_DISABLE, &args) == TDX_INTERRUPTED_RESUMABLE)
         		;
         }
-        """, at=("while (seamcall(TDH_SYS_DISABLE",), why="TDH.SYS.DISABLE v1"),
+        """, at=('5:8: while (seamcall(TDH_SYS_DISABLE',), why="TDH.SYS.DISABLE v1"),
     Case(code="""
         	seamcall(TDH_SYS_LP_SHUTDOWN, &args);
         	return 0;
-        """, at=("seamcall(TDH_SYS_LP_SHUTDOWN",), why="bare statement"),
+        """, at=('1:1: seamcall(TDH_SYS_LP_SHUTDOWN',), why="bare statement"),
     Case(code="""
         static void tdx_quiesce(void)
         {
@@ -144,9 +183,9 @@ INVALID = [
         		ret = seamcall(TDH_SYS_SHUTDOWN, &args);
         	} while (ret == TDX_SYS_BUSY);
         }
-        """, at=("ret = seamcall(TDH_SYS_SHUTDOWN",), why="checked only for the retry code"),
+        """, at=('7:3: ret = seamcall(TDH_SYS_SHUTDOWN',), why="checked only for the retry code"),
     Case(path="arch/x86/kvm/vmx/tdx.c", code="\t(void)tdh_vp_flush(&tdx->vp);",
-         at=("(void)tdh_vp_flush",), why="a (void) cast is not a reason"),
+         at=('1:1: (void)tdh_vp_flush',), why="a (void) cast is not a reason"),
     Case(code="""
         static void tdx_flush(void)
         {
@@ -154,7 +193,7 @@ INVALID = [
 
         	err = tdh_phymem_cache_wb(false);
         }
-        """, at=("err = tdh_phymem_cache_wb",), why="stored, never read"),
+        """, at=('5:2: err = tdh_phymem_cache_wb',), why="stored, never read"),
     Case(path="arch/x86/kvm/vmx/tdx.c", code="""
         static int tdx_reclaim_one(struct page *page)
         {
@@ -165,7 +204,7 @@ INVALID = [
         		return -EBUSY;
         	return 0;
         }
-        """, at=("err = tdh_phymem_page_reclaim",), why="a one-code helper is the only check"),
+        """, at=('5:2: err = tdh_phymem_page_reclaim',), why="a one-code helper is the only check"),
     Case(before="""
         static u64 tdx_lp_shutdown(void)
         {
@@ -180,7 +219,7 @@ INVALID = [
 
         	err = tdx_lp_shutdown();
         }
-        """, at=("err = tdx_lp_shutdown();",), why="a wrapper's status, never read"),
+        """, at=('11:2: err = tdx_lp_shutdown();',), why="a wrapper's status, never read"),
     Case(code="""
         static void tdx_disable_all(void)
         {
@@ -193,7 +232,7 @@ INVALID = [
         			break;
         	}
         }
-        """, at=("ret = seamcall(TDH_SYS_DISABLE",), why="left on the first other status, never looked at"),
+        """, at=('7:3: ret = seamcall(TDH_SYS_DISABLE',), why="left on the first other status, never looked at"),
 ]
 
 VALID = [

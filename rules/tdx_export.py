@@ -22,7 +22,7 @@ outside the TDX host code.
 """
 from __future__ import annotations
 
-from ..lint.kit import TDX_HOST_C, Case, call_args
+from ..lint.kit import TDX_HOST_C, Case, Violation, call_args
 
 ID = "tdx-export"
 SEVERITY = "warning"
@@ -34,27 +34,34 @@ _PLAIN = ("EXPORT_SYMBOL", "EXPORT_SYMBOL_GPL")
 _RESTRICTED = ("EXPORT_SYMBOL_FOR_KVM", "EXPORT_SYMBOL_FOR_MODULES")
 
 
+class UnlikeTheFile(Violation):
+    message = "{export}({symbol}) where the file uses EXPORT_SYMBOL_FOR_KVM()"
+    comment = ("Who needs {symbol}? The rest of this file restricts its exports with "
+               "EXPORT_SYMBOL_FOR_KVM() (or EXPORT_SYMBOL_FOR_MODULES()); please do the "
+               "same and name the user in the changelog.")
+
+
+class ToEveryModule(Violation):
+    message = "{export}({symbol}) exports TDX host code to every module"
+    comment = "Who needs {symbol}? If the base tree has EXPORT_SYMBOL_FOR_KVM(), please use it."
+
+
 def check_file(file):
     exports = []
     restricted = set()  # how the file restricts its exports: ("EXPORT_...", extra arguments)
     for code in file.code:
-        for call, name in code.calls():
+        for call, name in code.c.calls():
             if name in _RESTRICTED:
-                restricted.add((name, tuple(code.text(a) for a in call_args(call)[1:])))
+                restricted.add((name, tuple(code.c.text(a) for a in call_args(call)[1:])))
             elif name in _PLAIN:
                 exports.append((code, call, name))
     for code, call, name in exports:
-        symbol = ", ".join(code.text(a) for a in call_args(call)) or "this"
+        symbol = ", ".join(code.c.text(a) for a in call_args(call)) or "this"
         if restricted:
-            code.report(call, f"{name}({symbol}) where the file uses EXPORT_SYMBOL_FOR_KVM()",
-                        f"Who needs {symbol}? The rest of this file restricts its exports with "
-                        "EXPORT_SYMBOL_FOR_KVM() (or EXPORT_SYMBOL_FOR_MODULES()); please do the "
-                        "same and name the user in the changelog.",
+            code.report(call, UnlikeTheFile(export=name, symbol=symbol),
                         fix=[_as_the_file_does(code, call, symbol, restricted)])
         else:
-            code.report(call, f"{name}({symbol}) exports TDX host code to every module",
-                        f"Who needs {symbol}? If the base tree has EXPORT_SYMBOL_FOR_KVM(), "
-                        "please use it.", severity="info")
+            code.report(call, ToEveryModule(export=name, symbol=symbol), severity="info")
 
 
 def _as_the_file_does(code, call, symbol: str, restricted: set):
@@ -82,7 +89,7 @@ INVALID = [
         	return seamcall(TDH_SYS_SHUTDOWN, &args);
         }
         EXPORT_SYMBOL_GPL(tdh_sys_shutdown);
-        """, at=("EXPORT_SYMBOL_GPL(tdh_sys_shutdown)",), why="plain export next to FOR_KVM", fixed="""
+        """, at=('10:1: EXPORT_SYMBOL_GPL(tdh_sys_shutdown)',), why="plain export next to FOR_KVM", fixed="""
 
         u64 tdh_sys_shutdown(void)
         {
@@ -93,16 +100,18 @@ INVALID = [
         EXPORT_SYMBOL_FOR_KVM(tdh_sys_shutdown);
         """),
     Case(before=_CONTEXT, code="EXPORT_SYMBOL(tdx_get_sysinfo);",
-         at=("EXPORT_SYMBOL(tdx_get_sysinfo)",), why="non-GPL export",
+         at=('4:1: EXPORT_SYMBOL(tdx_get_sysinfo)',), why="non-GPL export",
          fixed="EXPORT_SYMBOL_FOR_KVM(tdx_get_sysinfo);"),
     Case(code="""
         EXPORT_SYMBOL_FOR_MODULES(tdx_module_update, "tdx-host");
         EXPORT_SYMBOL_GPL(tdx_module_version);
-        """, at=("EXPORT_SYMBOL_GPL(tdx_module_version)",), why="the same patch uses FOR_MODULES",
+        """, at=('2:1: EXPORT_SYMBOL_GPL(tdx_module_version)',), why="the same patch uses FOR_MODULES",
          fixed="""
         EXPORT_SYMBOL_FOR_MODULES(tdx_module_update, "tdx-host");
         EXPORT_SYMBOL_FOR_MODULES(tdx_module_version, "tdx-host");
         """),
+    Case(code="EXPORT_SYMBOL_GPL(tdh_sys_shutdown);", at=('1:1: EXPORT_SYMBOL_GPL(tdh_sys_shutdown)',),
+         why="no restricted export in sight (an older tree): a note, with no fix"),
 ]
 
 VALID = [

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import re
 
-from ..lint.kit import TDX, Case, call_name, lazy_re
+from ..lint.kit import TDX, Case, Violation, call_name, lazy_re
 
 ID = "tdx-init-section"
 SEVERITY = "error"
@@ -43,12 +43,51 @@ _BOOT_ONLY = frozenset({"__init", "__ref", "__meminit", "__init_or_module"})
 _WRITES = ("assignment_expression", "update_expression")
 
 
+class InitCalledAfterBoot(Violation):
+    message = "{name}() is __init, but this function runs after boot too"
+    comment = ("{name}() is __init, so its text is gone once boot is done; this caller is not "
+               "__init. Please drop __init from {name}() if it is needed later.")
+
+
+class ReadOnlyWritten(Violation):
+    message = "{name} is __ro_after_init, but it is written here after boot"
+    comment = ("{name} is __ro_after_init, so this write faults once boot is done. If it "
+               "has to change later (module update, kexec), please drop the annotation.")
+
+
+class FreedDataUsed(Violation):
+    message = "{name} is {marker}, freed after boot, but used here"
+    comment = "{name} is {marker} and is freed once boot is done; this function is not __init."
+
+
+def check_file(file):
+    funcs, data = _annotations(file)
+    if not funcs and not data:
+        return
+    # A body can read freed data or write read-only data only by its name.
+    freed = [n.encode() for n, marker in data.items() if marker in ("__initdata", "__initconst")]
+    read_only = [n.encode() for n, marker in data.items() if marker == "__ro_after_init"]
+    for code in file.code:
+        for func in code.c.functions():
+            body = func.child_by_field_name("body")
+            if body is None or not code.c.touches_added(body) or code.c.annotations(func) & _BOOT_ONLY:
+                continue
+            seen: set[int] = set()  # one finding per line
+            for node in _suspects(code.c, body, funcs, freed, read_only):
+                line = code.c.line_no(node.start_point[0])
+                if not code.c.is_added(line) or line in seen:
+                    continue
+                if (found := _boot_only_use(code.c, node, funcs, data)) is not None:
+                    seen.add(line)
+                    code.report(node, found)
+
+
 def _annotations(file) -> tuple[set[str], dict[str, str]]:
     """(__init function names, {variable: its section marker}) in sight."""
     funcs: set[str] = set()
     data: dict[str, str] = {}
-    for region in file.regions:
-        text = "\n".join(region.lines)
+    for code in file.code:
+        text = "\n".join(code.c.lines)
         if "__init" not in text and "__ro_after_init" not in text:
             continue
         funcs.update(_INIT_FUNC.findall(text))
@@ -56,6 +95,19 @@ def _annotations(file) -> tuple[set[str], dict[str, str]]:
             for m in _BOOT_DATA.finditer(text):
                 data.setdefault(m.group(1), m.group(2))
     return funcs, data
+
+
+def _suspects(c, body, funcs, freed, read_only) -> list:
+    """The nodes of a body that may use boot-only text or data, in document
+    order, calls first."""
+    text = c.source[body.start_byte:body.end_byte]
+    nodes = [call.node for call in c.calls(within=body) if call.name in funcs]
+    if any(name in text for name in freed):
+        nodes += c.find("identifier", within=body)
+    if any(name in text for name in read_only):
+        nodes += c.find(*_WRITES, within=body)
+    nodes.sort(key=lambda n: n.start_byte)  # in document order, calls first
+    return nodes
 
 
 def _base_name(node) -> str | None:
@@ -75,55 +127,19 @@ def _written(node) -> str | None:
     return _base_name(target)
 
 
-def check_file(file):
-    funcs, data = _annotations(file)
-    if not funcs and not data:
-        return
-    # A body can read freed data or write read-only data only by its name.
-    freed = [n.encode() for n, marker in data.items() if marker in ("__initdata", "__initconst")]
-    read_only = [n.encode() for n, marker in data.items() if marker == "__ro_after_init"]
-    for code in file.code:
-        for func in code.functions():
-            body = func.child_by_field_name("body")
-            if body is None or not code.touches_added(body) or code.annotations(func) & _BOOT_ONLY:
-                continue
-            text = code.source[body.start_byte:body.end_byte]
-            nodes = [c.node for c in code.calls(within=body) if c.name in funcs]
-            if any(name in text for name in freed):
-                nodes += code.find("identifier", within=body)
-            if any(name in text for name in read_only):
-                nodes += code.find(*_WRITES, within=body)
-            nodes.sort(key=lambda n: n.start_byte)  # in document order, calls first
-            seen: set[int] = set()
-            for node in nodes:
-                line = code.line_of(code.line_no(node.start_point[0]))
-                if line is None or line in seen:
-                    continue
-                found = _boot_only_use(code, node, funcs, data)
-                if found is not None:
-                    seen.add(line)
-                    code.report(line, *found)
-
-
-def _boot_only_use(code, node, funcs, data) -> tuple[str, str] | None:
-    """(message, comment) when node uses boot-only text or data."""
+def _boot_only_use(c, node, funcs, data) -> Violation | None:
+    """What is wrong when node uses boot-only text or data."""
     if node.type == "call_expression" and call_name(node) in funcs:
-        name = call_name(node)
-        return (f"{name}() is __init, but this function runs after boot too",
-                f"{name}() is __init, so its text is gone once boot is done; this caller is not "
-                f"__init. Please drop __init from {name}() if it is needed later.")
+        return InitCalledAfterBoot(name=call_name(node))
     if node.type in _WRITES:
         name = _written(node)
         if name is not None and data.get(name) == "__ro_after_init":
-            return (f"{name} is __ro_after_init, but it is written here after boot",
-                    f"{name} is __ro_after_init, so this write faults once boot is done. If it "
-                    "has to change later (module update, kexec), please drop the annotation.")
+            return ReadOnlyWritten(name=name)
     if node.type == "identifier":
-        name = code.text(node)
+        name = c.text(node)
         marker = data.get(name)
         if marker in ("__initdata", "__initconst"):
-            return (f"{name} is {marker}, freed after boot, but used here",
-                    f"{name} is {marker} and is freed once boot is done; this function is not __init.")
+            return FreedDataUsed(name=name, marker=marker)
     return None
 
 
@@ -146,7 +162,7 @@ INVALID = [
         {
         	return get_tdx_sys_info_version(&tdx_sysinfo.version);
         }
-        """, at=("get_tdx_sys_info_version(&tdx_sysinfo.version)",), why="calls __init after boot"),
+        """, at=('7:9: get_tdx_sys_info_version(&tdx_sysinfo.version)',), why="calls __init after boot"),
     Case(before=_STATE, code="""
 
         void tdx_module_reset_state(void)
@@ -155,7 +171,7 @@ INVALID = [
         	memset(&tdx_sysinfo, 0, sizeof(tdx_sysinfo));
         	tdx_sysinfo.version.minor_version++;
         }
-        """, at=("tdx_module_initialized = false", "tdx_sysinfo.version.minor_version++"),
+        """, at=('5:2: tdx_module_initialized = false', '7:2: tdx_sysinfo.version.minor_version++'),
          why="writes __ro_after_init data"),
     Case(before="static u64 tdx_boot_features __initdata;", code="""
 
@@ -163,14 +179,14 @@ INVALID = [
         {
         	return tdx_boot_features & mask;
         }
-        """, at=("return tdx_boot_features & mask",), why="__initdata read after boot"),
+        """, at=('4:9: return tdx_boot_features & mask',), why="__initdata read after boot"),
     Case(whole_file=True, before="int __init tdx_init_sysinfo(struct tdx_sys_info *info);\n" + "\n" * 40,
          code="""
         static int tdx_module_update_done(void)
         {
         	return tdx_init_sysinfo(&tdx_sysinfo);
         }
-        """, at=("return tdx_init_sysinfo(&tdx_sysinfo)",), why="prototype far above, whole file"),
+        """, at=('4:9: return tdx_init_sysinfo(&tdx_sysinfo)',), why="prototype far above, whole file"),
 ]
 
 VALID = [

@@ -18,7 +18,7 @@ define whose dotted name the patch never mentions.
 """
 from __future__ import annotations
 
-from ..lint.kit import TDX, Case, int_literal, lazy_re
+from ..lint.kit import TDX, Case, Violation, int_literal, lazy_re
 
 ID = "tdx-leaf-name"
 SEVERITY = "warning"
@@ -29,32 +29,42 @@ _DOTTED = lazy_re(r"\b(TD[HG](?:\.[A-Z0-9]+)+)\b")
 _LEAF = lazy_re(r"^TD[HG]_[A-Z0-9_]+$")
 
 
-def _squash(name: str) -> str:
-    return name.replace(".", "").replace("_", "")
+class NotTheSpecName(Violation):
+    message = "{name} does not spell the spec's {dotted}; name it {want}"
+    comment = ("The spec calls this leaf {dotted}, so please name it {want} (and the wrapper "
+               "after it), as the other leaves are.")
 
 
 def check_patch(ctx):
     files = ctx.files(TDX)
     # The leaves the patch defines come first: most patches define none.
     leaves = [(code, node, name) for file in files for code in file.code
-              for node, name, value in code.define_nodes()
+              for node, name, value in code.c.define_nodes()
               if _LEAF.match(name) and int_literal(value.strip("() ")) is not None]
     if not leaves:
         return
-    # The spec's names, as the changelog and the comments the patch adds write them.
-    texts = list(ctx.patch.changelog_lines)
-    texts += [c.prose() for f in files for code in f.code for c in code.comments()
-              if ("TDH." in c.raw or "TDG." in c.raw) and code.touches_added(c.node)]
-    spec = {}
-    for dotted in _DOTTED.findall("\n".join(texts)):
-        spec.setdefault(_squash(dotted), dotted)
+    spec = _spec_names(ctx, files)
     for code, node, name in leaves if spec else ():
         dotted = spec.get(_squash(name))
         want = dotted.replace(".", "_") if dotted else name
         if want != name:
-            code.report(node, f"{name} does not spell the spec's {dotted}; name it {want}",
-                        f"The spec calls this leaf {dotted}, so please name it {want} (and "
-                        "the wrapper after it), as the other leaves are.")
+            code.report(node, NotTheSpecName(name=name, dotted=dotted, want=want))
+
+
+def _squash(name: str) -> str:
+    return name.replace(".", "").replace("_", "")
+
+
+def _spec_names(ctx, files) -> dict[str, str]:
+    """The spec's names, as the changelog and the comments the patch adds
+    write them, by their letters alone."""
+    texts = list(ctx.patch.changelog_lines)
+    texts += [c.prose() for f in files for code in f.code for c in code.c.comments()
+              if ("TDH." in c.raw or "TDG." in c.raw) and code.c.touches_added(c.node)]
+    spec = {}
+    for dotted in _DOTTED.findall("\n".join(texts)):
+        spec.setdefault(_squash(dotted), dotted)
+    return spec
 
 
 _HOST_H = "arch/x86/virt/vmx/tdx/tdx.h"
@@ -63,13 +73,13 @@ _CONTEXT = "#define TDH_SYS_CONFIG\t\t\t45"
 INVALID = [
     Case(path=_HOST_H, before=_CONTEXT, code="#define TDH_SYSDISABLE\t\t\t69",
          changelog="Add the TDH.SYS.DISABLE leaf so that kexec can shut the module down.",
-         at=("TDH_SYSDISABLE",), why="underscore dropped"),
+         at=('2:1: TDH_SYSDISABLE',), why="underscore dropped"),
     Case(path=_HOST_H, before=_CONTEXT, code="""
         /* TDH.PHYMEM.PAMT.ADD: give the module a PAMT page. */
         #define TDH_PHYMEMPAMT_ADD\t\t58
-        """, at=("TDH_PHYMEMPAMT_ADD",), why="the dotted name is in a comment"),
+        """, at=('3:1: TDH_PHYMEMPAMT_ADD',), why="the dotted name is in a comment"),
     Case(path="arch/x86/include/asm/shared/tdx.h", code="#define TDG_VM_RD_\t\t\t7",
-         changelog="Use TDG.VM.RD to read the TD's attributes.", at=("TDG_VM_RD_",),
+         changelog="Use TDG.VM.RD to read the TD's attributes.", at=('1:1: TDG_VM_RD_',),
          why="a guest leaf with a stray underscore"),
 ]
 

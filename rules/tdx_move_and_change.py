@@ -30,7 +30,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from ..lint.kit import C_SUFFIXES, TDX, Case, lazy_re, path_matches
+from ..lint.kit import C_SUFFIXES, TDX, Case, CodeLine, Violation, lazy_re, path_matches
 
 ID = "tdx-move-and-change"
 SEVERITY = "warning"
@@ -48,6 +48,65 @@ _KEYWORDS = frozenset({"if", "for", "while", "switch", "return", "sizeof", "do"}
 _WORDS = lazy_re(r"[A-Za-z]{2,}")
 TOPICS = ("split", "move", "moves", "moving", "pure", "separate patch", "own patch", "refactor",
           "mixed", "rename")
+
+
+class _Mixed(Violation):
+    """A move (a rename, or lines moved between files) with other changes."""
+
+    @property
+    def what(self) -> str:
+        if self.renamed_from is not None:
+            return f"renames {self.renamed_from} to {self.target}"
+        return f"moves {self.lines} lines into {self.target}"
+
+
+class MovedAndAdded(_Mixed):
+    message = "this patch {what} and also adds {names}; split the move from the change"
+    comment = ("This patch {what} and adds new things in the same go ({names}). Please split it: "
+               "first the pure move, which is easy to check, then the additions on top.")
+
+
+class MovedAndChanged(_Mixed):
+    message = "this patch {what} and changes {names} on the way; make the move a pure one"
+    comment = ("This patch {what}, and {names} changed on the way. Please move the code unchanged "
+               "in one patch and change it in the next, so that each is easy to check.")
+
+
+def check_patch(ctx):
+    patch = ctx.patch
+    removed, removed_defs = _removed(patch)
+    renamed = [f for f in patch.files if f.old_path and f.old_path != f.path
+               and not f.is_new and not f.is_deleted and path_matches(f.old_path, TDX)]
+    if not removed and not renamed:
+        return  # nothing left a file: nothing can have moved
+    moved, moved_code = _moved_lines(ctx, removed, removed_defs)
+    # A moved comment alone (beside a call that changed) is not a moved body of code.
+    if not renamed and (sum(moved.values()) < MIN_MOVED_LINES or moved_code < MIN_MOVED_CODE):
+        return
+    renamed_from = renamed[0].old_path if renamed else None
+    target = renamed[0].path if renamed else max(moved, key=moved.get)
+    lines = sum(moved.values())
+    new, changed = _definitions(patch, removed_defs, {f.path for f in renamed})
+    if new:
+        # Where the moved code lands is where the reviewer looks first.
+        path, line, _ = next((d for d in new if d[0] == target), new[0])
+        ctx.report(CodeLine(path, line), MovedAndAdded(renamed_from=renamed_from, target=target,
+                                                       lines=lines, names=_names(new)))
+    elif changed:
+        path, line, _ = changed[0]
+        ctx.report(CodeLine(path, line), MovedAndChanged(renamed_from=renamed_from, target=target,
+                                                         lines=lines, names=_names(changed)))
+
+
+def _moved_lines(ctx, removed, removed_defs) -> tuple[Counter, int]:
+    """(path -> lines moved into it from other files, how many of them are code)."""
+    moved: Counter[str] = Counter()
+    moved_code = 0
+    for f, ln in ctx.added_lines(None):
+        if _substantive(ln.text) and _came_from_elsewhere(f, ln.text, removed, removed_defs):
+            moved[f.path] += 1
+            moved_code += not ln.text.strip().startswith(("/*", "*", "//"))
+    return moved, moved_code
 
 
 def _defined_name(text: str) -> str | None:
@@ -132,48 +191,6 @@ def _names(found) -> str:
     return ", ".join(dict.fromkeys(n for _, _, n in found[:4])) + (", ..." if len(found) > 4 else "")
 
 
-def check_patch(ctx):
-    patch = ctx.patch
-    removed, removed_defs = _removed(patch)
-    renamed = [f for f in patch.files if f.old_path and f.old_path != f.path
-               and not f.is_new and not f.is_deleted and path_matches(f.old_path, TDX)]
-    if not removed and not renamed:
-        return  # nothing left a file: nothing can have moved
-    moved: Counter[str] = Counter()
-    moved_code = 0
-    for f, ln in added_lines_in(patch, None):
-        if _substantive(ln.text) and _came_from_elsewhere(f, ln.text, removed, removed_defs):
-            moved[f.path] += 1
-            moved_code += not ln.text.strip().startswith(("/*", "*", "//"))
-    # A moved comment alone (beside a call that changed) is not a moved body of code.
-    if not renamed and (sum(moved.values()) < MIN_MOVED_LINES or moved_code < MIN_MOVED_CODE):
-        return
-    if renamed:
-        target = renamed[0].path
-        what = f"renames {renamed[0].old_path} to {target}"
-    else:
-        target = max(moved, key=moved.get)
-        what = f"moves {sum(moved.values())} lines into {target}"
-    new, changed = _definitions(patch, removed_defs, {f.path for f in renamed})
-    if new:
-        # Where the moved code lands is where the reviewer looks first.
-        path, line, _ = next((d for d in new if d[0] == target), new[0])
-        names = _names(new)
-        ctx.report(f"this patch {what} and also adds {names}; split the move from the change",
-                   path=path, line=line,
-                   comment=f"This patch {what} and adds new things in the same go ({names}). "
-                           "Please split it: first the pure move, which is easy to check, then the "
-                           "additions on top.")
-    elif changed:
-        path, line, _ = changed[0]
-        names = _names(changed)
-        ctx.report(f"this patch {what} and changes {names} on the way; make the move a pure one",
-                   path=path, line=line,
-                   comment=f"This patch {what}, and {names} changed on the way. Please move the "
-                           "code unchanged in one patch and change it in the next, so that each "
-                           "is easy to check.")
-
-
 _MOVED = """
 #define TDX_OPERAND_BUSY		0x8000020000000000ULL
 #define TDX_PREVIOUS_TLB_EPOCH_BUSY	0x8000020100000000ULL
@@ -212,31 +229,31 @@ _FEATURES = """#define TDX_FEATURES0_TD_PRESERVING\tBIT_ULL(1)
 INVALID = [
     Case(path="arch/x86/include/asm/shared/tdx_errno.h", code=_MOVED + _HELPER,
          removed_files=(("arch/x86/kvm/vmx/tdx_errno.h", _MOVED),),
-         at=("static inline bool tdx_operand_busy(u64 err)",), why="move plus a new helper"),
+         at=('7:0: static inline bool tdx_operand_busy(u64 err)',), why="move plus a new helper"),
     Case(path="arch/x86/include/asm/shared/tdx_errno.h", renamed_from="arch/x86/kvm/vmx/tdx_errno.h",
          before="#define TDX_OPERAND_BUSY\t\t0x8000020000000000ULL",
          code="#define TDX_SYS_SHUTDOWN_BUSY\t\t0x8000020400000000ULL",
-         at=("TDX_SYS_SHUTDOWN_BUSY",), why="a rename that also adds a code"),
+         at=('2:0: TDX_SYS_SHUTDOWN_BUSY',), why="a rename that also adds a code"),
     Case(path="arch/x86/include/asm/shared/tdx_errno.h",
          code=_MOVED + "\nDEFINE_TDX_ERRNO_HELPER(TDX_OPERAND_BUSY);\n",
          removed_files=(("arch/x86/kvm/vmx/tdx_errno.h", _MOVED),),
-         at=("DEFINE_TDX_ERRNO_HELPER(TDX_OPERAND_BUSY)",), why="move plus generated helpers"),
+         at=('7:0: DEFINE_TDX_ERRNO_HELPER(TDX_OPERAND_BUSY)',), why="move plus generated helpers"),
     Case(path="arch/x86/include/asm/shared/tdx_errno.h", renamed_from="arch/x86/kvm/vmx/tdx_errno.h",
          before="#define TDX_OPERAND_BUSY\t\t0x8000020000000000ULL",
          code="#define TDX_SUCCESS\t\t\t0ULL\n#define TDX_RND_NO_ENTROPY\t\t0x8000020300000000ULL",
          removed_files=(("arch/x86/include/asm/tdx.h",
                          "#define TDX_SUCCESS\t\t0ULL\n#define TDX_RND_NO_ENTROPY\t0x8000020300000000ULL"),),
-         at=("#define TDX_SUCCESS",), why="a rename below 100% that folds in another file's codes"),
+         at=('2:0: #define TDX_SUCCESS',), why="a rename below 100% that folds in another file's codes"),
     Case(path="arch/x86/include/asm/shared/tdx_errno.h",
          code=_SW_CODES.replace("_BITUL(", "_BITULL(").replace("_UL(", "_ULL("),
          removed_files=(("arch/x86/include/asm/tdx.h", _SW_CODES),),
-         at=("#define TDX_ERROR\t\t\t_BITULL(63)",), why="a move between files with edits"),
+         at=('1:0: #define TDX_ERROR\t\t\t_BITULL(63)',), why="a move between files with edits"),
     Case(path="arch/x86/include/asm/tdx.h",
          code="/* Bit definitions of TDX_FEATURES0 metadata field */\n" + _FEATURES
               + "#define TDX_FEATURES0_UPDATE_COMPAT\tBIT_ULL(47)",
          removed_files=(("arch/x86/virt/vmx/tdx/tdx.h",
                          "/* Bit definitions of TDX_FEATURES0 metadata field */\n" + _FEATURES),),
-         at=("TDX_FEATURES0_UPDATE_COMPAT",), why="three defines and their comment moved, one added"),
+         at=('5:0: TDX_FEATURES0_UPDATE_COMPAT',), why="three defines and their comment moved, one added"),
 ]
 
 VALID = [

@@ -27,71 +27,87 @@ an inline helper that only ordinary functions call.
 """
 from __future__ import annotations
 
-from ..lint.kit import TDX, Case, function_name, lazy_re
+from ..lint.kit import TDX, Case, Violation, function_name, lazy_re
 
 ID = "tdx-noinstr-inline"
 SEVERITY = "warning"
 PATHS = TDX
 TOPICS = ("inline", "__always_inline", "noinstr", "cfi")
 
+# Every finding is about a function marked plain `inline`, and its head is
+# in a region's text: most patches have none.
+_INLINE = lazy_re(rb"inline(?<!\winline)\b")  # the literal first: a fast scan
+
+
+class TakesScFunc(Violation):
+    message = "{name}() takes an sc_func_t but is only inline; make it __always_inline"
+    comment = ("{name}() is handed a SEAMCALL assembly function. If the compiler keeps an "
+               "out-of-line copy, that call becomes indirect and CFI has to allow it; sc_retry() "
+               "had to become __always_inline for this. Please do the same here.")
+
+
+class OnNoinstrPath(Violation):
+    message = "{callee}() is called from {kind} {caller}() but is only inline; make it __always_inline"
+    comment = ("{caller}() is {kind} and calls {callee}(), which is plain inline: {why}. "
+               "Please make {callee}() __always_inline.")
+
+    @property
+    def why(self) -> str:
+        if self.kind == "noinstr":
+            return "an out-of-line copy would sit in instrumentable text"
+        return (f"{self.caller}() is always inlined into its callers, the noinstr entry paths "
+                "among them, and an out-of-line copy of the helper would not be")
+
+
+def check_patch(ctx):
+    if not any(_INLINE.search(code.c.source) for file in ctx.files(TDX) for code in file.code):
+        return
+    functions = list(_functions(ctx))
+    helpers = {name: (code, func) for code, func, name, notes in functions if _plain_inline(notes)}
+    for code, func, name, notes in functions:
+        if _plain_inline(notes) and _takes_sc_func(code.c, func):
+            code.report(func, TakesScFunc(name=name))
+    told = set()  # one finding per helper
+    for code, func, name, notes in functions if helpers else ():
+        kind = "noinstr" if "noinstr" in notes else "__always_inline" if "__always_inline" in notes else None
+        if kind is None:
+            continue
+        for call, callee in code.c.calls(within=func):
+            if callee not in helpers or callee in told:
+                continue
+            hcode, hfunc = helpers[callee]
+            violation = OnNoinstrPath(callee=callee, kind=kind, caller=name)
+            if _starts_added(hcode, hfunc):
+                hcode.report(hfunc, violation)
+            elif _starts_added(code, call):
+                code.report(call, violation)
+            else:
+                continue  # neither the helper's head nor the call is new: maybe another call is
+            told.add(callee)
+
 
 def _functions(ctx):
     """(code, definition node, name, annotations) for every function in sight."""
     for file in ctx.files(TDX):
         for code in file.code:
-            for func in code.functions():
+            for func in code.c.functions():
                 name = function_name(func)
                 if name:
-                    yield code, func, name, code.annotations(func)
+                    yield code, func, name, code.c.annotations(func)
 
 
 def _plain_inline(notes) -> bool:
     return "inline" in notes and "__always_inline" not in notes
 
 
-def _takes_sc_func(code, func) -> bool:
-    return any(code.text(t) == "sc_func_t" for t in code.find("type_identifier", within=func)
+def _starts_added(code, node) -> bool:
+    """Does the patch add the line node starts on?"""
+    return code.c.is_added(code.c.line_no(node.start_point[0]))
+
+
+def _takes_sc_func(c, func) -> bool:
+    return any(c.text(t) == "sc_func_t" for t in c.find("type_identifier", within=func)
                if t.start_byte < (func.child_by_field_name("body") or func).start_byte)
-
-
-# Every finding is about a function marked plain `inline`, and its head is
-# in a region's text: most patches have none.
-_INLINE = lazy_re(rb"inline(?<!\winline)\b")  # the literal first: a fast scan
-
-
-def check_patch(ctx):
-    if not any(_INLINE.search(code.source) for file in ctx.files(TDX) for code in file.code):
-        return
-    functions = list(_functions(ctx))
-    helpers = {name: (code, func) for code, func, name, notes in functions if _plain_inline(notes)}
-    for code, func, name, notes in functions:
-        if _plain_inline(notes) and _takes_sc_func(code, func):
-            code.report(func, f"{name}() takes an sc_func_t but is only inline; make it __always_inline",
-                        f"{name}() is handed a SEAMCALL assembly function. If the compiler keeps "
-                        "an out-of-line copy, that call becomes indirect and CFI has to allow it; "
-                        "sc_retry() had to become __always_inline for this. Please do the same here.")
-    told = set()  # one finding per helper
-    for code, func, name, notes in functions if helpers else ():
-        kind = "noinstr" if "noinstr" in notes else "__always_inline" if "__always_inline" in notes else None
-        if kind is None:
-            continue
-        for call, callee in code.calls(within=func):
-            if callee not in helpers or callee in told:
-                continue
-            hcode, hfunc = helpers[callee]
-            message = f"{callee}() is called from {kind} {name}() but is only inline; make it __always_inline"
-            why = ("an out-of-line copy would sit in instrumentable text" if kind == "noinstr" else
-                   f"{name}() is always inlined into its callers, the noinstr entry paths among "
-                   "them, and an out-of-line copy of the helper would not be")
-            comment = (f"{name}() is {kind} and calls {callee}(), which is plain inline: {why}. "
-                       f"Please make {callee}() __always_inline.")
-            definition = hcode.line_of(hcode.line_no(hfunc.start_point[0]))
-            if definition is not None:
-                hcode.report(definition, message, comment)
-                told.add(callee)
-            elif code.line_of(code.line_no(call.start_point[0])) is not None:
-                code.report(code.line_no(call.start_point[0]), message, comment)
-                told.add(callee)
 
 
 _HEADER = "arch/x86/include/asm/shared/tdx_errno.h"
@@ -114,7 +130,7 @@ static noinstr void tdx_vcpu_enter_exit(struct kvm_vcpu *vcpu)
 
 INVALID = [
     Case(path=_HEADER, code=_STATUS_HELPER, extra_files=(("arch/x86/kvm/vmx/tdx.c", _ENTER_EXIT),),
-         at=("static inline u64 TDX_STATUS(u64 err)",), why="new inline helper, noinstr caller"),
+         at=('1:1: static inline u64 TDX_STATUS(u64 err)',), why="new inline helper, noinstr caller"),
     Case(path="arch/x86/kvm/vmx/tdx.c", before=_STATUS_HELPER + """
         static noinstr void tdx_vcpu_enter_exit(struct kvm_vcpu *vcpu)
         {
@@ -124,13 +140,13 @@ INVALID = [
         """, code="""
         	if (TDX_STATUS(tdx->vp_enter_ret) == TDX_OPERAND_BUSY)
         		tdx->exit_reason.full = -1u;
-        """, after="}", at=("TDX_STATUS(tdx->vp_enter_ret)",), why="new call in noinstr code"),
+        """, after="}", at=('11:5: TDX_STATUS(tdx->vp_enter_ret)',), why="new call in noinstr code"),
     Case(code="""
         static inline u64 sc_retry_busy(sc_func_t func, u64 fn, struct tdx_module_args *args)
         {
         	return func(fn, args);
         }
-        """, at=("static inline u64 sc_retry_busy(sc_func_t func",), why="sc_func_t, not always inline"),
+        """, at=('1:1: static inline u64 sc_retry_busy(sc_func_t func',), why="sc_func_t, not always inline"),
     Case(path=_HEADER, code=_STATUS_HELPER, extra_files=(("arch/x86/kvm/vmx/tdx.c", """
         static __always_inline union vmx_exit_reason tdx_to_vmx_exit_reason(struct kvm_vcpu *vcpu)
         {
@@ -140,7 +156,7 @@ INVALID = [
         	}
         	return (union vmx_exit_reason){ .full = -1u };
         }
-        """),), at=("static inline u64 TDX_STATUS",), why="reached through an __always_inline caller"),
+        """),), at=('1:1: static inline u64 TDX_STATUS',), why="reached through an __always_inline caller"),
 ]
 
 VALID = [

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 
-from ..lint.kit import TDX, Case, int_of_text, lazy_re
+from ..lint.kit import TDX, Case, Violation, int_of_text, lazy_re
 
 ID = "tdx-retry-bound-unexplained"
 SEVERITY = "warning"
@@ -41,6 +41,43 @@ _WORDS = ("zero one two three four five six seven eight nine ten eleven twelve t
           "fourteen fifteen sixteen seventeen eighteen nineteen twenty").split()
 
 
+class Unexplained(Violation):
+    message = "retry bound {bound} with no comment on where {number} comes from"
+    comment = ("Where does {number} come from? Please say in a comment whether it is a guarantee "
+               "(and whose) or a guess, and what happens when the retries run out.")
+
+    @property
+    def bound(self) -> str:
+        return f"{self.name} = {self.number}" if self.name else str(self.number)
+
+
+def check_file(file):
+    for code in file.code:
+        for node, name, value in code.c.define_nodes():
+            if not _RETRY_NAME.search(name) or "RDRAND_RETRY_LOOPS" in (name, value):
+                continue  # the name first: a value may take a parse to work out
+            number = int_of_text(value, code.c)
+            if number is not None and number > 1 and not _explained(code, node, number):
+                code.report(node, Unexplained(name=name, number=number))
+        for node, target, value, *_, is_init in code.c.assignments():
+            if not is_init or target is None or target.type != "identifier" \
+                    or not _RETRY_NAME.search(code.c.text(target)):
+                continue
+            number = code.c.int_value(value, {})  # a named constant carries its own comment
+            if number is not None and number > 1 and not _explained(code, node, number):
+                code.report(node, Unexplained(name=code.c.text(target), number=number))
+        for loop in code.loops.retry_loops():
+            bound = loop.bound
+            if bound is None or bound.kind != "counter":
+                continue
+            for expr in loop.deciding():
+                for literal in code.c.find("number_literal", within=expr):
+                    number = code.c.int_value(literal, {})
+                    if number is not None and number > 1 and \
+                            not _explained(code, loop.node, number) and not _explained(code, expr, number):
+                        code.report(literal, Unexplained(name="", number=number))
+
+
 def _names_number(text: str, number: int) -> bool:
     if re.search(rf"(?<![\w.]){number}(?![\w.])", text):
         return True
@@ -51,7 +88,7 @@ def _explained(code, node, number: int) -> bool:
     """A comment just above names this number, or says where a bound comes
     from without naming another number (a comment about 3 does not explain
     a 32)."""
-    for c in code.comments_near(node.start_point[0], above=3):
+    for c in code.c.comments_near(node.start_point[0], above=3):
         prose = c.prose()
         if _names_number(prose, number):
             return True
@@ -60,65 +97,32 @@ def _explained(code, node, number: int) -> bool:
     return False
 
 
-def _report(code, node, name: str, number: int) -> None:
-    what = f"retry bound {name} = {number}" if name else f"retry bound {number}"
-    code.report(node, f"{what} with no comment on where {number} comes from",
-                f"Where does {number} come from? Please say in a comment whether it is a "
-                "guarantee (and whose) or a guess, and what happens when the retries run out.")
-
-
-def check_file(file):
-    for code in file.code:
-        for node, name, value in code.define_nodes():
-            if not _RETRY_NAME.search(name) or "RDRAND_RETRY_LOOPS" in (name, value):
-                continue  # the name first: a value may take a parse to work out
-            number = int_of_text(value, code.region)
-            if number is not None and number > 1 and not _explained(code, node, number):
-                _report(code, node, name, number)
-        for node, target, value, *_, is_init in code.assignments():
-            if not is_init or target is None or target.type != "identifier" or not _RETRY_NAME.search(code.text(target)):
-                continue
-            number = code.int_value(value, {})  # a named constant carries its own comment
-            if number is not None and number > 1 and not _explained(code, node, number):
-                _report(code, node, code.text(target), number)
-        for loop in code.loops.retry_loops():
-            bound = loop.bound
-            if bound is None or bound.kind != "counter":
-                continue
-            for expr in loop.deciding():
-                for literal in code.find("number_literal", within=expr):
-                    number = code.int_value(literal, {})
-                    if number is not None and number > 1 and \
-                            not _explained(code, loop.node, number) and not _explained(code, expr, number):
-                        _report(code, literal, "", number)
-
-
 INVALID = [
     Case(code="#define SEAMCALL_RETRY_MAX\t16", path="arch/x86/kvm/vmx/tdx.c",
-         at=("#define SEAMCALL_RETRY_MAX",), why="Paolo's question"),
+         at=('1:1: #define SEAMCALL_RETRY_MAX',), why="Paolo's question"),
     Case(code="""
         	int retries = 100;
 
         	do {
         		ret = seamcall(TDH_SYS_SHUTDOWN, &args);
         	} while (ret == TDX_SYS_BUSY && --retries);
-        """, at=("int retries = 100;",), why="local counter with a bare number"),
+        """, at=('1:5: int retries = 100;',), why="local counter with a bare number"),
     Case(code="""
         /* Maximum number of attempts. */
         #define TDX_SHUTDOWN_ATTEMPTS	(50)
-        """, at=("#define TDX_SHUTDOWN_ATTEMPTS",), why="comment restates the name"),
+        """, at=('2:1: #define TDX_SHUTDOWN_ATTEMPTS',), why="comment restates the name"),
     Case(code="""
         	for (i = 0; i < 16; i++) {
         		ret = seamcall(TDH_SYS_DISABLE, &args);
         		if (ret != TDX_INTERRUPTED_RESUMABLE)
         			break;
         	}
-        """, at=("for (i = 0; i < 16; i++) {",), why="a literal bound in the loop header"),
+        """, at=('1:17: for (i = 0; i < 16; i++) {',), why="a literal bound in the loop header"),
     Case(path="arch/x86/kvm/vmx/tdx.c", code="""
         	do {
         		err = tdh_mem_track(&kvm_tdx->td);
         	} while (err == TDX_INTERRUPTED_RESUMABLE && tries++ < 1000);
-        """, at=("tries++ < 1000",), why="a literal bound in the loop condition"),
+        """, at=('3:56: tries++ < 1000',), why="a literal bound in the loop condition"),
 ]
 
 VALID = [

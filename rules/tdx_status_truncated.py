@@ -20,7 +20,8 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from ..lint.kit import HYPERCALL, TDX, Case, call_args, call_name, declaration_type, lazy_re, unwrap
+from ..lint.kit import (HYPERCALL, TDX, Case, Violation, call_args, call_name, declaration_type, lazy_re,
+                        unwrap)
 
 ID = "tdx-status-truncated"
 SEVERITY = "error"
@@ -35,6 +36,68 @@ _NARROW = lazy_re(r"^(?:(?:const|volatile|static|register)\s+)*(?:signed\s+|unsi
 # What status_kind() can find a status in (after parentheses and casts).
 _MAY_HOLD = frozenset({"call_expression", "identifier", "field_expression", "parenthesized_expression",
                        "cast_expression"})
+
+
+class _Truncated(Violation):
+    message = "{what} {verb} a u64 TDX status, but it is {how} {type}"
+    comment = ("{what} {verb} a u64 status whose meaningful half is bits 63:32; {how} {type} "
+               "throws that away. Please use u64 (or seamcall_prerr() if an errno is all you need).")
+
+    @property
+    def verb(self) -> str:
+        return "returns" if self.what.endswith("()") else "holds"
+
+
+class StoredTooNarrow(_Truncated):
+    how = "stored in"
+
+
+class ReturnedTooNarrow(_Truncated):
+    how = "returned as"
+
+
+class PassedTooNarrow(_Truncated):
+    @property
+    def how(self) -> str:
+        return f"passed to {self.callee}() as"
+
+
+def check_file(file):
+    for code in file.code:
+        # Where a status goes is asked first: few values are statuses, and
+        # a type costs a lookup.
+        assignments = code.c.assignments()
+        for a in assignments:
+            what = _source(code, a.value) if a.is_init else None
+            decl = a.node.parent if what else None
+            if decl is not None and decl.type == "declaration" \
+                    and _narrow(type_text := declaration_type(code.c, decl)):
+                code.report(a.node, StoredTooNarrow(what=what, type=type_text))
+        for a in assignments:
+            if a.is_init or a.target is None or a.target.type != "identifier" or code.c.op(a.node) != "=":
+                continue
+            what = _source(code, a.value)
+            if what and _narrow(type_text := _target_type(code, a)):
+                code.report(a.node, StoredTooNarrow(what=what, type=type_text))
+        for ret in code.c.returns():
+            if ret.value is None:
+                continue
+            func = code.c.function_at(ret.node.start_byte)
+            if func is not None and _narrow(code.c.return_type(func)):
+                what = _source(code, ret.value)
+                if what:
+                    code.report(ret.node, ReturnedTooNarrow(what=what, type=code.c.return_type(func)))
+        facts = code.tdx.patch
+        for call in code.c.calls():
+            if call.name not in facts.declared_in:
+                continue  # a callee out of sight: its parameter types are unknown
+            params = facts.param_types(call.name)
+            if params is None:
+                continue
+            for arg, type_text in zip(call_args(call.node), params):
+                what = _source(code, arg) if _narrow(type_text) else None
+                if what:
+                    code.report(arg, PassedTooNarrow(what=what, callee=call.name, type=type_text))
 
 
 @lru_cache(maxsize=4096)  # the same few types come back in every function
@@ -52,54 +115,12 @@ def _source(code, node) -> str | None:
     if kind is None or kind == HYPERCALL:
         return None
     node = unwrap(node)
-    return f"{call_name(node)}()" if node.type == "call_expression" else f"'{code.text(node)}'"
+    return f"{call_name(node)}()" if node.type == "call_expression" else f"'{code.c.text(node)}'"
 
 
-def _report(code, node, what: str, how: str, type_text: str) -> None:
-    verb = "returns" if what.endswith("()") else "holds"
-    code.report(node, f"{what} {verb} a u64 TDX status, but it is {how} {type_text}",
-                f"{what} {verb} a u64 status whose meaningful half is bits 63:32; {how} "
-                f"{type_text} throws that away. Please use u64 (or seamcall_prerr() if an "
-                "errno is all you need).")
-
-
-def check_file(file):
-    for code in file.code:
-        # Where a status goes is asked first: few values are statuses, and
-        # a type costs a lookup.
-        assignments = code.assignments()
-        for a in assignments:
-            what = _source(code, a.value) if a.is_init else None
-            decl = a.node.parent if what else None
-            if decl is not None and decl.type == "declaration" \
-                    and _narrow(type_text := declaration_type(code.region, decl)):
-                _report(code, a.node, what, "stored in", type_text)
-        for a in assignments:
-            if a.is_init or a.target is None or a.target.type != "identifier" or code.op(a.node) != "=":
-                continue
-            what = _source(code, a.value)
-            if what and _narrow(type_text := code.declared_type(code.function_at(a.node.start_byte) or code.root,
-                                                                code.text(a.target))):
-                _report(code, a.node, what, "stored in", type_text)
-        for ret in code.returns():
-            if ret.value is None:
-                continue
-            func = code.function_at(ret.node.start_byte)
-            if func is not None and _narrow(code.return_type(func)):
-                what = _source(code, ret.value)
-                if what:
-                    _report(code, ret.node, what, "returned as", code.return_type(func))
-        facts = code.tdx.patch
-        for call in code.calls():
-            if call.name not in facts.declared_in:
-                continue  # a callee out of sight: its parameter types are unknown
-            params = facts.param_types(call.name)
-            if params is None:
-                continue
-            for arg, type_text in zip(call_args(call.node), params):
-                what = _source(code, arg) if _narrow(type_text) else None
-                if what:
-                    _report(code, arg, what, f"passed to {call.name}() as", type_text)
+def _target_type(code, a) -> str | None:
+    """The declared type of the variable an assignment sets."""
+    return code.c.declared_type(code.c.function_at(a.node.start_byte) or code.c.root, code.c.text(a.target))
 
 
 INVALID = [
@@ -108,20 +129,20 @@ INVALID = [
 
         	if (ret == TDX_UPDATE_COMPAT_SENSITIVE)
         		return -EBUSY;
-        """, at=("int ret = seamcall",), why="the runtime-update v3 shape"),
+        """, at=('1:5: int ret = seamcall',), why="the runtime-update v3 shape"),
     Case(code="""
         static int tdx_flush_vp(struct tdx_vp *vp)
         {
         	return tdh_vp_flush(vp);
         }
-        """, at=("return tdh_vp_flush",), why="returned as int"),
+        """, at=('3:2: return tdh_vp_flush',), why="returned as int"),
     Case(path="arch/x86/kvm/vmx/tdx.c", code="""
         	bool busy;
 
         	busy = tdh_mem_track(&kvm_tdx->td);
-        """, at=("busy = tdh_mem_track",), why="assigned to a bool"),
+        """, at=('3:1: busy = tdh_mem_track',), why="assigned to a bool"),
     Case(path="arch/x86/coco/tdx/tdx.c",
-         code="\tu32 status = __tdcall(TDG_MR_REPORT, &args);", at=("u32 status",), why="u32 keeps the wrong half"),
+         code="\tu32 status = __tdcall(TDG_MR_REPORT, &args);", at=('1:5: u32 status',), why="u32 keeps the wrong half"),
     Case(code="""
         static void tdx_warn_failure(int err)
         {
@@ -136,7 +157,7 @@ INVALID = [
         	if (ret)
         		tdx_warn_failure(ret);
         }
-        """, at=("tdx_warn_failure(ret);",), why="a status passed to an int parameter"),
+        """, at=('12:20: tdx_warn_failure(ret);',), why="a status passed to an int parameter"),
     Case(code="""
         static int tdx_lp_init(void)
         {
@@ -146,13 +167,13 @@ INVALID = [
         	err = seamcall(TDH_SYS_LP_INIT, &args);
         	return err;
         }
-        """, at=("return err;",), why="a u64 status returned through an int return type"),
+        """, at=('7:2: return err;',), why="a u64 status returned through an int return type"),
     Case(before="""
         static u64 tdx_flush_vp_once(struct tdx_vp *vp)
         {
         	return tdh_vp_flush(vp);
         }
-        """, code="\tlong ret = tdx_flush_vp_once(&tdx->vp);", at=("long ret",),
+        """, code="\tlong ret = tdx_flush_vp_once(&tdx->vp);", at=('5:6: long ret',),
          why="a wrapper's u64 status kept in a long"),
 ]
 

@@ -28,7 +28,7 @@ compare) or on `switch (vp_enter_ret & TDX_SEAMCALL_STATUS_MASK)`.
 """
 from __future__ import annotations
 
-from ..lint.kit import DETAIL_STATUSES, TDX, Case, code_of, is_masked
+from ..lint.kit import DETAIL_STATUSES, TDX, Case, Violation, code_of, is_masked
 
 ID = "tdx-status-unmasked"
 SEVERITY = "error"
@@ -37,20 +37,32 @@ FIXES = True
 TOPICS = ("mask", "detail", "operand", "compare", "bits")
 
 
-def _comment(code: str) -> str:
-    return (f"{code} comes back with details (such as the operand ID) in bits 31:0, so this "
-            "raw compare can miss it. Please mask with TDX_SEAMCALL_STATUS_MASK or use the "
-            "IS_TDX_*() helper; if you mean the exact value, OR in the operand ID and say so.")
+class RawCompare(Violation):
+    message = "raw compare with {code}, which the TDX module returns with detail bits in 31:0"
+    comment = ("{code} comes back with details (such as the operand ID) in bits 31:0, so this "
+               "raw compare can miss it. Please mask with TDX_SEAMCALL_STATUS_MASK or use the "
+               "IS_TDX_*() helper; if you mean the exact value, OR in the operand ID and say so.")
 
 
-def _message(code: str) -> str:
-    return f"raw compare with {code}, which the TDX module returns with detail bits in 31:0"
+def check_file(file):
+    for code in file.code:
+        tdx = code.tdx
+        for test in tdx.status_tests():
+            if test.code in DETAIL_STATUSES and test.op in ("==", "!=") and not test.masked:
+                code.report(test.node, RawCompare(code=test.code), fix=[_masked_test(code, test)])
+        for switch in code.c.find("switch_statement"):
+            if is_masked(code.c, switch.child_by_field_name("condition"), tdx.patch.maskers):
+                continue
+            for case in code.c.find("case_statement", within=switch):
+                status = code_of(code.c, case.child_by_field_name("value"))
+                if status in DETAIL_STATUSES:
+                    code.report(case, RawCompare(code=status))
 
 
 def _masked_test(code, test):
     """The compare rewritten with what the patch's code already uses."""
     helpers, mask = code.tdx.patch.masking_in_sight
-    value = code.text(test.value).strip() if test.value is not None else None
+    value = code.c.text(test.value).strip() if test.value is not None else None
     if value is None:
         return None
     if "IS_" + test.code in helpers:
@@ -62,27 +74,11 @@ def _masked_test(code, test):
     return None
 
 
-def check_file(file):
-    for code in file.code:
-        tdx = code.tdx
-        for test in tdx.status_tests():
-            if test.code in DETAIL_STATUSES and test.op in ("==", "!=") and not test.masked:
-                code.report(test.node, _message(test.code), _comment(test.code),
-                            fix=[_masked_test(code, test)])
-        for switch in code.find("switch_statement"):
-            if is_masked(code.region, switch.child_by_field_name("condition"), tdx.patch.maskers):
-                continue
-            for case in code.find("case_statement", within=switch):
-                status = code_of(code.region, case.child_by_field_name("value"))
-                if status in DETAIL_STATUSES:
-                    code.report(case, _message(status), _comment(status))
-
-
 INVALID = [
     Case(code="""
         	if (err == TDX_OPERAND_BUSY)
         		return -EBUSY;
-        """, at=("err == TDX_OPERAND_BUSY",), why="the catalog's hit"),
+        """, at=('1:5: err == TDX_OPERAND_BUSY',), why="the catalog's hit"),
     Case(path="arch/x86/kvm/vmx/tdx.c", code="""
         	switch (err) {
         	case TDX_SUCCESS:
@@ -90,11 +86,11 @@ INVALID = [
         	case TDX_EPT_WALK_FAILED:
         		return -ENOENT;
         	}
-        """, at=("case TDX_EPT_WALK_FAILED:",), why="unmasked switch"),
+        """, at=('4:1: case TDX_EPT_WALK_FAILED:',), why="unmasked switch"),
     Case(code="\t} while (ret == TDX_SYS_BUSY || ret == TDX_OPERAND_BUSY);",
-         at=("ret == TDX_OPERAND_BUSY",), why="raw BUSY in a loop condition"),
+         at=('1:33: ret == TDX_OPERAND_BUSY',), why="raw BUSY in a loop condition"),
     Case(code="\tif (TDX_OPERAND_INVALID != tdh_mng_init(&kvm_tdx->td, __pa(td_params), &rcx))",
-         at=("TDX_OPERAND_INVALID !=",), why="constant on the left"),
+         at=('1:5: TDX_OPERAND_INVALID !=',), why="constant on the left"),
     Case(path="arch/x86/kvm/vmx/tdx.c", code="""
         	switch (tdx->vp_enter_ret) {
         	case TDX_SUCCESS:
@@ -102,24 +98,24 @@ INVALID = [
         	case TDX_OPERAND_BUSY:
         		return EXIT_FASTPATH_REENTER_GUEST;
         	}
-        """, at=("case TDX_OPERAND_BUSY:",), why="a switch on an unmasked status in a struct field"),
+        """, at=('4:1: case TDX_OPERAND_BUSY:',), why="a switch on an unmasked status in a struct field"),
     Case(path="arch/x86/kvm/vmx/tdx.c",
          code="\tif (tdh_mem_track(&kvm_tdx->td) == TDX_PREVIOUS_TLB_EPOCH_BUSY)",
-         at=("TDX_PREVIOUS_TLB_EPOCH_BUSY",), why="a call compared directly"),
+         at=('1:5: TDX_PREVIOUS_TLB_EPOCH_BUSY',), why="a call compared directly"),
     Case(code="""
         static bool tdx_key_busy(u64 err)
         {
         	return err == TDX_OPERAND_BUSY;
         }
-        """, at=("return err == TDX_OPERAND_BUSY;",), why="a helper the patch adds compares raw"),
+        """, at=('3:9: return err == TDX_OPERAND_BUSY;',), why="a helper the patch adds compares raw"),
     Case(path="arch/x86/kvm/vmx/tdx.c", before="\tif (IS_TDX_OPERAND_BUSY(err))\n\t\treturn -EBUSY;",
-         code="\tif (err == TDX_OPERAND_INVALID)", at=("err == TDX_OPERAND_INVALID",),
+         code="\tif (err == TDX_OPERAND_INVALID)", at=('3:5: err == TDX_OPERAND_INVALID',),
          why="the tree has the helper; the fix uses it",
          extra_files=(("arch/x86/include/asm/shared/tdx_errno.h",
                        "DEFINE_TDX_ERRNO_HELPER(TDX_OPERAND_INVALID);"),),
          fixed="\tif (IS_TDX_OPERAND_INVALID(err))"),
     Case(path="arch/x86/kvm/vmx/tdx.c", before="\tswitch (vp_enter_ret & TDX_SEAMCALL_STATUS_MASK) {\n\t}",
-         code="\tif (tdx->vp_enter_ret != TDX_OPERAND_BUSY)", at=("!= TDX_OPERAND_BUSY",),
+         code="\tif (tdx->vp_enter_ret != TDX_OPERAND_BUSY)", at=('3:5: != TDX_OPERAND_BUSY',),
          why="no helper in sight, but the mask is",
          fixed="\tif ((tdx->vp_enter_ret & TDX_SEAMCALL_STATUS_MASK) != TDX_OPERAND_BUSY)"),
 ]

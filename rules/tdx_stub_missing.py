@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import re
 
-from ..lint.kit import TDX, TDX_HEADERS, Case, lazy_re, path_matches
+from ..lint.kit import TDX, TDX_HEADERS, Case, Violation, lazy_re, path_matches
 
 ID = "tdx-stub-missing"
 SEVERITY = "warning"
@@ -38,14 +38,72 @@ _ELSE = lazy_re(r"^\s*#\s*else\b")
 _ELIF = lazy_re(r"^\s*#\s*elif\b")
 _ENDIF = lazy_re(r"^\s*#\s*endif\b")
 _CONFIG = lazy_re(r"CONFIG_INTEL_TDX_(HOST|GUEST)")
+_C_SOURCES = ("*.c",)  # the callers: C files (headers only declare)
 
 
-def _known_lines(source) -> dict[int, str]:
+class NoStub(Violation):
+    message = "{name}() has no stub in the !{config} branch"
+    comment = ("The other functions in this block have a static inline stub in the #else branch; "
+               "{name}() needs one too, or code built without {config} will not link.")
+
+
+def check_file(file):
+    callers = _outside_callers(file)
+    if not callers:
+        return
+    lines = _known_lines(file)
+    added_text = "\n".join(ln.text for d in file.patch.files for ln in d.added_lines())
+    for code in file.code:
+        for decl, name in _prototypes(code.c):
+            line = code.c.first_added(decl)
+            if line is None or name not in callers:
+                continue
+            stub = re.compile(rf"static\s+(?:__always_)?inline\b[^;{{]*\b{re.escape(name)}\s*\(|"
+                              rf"#\s*define\s+{re.escape(name)}\b")
+            if stub.search(added_text):
+                continue
+            config = _stubs_but_not(lines, line, stub)
+            if config is not None:
+                code.report(decl, NoStub(name=name, config=config))
+
+
+def _outside_callers(file) -> set[str]:
+    """Functions the patch calls, on added lines, from code that is built
+    without the TDX options."""
+    names = set()
+    for other in file.others(_C_SOURCES):
+        if path_matches(other.path, TDX):
+            continue
+        for code in other.code:
+            for call, name in code.c.calls():
+                if code.c.is_added(code.c.line_no(call.start_point[0])):
+                    names.add(name)
+    return names
+
+
+def _known_lines(file) -> dict[int, str]:
     lines = {}
-    for region in source.regions:
-        for no, text in zip(region.numbers, region.lines):
+    for code in file.code:
+        for no, text in zip(code.c.numbers, code.c.lines):
             lines[no] = text
     return lines
+
+
+def _stubs_but_not(lines: dict[int, str], line: int, stub) -> str | None:
+    """The option (CONFIG_INTEL_TDX_...) of the #if block around line when
+    its #else branch, seen whole, has static inline stubs but none that
+    stub matches; None otherwise."""
+    found = _else_branch(lines, line)
+    if found is None:
+        return None
+    branch, endif = found
+    config = _CONFIG.search(endif) or _CONFIG.search(branch) or \
+        _CONFIG.search(_opener(lines, line) or "")
+    if config is None or not re.search(r"static\s+(?:__always_)?inline\b", branch):
+        return None
+    if stub.search(branch):
+        return None
+    return config.group(0)
 
 
 def _else_branch(lines: dict[int, str], start: int) -> tuple[str, str] | None:
@@ -91,10 +149,10 @@ def _opener(lines: dict[int, str], start: int) -> str | None:
     return None
 
 
-def _prototypes(region):
-    for decl in region.find("declaration"):
-        if any(region.text(c) in ("static", "inline", "extern") for c in decl.children
-               if c.type in ("storage_class_specifier", "type_qualifier")):
+def _prototypes(c):
+    for decl in c.find("declaration"):
+        if any(c.text(s) in ("static", "inline", "extern") for s in decl.children
+               if s.type in ("storage_class_specifier", "type_qualifier")):
             continue
         for d in decl.children_by_field_name("declarator"):
             while d is not None and d.type == "pointer_declarator":
@@ -102,53 +160,7 @@ def _prototypes(region):
             if d is not None and d.type == "function_declarator":
                 name = d.child_by_field_name("declarator")
                 if name is not None and name.type == "identifier":
-                    yield decl, region.text(name)
-
-
-def _outside_callers(patch) -> set[str]:
-    """Functions the patch calls, on added lines, from code that is built
-    without the TDX options."""
-    names = set()
-    for diff in patch.files:
-        if not diff.path.endswith(".c") or path_matches(diff.path, TDX):
-            continue
-        src = source_file(diff)
-        for region in src.regions:
-            for call, name in region.calls():
-                if region.is_added(region.line_no(call.start_point[0])):
-                    names.add(name)
-    return names
-
-
-def check_file(file):
-    callers = _outside_callers(file.patch)
-    if not callers:
-        return
-    lines = _known_lines(file)
-    added_text = "\n".join(ln.text for d in file.patch.files for ln in d.added_lines())
-    for code in file.code:
-        for decl, name in _prototypes(code):
-            line = code.line_of(decl)
-            if line is None or name not in callers:
-                continue
-            stub = re.compile(rf"static\s+(?:__always_)?inline\b[^;{{]*\b{re.escape(name)}\s*\(|"
-                              rf"#\s*define\s+{re.escape(name)}\b")
-            if stub.search(added_text):
-                continue
-            found = _else_branch(lines, line)
-            if found is None:
-                continue
-            branch, endif = found
-            config = _CONFIG.search(endif) or _CONFIG.search(branch) or \
-                _CONFIG.search(_opener(lines, line) or "")
-            if config is None or not re.search(r"static\s+(?:__always_)?inline\b", branch):
-                continue
-            if stub.search(branch):
-                continue
-            code.report(decl, f"{name}() has no stub in the !{config.group(0)} branch",
-                        f"The other functions in this block have a static inline stub in the "
-                        f"#else branch; {name}() needs one too, or code built without "
-                        f"{config.group(0)} will not link.")
+                    yield decl, c.text(name)
 
 
 _CALLER = (("arch/x86/kernel/reboot.c", "\ttdx_sys_shutdown();\n\ttdx_module_name();\n\ttdx_guest_quiesce();"),)
@@ -166,16 +178,16 @@ INVALID = [
         void tdx_init(void);
         u32 tdx_get_nr_guest_keyids(void);
         """, code="int tdx_sys_shutdown(void);", after=_ELSE_BLOCK, extra_files=_CALLER,
-         at=("int tdx_sys_shutdown(void);",), why="no stub, called from reboot code"),
+         at=('4:1: int tdx_sys_shutdown(void);',), why="no stub, called from reboot code"),
     Case(path="arch/x86/include/asm/tdx.h", before="u32 tdx_get_nr_guest_keyids(void);",
          code="const char *tdx_module_name(void);", after=_ELSE_BLOCK, extra_files=_CALLER,
-         at=("tdx_module_name",), why="pointer return, block opener not in view"),
+         at=('2:1: tdx_module_name',), why="pointer return, block opener not in view"),
     Case(path="arch/x86/include/asm/tdx.h", before="#ifdef CONFIG_INTEL_TDX_GUEST",
          code="void tdx_guest_quiesce(void);", after="""
         #else
         static inline void tdx_early_init(void) { };
         #endif
-        """, extra_files=_CALLER, at=("tdx_guest_quiesce",), why="guest block, opener names the option"),
+        """, extra_files=_CALLER, at=('2:1: tdx_guest_quiesce',), why="guest block, opener names the option"),
 ]
 
 VALID = [

@@ -21,7 +21,7 @@ Must not fire on `if ((ret & TDX_SW_ERROR) == TDX_SW_ERROR)`, on
 """
 from __future__ import annotations
 
-from ..lint.kit import TDX, Case, masked_with
+from ..lint.kit import TDX, Case, Violation, masked_with
 
 ID = "tdx-sw-error-mask"
 SEVERITY = "error"
@@ -30,18 +30,25 @@ FIXES = True
 TOPICS = ("sw_error", "mask", "class", "truth")
 
 
+class TruthTest(Violation):
+    message = "`& TDX_SW_ERROR` tested as a truth value matches every TDX error"
+    comment = ("TDX_SW_ERROR is a multi-bit mask that includes bit 63, so this is true for any "
+               "TDX error. Please test '({value} & TDX_SW_ERROR) == TDX_SW_ERROR' (or "
+               "IS_TDX_SW_ERROR() where the tree has it).")
+
+
 def check_file(file):
     for code in file.code:
-        for node, op in code.binaries():
-            if op != "&" or not masked_with(code.region, node, "TDX_SW_ERROR") or not code.truth_context(node):
-                continue
-            left, right = node.child_by_field_name("left"), node.child_by_field_name("right")
-            value = code.text(right if code.is_constant(left, "TDX_SW_ERROR") else left).strip()
-            test = f"({value} & TDX_SW_ERROR) == TDX_SW_ERROR"
-            code.report(node, "`& TDX_SW_ERROR` tested as a truth value matches every TDX error",
-                        "TDX_SW_ERROR is a multi-bit mask that includes bit 63, so this is true "
-                        f"for any TDX error. Please test '{test}' (or IS_TDX_SW_ERROR() where "
-                        "the tree has it).", fix=[_class_test(code, node, value)])
+        for node, op in code.c.binaries():
+            if op == "&" and masked_with(code.c, node, "TDX_SW_ERROR") and code.c.truth_context(node):
+                value = _masked_value(code, node)
+                code.report(node, TruthTest(value=value), fix=[_class_test(code, node, value)])
+
+
+def _masked_value(code, node) -> str:
+    """The text of what `x & TDX_SW_ERROR` masks: x."""
+    left, right = node.child_by_field_name("left"), node.child_by_field_name("right")
+    return code.c.text(right if code.c.is_constant(left, "TDX_SW_ERROR") else left).strip()
 
 
 def _class_test(code, node, value: str):
@@ -53,11 +60,11 @@ def _class_test(code, node, value: str):
     while outer.parent is not None and outer.parent.type == "parenthesized_expression":
         outer = outer.parent
     parent = outer.parent
-    if parent is not None and parent.type == "binary_expression" and code.op(parent) in ("==", "!="):
-        return code.edit(parent, test.format("!=" if code.op(parent) == "==" else "=="))
-    if parent is not None and parent.type == "unary_expression" and code.op(parent) == "!":
+    if parent is not None and parent.type == "binary_expression" and code.c.op(parent) in ("==", "!="):
+        return code.edit(parent, test.format("!=" if code.c.op(parent) == "==" else "=="))
+    if parent is not None and parent.type == "unary_expression" and code.c.op(parent) == "!":
         grand = parent.parent
-        if grand is not None and grand.type == "unary_expression" and code.op(grand) == "!":
+        if grand is not None and grand.type == "unary_expression" and code.c.op(grand) == "!":
             return code.edit(grand, test.format("=="))
         return code.edit(parent, test.format("!="))
     # Inside parentheses that only group it, the parentheses go too.
@@ -71,31 +78,31 @@ INVALID = [
     Case(code="""
         	if (ret & TDX_SW_ERROR)
         		return -ENODEV;
-        """, at=("if (ret & TDX_SW_ERROR)",), why="the plain mistake", fixed="""
+        """, at=('1:5: if (ret & TDX_SW_ERROR)',), why="the plain mistake", fixed="""
         	if ((ret & TDX_SW_ERROR) == TDX_SW_ERROR)
         		return -ENODEV;
         """),
-    Case(code="\treturn !!(err & TDX_SW_ERROR);", at=("!!(err & TDX_SW_ERROR)",), why="!! is a truth test",
+    Case(code="\treturn !!(err & TDX_SW_ERROR);", at=('1:11: !!(err & TDX_SW_ERROR)',), why="!! is a truth test",
          fixed="\treturn (err & TDX_SW_ERROR) == TDX_SW_ERROR;"),
     Case(path="arch/x86/kvm/vmx/tdx.c",
          code="\tif (unlikely(vp_enter_ret) && (vp_enter_ret & TDX_SW_ERROR) != 0)",
-         at=("!= 0",), why="compared with zero",
+         at=('1:32: != 0',), why="compared with zero",
          fixed="\tif (unlikely(vp_enter_ret) && (vp_enter_ret & TDX_SW_ERROR) == TDX_SW_ERROR)"),
     Case(code="\tWARN_ON_ONCE(!kvm_rebooting && (exit & TDX_SW_ERROR));",
-         at=("(exit & TDX_SW_ERROR)",), why="operand of &&",
+         at=('1:33: (exit & TDX_SW_ERROR)',), why="operand of &&",
          fixed="\tWARN_ON_ONCE(!kvm_rebooting && (exit & TDX_SW_ERROR) == TDX_SW_ERROR);"),
     Case(path="arch/x86/kvm/vmx/tdx.c", code="\tif (unlikely(tdx->vp_enter_ret & TDX_SW_ERROR))",
-         at=("tdx->vp_enter_ret & TDX_SW_ERROR",), why="wrapped in unlikely(), a struct field",
+         at=('1:14: tdx->vp_enter_ret & TDX_SW_ERROR',), why="wrapped in unlikely(), a struct field",
          fixed="\tif (unlikely((tdx->vp_enter_ret & TDX_SW_ERROR) == TDX_SW_ERROR))"),
     Case(path="arch/x86/kvm/vmx/tdx.c", code="\tif (KVM_BUG_ON(err & TDX_SW_ERROR, kvm))",
-         at=("KVM_BUG_ON(err & TDX_SW_ERROR",), why="the argument of KVM_BUG_ON()",
+         at=('1:16: KVM_BUG_ON(err & TDX_SW_ERROR',), why="the argument of KVM_BUG_ON()",
          fixed="\tif (KVM_BUG_ON((err & TDX_SW_ERROR) == TDX_SW_ERROR, kvm))"),
     Case(code="""
         static bool tdx_sw_failure(u64 err)
         {
         	return err & TDX_SW_ERROR;
         }
-        """, at=("return err & TDX_SW_ERROR;",), why="returned from a bool function", fixed="""
+        """, at=('3:9: return err & TDX_SW_ERROR;',), why="returned from a bool function", fixed="""
         static bool tdx_sw_failure(u64 err)
         {
         	return (err & TDX_SW_ERROR) == TDX_SW_ERROR;
@@ -105,7 +112,7 @@ INVALID = [
         	bool failed;
 
         	failed = sret & TDX_SW_ERROR;
-        """, at=("failed = sret & TDX_SW_ERROR;",), why="assigned to a bool", fixed="""
+        """, at=('3:10: failed = sret & TDX_SW_ERROR;',), why="assigned to a bool", fixed="""
         	bool failed;
 
         	failed = (sret & TDX_SW_ERROR) == TDX_SW_ERROR;
@@ -114,7 +121,7 @@ INVALID = [
         	if (ret &
         	    TDX_SW_ERROR)
         		return -EIO;
-        """, at=("if (ret &",), why="split over two lines", fixed="""
+        """, at=('1:5: if (ret &',), why="split over two lines", fixed="""
         	if ((ret & TDX_SW_ERROR) == TDX_SW_ERROR)
         		return -EIO;
         """),

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import re
 
-from ..lint.kit import Case, lazy_re
+from ..lint.kit import Case, Violation, lazy_re
 
 ID = "version-notes-missing"
 SEVERITY = "warning"
@@ -41,8 +41,14 @@ _NOTES = lazy_re(
     re.I | re.M)
 
 
-def _text_before_diff(patch) -> str:
-    return "\n".join(patch.body_lines[:patch.diff_body_start])
+class NoVersionNotes(Violation):
+    message = "v{version} does not say what changed since the previous version"
+    comment = ("This is v{version}, but I could not find what changed since v{previous}. Please "
+               "add a 'Changes in v{version}' list to {where}, with a link to the previous posting.")
+
+    @property
+    def previous(self) -> int:
+        return self.version - 1
 
 
 def check_series(ctx):
@@ -57,21 +63,22 @@ def check_series(ctx):
     if any(_NOTES.search(_text_before_diff(p)) for p in places):
         return
     where = "the cover letter" if series.cover is not None else "the patch, below the '---' line"
-    ctx.report(f"v{series.version} does not say what changed since the previous version",
-               f"This is v{series.version}, but I could not find what changed since "
-               f"v{series.version - 1}. Please add a 'Changes in v{series.version}' list to "
-               f"{where}, with a link to the previous posting.")
+    ctx.report(None, NoVersionNotes(version=series.version, where=where))
+
+
+def _text_before_diff(patch) -> str:
+    return "\n".join(patch.body_lines[:patch.diff_body_start])
 
 
 _V2 = dict(tag="PATCH v2", subject="x86/virt/tdx: Add tdx_sys_shutdown()",
            code="int tdx_sys_shutdown(void);", path="arch/x86/include/asm/tdx.h")
 
 INVALID = [
-    Case(**_V2, at=("",), why="v2, no notes anywhere"),
+    Case(**_V2, at=('series:',), why="v2, no notes anywhere"),
     Case(**{**_V2, "tag": "PATCH v3"}, notes="This applies on top of tip x86/tdx.",
-         at=("",), why="notes, but none about versions"),
+         at=('series:',), why="notes, but none about versions"),
     Case(**_V2, notes=" arch/x86/include/asm/tdx.h | 1 +\n 1 file changed, 1 insertion(+)",
-         at=("",), why="only a diffstat below the ---"),
+         at=('series:',), why="only a diffstat below the ---"),
 ]
 
 VALID = [
