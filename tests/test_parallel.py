@@ -74,7 +74,7 @@ def _messages(data: bytes):
 
 
 def _summary(review):
-    return to_json_obj(review), len(review.series.replies), review.series.missing
+    return to_json_obj(review), len(review.series.remarks), review.series.missing
 
 
 @pytest.mark.parametrize("name", sorted(_inputs()))

@@ -190,7 +190,7 @@ test_random_threads, test_random_threads_thorough = _property(
 def _outcome(review_or_error):
     if isinstance(review_or_error, UserError):
         return ("error", str(review_or_error))
-    return ("review", render_json(review_or_error), len(review_or_error.series.replies))
+    return ("review", render_json(review_or_error), len(review_or_error.series.remarks))
 
 
 def _forked_or_not(seed):

@@ -10,7 +10,7 @@ import pytest
 from conftest import run_cli
 from mails import mbox, patch_mail, plain_mail
 
-from tdxbot.flow import forked, pipeline
+from tdxbot.flow import forked, pipeline, threads
 from tdxbot.mail.assembly import plan_threads, split_threads
 from tdxbot.lint.engine import Options, active_rules
 from tdxbot.common.errors import UserError
@@ -215,7 +215,7 @@ def test_two_cores_and_one_give_the_same_report(tmp_path, monkeypatch):
         forks.append(fork)
         return real(jobs, work, fork)
 
-    monkeypatch.setattr(forked, "work_shared", spy)
+    monkeypatch.setattr(threads, "work_shared", spy)  # where review_threads looks it up
     two = _reports(box, monkeypatch, 2)
     assert forks and all(forks), forks  # the child had threads to review
     forks.clear()

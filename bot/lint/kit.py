@@ -92,6 +92,9 @@ class Violation:
     comment: str | None = None
 
     def __init__(self, **fields):
+        hidden = set(fields) & _VIOLATION_NAMES
+        if hidden:
+            raise TypeError(f"{type(self).__name__}: a field may not be named {', '.join(sorted(hidden))}")
         self.__dict__.update(fields)
 
     def text(self) -> str:
@@ -99,6 +102,10 @@ class Violation:
 
     def reviewer_text(self) -> str | None:
         return self.comment.format_map(_Fields(self)) if self.comment is not None else None
+
+
+# What a field would hide (a field is an attribute of the violation).
+_VIOLATION_NAMES = frozenset({"message", "comment", "text", "reviewer_text"})
 
 
 class _Fields:
