@@ -20,7 +20,8 @@ What a check gets:
 - check_file: a FileCheck, one changed C file the rule's PATHS cover:
   .path, .patch, .whole_file, and .code, its regions as Code;
 - check_patch: a PatchCheck: .patch, and .files(PATHS), the patch's C
-  files as FileChecks; .added_lines() and .removed_lines() for text;
+  files as FileChecks (.file_check(diff) gives one file's); .added_lines()
+  and .removed_lines() for text;
 - check_series: a SeriesCheck: .series.
 A Code is one region of a file: .c, its C facts (a Region), .tdx, its TDX
 facts (calls, statuses, tests), and .loops, its loops. Every one of them
