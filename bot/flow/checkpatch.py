@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
 
 from ..lint import Finding
 from ..mail import Patch, Series
@@ -24,6 +23,8 @@ def checkpatch_path(root: str) -> str | None:
 
 def run_checkpatch(script: str, root: str, patch: Patch, mail: bytes, timeout: float = 120) -> list[Finding]:
     """checkpatch's findings for one patch mail (empty when it cannot run)."""
+    import subprocess
+
     try:
         proc = subprocess.run(["perl", script, "-q", "--terse", "--no-summary", "--show-types",
                                "--showfile", "-"], input=mail, capture_output=True, cwd=root,

@@ -16,7 +16,6 @@ can make) are counted and listed, never scored.
 """
 from __future__ import annotations
 
-import json
 import os
 
 from ..common import UserError
@@ -28,6 +27,8 @@ LINE_SLACK = 2
 
 
 def load_cases(folder: str) -> list[tuple[str, str, dict]]:
+    import json
+
     if not os.path.isdir(folder):
         raise UserError(f"{folder}: not a directory")
     cases = []

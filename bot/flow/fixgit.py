@@ -13,8 +13,6 @@ never touched: the author amends or makes a fixup commit.
 from __future__ import annotations
 
 import os
-import subprocess
-import tempfile
 from typing import NamedTuple
 
 from ..common import UserError
@@ -127,6 +125,8 @@ def _find(lines: list[str], want: list[str], line: int) -> int | None:
 
 
 def _git(root: str, *args: str, stdin: bytes | None = None, env=None) -> bytes:
+    import subprocess
+
     proc = subprocess.run(["git", "-C", root, *args], input=stdin, capture_output=True,
                           env={**os.environ, **(env or {})})
     if proc.returncode:
@@ -149,6 +149,8 @@ def _uncommitted(root: str, path: str) -> list[range]:
 def write_fixes(result: FixResult, root: str) -> None:
     """Write each fixed file in place of the old one (a new file renamed over
     it, with its mode kept), so that a crash leaves one or the other."""
+    import tempfile
+
     for path, (_old, new) in result.texts.items():
         target = os.path.join(root, path)
         mode = os.stat(target).st_mode
@@ -168,6 +170,8 @@ def fixes_diff(result: FixResult, root: str) -> str:
     """The fixes as `git diff` shows them once applied: git's own diff of two
     trees, the work tree's files and the fixed ones (made with a scratch
     index, so the real index and the work tree are not touched)."""
+    import tempfile
+
     if not result.texts:
         return ""
     with tempfile.TemporaryDirectory() as tmp:

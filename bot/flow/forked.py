@@ -14,7 +14,6 @@ child.
 from __future__ import annotations
 
 import os
-import pickle
 import struct
 import sys
 from contextlib import contextmanager
@@ -31,6 +30,8 @@ _QUEUE_BYTES = 32768  # well within what a pipe holds with no reader (64 KiB on 
 def work_shared(jobs: Sequence[Job], work: Callable[[Job], Result], fork: bool = True) -> list[Result]:
     """[work(job) for job in jobs], shared with a forked child when fork.
     work must not print: the child's output would interleave with ours."""
+    import pickle
+
     if not fork or not hasattr(os, "fork") or len(jobs) < 2:
         return [work(job) for job in jobs]
     size = max(CHUNK, -(-len(jobs) * _RECORD.size // _QUEUE_BYTES))

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import re
 import time
-import urllib.parse
-import zlib
 
 from .. import __version__
 from ..common import UserError
@@ -27,6 +25,8 @@ class _Bounded:
     """Streaming gunzip with a ceiling on the output."""
 
     def __init__(self, limit: int, what: str):
+        import zlib
+
         self.decomp = zlib.decompressobj(16 + zlib.MAX_WBITS)
         self.limit = limit
         self.what = what
@@ -35,6 +35,8 @@ class _Bounded:
         self.in_member = False
 
     def feed(self, data: bytes) -> None:
+        import zlib
+
         while data:
             self.in_member = True
             try:
@@ -132,6 +134,8 @@ def _socket_timeout(resp, seconds: float) -> None:
 
 def _origin(url: str) -> str:
     """scheme://host[:port] of a URL, never with a user or password."""
+    import urllib.parse
+
     parts = urllib.parse.urlsplit(url)
     host = parts.hostname or ""
     if ":" in host:
@@ -155,6 +159,8 @@ def _reason(exc: Exception) -> str:
 
 def fetch_thread_mbox(base_url: str, msgid: str, timeout: float = 30.0) -> bytes:
     """The thread holding msgid, as mbox bytes."""
+    import urllib.parse
+
     import requests
 
     base = base_url.rstrip("/")

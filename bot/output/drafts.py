@@ -11,9 +11,6 @@ from __future__ import annotations
 
 import os
 import re
-import textwrap
-from email.message import EmailMessage
-from email.utils import format_datetime, make_msgid
 from typing import NamedTuple
 
 from .. import __version__
@@ -104,6 +101,8 @@ def _sentence_end(quoted: list[str], index: int, limit: int) -> int:
 
 
 def wrap(text: str) -> list[str]:
+    import textwrap
+
     out = []
     for para in text.split("\n"):
         out.extend(textwrap.wrap(para, WRAP, break_long_words=False, break_on_hyphens=False) or [""])
@@ -243,6 +242,9 @@ def build_message(patch: Patch, body: str, sender: Address, date, extra_headers=
     passed the Message-ID rule, text decoded once and cleaned. What the
     headers must read back as is kept with the message (as
     `tdxbot_intended`) and checked by message_bytes."""
+    from email.message import EmailMessage
+    from email.utils import format_datetime, make_msgid
+
     if clean_address(sender.email) is None:
         raise UserError(f"the sender address {sender.email!r} is not a plain address")
     msg = EmailMessage()

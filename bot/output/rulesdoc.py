@@ -8,12 +8,11 @@ publishes the file somewhere, else at the copy installed with tdxbot.
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 # Where the generated file lives in the repository, and where pip puts the
 # copy it installs (pyproject.toml's data-files).
-REPO_DOC = Path("docs") / "rules.md"
-INSTALLED_DOC = Path("share") / "doc" / "tdxbot" / "rules.md"
+REPO_DOC = "docs/rules.md"
+INSTALLED_DOC = "share/doc/tdxbot/rules.md"
 REGENERATE = "tdxbot rules --markdown > docs/rules.md"
 
 
@@ -91,6 +90,8 @@ def severity_origin(rule, options) -> str:
 def default_help_url() -> str | None:
     """The file: URI of the rules document beside this installation: the
     installed copy, else the repository's when tdxbot runs from its tree."""
+    from pathlib import Path  # only for SARIF's links: pathlib is no small import
+
     for candidate in (Path(sys.prefix) / INSTALLED_DOC,
                       Path(__file__).resolve().parents[2] / REPO_DOC):
         if candidate.is_file():

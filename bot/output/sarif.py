@@ -13,8 +13,6 @@ normalised, and the how-many-th such finding it is; never a line number.
 """
 from __future__ import annotations
 
-import hashlib
-import json
 
 from .. import __version__
 from ..lint import Finding, Review, sarif_fix
@@ -30,6 +28,8 @@ def render_sarif(reviews: list[Review], rules, help_base: str | None = None,
     """One run holding every review's results. rules: the active rules,
     whose metadata each result refers to; extra_rules: ids of findings
     that come from elsewhere (checkpatch), with a description."""
+    import json
+
     extra_rules = extra_rules or {}
     descriptors, index = [], {}
     for rule in rules:
@@ -145,6 +145,8 @@ def _normalised(text: str) -> str:
 
 
 def _digest(*parts: str) -> str:
+    import hashlib
+
     h = hashlib.sha256()
     for part in parts:
         h.update(part.encode("utf-8", "surrogateescape"))
