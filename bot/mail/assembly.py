@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, NamedTuple
 
 from ..common import UserError, lazy_re
-from .b4glue import SeriesPlan, is_patch_message, plan_series
+from .b4glue import SeriesPlan, is_patch_message, is_threaded, plan_series
 from .model import Patch, Series
 from .parse import decode_header_value, message_id, patch_from_message
 from .remarks import remarks_in
@@ -79,7 +79,7 @@ def build_series(messages: list[Message], version: int | None, where: str,
 
 def is_standalone_patch(p: Patch) -> bool:
     """A message with a diff that is not a reply: a patch in its own right."""
-    return bool(p.files) and not p.subject.lower().startswith("re:")
+    return bool(p.files) and not parse_subject(p.subject, bool(p.in_reply_to or p.references)).is_reply
 
 
 def _renumber(p: Patch, index: int, total: int) -> Patch:
@@ -164,7 +164,7 @@ def join_unthreaded_parts(heads: list[Message], threads: list[list[int]]) -> lis
     for thread in threads:
         if len(thread) == 1:
             msg = heads[thread[0]]
-            subject = parse_subject(decode_header_value(msg.get("Subject")))
+            subject = parse_subject(decode_header_value(msg.get("Subject")), is_threaded(msg))
             if subject.total > 1 and not subject.is_reply and "PATCH" in (t.upper() for t in subject.tags):
                 sender = parseaddr(decode_header_value(msg.get("From")))[1].lower()
                 key = (sender, subject.version, subject.total)
@@ -195,7 +195,7 @@ def thread_versions(heads: list[Message], positions: list[int]) -> ThreadVersion
     title = cover_title = None
     seen: dict[int, tuple[set[int], int]] = {}
     for pos in positions:
-        subject = parse_subject(decode_header_value(heads[pos].get("Subject")))
+        subject = parse_subject(decode_header_value(heads[pos].get("Subject")), is_threaded(heads[pos]))
         if subject.is_reply or not any(t.upper() == "PATCH" for t in subject.tags):
             continue
         numbers, total = seen.setdefault(subject.version, (set(), 1))

@@ -20,7 +20,7 @@ from .. import __version__
 from ..common import UserError, lazy_re
 from ..lint import Finding, Review, preview
 from ..mail import (MAX_NAME, MAX_SUBJECT, Address, Intended, Patch, UnsafeReply, clean_address,
-                    header_text, trim_references, valid_msgid, verify_reply)
+                    header_text, printable, trim_references, valid_msgid, verify_reply)
 
 CONTEXT = 5
 WRAP = 72
@@ -104,9 +104,12 @@ def _sentence_end(quoted: list[str], index: int, limit: int) -> int:
 
 
 def wrap(text: str) -> list[str]:
+    """A comment's paragraphs wrapped at WRAP columns. Whatever it carries
+    from the patch (a name, a piece of code) is made printable: a draft is
+    read in a terminal and a mail program too."""
     out = []
     for para in text.split("\n"):
-        out.extend(textwrap.wrap(para, WRAP, break_long_words=False, break_on_hyphens=False) or [""])
+        out.extend(textwrap.wrap(printable(para), WRAP, break_long_words=False, break_on_hyphens=False) or [""])
     return out
 
 
@@ -147,7 +150,7 @@ def _suggestion(patch: Patch, findings: list[Finding]) -> list[str]:
 
 
 def _quote_diff(line: str) -> str:
-    return line if line.strip() else line.rstrip()
+    return printable(line) if line.strip() else line.rstrip()
 
 
 def quote_body(patch: Patch, findings: list[Finding]) -> list[str]:
@@ -204,13 +207,15 @@ def quote_body(patch: Patch, findings: list[Finding]) -> list[str]:
 
 
 def _quote(text: str) -> str:
-    return "> " + text if text else ">"
+    """A quoted line of the patch, its control characters (escape
+    sequences, bells, bidirectional overrides) shown, not sent."""
+    return "> " + printable(text) if text else ">"
 
 
 def _attribution(patch: Patch) -> str:
     who = str(patch.author) if patch.author.email else (patch.author.name or "the author")
     when = patch.date or "an unknown date"
-    return f"On {when}, {who} wrote:"
+    return printable(f"On {when}, {who} wrote:")
 
 
 def _dedupe_addresses(addrs: list[Address], exclude: set[str]) -> list[Address]:
