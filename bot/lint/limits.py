@@ -25,6 +25,10 @@ MAX_ADDED_LINES = 40_000  # lines one patch adds, all files together
 MAX_LINE = 20_000  # characters in one added line of C
 MAX_DEPTH = 96  # braces and parentheses open at once, in the added C lines
 MAX_LOOPS = 1000  # for/while/do keywords in the added C lines
+# Characters in one line of the commit message or of the notes below it. A
+# changelog line is prose, a log line or a URL; no real one comes near this,
+# and the prose rules' patterns are then bounded too.
+MAX_PROSE_LINE = 4000
 NOTE_ID = "too-large-to-review"
 # Seconds one rule may spend on one patch (or on a series). Every analysis
 # is meant to be linear; this is the guard for the one that is not, so that
@@ -39,6 +43,10 @@ def too_large(patch: Patch) -> str | None:
     """Why a patch is past a bound, or None."""
     if len(patch.files) > MAX_FILES:
         return f"it touches {len(patch.files)} files (the limit is {MAX_FILES})"
+    prose = patch.body_lines[:patch.diff_body_start] + (patch.subject,)
+    if prose and (longest := max(map(len, prose))) > MAX_PROSE_LINE:
+        return (f"a line of its commit message or notes has {longest} characters "
+                f"(the limit is {MAX_PROSE_LINE})")
     added = loops = at_most = 0
     uncounted: list[str] = []
     for diff in patch.files:
