@@ -84,3 +84,29 @@ def test_an_in_body_from_names_the_author(tmp_path):
     box.write_bytes(mbox(alice, body_from))
     report = _review(box)
     assert [[p["message_id"] for p in s["patches"]] for s in report["series"]] == [["b@example.org"]]
+
+
+def test_mistyped_options_and_commands_get_a_did_you_mean(tmp_path):
+    repo = _series_repo(tmp_path)
+    cases = {
+        ("reveiw", "x"): "unknown command 'reveiw' (did you mean review?)",
+        ("check", "--fromat", "json", "HEAD^!"): "unknown option --fromat (did you mean --format?)",
+        ("check", "--dif", "HEAD^!"): "unknown option --dif (did you mean --diff?)",
+        ("check", "HEAD^!", "--", "arch/x86", "--format", "checkpatch"):
+            "--format comes after '--', where git takes it for a path",
+    }
+    for argv, said in cases.items():
+        res = run_cli(*argv, cwd=repo)
+        err = res.stderr.decode()
+        assert res.returncode == 2 and said in err and err.count("\n") == 1, (argv, err)
+    # A rev-list option tdxbot does not know still goes to git.
+    res = run_cli("check", "--no-merges", "--all", "HEAD^!", cwd=repo)
+    assert res.returncode in (0, 1), res.stderr
+
+
+def test_reverse_does_not_number_the_series_backwards(tmp_path):
+    repo = _series_repo(tmp_path)
+    plain = run_cli("check", "--all", "--format", "json", "HEAD~2..", cwd=repo)
+    reverse = run_cli("check", "--all", "--reverse", "--format", "json", "HEAD~2..", cwd=repo)
+    subjects = [[p["subject"] for p in json.loads(r.stdout)["series"][0]["patches"]] for r in (plain, reverse)]
+    assert subjects[0] == subjects[1] == ["[PATCH 1/2] x86/virt/tdx: Add x2", "[PATCH 2/2] x86/virt/tdx: Add x3"]
