@@ -110,3 +110,19 @@ def test_reverse_does_not_number_the_series_backwards(tmp_path):
     reverse = run_cli("check", "--all", "--reverse", "--format", "json", "HEAD~2..", cwd=repo)
     subjects = [[p["subject"] for p in json.loads(r.stdout)["series"][0]["patches"]] for r in (plain, reverse)]
     assert subjects[0] == subjects[1] == ["[PATCH 1/2] x86/virt/tdx: Add x2", "[PATCH 2/2] x86/virt/tdx: Add x3"]
+
+
+def test_a_commit_too_large_to_read_fails_check_but_is_a_note_in_review(tmp_path):
+    repo = _series_repo(tmp_path)
+    with open(repo / "arch/x86/virt/vmx/tdx/tdx.c", "a") as fh:
+        fh.write("int y = " + "1 + " * 6000 + "1;\n")  # one added line over limits.MAX_LINE
+    _git(repo, "commit", "-q", "-am", "x86/virt/tdx: Add y", "-m", "Add y.")
+    res = run_cli("check", "--format", "json", "HEAD^!", cwd=repo)
+    findings = json.loads(res.stdout)["findings"]
+    assert res.returncode == 1, res.stderr
+    assert [(f["rule"], f["severity"]) for f in findings] == [("too-large-to-review", "warning")]
+    _git(repo, "format-patch", "-q", "-1", "-o", str(tmp_path / "big"))
+    res = run_cli("review", "--format", "json", str(tmp_path / "big"))
+    assert res.returncode == 0, res.stderr
+    assert [(f["rule"], f["severity"]) for f in json.loads(res.stdout)["findings"]] == \
+        [("too-large-to-review", "info")]

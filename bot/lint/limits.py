@@ -35,6 +35,8 @@ NOTE_ID = "too-large-to-review"
 # a hostile mail costs a note, never a stall of the responder.
 RULE_SECONDS = 10.0
 OUT_OF_TIME_ID = "out-of-time"
+# The notes that say the rules did not read (all of) a patch.
+NOT_READ = frozenset({NOTE_ID, OUT_OF_TIME_ID})
 
 _LOOP = lazy_re(r"\b(?:for|while|do)\b")
 
