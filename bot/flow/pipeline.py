@@ -332,7 +332,11 @@ def review_branch(revs: list[str], paths: list[str], settings_for, ignore, selec
     if with_checkpatch:
         if checkpatch_path(gs.root) is None:
             raise UserError(f"--checkpatch: no scripts/checkpatch.pl in {gs.root}")
-        review.findings = merge(review.findings, checkpatch_findings(series, gs.mails, gs.root))
+        found, notes = checkpatch_findings(series, gs.mails, gs.root)
+        review.findings = merge(review.findings, found)
+        review.notes.extend(notes)
+        for text in notes[:1]:
+            warn(text)
     return BranchCheck(review, settings, options, None, gs.root)
 
 
