@@ -3,6 +3,7 @@ cli.py dispatches what these parse."""
 from __future__ import annotations
 
 from . import __version__
+from .common import UserError
 
 FORMAT_HELP = {
     "text": "grouped by patch, for people",
@@ -192,13 +193,48 @@ def fast_b4_check_args(argv: list[str]):
 
 def parse(parser, argv: list[str]):
     """The arguments; for check, what argparse does not know (revisions,
-    rev-list options) and the paths after '--' go to git rev-list."""
+    rev-list options) and the paths after '--' go to git rev-list. A
+    mistyped command or tdxbot option is a one-line error that names the
+    closest one (UserError), not something for git to puzzle over."""
+    commands = _subcommands(parser)
+    if argv and not argv[0].startswith("-") and argv[0] not in commands:
+        raise UserError(f"unknown command {argv[0]!r}{_did_you_mean(argv[0], commands)} "
+                        "(see 'tdxbot --help')")
     if argv[:1] != ["check"]:
         return parser.parse_args(argv)
     paths: list[str] = []
     if "--" in argv:
         cut = argv.index("--")
         argv, paths = argv[:cut], argv[cut + 1:]
+    options = _option_names(commands["check"])
+    for path in paths:
+        if path.split("=", 1)[0] in options:
+            raise UserError(f"check: {path.split('=', 1)[0]} comes after '--', where git takes it "
+                            "for a path; put tdxbot's options before '--'")
     args, revs = parser.parse_known_args(argv)
-    args.revs, args.paths = revs, paths
+    for arg in revs:
+        name = arg.split("=", 1)[0]
+        if name.startswith("--") and name not in options and (close := _did_you_mean(name, options)):
+            raise UserError(f"check: unknown option {name}{close}")
+    # tdxbot numbers the series oldest first whatever order rev-list is asked for.
+    args.revs, args.paths = [r for r in revs if r != "--reverse"], paths
     return args
+
+
+def _subcommands(parser) -> dict:
+    import argparse
+
+    action = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return action.choices
+
+
+def _option_names(parser) -> set[str]:
+    return {s for action in parser._actions for s in action.option_strings}
+
+
+def _did_you_mean(word: str, known) -> str:
+    """' (did you mean X?)' for the closest known word, or ''."""
+    import difflib
+
+    close = difflib.get_close_matches(word, sorted(known), n=1, cutoff=0.75)
+    return f" (did you mean {close[0]}?)" if close else ""

@@ -179,6 +179,9 @@ def main(argv: list[str] | None = None) -> int:
             args = parse(parser, argv)
         except SystemExit as exc:
             return 2 if exc.code not in (0, None) else 0
+        except UserError as exc:
+            print(f"tdxbot: {exc}", file=sys.stderr)
+            return 2
         if not args.command:
             parser.print_help(sys.stderr)
             return 2

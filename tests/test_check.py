@@ -245,14 +245,27 @@ def test_config_severity_and_unknown_ids(repo):
 
 
 FAKE_CHECKPATCH = r"""#!/usr/bin/perl
-# A stand-in for the kernel's scripts/checkpatch.pl with its --terse
-# --showfile --show-types output: one finding tdxbot also makes, one it does not.
-my $patch = do { local $/; <STDIN> };
+# A stand-in for the kernel's scripts/checkpatch.pl, with its --terse
+# --show-types output as it reads a mail on stdin: "-:LINE:" is the line of
+# the mail. One finding tdxbot also makes, one it does not (twice), one on
+# the commit message, one on the subject, and MISSING_SIGN_OFF past the end.
+my @lines = <STDIN>;
+my $patch = join("", @lines);
 exit 0 unless $patch =~ /tdx_quiesce/;
-print "arch/x86/virt/vmx/tdx/tdx.c:26: WARNING:BLOCK_COMMENT_STYLE: Block comments use a trailing */ on a separate line\n";
-print "arch/x86/virt/vmx/tdx/tdx.c:27: WARNING:LINE_SPACING: Missing a blank line after declarations\n";
-print "arch/x86/virt/vmx/tdx/tdx.c:27: WARNING:LINE_SPACING: Missing a blank line after declarations\n";
+for my $n (1 .. @lines) {
+    $_ = $lines[$n - 1];
+    print "-:$n: WARNING:EMAIL_SUBJECT: A patch subject line should describe the change not the tool that found it\n" if /^Subject:/;
+    print "-:$n: WARNING:COMMIT_LOG_LONG_LINE: Prefer a maximum 75 chars per line (possible unwrapped commit description?)\n" if /^Declare tdx_quiesce/;
+    print "-:$n: WARNING:BLOCK_COMMENT_STYLE: Block comments use a trailing */ on a separate line\n" if /^\+ \* before kexec/;
+    print "-:$n: WARNING:LINE_SPACING: Missing a blank line after declarations\n" x 2 if /^\+int tdx_quiesce/;
+}
+print "-:" . (@lines + 1) . ": ERROR:MISSING_SIGN_OFF: Missing Signed-off-by: line(s)\n";
 exit 1;
+"""
+
+NOT_A_KERNEL_TREE = r"""#!/usr/bin/perl
+print "Must be run from the top-level dir. of a kernel tree\n";
+exit 2;
 """
 
 
@@ -270,8 +283,29 @@ def test_checkpatch_findings_are_merged(repo):
     assert rules.count(("checkpatch/LINE_SPACING", 27)) == 1, "deduplicated"
     assert ("comment-block-style", 26) in rules
     assert ("checkpatch/BLOCK_COMMENT_STYLE", 26) not in rules, "ours says the same thing there"
+    # Commit-message findings are changelog and subject findings, not lost;
+    # MISSING_SIGN_OFF is about the patch, not a line of code.
+    by_rule = {f["rule"]: f for f in report["findings"] if f["rule"].startswith("checkpatch/")}
+    assert by_rule["checkpatch/COMMIT_LOG_LONG_LINE"]["changelog_line"] == 3
+    assert by_rule["checkpatch/COMMIT_LOG_LONG_LINE"]["path"] is None
+    assert by_rule["checkpatch/EMAIL_SUBJECT"]["on_subject"] is True
+    assert by_rule["checkpatch/MISSING_SIGN_OFF"]["path"] is None
+    assert by_rule["checkpatch/MISSING_SIGN_OFF"]["changelog_line"] is None
     plain = _json(repo.check("--format", "json"))
     assert not [r for r, _ in ((f["rule"], 0) for f in plain["findings"]) if r.startswith("checkpatch/")]
+
+
+def test_checkpatch_that_cannot_run_says_why(repo):
+    repo.write("scripts/checkpatch.pl", NOT_A_KERNEL_TREE)
+    os.chmod(repo.path / "scripts/checkpatch.pl", 0o755)
+    repo.commit("scripts: Add checkpatch\n\nAdd the checker." + SOB)
+    repo.git("push", "-q", "origin", "topic:master")
+    repo.git("fetch", "-q", "origin")
+    repo.write(TDX_C, GOOD_FN, append=True)
+    repo.commit("x86/virt/tdx: Add a TDH.SYS.SHUTDOWN wrapper\n\nAdd tdh_sys_shutdown()." + SOB)
+    res = repo.check("--checkpatch")
+    said = "checkpatch did not check 1/1: Must be run from the top-level dir. of a kernel tree"
+    assert said in res.stdout.decode() and said in res.stderr.decode(), res
 
 
 def test_checkpatch_flag_without_the_script(repo):

@@ -10,7 +10,7 @@ import sys
 from typing import TYPE_CHECKING, Callable, Iterable, NamedTuple
 
 from ..common import UserError
-from ..lint import (Options, check_patch, describe_unknown, review_series, split_by_scope,
+from ..lint import (NOT_READ, Options, check_patch, describe_unknown, review_series, split_by_scope,
                     unknown_rule_ids, validate_rule_ids)
 from ..mail import (DEFAULT_LORE_URL, assemble, build_series, fetch_thread, is_standalone_patch,
                     load_git_series, load_local, load_raw, needs_b4, parse_all, parse_message,
@@ -321,6 +321,10 @@ def review_branch(revs: list[str], paths: list[str], settings_for, ignore, selec
                            f"no patch in {gs.range_text} touches TDX or names it in its subject; "
                            "nothing to check ('tdxbot check --all' checks them anyway)")
     review = review_series(series, options)
+    # Before sending, code tdxbot did not read must not pass quietly: what
+    # is a note in a review of the list is a warning here.
+    review.findings = [f._replace(severity="warning") if f.rule in NOT_READ and f.rank < 1 else f
+                       for f in review.findings]
     review.notes.extend(gs.notes)
     review.notes.insert(0, f"checked {gs.range_text}")
     if left_out:
@@ -328,7 +332,11 @@ def review_branch(revs: list[str], paths: list[str], settings_for, ignore, selec
     if with_checkpatch:
         if checkpatch_path(gs.root) is None:
             raise UserError(f"--checkpatch: no scripts/checkpatch.pl in {gs.root}")
-        review.findings = merge(review.findings, checkpatch_findings(series, gs.mails, gs.root))
+        found, notes = checkpatch_findings(series, gs.mails, gs.root)
+        review.findings = merge(review.findings, found)
+        review.notes.extend(notes)
+        for text in notes[:1]:
+            warn(text)
     return BranchCheck(review, settings, options, None, gs.root)
 
 

@@ -21,7 +21,8 @@ from ..mail import Patch, Series, quote_key
 from .areas import path_matches
 from .findings import SEVERITIES, SEVERITY_RANK, Finding, Review
 from .kit import SUBJECT, ChangelogLine, CodeLine, Hit, PatchCheck, SeriesCheck, Violation, c_files
-from .limits import note, too_large
+from . import limits
+from .limits import OutOfTime, note, out_of_time, time_budget, too_large
 
 _ID = lazy_re(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 
@@ -205,13 +206,21 @@ def check_patch(patch: Patch, options: Options = Options()) -> list[Finding]:
         if files is None:  # few rules' PATHS differ: each is matched once
             files = covers[key] = [d for d in (c_diffs if key[1] else patch.files)
                                    if path_matches(d.path, paths)]
-        if not key[1]:
-            if paths is not None and not files:
-                continue
-            check(context)
-        else:
-            for diff in files:
-                check(context.file_check(diff))
+        if not key[1] and paths is not None and not files:
+            continue
+        try:
+            with time_budget(limits.RULE_SECONDS):
+                if not key[1]:
+                    check(context)
+                else:
+                    for diff in files:
+                        check(context.file_check(diff))
+        except OutOfTime:
+            findings.append(out_of_time(patch, rule.id))
+            # What the rule left half worked out must not serve the rules after it.
+            context = PatchCheck(patch)
+            sink = context._sink
+            continue
         hits, sink.hits = sink.hits, []
         for hit in hits:
             if not isinstance(hit.at, CodeLine):
@@ -241,7 +250,12 @@ def review_series(series: Series, options: Options = Options(),
     for rule in rules:
         if rule.kind == "series":
             context = SeriesCheck(series)
-            rule.module.check_series(context)
+            try:
+                with time_budget(limits.RULE_SECONDS):
+                    rule.module.check_series(context)
+            except OutOfTime:
+                findings.append(out_of_time(None, rule.id))
+                continue
             findings += [_finding(rule, hit, None, severity) for hit in context._sink.hits]
     findings = _dedupe(findings)
     findings = mark_already_raised(findings, series)

@@ -10,6 +10,9 @@ one pass over the added lines of each file.
 """
 from __future__ import annotations
 
+import signal
+import threading
+from contextlib import contextmanager
 from itertools import accumulate
 
 from .areas import C_SUFFIXES
@@ -22,7 +25,18 @@ MAX_ADDED_LINES = 40_000  # lines one patch adds, all files together
 MAX_LINE = 20_000  # characters in one added line of C
 MAX_DEPTH = 96  # braces and parentheses open at once, in the added C lines
 MAX_LOOPS = 1000  # for/while/do keywords in the added C lines
+# Characters in one line of the commit message or of the notes below it. A
+# changelog line is prose, a log line or a URL; no real one comes near this,
+# and the prose rules' patterns are then bounded too.
+MAX_PROSE_LINE = 4000
 NOTE_ID = "too-large-to-review"
+# Seconds one rule may spend on one patch (or on a series). Every analysis
+# is meant to be linear; this is the guard for the one that is not, so that
+# a hostile mail costs a note, never a stall of the responder.
+RULE_SECONDS = 10.0
+OUT_OF_TIME_ID = "out-of-time"
+# The notes that say the rules did not read (all of) a patch.
+NOT_READ = frozenset({NOTE_ID, OUT_OF_TIME_ID})
 
 _LOOP = lazy_re(r"\b(?:for|while|do)\b")
 
@@ -31,6 +45,10 @@ def too_large(patch: Patch) -> str | None:
     """Why a patch is past a bound, or None."""
     if len(patch.files) > MAX_FILES:
         return f"it touches {len(patch.files)} files (the limit is {MAX_FILES})"
+    prose = patch.body_lines[:patch.diff_body_start] + (patch.subject,)
+    if prose and (longest := max(map(len, prose))) > MAX_PROSE_LINE:
+        return (f"a line of its commit message or notes has {longest} characters "
+                f"(the limit is {MAX_PROSE_LINE})")
     added = loops = at_most = 0
     uncounted: list[str] = []
     for diff in patch.files:
@@ -88,6 +106,44 @@ def _too_deep(text: str) -> bool:
         elif depth:
             depth -= 1
     return False
+
+
+class OutOfTime(Exception):
+    """A rule ran past its time budget."""
+
+
+@contextmanager
+def time_budget(seconds: float | None):
+    """Raise OutOfTime in the code running inside once `seconds` have
+    passed. The alarm is SIGALRM, so a long regular expression is stopped
+    too (the re module looks at signals as it matches); it works in the
+    main thread of a process only, and elsewhere nothing is timed."""
+    if not seconds or threading.current_thread() is not threading.main_thread() \
+            or not hasattr(signal, "setitimer"):
+        yield
+        return
+
+    def fire(_signum, _frame):
+        raise OutOfTime()
+
+    earlier = signal.signal(signal.SIGALRM, fire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, earlier)
+
+
+def out_of_time(patch: Patch | None, rule_id: str) -> Finding:
+    """The finding that stands in for what a rule would have said, had it
+    not run out of time on a patch (or on the series, patch None)."""
+    where = "this patch" if patch is not None else "this series"
+    return Finding(rule=OUT_OF_TIME_ID, severity="info",
+                   patch_index=patch.index if patch is not None else None,
+                   message_id=patch.message_id if patch is not None else None,
+                   message=f"{rule_id} ran out of time ({RULE_SECONDS:g} s) on {where}; "
+                           "what it would have said is left out")
 
 
 def note(patch: Patch, why: str) -> Finding:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, NamedTuple
 
 from ..common import UserError, lazy_re
-from .b4glue import SeriesPlan, is_patch_message, plan_series
+from .b4glue import SeriesPlan, is_patch_message, is_threaded, plan_series
 from .model import Patch, Series
 from .parse import decode_header_value, message_id, patch_from_message
 from .remarks import remarks_in
@@ -60,26 +60,52 @@ def build_series(messages: list[Message], version: int | None, where: str,
         return _series_from_plan(messages, plan, where, patch_at)
     if version is not None:
         raise UserError(f"{where}: no version {version} of a series found")
-    # No [PATCH] subjects b4 recognises: every message with a diff is a patch.
+    # No series b4 can put together (git format-patch without --thread writes
+    # no Message-IDs, which b4 needs): every message with a diff is a patch.
     patches = []
+    others = []
     remarks = []
     for i in range(len(messages)):
         p = patch_at(i, f"{where} message {i + 1}")
         if is_standalone_patch(p):
             patches.append(p)
         else:
+            others.append(p)
             remarks += remarks_in(p)
     if not patches:
         raise UserError(f"{where}: no patch found in {len(messages)} messages")
+    numbered = _numbered_series(patches, others)
+    if numbered is not None:
+        return numbered._replace(remarks=tuple(remarks))
     total = len(patches)
     patches = [_renumber(p, i + 1, total) for i, p in enumerate(patches)]
     return Series(title=patches[0].title, version=patches[0].version, total=total, cover=None,
                   patches=tuple(patches), remarks=tuple(remarks))
 
 
+def _numbered_series(patches: list[Patch], others: list[Patch]) -> Series | None:
+    """The series the [PATCH vV N/M] numbers of the patches describe, with
+    the one [PATCH vV 0/M] among the other messages as its cover (a folder
+    `git format-patch --cover-letter` wrote without --thread); None when
+    the numbers do not make one series."""
+    version, total = patches[0].version, patches[0].total
+    indices = [p.index for p in patches]
+    if total < 2 or len(set(indices)) != len(indices) or any(
+            p.version != version or p.total != total or not 1 <= p.index <= total for p in patches):
+        return None
+    covers = [p for p in others if p.index == 0 and p.total == total and p.version == version
+              and not p.files and any(t.upper() == "PATCH" for t in p.tags)
+              and not parse_subject(p.subject, bool(p.in_reply_to or p.references)).is_reply]
+    cover = covers[0] if len(covers) == 1 else None
+    patches = sorted(patches, key=lambda p: p.index)
+    missing = tuple(i for i in range(1, total + 1) if i not in set(indices))
+    return Series(title=cover.title if cover is not None else patches[0].title, version=version,
+                  total=total, cover=cover, patches=tuple(patches), missing=missing)
+
+
 def is_standalone_patch(p: Patch) -> bool:
     """A message with a diff that is not a reply: a patch in its own right."""
-    return bool(p.files) and not p.subject.lower().startswith("re:")
+    return bool(p.files) and not parse_subject(p.subject, bool(p.in_reply_to or p.references)).is_reply
 
 
 def _renumber(p: Patch, index: int, total: int) -> Patch:
@@ -164,7 +190,7 @@ def join_unthreaded_parts(heads: list[Message], threads: list[list[int]]) -> lis
     for thread in threads:
         if len(thread) == 1:
             msg = heads[thread[0]]
-            subject = parse_subject(decode_header_value(msg.get("Subject")))
+            subject = parse_subject(decode_header_value(msg.get("Subject")), is_threaded(msg))
             if subject.total > 1 and not subject.is_reply and "PATCH" in (t.upper() for t in subject.tags):
                 sender = parseaddr(decode_header_value(msg.get("From")))[1].lower()
                 key = (sender, subject.version, subject.total)
@@ -185,6 +211,7 @@ class ThreadVersions(NamedTuple):
     version, the patch numbers seen and the count announced."""
     title: str | None
     seen: dict[int, tuple[set[int], int]]
+    author: str  # the address of whoever wrote the series (an in-body From: counts)
 
     def complete(self, version: int) -> bool:
         numbers, total = self.seen[version]
@@ -193,9 +220,10 @@ class ThreadVersions(NamedTuple):
 
 def thread_versions(heads: list[Message], positions: list[int]) -> ThreadVersions:
     title = cover_title = None
+    author = ""
     seen: dict[int, tuple[set[int], int]] = {}
     for pos in positions:
-        subject = parse_subject(decode_header_value(heads[pos].get("Subject")))
+        subject = parse_subject(decode_header_value(heads[pos].get("Subject")), is_threaded(heads[pos]))
         if subject.is_reply or not any(t.upper() == "PATCH" for t in subject.tags):
             continue
         numbers, total = seen.setdefault(subject.version, (set(), 1))
@@ -203,10 +231,30 @@ def thread_versions(heads: list[Message], positions: list[int]) -> ThreadVersion
         seen[subject.version] = (numbers, max(total, subject.total))
         if title is None:
             title = subject.title
+            author = posting_author(heads[pos])
         if subject.index == 0 and cover_title is None:
             cover_title = subject.title
     title = cover_title or title
-    return ThreadVersions(" ".join(title.casefold().split()) if title else None, seen)
+    return ThreadVersions(" ".join(title.casefold().split()) if title else None, seen, author)
+
+
+_IN_BODY_FROM = lazy_re(rb"\A\s{0,8}+From: ?([^\n]{1,300}+)\n")
+
+
+def posting_author(msg: Message) -> str:
+    """Who wrote a posting, as a lower-cased address: the in-body From: of
+    a patch sent on someone's behalf (git format-patch puts it first), else
+    the sender."""
+    from email.utils import parseaddr
+
+    value = decode_header_value(msg.get("From"))
+    try:
+        body = msg.get_payload(decode=True)
+    except Exception:  # noqa: BLE001 - an odd part is no reason to fail: the sender stands
+        body = None
+    if isinstance(body, bytes) and (m := _IN_BODY_FROM.match(body[:400])):
+        value = m.group(1).decode("utf-8", "replace")
+    return (parseaddr(value)[1] or value).strip().lower()
 
 
 class ThreadPlan(NamedTuple):
@@ -226,14 +274,19 @@ def plan_threads(heads: list[Message], version: int | None) -> tuple[list[Thread
     is left out with a note (a thread of several mails is left to b4)."""
     threads = join_unthreaded_parts(heads, split_threads(heads))
     info = [thread_versions(heads, t) for t in threads]
-    groups: dict[str, list[int]] = {}
+    by_title: dict[str, list[int]] = {}
     for n, v in enumerate(info):
         if v.title is not None:
-            groups.setdefault(v.title, []).append(n)
+            by_title.setdefault(v.title, []).append(n)
+    groups: dict[object, list[int]] = {}  # one group per series
+    for title, members in by_title.items():
+        for k, series in enumerate(_same_series(members, info)):
+            groups[(title, k)] = series
+    group_of = {n: key for key, members in groups.items() for n in members}
     chosen: dict[int, tuple[str, ...]] = {}
     notes: list[str] = []
     for n, v in enumerate(info):
-        if v.title is None or len(groups[v.title]) == 1:
+        if v.title is None or len(groups[group_of[n]]) == 1:
             if version is not None and v.seen and version not in v.seen and len(threads[n]) == 1:
                 notes.append(f"{_thread_name(heads, threads[n])}: no version {version}; left out")
             else:
@@ -245,11 +298,31 @@ def plan_threads(heads: list[Message], version: int | None) -> tuple[list[Thread
                          f"{len(members)} postings; left out")
             continue
         keep = members[pick]
-        left = [f"v{max(info[n].seen)} ({_thread_name(heads, threads[n], title=False)})"
+        left = [f"v{max(info[n].seen)} ({_thread_name(heads, threads[n], title=False)}, "
+                f"{'the same author' if info[n].author == info[keep].author else 'another version'})"
                 for n in members if n != keep]
         chosen[keep] = (f"other postings of this series in the input, not reviewed: {', '.join(left)}",)
     plans = [ThreadPlan(threads[n], chosen[n]) for n in sorted(chosen)]
     return plans, notes
+
+
+def _same_series(members: list[int], info: list[ThreadVersions]) -> list[list[int]]:
+    """Postings with one title, split into series: one author's postings
+    are one series; another author's join it only with versions it does not
+    have (a v2 that someone else took over). Two v1 postings by two people
+    ("x86/tdx: Fix a typo") are two series."""
+    series: list[tuple[list[int], set[str], set[int]]] = []  # members, authors, versions
+    for n in members:
+        versions = set(info[n].seen)
+        home = next((s for s in series if info[n].author in s[1]), None) or next(
+            (s for s in series if not versions & s[2]), None)
+        if home is None:
+            series.append(([n], {info[n].author}, versions))
+        else:
+            home[0].append(n)
+            home[1].add(info[n].author)
+            home[2].update(versions)
+    return [s[0] for s in series]
 
 
 def _pick_posting(postings: list[ThreadVersions], version: int | None) -> int | None:

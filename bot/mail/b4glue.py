@@ -20,9 +20,9 @@ from contextlib import redirect_stderr, redirect_stdout
 from typing import TYPE_CHECKING, NamedTuple
 
 from ..common import UserError, lazy_re
-from .parse import decode_header_value, message_id
+from .parse import decode_header_value, forwarded_at, message_id
 from .safe import printable
-from .subjects import is_patch_subject
+from .subjects import is_patch_subject, parse_subject
 
 if TYPE_CHECKING:
     from email.message import Message
@@ -70,7 +70,12 @@ def setup() -> None:
 
 def is_patch_message(msg: Message) -> bool:
     """A [PATCH ...] mail that is not a reply."""
-    return is_patch_subject(decode_header_value(msg.get("Subject")))
+    return is_patch_subject(decode_header_value(msg.get("Subject")), is_threaded(msg))
+
+
+def is_threaded(msg: Message) -> bool:
+    """Does the mail answer another (In-Reply-To or References)?"""
+    return bool(msg.get("In-Reply-To") or msg.get("References"))
 
 
 # -- mailboxes ------------------------------------------------------------------
@@ -87,6 +92,7 @@ def mailbox(messages: list[Message]):
     messages = _one_per_message_id(messages)
     with redirect_stdout(io.StringIO()), redirect_stderr(io.StringIO()):
         for msg in messages:
+            subject = _mark_reply_for_b4(msg)  # first: a reply is not trimmed
             whole = _trim_for_b4(msg)
             try:
                 box.add_message(msg)
@@ -96,11 +102,44 @@ def mailbox(messages: list[Message]):
                 if whole is not None:
                     msg.set_payload(whole)
                     trimmed.add(id(msg))
+                if subject is not None:
+                    msg.replace_header("Subject", subject)
         for lmsg in box.msgid_map.values():
             if id(lmsg.msg) in trimmed:  # patch ids need the whole diff
                 lmsg.body = b4.LoreMessage.get_payload(lmsg.msg)[0]
         _prime_patch_ids(box)
     return box
+
+
+_B4_REPLY = lazy_re(r"^(Re|Aw|Fwd):", re.I)  # what b4 itself takes for a reply
+
+
+def _mark_reply_for_b4(msg: Message) -> str | None:
+    """Make b4 see a reply it would take for a patch: one whose subject
+    prefix b4 does not know ("R:", "Antw:", "RE[2]:"), or one whose only diff
+    is the patch it forwards or answers below an "Original Message" line.
+    Its subject is given a "Re: " for b4 to read; the subject as sent is
+    returned, to be put back (None when nothing was changed)."""
+    sent = msg.get("Subject")
+    if sent is None:
+        return None
+    subject = decode_header_value(sent)
+    if _B4_REPLY.match(subject.lstrip()):
+        return None
+    if not parse_subject(subject, is_threaded(msg)).is_reply and not _forwards_a_diff(msg):
+        return None
+    msg.replace_header("Subject", "Re: " + " ".join(subject.split()))
+    return str(sent)
+
+
+def _forwards_a_diff(msg: Message) -> bool:
+    """Is the mail's only diff below a forwarded or answered message?"""
+    if msg.is_multipart():
+        return False
+    payload = msg.get_payload()
+    if not isinstance(payload, str) or "diff --git" not in payload:
+        return False
+    return forwarded_at(payload.split("\n")) is not None
 
 
 def _one_per_message_id(messages: list[Message]) -> list[Message]:

@@ -165,8 +165,38 @@ def handler_notes(lines: tuple[str, ...], trailers: tuple[Trailer, ...]) -> list
     return out
 
 
+# The line a mail program puts above a message it forwards or answers
+# without quoting it (Outlook's "-----Original Message-----", Gmail's
+# "---------- Forwarded message ---------", Apple Mail's "Begin forwarded
+# message:", Thunderbird's "-------- Original Message --------", Outlook
+# on the web's line of underscores). A diff below it is somebody else's.
+_FORWARDED = lazy_re(r"^\s*+(?:-{2,}+ ?(?:Original|Forwarded) Message ?-{2,}+|-{2,}+ ?Urspr\u00fcngliche "
+                     r"Nachricht ?-{2,}+|Begin forwarded message:|_{10,}+)\s*+$", re.I)
+
+
+def forwarded_at(lines: list[str]) -> int | None:
+    """The index of the line that starts a forwarded or answered message
+    (see _FORWARDED; a line of underscores counts only with a header line
+    such as 'From:' right after it), or None."""
+    for i, text in enumerate(lines):
+        if text.startswith(("diff --git ", "Index: ")):
+            return None  # the mail's own diff comes first
+        if (text[:1] in ("-", "_", "B", "b", " ") and _FORWARDED.match(text)
+                and (not text.strip().startswith("_") or (i + 1 < len(lines)
+                                                            and _HEADER_LINE.match(lines[i + 1])))):
+            return i
+    return None
+
+
+_HEADER_LINE = lazy_re(r"^\s*+(?:From|Von|De|Da|Van|Fr\u00e5n|Od|Sent|Gesendet) ?:", re.I)
+
+
 def _split_body(lines: list[str]) -> tuple[int, int | None]:
-    """Return (end of the commit message, start of the diff or None)."""
+    """Return (end of the commit message, start of the diff or None). A
+    diff below a forwarded or answered message is never the mail's own."""
+    forwarded = forwarded_at(lines)
+    if forwarded is not None:
+        lines = lines[:forwarded]
     diff_start = None
     for i, text in enumerate(lines):
         if text.startswith("diff --git ") or text.startswith("Index: "):

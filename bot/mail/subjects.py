@@ -14,7 +14,22 @@ from ..common import lazy_re
 # No real series comes near these; larger numbers are read as plain words.
 MAX_DIGITS = 4
 _BRACKETS = lazy_re(r"^\s*\[([^\]]*)\]\s*")
-_REPLY_PREFIX = lazy_re(r"^\s*((re|fwd?|aw)\s*:\s*)+", re.I)
+# The reply and forward prefixes mail programs put before a subject, in the
+# languages seen on the lists: English (Re, Fwd, Fw), German (AW, WG), the
+# Nordic languages (SV, VS, VB, VL), Italian (R, RIF, I), Dutch (Antw,
+# Doorst), French (TR, RE), Spanish and Portuguese (RV, RES, ENC), Polish
+# (Odp, PD), Turkish (YNT), Chinese and Japanese (回复, 答复, 转发, 回覆,
+# 轉寄, 返信, 転送), and the notices of absence ("Automatic reply"). Each
+# may carry a count (RE[2], Re^3, Re(2)) and a full-width colon. The
+# quantifiers are possessive: a long run of prefixes is read once.
+_REPLY_PREFIX = lazy_re(
+    r"^\s*+(?:(?:re|fwd?|aw|wg|sv|vs|vb|vl|r|rif|i|antw|doorst|tr|rv|res|enc|odp|pd|ynt|"
+    r"回复|答复|转发|回覆|轉寄|返信|転送|automatic reply|auto-?reply|autoreply|"
+    r"out of (?:the )?office(?: reply)?|undeliverable)"
+    r"\s*+(?:\[\d{1,4}\]|\^\d{1,4}|\(\d{1,4}\))?\s*+[:：]\s*+)++", re.I)
+# Words and a colon before the [PATCH] brackets ("Xyz: [PATCH] ..."): in a
+# mail that answers another, an unknown reply prefix.
+_WORDS_BEFORE_BRACKETS = lazy_re(r"^[^\[:]{1,40}+:\s*+\[")
 _COUNTER = lazy_re(rf"^(\d{{1,{MAX_DIGITS}}})/(\d{{1,{MAX_DIGITS}}})$")
 _VERSION = lazy_re(rf"^v(\d{{1,{MAX_DIGITS}}})$", re.I)
 # "x86/virt/tdx: ", "KVM: TDX: ", "coco/tdx-host: "
@@ -30,10 +45,14 @@ class Subject(NamedTuple):
     is_reply: bool
 
 
-def parse_subject(subject: str) -> Subject:
+def parse_subject(subject: str, threaded: bool = False) -> Subject:
+    """threaded: the mail answers another (In-Reply-To or References name
+    a message); then words and a colon before the brackets make it a reply
+    whatever language they are in."""
     subject = " ".join(subject.split())
-    is_reply = bool(_REPLY_PREFIX.match(subject))
-    rest = _REPLY_PREFIX.sub("", subject)
+    prefix = _REPLY_PREFIX.match(subject)
+    is_reply = bool(prefix) or (threaded and bool(_WORDS_BEFORE_BRACKETS.match(subject)))
+    rest = subject[prefix.end():] if prefix else subject
     tags: list[str] = []
     while m := _BRACKETS.match(rest):
         tags.extend(m.group(1).replace(",", " ").split())
@@ -47,9 +66,9 @@ def parse_subject(subject: str) -> Subject:
     return Subject(rest.strip(), tuple(tags), version, index, total, is_reply)
 
 
-def is_patch_subject(subject: str) -> bool:
+def is_patch_subject(subject: str, threaded: bool = False) -> bool:
     """A [PATCH ...] subject that is not a reply."""
-    parsed = parse_subject(subject)
+    parsed = parse_subject(subject, threaded)
     return not parsed.is_reply and any(t.upper() == "PATCH" for t in parsed.tags)
 
 

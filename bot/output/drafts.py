@@ -17,7 +17,7 @@ from .. import __version__
 from ..common import UserError, lazy_re
 from ..lint import Finding, Review, preview
 from ..mail import (MAX_NAME, MAX_SUBJECT, Address, Intended, Patch, UnsafeReply, clean_address,
-                    header_text, trim_references, valid_msgid, verify_reply)
+                    header_text, printable, trim_references, valid_msgid, verify_reply)
 
 CONTEXT = 5
 WRAP = 72
@@ -41,16 +41,21 @@ def _added_positions(patch: Patch) -> dict[tuple[str, int], int]:
             for ln in hunk.lines if ln.added and ln.body_index is not None}
 
 
+# The quoted text is the subject line, a blank line (so that a quote of the
+# subject never runs into the changelog), then the body from BODY on.
+BODY = 2
+
+
 def _anchor(patch: Patch, f: Finding, positions: dict) -> int | None:
-    """Index in the quoted text (0 = subject line, 1.. = body) of the line a
-    finding is about; None for a general remark."""
+    """Index in the quoted text (0 = subject line, BODY.. = body) of the
+    line a finding is about; None for a general remark."""
     if f.on_subject:
         return 0
     if f.changelog_line is not None:
-        return 1 + patch.changelog_body_start + f.changelog_line
+        return BODY + patch.changelog_body_start + f.changelog_line
     if f.path is not None and f.line is not None:
         index = positions.get((f.path, f.line))
-        return None if index is None else 1 + index
+        return None if index is None else BODY + index
     return None
 
 
@@ -60,11 +65,11 @@ def _headers_for(patch: Patch, index: int) -> list[int]:
     for diff in patch.files:
         for hunk in diff.hunks:
             body = [ln.body_index for ln in hunk.lines if ln.body_index is not None]
-            if body and min(body) <= index - 1 <= max(body):
+            if body and min(body) <= index - BODY <= max(body):
                 if diff.header_body_index is not None:
-                    out.append(1 + diff.header_body_index)
+                    out.append(BODY + diff.header_body_index)
                 if hunk.header_body_index is not None:
-                    out.append(1 + hunk.header_body_index)
+                    out.append(BODY + hunk.header_body_index)
                 return out
     return out
 
@@ -95,17 +100,26 @@ def _sentence_end(quoted: list[str], index: int, limit: int) -> int:
     most), so the comment does not interrupt it."""
     end = index
     while end + 1 < limit and end - index < 3 and quoted[end + 1].strip() \
-            and not quoted[end].rstrip().endswith((".", "!", "?", ":")):
+            and not quoted[end].rstrip().endswith((".", "!", "?", ":")) \
+            and not _NOT_PROSE.match(quoted[end]) and not _NOT_PROSE.match(quoted[end + 1]):
         end += 1
     return end
 
 
+# Lines a sentence does not run on through: a trailer, the '---' line and
+# what follows it (a trailer has no full stop; its comment belongs under it).
+_NOT_PROSE = lazy_re(r"^(?:[A-Za-z][\w-]{0,40}+: \S|---\s*$| \S.* \| +\d)")
+
+
 def wrap(text: str) -> list[str]:
+    """A comment's paragraphs wrapped at WRAP columns. Whatever it carries
+    from the patch (a name, a piece of code) is made printable: a draft is
+    read in a terminal and a mail program too."""
     import textwrap
 
     out = []
     for para in text.split("\n"):
-        out.extend(textwrap.wrap(para, WRAP, break_long_words=False, break_on_hyphens=False) or [""])
+        out.extend(textwrap.wrap(printable(para), WRAP, break_long_words=False, break_on_hyphens=False) or [""])
     return out
 
 
@@ -127,9 +141,12 @@ def _comment_text(f: Finding, said: set[tuple[str, str]]) -> str:
 def _paragraph(findings: list[Finding], said: set[tuple[str, str]]) -> list[str]:
     """Several findings on one line make one paragraph, the weightiest first."""
     ordered = sorted(findings, key=lambda f: -f.rank)
-    # Each point starts its own line, so that a rule id does not sit in
-    # the middle of the next point's sentence.
-    return [ln for f in ordered for ln in wrap(_comment_text(f, said))]
+    # Each point is a paragraph of its own, so that a rule id does not sit
+    # in the middle of the next point's sentence.
+    out: list[str] = []
+    for f in ordered:
+        out += ([""] if out else []) + wrap(_comment_text(f, said))
+    return out
 
 
 def _suggestion(patch: Patch, findings: list[Finding]) -> list[str]:
@@ -146,13 +163,13 @@ def _suggestion(patch: Patch, findings: list[Finding]) -> list[str]:
 
 
 def _quote_diff(line: str) -> str:
-    return line if line.strip() else line.rstrip()
+    return printable(line) if line.strip() else line.rstrip()
 
 
 def quote_body(patch: Patch, findings: list[Finding]) -> list[str]:
     """The trimmed, interleaved body: quotes and comments, no attribution."""
-    quoted = [patch.title] + list(patch.body_lines)
-    diff_start = 1 + patch.diff_body_start  # quoted starts with the title
+    quoted = [patch.title, ""] + list(patch.body_lines)
+    diff_start = BODY + patch.diff_body_start
     anchored: dict[int, list[Finding]] = {}
     general: list[Finding] = []
     positions = _added_positions(patch)
@@ -182,6 +199,8 @@ def quote_body(patch: Patch, findings: list[Finding]) -> list[str]:
         wanted = [h for h in _headers_for(patch, idx) if h > shown] if in_diff else []
         start = _context_start(quoted, idx, shown, in_diff)
         end = idx if in_diff else _sentence_end(quoted, idx, diff_start)
+        if shown == 0 and start == BODY:
+            start = 1  # right below the quoted subject: its blank line, not a gap
         for i in wanted + list(range(start, end + 1)):
             if i <= shown:
                 continue
@@ -203,13 +222,15 @@ def quote_body(patch: Patch, findings: list[Finding]) -> list[str]:
 
 
 def _quote(text: str) -> str:
-    return "> " + text if text else ">"
+    """A quoted line of the patch, its control characters (escape
+    sequences, bells, bidirectional overrides) shown, not sent."""
+    return "> " + printable(text) if text else ">"
 
 
 def _attribution(patch: Patch) -> str:
     who = str(patch.author) if patch.author.email else (patch.author.name or "the author")
     when = patch.date or "an unknown date"
-    return f"On {when}, {who} wrote:"
+    return printable(f"On {when}, {who} wrote:")
 
 
 def _dedupe_addresses(addrs: list[Address], exclude: set[str]) -> list[Address]:
@@ -332,7 +353,10 @@ def draft_replies(review: Review, sender: Address, date, extra_headers=()) -> li
     for patch, findings in targets:
         extra = findings[MAX_COMMENTS:]
         findings = findings[:MAX_COMMENTS]
-        lines = [_attribution(patch)] + quote_body(patch, findings)
+        body_lines = quote_body(patch, findings)
+        # "X wrote:" only above something quoted (a cover letter's reply may
+        # be general remarks only).
+        lines = ([_attribution(patch)] if any(ln.startswith(">") for ln in body_lines) else []) + body_lines
         if extra:
             rules = sorted({f.rule for f in extra})
             lines += ["", *wrap(f"There are {len(extra)} more findings of the same kinds "

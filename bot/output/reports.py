@@ -21,6 +21,11 @@ def use_colour(stream, mode: str = "auto") -> bool:
     return hasattr(stream, "isatty") and stream.isatty()
 
 
+def _count(n: int, noun: str) -> str:
+    """'1 error', '3 errors'."""
+    return f"{n} {noun}{'s' * (n != 1)}"
+
+
 def _where(f: Finding) -> str:
     if f.path is not None:
         return f"{printable(f.path)}:{f.line}"
@@ -62,7 +67,7 @@ def render_text(review: Review, colour: bool = False) -> str:
     counts = {s: sum(1 for f in review.findings if f.severity == s) for s in ("error", "warning", "info")}
     raised = sum(1 for f in review.findings if f.already_raised)
     out.append("")
-    summary = f"{counts['error']} errors, {counts['warning']} warnings, {counts['info']} info"
+    summary = f"{_count(counts['error'], 'error')}, {_count(counts['warning'], 'warning')}, {counts['info']} info"
     if raised:
         summary += f" ({raised} already raised by a reviewer in the thread)"
     out.append(summary)

@@ -68,7 +68,7 @@ def route(raw: bytes) -> tuple[Routed | None, str | None]:
     refs = parse_msgid_list(" ".join(h.get("references", [])))[0]
     parent = parse_msgid_list(" ".join(h.get("in-reply-to", [])))[0]
     root = refs[0] if refs else parent[0] if parent else msgid
-    parsed = parse_subject(first_header(h, "subject"))
+    parsed = parse_subject(first_header(h, "subject"), bool(refs or parent))
     is_patch = not parsed.is_reply and any(t.upper() == "PATCH" for t in parsed.tags)
     return Routed(msgid, root, is_patch), None
 

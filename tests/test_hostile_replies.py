@@ -1,0 +1,145 @@
+"""Human replies are never reviewed as patches, whatever their language, and
+a rule that runs away costs a note, never a stall (issue 22).
+
+A reply quoting the patch Outlook-style under "-----Original Message-----"
+carries the whole diff unquoted; titled "R: [PATCH] ..." or "Antw: ..." it
+used to be taken for a new posting: the reviewer got a review and the real
+patch none. The tests run the real `tdxbot review` (b4 puts the threads
+together) and the real `tdxbot watch` against a real public-inbox inbox."""
+import json
+import time
+
+import pytest
+from conftest import run_cli
+from mails import mbox, patch_mail
+
+from tdxbot.lint import limits
+from tdxbot.mail import parse_subject
+
+BAD_CODE = "\tif (ret & TDX_SEAMCALL_UD)\n\t\treturn;"
+PATCH_ID = "real-patch@example.org"
+
+
+def _reply(subject: str, msgid: str, separator: str = "-----Original Message-----",
+           in_reply_to: str | None = PATCH_ID) -> str:
+    """A reply that quotes the patch whole and unquoted below a separator,
+    as Outlook does; threaded under the patch unless in_reply_to is None."""
+    quoted = patch_mail("[PATCH] x86/virt/tdx: Check the status word", "x", code=BAD_CODE)
+    body = quoted.split("\n\n", 1)[1]
+    head = ["From: Rob Replier <rob@example.org>", "To: linux-kernel@vger.kernel.org",
+            "Date: Tue, 15 Sep 2026 10:00:00 +0200", f"Subject: {subject}", f"Message-ID: <{msgid}>"]
+    if in_reply_to:
+        head += [f"In-Reply-To: <{in_reply_to}>", f"References: <{in_reply_to}>"]
+    return "\n".join(head) + "\n\nLooks fine to me.\n\n" + separator + \
+        "\nFrom: Alice Example\nSent: Monday\nSubject: [PATCH] x86/virt/tdx: Check the status word\n\n" + body
+
+
+PREFIXES = ["R:", "Antw:", "Automatic reply:", "RE[2]:", "AW: Re:", "SV:", "回复:", "Re^3:", "RIF:", "Odp:"]
+
+
+@pytest.mark.parametrize("prefix", PREFIXES)
+def test_reply_prefixes_are_read_in_every_language(prefix):
+    assert parse_subject(f"{prefix} [PATCH] x86/virt/tdx: Foo").is_reply
+    assert not parse_subject("[PATCH] x86/virt/tdx: Foo").is_reply
+    assert not parse_subject("x86/virt/tdx: Report: foo").is_reply
+    # Unknown words before the brackets make a reply only in a threaded mail.
+    assert parse_subject("Xyzzy: [PATCH] Foo", threaded=True).is_reply
+    assert not parse_subject("Xyzzy: [PATCH] Foo").is_reply
+
+
+def test_a_thread_of_outlook_replies_reviews_only_the_patch(tmp_path):
+    patch = patch_mail("[PATCH] x86/virt/tdx: Check the status word", PATCH_ID, code=BAD_CODE)
+    replies = [_reply(f"{p} [PATCH] x86/virt/tdx: Check the status word", f"r{i}@example.org")
+               for i, p in enumerate(PREFIXES)]
+    # A forward with the subject left as it was, and other separators.
+    replies.append(_reply("[PATCH] x86/virt/tdx: Check the status word", "fwd@example.org",
+                          separator="---------- Forwarded message ---------"))
+    replies.append(_reply("Re: [PATCH] x86/virt/tdx: Check the status word", "apple@example.org",
+                          separator="Begin forwarded message:"))
+    replies.append(_reply("RE: [PATCH] x86/virt/tdx: Check the status word", "owa@example.org",
+                          separator="_" * 32))
+    box = tmp_path / "thread.mbox"
+    box.write_bytes(mbox(patch, *replies))
+    res = run_cli("review", str(box), "--format", "json", "--drafts", str(tmp_path / "d"),
+                  "--from", "Rev Iewer <rev@example.org>", cwd=tmp_path)
+    assert res.returncode in (0, 1), res.stderr
+    report = json.loads(res.stdout)
+    assert [[p["message_id"] for p in s["patches"]] for s in report["series"]] == [[PATCH_ID]]
+    assert {f["message_id"] for f in report["findings"]} == {PATCH_ID}
+    drafts = list((tmp_path / "d").iterdir())
+    assert drafts and all(f"In-Reply-To: <{PATCH_ID}>" in d.read_text() for d in drafts)
+    assert not any("rob@example.org" in d.read_text() for d in drafts)
+
+
+def test_an_unthreaded_outlook_forward_is_no_patch(tmp_path):
+    box = tmp_path / "fwd.eml"
+    box.write_text(_reply("R: [PATCH] x86/virt/tdx: Check the status word", "lone@example.org",
+                          in_reply_to=None))
+    res = run_cli("review", str(box), "--format", "json", cwd=tmp_path)
+    assert res.returncode == 2 and "no patch" in res.stderr.decode(), res.stderr
+
+
+def test_the_responder_answers_the_patch_not_the_replies(tmp_path):
+    from pi_server import Inbox, require_public_inbox
+    from test_watch import drafts_in, watch
+
+    require_public_inbox()
+    inbox = Inbox(str(tmp_path / "pi"))
+    inbox.init()
+    inbox.deliver(patch_mail("[PATCH] x86/virt/tdx: Check the status word", PATCH_ID,
+                             code=BAD_CODE).encode())
+    for i, prefix in enumerate(PREFIXES[:4]):
+        inbox.deliver(_reply(f"{prefix} [PATCH] x86/virt/tdx: Check the status word",
+                             f"r{i}@example.org").encode())
+    maildir = tmp_path / "drafts"
+    res = watch(inbox, tmp_path, "--once", "--drafts", maildir)
+    assert res.returncode == 0, res.stderr.decode()
+    drafts = drafts_in(maildir)
+    assert set(drafts) == {PATCH_ID} and len(drafts[PATCH_ID]) == 1, res.stderr.decode()
+
+
+def test_a_rule_that_runs_away_leaves_a_note(monkeypatch):
+    """A check that would take minutes is stopped at the budget; the other
+    rules still report, and the review says what was left out."""
+    from tdxbot.lint import Options, all_rules, review_series
+    from tdxbot.lint.cases import Case, case_patch
+    from tdxbot.mail import Series
+
+    rule = next(r for r in all_rules() if r.id == "tdx-sw-code-as-mask")
+    stalled = []
+
+    def forever(file):
+        stalled.append(True)
+        while True:  # a pattern that backtracks for minutes, as far as the engine can tell
+            pass
+
+    monkeypatch.setattr(limits, "RULE_SECONDS", 0.3)
+    monkeypatch.setattr(rule.module, "check_file", forever)
+    from tdxbot.lint import engine
+
+    engine._patch_plan.cache_clear()
+    try:
+        patch = case_patch(Case(code="\tif (ret & TDX_SEAMCALL_UD)\n\t\treturn;\n\tif (ret & TDX_SW_ERROR)\n\t\treturn;"))
+        series = Series(title=patch.title, version=1, total=1, cover=None, patches=(patch,))
+        started = time.monotonic()
+        review = review_series(series, Options(select=frozenset({"tdx-sw-code-as-mask", "tdx-sw-error-mask"})))
+        took = time.monotonic() - started
+    finally:
+        engine._patch_plan.cache_clear()
+    assert stalled and took < 3, took
+    rules = [f.rule for f in review.findings]
+    assert "out-of-time" in rules and "tdx-sw-error-mask" in rules, rules
+    note = next(f for f in review.findings if f.rule == "out-of-time")
+    assert "tdx-sw-code-as-mask ran out of time" in note.message and note.severity == "info"
+
+
+def test_a_backtracking_pattern_is_stopped_by_the_budget(monkeypatch):
+    """The budget also stops a regular expression inside the re module."""
+    import re
+
+    monkeypatch.setattr(limits, "RULE_SECONDS", 0.3)
+    started = time.monotonic()
+    with pytest.raises(limits.OutOfTime):
+        with limits.time_budget(limits.RULE_SECONDS):
+            re.match(r"(a+)+$", "a" * 40 + "!")
+    assert time.monotonic() - started < 3
