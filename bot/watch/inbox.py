@@ -7,13 +7,22 @@ far we have read. A remote inbox (lore or a mirror) is followed by
 mirroring its epochs with git: the epochs are complete and ordered, while
 search-based polling depends on Received/Date headers that lists rewrite
 and that public-inbox falls back on when they are missing.
+
+public-inbox-purge and -edit rewrite an epoch's history: every commit from
+the erased message on gets a new id, and the old ones are pruned, so the
+mark is no longer in the epoch. A purge keeps every other message's blob
+(and writes "purged <blob>" as the subject of the commit that carried the
+erased one), so the place where reading stopped is found again by walking
+back from the new head to the newest commit whose entry was read before
+(known). Reading goes on from there: what came after the mark, before or
+after the purge, is read once, and nothing read before is read again.
 """
 from __future__ import annotations
 
 import os
 import re
 import urllib.parse
-from typing import Iterator, NamedTuple
+from typing import Callable, Iterator, NamedTuple
 
 from ..common import UserError
 
@@ -26,11 +35,37 @@ class NewMessage(NamedTuple):
     raw: bytes  # b"" when the commit carries no message to read
     archived: float | None = None  # the commit's time: when the archive took the mail
     skipped: str | None = None  # why a message there was not read
+    entry: str | None = None  # the commit's archive entry (entry_key), kept as read
+    note: str | None = None  # one line for the log: the epoch's history was rewritten
+    purged: frozenset[str] = frozenset()  # blobs the epoch's history says were purged
 
 
 # The same ceiling as for a mail given on the command line: a blob past it
 # is skipped (and recorded), never read into memory.
 MAX_BLOB = 64 << 20
+# What a purge leaves in place of a message: no entry can be known by it.
+EMPTY_BLOB = "e69de29bb2d1d6434b8b29ae775ad8c2e48c5391"
+_PURGED = re.compile(r"^purged((?: [0-9a-f]{40})+)\s*$")
+
+
+def entry_key(commit) -> str | None:
+    """What a commit of an epoch holds, as an id that survives a purge of
+    other messages: the blob id of its message 'm', or 'd:' and the blob id
+    of a deletion 'd'; None for an erased (empty) message or nothing."""
+    tree = commit.tree
+    for name, prefix in (("m", ""), ("d", "d:")):
+        try:
+            sha = tree[name].hexsha
+        except KeyError:
+            continue
+        return None if sha == EMPTY_BLOB else prefix + sha
+    return None
+
+
+def purged_blobs(commit) -> list[str]:
+    """The blobs a purge commit says it erased ("purged <blob> ...")."""
+    m = _PURGED.match(commit.summary or "")
+    return m.group(1).split() if m else []
 
 
 def epochs(inbox: str) -> list[tuple[int, str]]:
@@ -57,24 +92,81 @@ def _head(repo) -> str | None:
 
 def heads(inbox: str) -> dict[int, str]:
     """The newest commit of every epoch: the marks of an archive read to its tip."""
+    return {number: head for number, (head, _) in positions(inbox).items()}
+
+
+def positions(inbox: str) -> dict[int, tuple[str, str | None]]:
+    """(newest commit, its entry_key) of every epoch."""
     import git
 
     out = {}
     for number, path in epochs(inbox):
         try:
-            head = _head(git.Repo(path))
+            repo = git.Repo(path)
+            head = _head(repo)
+            if head is not None:
+                out[number] = (head, entry_key(repo.commit(head)))
         except (git.exc.InvalidGitRepositoryError, git.exc.NoSuchPathError):
             continue
-        if head is not None:
-            out[number] = head
+        except (git.exc.GitError, ValueError) as exc:
+            raise UserError(f"{path}: cannot read the epoch ({_short(exc)})") from None
     return out
 
 
-def new_messages(inbox: str, marks: dict[int, str], since: float | None = None) -> Iterator[NewMessage]:
+def _short(exc: BaseException) -> str:
+    """One line for a git error (GitCommandError's text spans lines)."""
+    import git
+
+    if isinstance(exc, git.exc.GitCommandError):
+        lines = [ln.strip() for ln in str(exc.stderr or "").splitlines() if ln.strip()]
+        text = lines[-1] if lines else f"git exited with {exc.status}"
+    else:
+        text = " ".join(str(exc).split()) or type(exc).__name__
+    return redact(text.removeprefix("stderr: ").strip("'"))[:160]
+
+
+def _descends(repo, mark: str, head: str) -> bool:
+    """Is mark a commit of head's history (the epoch only grew since)?"""
+    import git
+
+    try:
+        repo.git.merge_base("--is-ancestor", mark, head)
+        return True
+    except git.exc.GitCommandError:
+        return False  # status 1: not an ancestor; 128: no such commit any more
+
+
+def _resume_point(repo, number: int, mark: str, head: str,
+                  known: Callable[[str], bool]) -> tuple[str, str, frozenset[str]]:
+    """Where to go on reading an epoch whose history was rewritten under
+    the mark: (commit to read after, one line for the log, the blobs its
+    history says were purged)."""
+    walked = 0
+    found = None
+    for commit in repo.iter_commits(head):
+        key = entry_key(commit)
+        if (key is not None and known(key)) or any(known(b) for b in purged_blobs(commit)):
+            found = commit.hexsha
+            break
+        walked += 1
+    purged = frozenset(b for line in repo.git.log("--format=%s", "--grep=^purged [0-9a-f]", head).splitlines()
+                       for b in _PURGED.match(line).group(1).split() if _PURGED.match(line))
+    what = f"epoch {number} was rewritten (public-inbox-purge or -edit): the mark {mark[:12]} is not in its history"
+    if found is not None:
+        return found, (f"{what}; reading on after {found[:12]}, the last entry already read "
+                       f"({walked} new commit{'s' if walked != 1 else ''})"), purged
+    return head, (f"{what}, and no entry read before is; going on from its tip {head[:12]}, "
+                  f"the {walked} commits there are not read"), purged
+
+
+def new_messages(inbox: str, marks: dict[int, str], since: float | None = None,
+                 known: Callable[[str], bool] | None = None) -> Iterator[NewMessage]:
     """Messages committed after the marks, epoch by epoch, oldest first.
     since: commits older than this (seconds since the epoch) only move the
     mark. A tree entry 'm' that is no blob, or a blob over MAX_BLOB, is
-    reported as skipped with its reason instead of being read."""
+    reported as skipped with its reason instead of being read. known: does
+    the state hold this entry_key as read (to find the place again in a
+    rewritten epoch)?"""
     import git
 
     for number, path in epochs(inbox):
@@ -82,35 +174,46 @@ def new_messages(inbox: str, marks: dict[int, str], since: float | None = None) 
             repo = git.Repo(path)
         except (git.exc.InvalidGitRepositoryError, git.exc.NoSuchPathError):
             continue
-        head = _head(repo)
-        if head is None:
-            continue
-        mark = marks.get(number)
+        try:
+            yield from _epoch_messages(repo, number, marks.get(number), since, known or (lambda key: False))
+        except (git.exc.GitError, ValueError) as exc:
+            raise UserError(f"{path}: cannot read the epoch ({_short(exc)})") from None
+
+
+def _epoch_messages(repo, number: int, mark: str | None, since: float | None,
+                    known: Callable[[str], bool]) -> Iterator[NewMessage]:
+    head = _head(repo)
+    if head is None or mark == head:
+        return
+    if mark and not _descends(repo, mark, head):
+        mark, note, purged = _resume_point(repo, number, mark, head, known)
+        yield NewMessage(number, mark, b"", note=note, purged=purged)
         if mark == head:
+            return
+    rev = f"{mark}..{head}" if mark else head
+    shas = repo.git.rev_list("--reverse", rev).split()
+    for sha in shas:
+        commit = repo.commit(sha)
+        when = float(commit.committed_date)
+        if since is not None and when < since:
             continue
-        rev = f"{mark}..{head}" if mark else head
-        shas = repo.git.rev_list("--reverse", rev).split()
-        for sha in shas:
-            commit = repo.commit(sha)
-            when = float(commit.committed_date)
-            if since is not None and when < since:
-                continue
-            try:
-                entry = commit.tree["m"]
-            except KeyError:
-                continue  # a deletion ('d') or something else: nothing to read
-            if getattr(entry, "type", None) != "blob":
-                yield NewMessage(number, sha, b"", when, f"entry 'm' is a {getattr(entry, 'type', '?')}, "
-                                                         "not a blob")
-                continue
-            if entry.size > MAX_BLOB:
-                yield NewMessage(number, sha, b"", when,
-                                 f"message of {entry.size} bytes, over the {MAX_BLOB >> 20} MiB limit")
-                continue
-            yield NewMessage(number, sha, entry.data_stream.read(), when)
-        # Commits that carried no message still move the mark.
-        if shas:
-            yield NewMessage(number, shas[-1], b"")
+        try:
+            entry = commit.tree["m"]
+        except KeyError:
+            continue  # a deletion ('d') or something else: nothing to read
+        key = entry_key(commit)
+        if getattr(entry, "type", None) != "blob":
+            yield NewMessage(number, sha, b"", when, f"entry 'm' is a {getattr(entry, 'type', '?')}, "
+                                                     "not a blob", key)
+            continue
+        if entry.size > MAX_BLOB:
+            yield NewMessage(number, sha, b"", when,
+                             f"message of {entry.size} bytes, over the {MAX_BLOB >> 20} MiB limit", key)
+            continue
+        yield NewMessage(number, sha, entry.data_stream.read(), when, entry=key)
+    # Commits that carried no message still move the mark.
+    if shas:
+        yield NewMessage(number, shas[-1], b"", entry=entry_key(repo.commit(shas[-1])))
 
 
 def redact(text: str) -> str:
