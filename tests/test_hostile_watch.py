@@ -259,6 +259,34 @@ def test_a_foreign_history_answers_no_backlog(box, tmp_path, caplog):
     assert drafts(tmp_path / "drafts") == ids("a")
 
 
+def test_a_mail_titled_like_a_purge_is_not_one(box, tmp_path, caplog):
+    """Every commit's subject is a mail's Subject. A list member who titles
+    a mail "purged <blob>", naming a patch the watcher has read (its blob id
+    is public: hash the archived mail), withdraws nothing, and after a real
+    purge the watcher does not take the place of that mail for where it
+    stopped reading (which would skip the mail before it)."""
+    from tdxbot.watch.delivery import SendFailed
+    from tdxbot.watch.state import State, git_blob_id
+
+    deliver_all(box, [patch("a"), patch("victim")], tmp_path / "m")
+
+    def down(raw, sender, rcpts, before_data):
+        raise SendFailed("cannot connect", certain=True, connection=True)
+
+    one_pass(box, tmp_path, caplog, send=down)
+    blobs = " ".join(git_blob_id(archived(box, f"{t}@example.org")) for t in ("a", "victim"))
+    fake = patch_mail(f"purged {blobs}", "fake@example.org", code=LOOP).encode()
+    deliver_all(box, [patch("c"), fake, patch("d")], tmp_path / "m")
+    purge(box, "a@example.org")
+    log = one_pass(box, tmp_path, caplog, send=down)
+    assert "3 new commits" in log, log  # c, the fake and d: the walk went past the fake
+    state = State(str(tmp_path / "state.sqlite3"))
+    replies = dict(state.db.execute("SELECT patch_msgid, state FROM replies"))
+    state.close()
+    assert replies == {"a@example.org": "withdrawn", "victim@example.org": "planned", "c@example.org": "planned",
+                       "fake@example.org": "planned", "d@example.org": "planned"}, log
+
+
 @pytest.mark.slow
 def test_purge_under_the_command_and_the_daemon(box, tmp_path):
     """The issue's case end to end: `watch --once` after a purge exits 0
@@ -511,6 +539,10 @@ def test_a_planted_lock_symlink_is_not_followed(box, tmp_path):
     assert "symbolic link" in one_line(watch(box, tmp_path, "--drafts", tmp_path / "d"))
     assert not (tmp_path / "absent").exists()
     lock.unlink()
+    os.link(victim, lock)  # a hard link: the pid would overwrite the victim
+    assert "hard links" in one_line(watch(box, tmp_path, "--drafts", tmp_path / "d"))
+    assert victim.read_text() == "do not touch\n"
+    lock.unlink()
     os.mkfifo(lock)
     res = watch(box, tmp_path, "--drafts", tmp_path / "d", timeout=30)
     assert "FIFO" in one_line(res)
@@ -543,6 +575,10 @@ def test_opted_out_people_get_nothing(box, tmp_path):
         "cc-tagged": (alice, "Cc: victim+a+b@example.org, carol@example.org"),
         "cc-gmail": (alice, "Cc: vic.tim@gmail.com"),
         "cc-encoded-name": (alice, "Cc: =?utf-8?q?V=C3=AFctim?= <victim+x@example.org>"),
+        "to": (alice, "To: Victim <victim@example.org>"),
+        "cc-group": (alice, "Cc: friends: victim@example.org, dave@example.org;"),
+        "cc-route": (alice, "Cc: <@relay.example:victim@example.org>"),
+        "cc-percent": (alice, "Cc: victim%example.org@relay.example"),
     }
     deliver_all(box, [patch(tag, author=author, extra=extra) for tag, (author, extra) in cases.items()],
                 tmp_path / "m")

@@ -63,9 +63,22 @@ def entry_key(commit) -> str | None:
 
 
 def purged_blobs(commit) -> list[str]:
-    """The blobs a purge commit says it erased ("purged <blob> ...")."""
+    """The blobs a purge commit says it erased ("purged <blob> ..."). The
+    subject of every other commit is a mail's Subject, which anyone can
+    write, so only a commit that looks like what public-inbox-purge writes
+    counts: its message entry is the empty blob and its author has no
+    address (a mail is never empty)."""
     m = _PURGED.match(commit.summary or "")
-    return m.group(1).split() if m else []
+    if not m or commit.author.email:
+        return []
+    tree = commit.tree
+    for name in ("m", "d"):
+        try:
+            if tree[name].hexsha == EMPTY_BLOB:
+                return m.group(1).split()
+        except KeyError:
+            continue
+    return []
 
 
 def epochs(inbox: str) -> list[tuple[int, str]]:
@@ -149,8 +162,8 @@ def _resume_point(repo, number: int, mark: str, head: str,
             found = commit.hexsha
             break
         walked += 1
-    purged = frozenset(b for line in repo.git.log("--format=%s", "--grep=^purged [0-9a-f]", head).splitlines()
-                       for b in _PURGED.match(line).group(1).split() if _PURGED.match(line))
+    purged = frozenset(b for sha in repo.git.log("--format=%H", "--grep=^purged [0-9a-f]", head).split()
+                       for b in purged_blobs(repo.commit(sha)))
     what = f"epoch {number} was rewritten (public-inbox-purge or -edit): the mark {mark[:12]} is not in its history"
     if found is not None:
         return found, (f"{what}; reading on after {found[:12]}, the last entry already read "

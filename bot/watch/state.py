@@ -115,8 +115,9 @@ def default_path() -> str:
 def _lock(path: str):
     """Hold an exclusive lock on path + '.lock', or raise UserError naming
     the process that holds it. The lock file is opened without following
-    a symlink (O_NOFOLLOW) and must be a regular file: a link planted there
-    could otherwise make the watcher write its pid into any file."""
+    a symlink (O_NOFOLLOW) and must be a regular file with one link: a
+    symlink or hard link planted there could otherwise make the watcher
+    write its pid into another file."""
     import fcntl
     import stat
 
@@ -131,10 +132,14 @@ def _lock(path: str):
             raise UserError(f"{lock_path}: the lock file is a symbolic link; refusing to follow it "
                             "(remove it)") from None
         raise UserError(f"{lock_path}: cannot open the lock file: {exc.strerror or exc}") from None
-    mode = os.fstat(fd).st_mode
-    if not stat.S_ISREG(mode):
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode):
         os.close(fd)
-        raise UserError(f"{lock_path}: the lock file is {_kind(mode)}, not a regular file (remove it)")
+        raise UserError(f"{lock_path}: the lock file is {_kind(info.st_mode)}, not a regular file (remove it)")
+    if info.st_nlink != 1:
+        os.close(fd)  # a hard link to another file: writing our pid would overwrite it
+        raise UserError(f"{lock_path}: the lock file has {info.st_nlink} hard links; refusing to write to it "
+                        "(remove it)")
     os.set_blocking(fd, True)
     fh = os.fdopen(fd, "r+")
     try:

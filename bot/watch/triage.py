@@ -151,8 +151,15 @@ def address_key(addr: str) -> str:
 
 
 def opted_out(addr: str, opt_out: frozenset[str]) -> bool:
-    """Is this address on the opt-out list (of address_key values)?"""
-    return bool(opt_out) and address_key(addr) in opt_out
+    """Is this address on the opt-out list (of address_key values)? The
+    percent hack counts too: victim%example.org@relay is victim@example.org
+    to a relay that still routes it."""
+    if not opt_out:
+        return False
+    if address_key(addr) in opt_out:
+        return True
+    local, _, _ = addr.rpartition("@")
+    return "%" in local and address_key("@".join(local.rsplit("%", 1))) in opt_out
 
 
 def id_problem(raw: bytes) -> str | None:
