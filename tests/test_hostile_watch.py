@@ -259,6 +259,26 @@ def test_a_foreign_history_answers_no_backlog(box, tmp_path, caplog):
     assert drafts(tmp_path / "drafts") == ids("a")
 
 
+def test_a_state_from_before_this_finds_its_place_too(box, tmp_path, caplog):
+    """A state written before marks kept their depth and entry, and before
+    read_blobs: on the first rewrite the stored messages' blob ids are
+    worked out from their bytes, and the newest one found in the new
+    history is where reading goes on."""
+    deliver_all(box, [patch("a"), patch("b"), patch("c")], tmp_path / "m")
+    one_pass(box, tmp_path, caplog)
+    db = sqlite3.connect(tmp_path / "state.sqlite3")
+    db.execute("UPDATE marks SET depth = NULL, entry = NULL")
+    db.execute("DELETE FROM read_blobs")
+    db.execute("DELETE FROM meta WHERE key = 'read-blobs'")
+    db.commit()
+    db.close()
+    purge(box, "b@example.org")
+    deliver_all(box, [patch("d")], tmp_path / "m")
+    log = one_pass(box, tmp_path, caplog)
+    assert "the last entry already read (1 new commit)" in log, log
+    assert drafts(tmp_path / "drafts") == ids("a", "b", "c", "d")
+
+
 def test_a_mail_titled_like_a_purge_is_not_one(box, tmp_path, caplog):
     """Every commit's subject is a mail's Subject. A list member who titles
     a mail "purged <blob>", naming a patch the watcher has read (its blob id
@@ -285,6 +305,24 @@ def test_a_mail_titled_like_a_purge_is_not_one(box, tmp_path, caplog):
     state.close()
     assert replies == {"a@example.org": "withdrawn", "victim@example.org": "planned", "c@example.org": "planned",
                        "fake@example.org": "planned", "d@example.org": "planned"}, log
+
+
+def test_a_purged_mail_sent_again_does_not_hide_the_mail_before_it(box, tmp_path, caplog):
+    """Spam the watcher has read is purged, and its sender posts the very
+    same bytes again after two good patches: the archive holds the same
+    blob again, newer than the place where reading stopped. Those two
+    patches are still answered."""
+    from tdxbot.watch.state import git_blob_id
+
+    deliver_all(box, [patch("a"), patch("spam")], tmp_path / "m")
+    one_pass(box, tmp_path, caplog)
+    spam = archived(box, "spam@example.org")
+    purge(box, "spam@example.org")
+    deliver_all(box, [patch("good-1"), patch("good-2"), spam], tmp_path / "m")
+    assert git_blob_id(archived(box, "spam@example.org")) == git_blob_id(spam)  # the same entry again
+    log = one_pass(box, tmp_path, caplog)
+    assert "3 new commits" in log, log
+    assert drafts(tmp_path / "drafts") == ids("a", "good-1", "good-2", "spam"), log
 
 
 @pytest.mark.slow

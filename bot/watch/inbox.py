@@ -10,11 +10,12 @@ and that public-inbox falls back on when they are missing.
 
 public-inbox-purge and -edit rewrite an epoch's history: every commit from
 the erased message on gets a new id, and the old ones are pruned, so the
-mark is no longer in the epoch. A purge keeps every other message's blob
-(and writes "purged <blob>" as the subject of the commit that carried the
-erased one), so the place where reading stopped is found again by walking
-back from the new head to the newest commit whose entry was read before
-(known). Reading goes on from there: what came after the mark, before or
+mark is no longer in the epoch. A purge rewrites the commits one for one,
+keeps every other message's blob, and leaves the erased one's commit empty
+with the subject "purged <blob>". So the place where reading stopped is the
+commit at the mark's depth, checked against the mark's entry (see
+_resume_point); failing that, the newest commit whose entry was read
+before. Reading goes on from there: what came after the mark, before or
 after the purge, is read once, and nothing read before is read again.
 """
 from __future__ import annotations
@@ -36,6 +37,7 @@ class NewMessage(NamedTuple):
     archived: float | None = None  # the commit's time: when the archive took the mail
     skipped: str | None = None  # why a message there was not read
     entry: str | None = None  # the commit's archive entry (entry_key), kept as read
+    depth: int | None = None  # how many commits the epoch has up to this one (rev-list --count)
     note: str | None = None  # one line for the log: the epoch's history was rewritten
     purged: frozenset[str] = frozenset()  # blobs the epoch's history says were purged
 
@@ -50,15 +52,19 @@ _PURGED = re.compile(r"^purged((?: [0-9a-f]{40})+)\s*$")
 
 def entry_key(commit) -> str | None:
     """What a commit of an epoch holds, as an id that survives a purge of
-    other messages: the blob id of its message 'm', or 'd:' and the blob id
-    of a deletion 'd'; None for an erased (empty) message or nothing."""
+    other messages: the blob id of its message 'm', 'd:' and the blob id of
+    a deletion 'd', or 'p:' and the blobs a purge commit names; None for
+    anything else."""
     tree = commit.tree
     for name, prefix in (("m", ""), ("d", "d:")):
         try:
             sha = tree[name].hexsha
         except KeyError:
             continue
-        return None if sha == EMPTY_BLOB else prefix + sha
+        if sha != EMPTY_BLOB:
+            return prefix + sha
+        purged = purged_blobs(commit)
+        return "p:" + " ".join(purged) if purged else None
     return None
 
 
@@ -105,11 +111,11 @@ def _head(repo) -> str | None:
 
 def heads(inbox: str) -> dict[int, str]:
     """The newest commit of every epoch: the marks of an archive read to its tip."""
-    return {number: head for number, (head, _) in positions(inbox).items()}
+    return {number: place[0] for number, place in positions(inbox).items()}
 
 
-def positions(inbox: str) -> dict[int, tuple[str, str | None]]:
-    """(newest commit, its entry_key) of every epoch."""
+def positions(inbox: str) -> dict[int, tuple[str, str | None, int]]:
+    """(newest commit, its entry_key, its depth) of every epoch."""
     import git
 
     out = {}
@@ -118,12 +124,17 @@ def positions(inbox: str) -> dict[int, tuple[str, str | None]]:
             repo = git.Repo(path)
             head = _head(repo)
             if head is not None:
-                out[number] = (head, entry_key(repo.commit(head)))
+                out[number] = (head, entry_key(repo.commit(head)), _depth(repo, head))
         except (git.exc.InvalidGitRepositoryError, git.exc.NoSuchPathError):
             continue
         except (git.exc.GitError, ValueError) as exc:
             raise UserError(f"{path}: cannot read the epoch ({_short(exc)})") from None
     return out
+
+
+def _depth(repo, commit: str) -> int:
+    """How many commits the epoch has up to commit (it included)."""
+    return int(repo.git.rev_list("--count", commit))
 
 
 def _short(exc: BaseException) -> str:
@@ -149,37 +160,52 @@ def _descends(repo, mark: str, head: str) -> bool:
         return False  # status 1: not an ancestor; 128: no such commit any more
 
 
-def _resume_point(repo, number: int, mark: str, head: str,
-                  known: Callable[[str], bool]) -> tuple[str, str, frozenset[str]]:
+def _resume_point(repo, number: int, mark: str, head: str, known: Callable[[str], bool],
+                  depth: int | None, mark_entry: str | None) -> tuple[str, int, str, frozenset[str]]:
     """Where to go on reading an epoch whose history was rewritten under
-    the mark: (commit to read after, one line for the log, the blobs its
-    history says were purged)."""
-    walked = 0
+    the mark: (commit to read after, its depth, one line for the log, the
+    blobs its history says were purged).
+
+    A purge or an edit rewrites every commit one for one (the erased mail's
+    commit stays, empty, as "purged <blob>"), so the commit at the mark's
+    depth in the new history is the mark rewritten: it is taken when it
+    holds the mark's entry, or is the purge of it. Otherwise (a state from
+    before depths were kept, a history rewritten some other way), walk back
+    from the head to the newest entry read before."""
+    count = _depth(repo, head)
     found = None
-    for commit in repo.iter_commits(head):
-        key = entry_key(commit)
-        if (key is not None and known(key)) or any(known(b) for b in purged_blobs(commit)):
-            found = commit.hexsha
-            break
-        walked += 1
+    if depth is not None and mark_entry is not None and 0 < depth <= count:
+        candidate = repo.commit(repo.git.rev_list(f"--skip={count - depth}", "--max-count=1", head))
+        key = entry_key(candidate)
+        if key == mark_entry or mark_entry.removeprefix("d:") in purged_blobs(candidate):
+            found, how = candidate, "the same place"
+    if found is None:
+        for commit in repo.iter_commits(head):
+            key = entry_key(commit)
+            if (key is not None and known(key)) or any(known(b) for b in purged_blobs(commit)):
+                found, how = commit, "the last entry already read"
+                break
     purged = frozenset(b for sha in repo.git.log("--format=%H", "--grep=^purged [0-9a-f]", head).split()
                        for b in purged_blobs(repo.commit(sha)))
     what = f"epoch {number} was rewritten (public-inbox-purge or -edit): the mark {mark[:12]} is not in its history"
     if found is not None:
-        return found, (f"{what}; reading on after {found[:12]}, the last entry already read "
-                       f"({walked} new commit{'s' if walked != 1 else ''})"), purged
-    return head, (f"{what}, and no entry read before is; going on from its tip {head[:12]}, "
-                  f"the {walked} commits there are not read"), purged
+        at = _depth(repo, found.hexsha)
+        new = count - at
+        return found.hexsha, at, (f"{what}; reading on after {found.hexsha[:12]}, {how} "
+                                  f"({new} new commit{'s' if new != 1 else ''})"), purged
+    return head, count, (f"{what}, and no entry read before is; going on from its tip {head[:12]}, "
+                         f"the {count} commits there are not read"), purged
 
 
 def new_messages(inbox: str, marks: dict[int, str], since: float | None = None,
-                 known: Callable[[str], bool] | None = None) -> Iterator[NewMessage]:
+                 known: Callable[[str], bool] | None = None,
+                 places: dict[int, tuple[int | None, str | None]] | None = None) -> Iterator[NewMessage]:
     """Messages committed after the marks, epoch by epoch, oldest first.
     since: commits older than this (seconds since the epoch) only move the
     mark. A tree entry 'm' that is no blob, or a blob over MAX_BLOB, is
     reported as skipped with its reason instead of being read. known: does
-    the state hold this entry_key as read (to find the place again in a
-    rewritten epoch)?"""
+    the state hold this entry_key as read? places: (depth, entry_key) of
+    each mark. Both find the place again in a rewritten epoch."""
     import git
 
     for number, path in epochs(inbox):
@@ -187,25 +213,32 @@ def new_messages(inbox: str, marks: dict[int, str], since: float | None = None,
             repo = git.Repo(path)
         except (git.exc.InvalidGitRepositoryError, git.exc.NoSuchPathError):
             continue
+        depth, entry = (places or {}).get(number, (None, None))
         try:
-            yield from _epoch_messages(repo, number, marks.get(number), since, known or (lambda key: False))
+            yield from _epoch_messages(repo, number, marks.get(number), since, known or (lambda key: False),
+                                       depth, entry)
         except (git.exc.GitError, ValueError) as exc:
             raise UserError(f"{path}: cannot read the epoch ({_short(exc)})") from None
 
 
-def _epoch_messages(repo, number: int, mark: str | None, since: float | None,
-                    known: Callable[[str], bool]) -> Iterator[NewMessage]:
+def _epoch_messages(repo, number: int, mark: str | None, since: float | None, known: Callable[[str], bool],
+                    depth: int | None, mark_entry: str | None) -> Iterator[NewMessage]:
     head = _head(repo)
     if head is None or mark == head:
         return
     if mark and not _descends(repo, mark, head):
-        mark, note, purged = _resume_point(repo, number, mark, head, known)
-        yield NewMessage(number, mark, b"", note=note, purged=purged)
+        mark, depth, note, purged = _resume_point(repo, number, mark, head, known, depth, mark_entry)
+        yield NewMessage(number, mark, b"", entry=entry_key(repo.commit(mark)), note=note, purged=purged,
+                         depth=depth)
         if mark == head:
             return
+    if not mark:
+        depth = 0
+    elif depth is None:
+        depth = _depth(repo, mark)  # a mark from before depths were kept: counted once
     rev = f"{mark}..{head}" if mark else head
     shas = repo.git.rev_list("--reverse", rev).split()
-    for sha in shas:
+    for i, sha in enumerate(shas, start=depth + 1):
         commit = repo.commit(sha)
         when = float(commit.committed_date)
         if since is not None and when < since:
@@ -217,16 +250,16 @@ def _epoch_messages(repo, number: int, mark: str | None, since: float | None,
         key = entry_key(commit)
         if getattr(entry, "type", None) != "blob":
             yield NewMessage(number, sha, b"", when, f"entry 'm' is a {getattr(entry, 'type', '?')}, "
-                                                     "not a blob", key)
+                                                     "not a blob", key, depth=i)
             continue
         if entry.size > MAX_BLOB:
             yield NewMessage(number, sha, b"", when,
-                             f"message of {entry.size} bytes, over the {MAX_BLOB >> 20} MiB limit", key)
+                             f"message of {entry.size} bytes, over the {MAX_BLOB >> 20} MiB limit", key, depth=i)
             continue
-        yield NewMessage(number, sha, entry.data_stream.read(), when, entry=key)
+        yield NewMessage(number, sha, entry.data_stream.read(), when, entry=key, depth=i)
     # Commits that carried no message still move the mark.
     if shas:
-        yield NewMessage(number, shas[-1], b"", entry=entry_key(repo.commit(shas[-1])))
+        yield NewMessage(number, shas[-1], b"", entry=entry_key(repo.commit(shas[-1])), depth=depth + len(shas))
 
 
 def redact(text: str) -> str:

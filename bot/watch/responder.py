@@ -85,7 +85,8 @@ def begin(state: State, inbox: str, start: Start) -> None:
                  datetime.fromtimestamp(start.since, timezone.utc).strftime("%Y-%m-%d %H:%M UTC"))
     else:
         tips = positions(inbox)
-        state.start("tip", {n: head for n, (head, _) in tips.items()}, {n: key for n, (_, key) in tips.items()})
+        state.start("tip", {n: head for n, (head, _, _) in tips.items()},
+                    {n: (depth, key) for n, (_, key, depth) in tips.items()})
         log.info("first run: starting at the tip of the archive; earlier mail gets no reply "
                  "(--since DATE or --backlog to read it)")
 
@@ -98,29 +99,31 @@ def ingest(state: State, inbox: str, progress: bool = False) -> int:
         from tqdm import tqdm
 
         bar = tqdm(desc="reading archive", unit=" msg", leave=False)
-    for item in new_messages(inbox, state.marks(), float(since) if since else None, state.known_entry):
+    for item in new_messages(inbox, state.marks(), float(since) if since else None, state.known_entry,
+                             state.places()):
         if item.note:
             log.warning("%s", printable(item.note))
         if item.purged:
             _withdraw(state, item.purged)
         if item.skipped:
-            state.ingest(item.epoch, item.commit, None, skipped=(None, item.skipped), entry=item.entry)
+            state.ingest(item.epoch, item.commit, None, skipped=(None, item.skipped), entry=item.entry,
+                         depth=item.depth)
             log.warning("skipped the message of commit %s (epoch %d): %s", item.commit[:12], item.epoch,
                         item.skipped)
             continue
         if not item.raw:
-            state.ingest(item.epoch, item.commit, None, entry=item.entry)
+            state.ingest(item.epoch, item.commit, None, entry=item.entry, depth=item.depth)
             continue
         try:
             routed, why = route(item.raw)
         except Exception as exc:  # noqa: BLE001 - no mail may stop the reading
             routed, why = None, f"unreadable headers ({type(exc).__name__})"
         if routed is None:
-            state.ingest(item.epoch, item.commit, None, skipped=(None, why), entry=item.entry)
+            state.ingest(item.epoch, item.commit, None, skipped=(None, why), entry=item.entry, depth=item.depth)
             log.warning("skipped the message of commit %s (epoch %d): %s", item.commit[:12], item.epoch, why)
         else:
             note = state.ingest(item.epoch, item.commit, (routed.msgid, routed.root, item.raw, routed.is_patch),
-                                archived=item.archived, entry=item.entry)
+                                archived=item.archived, entry=item.entry, depth=item.depth)
             if note:
                 log.warning("two messages with Message-ID <%s> (the later one: %r): %s",
                             printable(routed.msgid), printable(first_header(raw_headers(item.raw), "subject")[:80]),

@@ -56,7 +56,8 @@ CREATE TABLE IF NOT EXISTS read_blobs (blob TEXT PRIMARY KEY, msgid TEXT);
 """
 # Columns added after the first release; an older state file gets them.
 ADDED_COLUMNS = (("messages", "archived", "REAL"), ("replies", "attempts", "INTEGER NOT NULL DEFAULT 0"),
-                 ("replies", "next_try", "REAL"), ("replies", "reason", "TEXT"))
+                 ("replies", "next_try", "REAL"), ("replies", "reason", "TEXT"),
+                 ("marks", "depth", "INTEGER"), ("marks", "entry", "TEXT"))
 REPLY_STATES = ("planned", "drafted", "sending", "sent", "maybe-sent", "failed", "expired", "withdrawn")
 # How long one statement waits for another process's lock on the database.
 BUSY_TIMEOUT = 30.0
@@ -207,16 +208,18 @@ class State:
             return True
         return self.db.execute("SELECT 1 FROM marks LIMIT 1").fetchone() is not None
 
-    def start(self, how: str, marks: dict[int, str], entries: dict[int, str] | None = None) -> None:
+    def start(self, how: str, marks: dict[int, str],
+              places: dict[int, tuple[int | None, str | None]] | None = None) -> None:
         """Record the first run and where it starts reading, together.
-        entries: the archive entry id (see inbox.entry_key) at each mark."""
+        places: (depth, entry_key) of each mark (see inbox)."""
         with self.db:
             self.db.execute("BEGIN IMMEDIATE")
             for epoch, commit in marks.items():
-                self.db.execute("INSERT OR REPLACE INTO marks VALUES (?, ?)", (epoch, commit))
-            for key in (entries or {}).values():
-                if key:
-                    self.db.execute("INSERT OR IGNORE INTO read_blobs VALUES (?, NULL)", (key,))
+                depth, entry = (places or {}).get(epoch, (None, None))
+                self.db.execute("INSERT OR REPLACE INTO marks (epoch, commit_id, depth, entry) VALUES (?, ?, ?, ?)",
+                                (epoch, commit, depth, entry))
+                if entry:
+                    self.db.execute("INSERT OR IGNORE INTO read_blobs VALUES (?, NULL)", (entry,))
             self.db.execute("INSERT OR REPLACE INTO meta VALUES ('started', ?)", (f"{time.time():.0f} {how}",))
 
     def meta(self, key: str) -> str | None:
@@ -232,12 +235,19 @@ class State:
     def marks(self) -> dict[int, str]:
         return dict(self.db.execute("SELECT epoch, commit_id FROM marks"))
 
+    def places(self) -> dict[int, tuple[int | None, str | None]]:
+        """(depth, entry_key) of each mark, where known."""
+        return {epoch: (depth, entry) for epoch, depth, entry in
+                self.db.execute("SELECT epoch, depth, entry FROM marks")}
+
     def ingest(self, epoch: int, commit: str, message: tuple | None, archived: float | None = None,
-               skipped: tuple[str | None, str] | None = None, entry: str | None = None) -> str | None:
+               skipped: tuple[str | None, str] | None = None, entry: str | None = None,
+               depth: int | None = None) -> str | None:
         """Store one message (or none) and move the epoch mark past it,
         together. skipped: (msgid, reason) of a message that is recorded
-        but not stored. entry: the archive entry id of the commit (kept in
-        read_blobs). A second message with a stored Message-ID replaces
+        but not stored. entry, depth: the archive entry id of the commit
+        (kept in read_blobs too) and its depth in the epoch, kept with the
+        mark. A second message with a stored Message-ID replaces
         the first only when it has a diff and the first has none; the
         return value says what happened to such a duplicate (nothing for
         the very same bytes again, which is no news)."""
@@ -274,8 +284,9 @@ class State:
                 self.db.execute("INSERT INTO read_blobs VALUES (?, ?) ON CONFLICT(blob) DO UPDATE "
                                 "SET msgid = COALESCE(excluded.msgid, read_blobs.msgid)",
                                 (entry, stored))
-            self.db.execute("INSERT INTO marks VALUES (?, ?) ON CONFLICT(epoch) DO UPDATE "
-                            "SET commit_id = excluded.commit_id", (epoch, commit))
+            self.db.execute("INSERT INTO marks (epoch, commit_id, depth, entry) VALUES (?, ?, ?, ?) "
+                            "ON CONFLICT(epoch) DO UPDATE SET commit_id = excluded.commit_id, "
+                            "depth = excluded.depth, entry = excluded.entry", (epoch, commit, depth, entry))
         return note
 
     def known_entry(self, key: str) -> bool:
