@@ -121,7 +121,8 @@ def one_line(res) -> str:
 # -- public-inbox-purge ---------------------------------------------------------------
 
 
-def one_pass(box, home: Path, caplog, start: str = "backlog", send=None, now: float | None = None) -> str:
+def one_pass(box, home: Path, caplog, start: str = "backlog", send=None, now: float | None = None,
+             opt_out: frozenset[str] = frozenset()) -> str:
     """One pass of the watcher in this process (what `watch --once` does,
     without starting Python again): read, decide, then draft into
     home/drafts, or send with send. Returns what it logged."""
@@ -136,7 +137,7 @@ def one_pass(box, home: Path, caplog, start: str = "backlog", send=None, now: fl
 
     caplog.clear()
     caplog.set_level(logging.INFO, logger="tdxbot")
-    settings = responder.Settings(Address("Bot", "tdxbot@example.org"), TDX_SCOPE, 0, frozenset(),
+    settings = responder.Settings(Address("Bot", "tdxbot@example.org"), TDX_SCOPE, 0, opt_out,
                                   Options(select=frozenset({RULE})))
     state = State(str(home / "state.sqlite3"))
     try:
@@ -494,6 +495,36 @@ def test_precedence_and_auto_response_suppress(box, tmp_path):
                      ("suppress-all", "X-Auto-Response-Suppress: All"),
                      ("suppress-all-lower", "X-Auto-Response-Suppress: All")):
         assert f"skipped {tag}@example.org#v1: {why}" in log, (tag, log)
+
+
+def test_a_hijacked_series_is_still_answered(box, tmp_path, caplog):
+    """Anyone can post a "[PATCH 2/2]" into someone else's series. Its
+    Precedence: junk (or its opted-out sender) silences the reply to that
+    mail, not the replies to the author's patches."""
+    from mails import plain_mail
+
+    def series(tag):
+        cover = f"{tag}-0@example.org"
+        out = [plain_mail(f"[PATCH 0/2] x86/virt/tdx: Series {tag}", cover, "Cover.",
+                          author="Alice Example <alice@example.org>").encode()]
+        for i in (1, 2):
+            out.append(patch_mail(f"[PATCH {i}/2] x86/virt/tdx: Part {i}", f"{tag}-{i}@example.org", code=LOOP,
+                                  in_reply_to=cover).encode())
+        return out
+
+    def fake(tag, author, extra=""):
+        return patch_mail("[PATCH 2/2] x86/virt/tdx: Part 2", f"fake-{tag}@example.org", code=LOOP, author=author,
+                          in_reply_to=f"{tag}-0@example.org", extra_headers=extra).encode()
+
+    junk, out = series("junk"), series("out")
+    deliver_all(box, junk[:2] + [fake("junk", "Eve <eve@evil.example>", "Precedence: junk")] + junk[2:]
+                + out[:2] + [fake("out", "Victim <victim+x@example.org>")] + out[2:], tmp_path / "m")
+    log = one_pass(box, tmp_path, caplog, opt_out=frozenset({"victim@example.org"}))
+    answered = drafts(tmp_path / "drafts")
+    assert "junk-1@example.org" in answered and "out-1@example.org" in answered, log
+    assert not any(a.startswith("fake-") for a in answered), log
+    assert "none to <fake-junk@example.org> (Precedence: junk)" in log, log
+    assert "none to <fake-out@example.org> (victim+x@example.org opted out)" in log, log
 
 
 # -- the age of a mail ---------------------------------------------------------------------

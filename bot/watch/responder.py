@@ -217,13 +217,23 @@ def _decide_series(state: State, root: str, messages, raws, plan, settings: Sett
         series = build_series(messages, plan.version, root, plan)
     except UserError as exc:
         return "skipped", f"unusable: {exc}", []
-    why = None
+    # Each mail of the series speaks for itself: a reply-suppressing header,
+    # an opted-out author or unusable threading ids stop the reply to that
+    # mail only. Anyone can post a "[PATCH 2/2]" into someone else's thread,
+    # and b4 may take it into the series; its headers must not silence the
+    # replies to the others. When no mail of the series may be answered, the
+    # series is skipped.
+    quiet: dict[str, str] = {}
+    mails = 0
     for patch, raw in _patch_raws(series, raws):
-        why = automated(raw, settings.sender) or id_problem(raw) or why
+        mails += 1
+        why = automated(raw, settings.sender) or id_problem(raw)
         if opted_out(patch.author.email, settings.opt_out):
             why = f"{patch.author.email} opted out"
-    if why:
-        return "skipped", why, []
+        if why:
+            quiet[patch.message_id] = why
+    if quiet and len(quiet) >= mails:
+        return "skipped", next(iter(quiet.values())), []
     if not any(path_matches(f.path, settings.scope) for p in series.patches for f in p.files):
         return "skipped", f"out of scope ({series.title[:80]})", []
     review = review_series(series, settings.options)
@@ -233,26 +243,37 @@ def _decide_series(state: State, root: str, messages, raws, plan, settings: Sett
         review = copy.copy(review)
         review.series = _without_opted_out(review.series, settings.opt_out)
     done = state.replied_patches()
-    planned = []
+    planned, refused = [], []
     extra = ((OWN_HEADER, __version__), ("Auto-Submitted", "auto-generated"))
     domain = settings.sender.email.split("@")[-1] or "tdxbot.invalid"
     try:
-        for draft in draft_replies(review, settings.sender, _date(now), extra_headers=extra):
-            if not draft.in_reply_to or draft.in_reply_to in done:
-                continue
-            name = _reply_name(draft.in_reply_to)
-            msg = draft.message
-            del msg["Message-ID"]
-            msg["Message-ID"] = f"<{name}@{domain}>"
+        drafts = draft_replies(review, settings.sender, _date(now), extra_headers=extra)
+    except UnsafeReply as exc:
+        return "skipped", f"reply refused: {exc}", []
+    for draft in drafts:
+        if not draft.in_reply_to or draft.in_reply_to in done:
+            continue
+        if draft.in_reply_to in quiet:
+            refused.append(f"none to <{printable(draft.in_reply_to)}> ({quiet[draft.in_reply_to]})")
+            continue
+        name = _reply_name(draft.in_reply_to)
+        msg = draft.message
+        del msg["Message-ID"]
+        msg["Message-ID"] = f"<{name}@{domain}>"
+        try:
             data = message_bytes(msg)
             # The recipients as they will be sent, checked once more.
             if any(opted_out(r, settings.opt_out) for r in envelope(data)[1]):
                 raise UnsafeReply("a recipient opted out")
-            planned.append((draft.in_reply_to, name, data))
-    except UnsafeReply as exc:
-        return "skipped", f"reply refused: {exc}", []
+        except UnsafeReply as exc:
+            refused.append(f"none to <{printable(draft.in_reply_to)}> (reply refused: {exc})")
+            continue
+        planned.append((draft.in_reply_to, name, data))
     kept = sum(1 for f in review.findings if not f.already_raised and f.severity != "info")
-    return "reviewed", f"{series.title[:80]}: {len(review.findings)} findings, {kept} for the replies", planned
+    reason = f"{series.title[:80]}: {len(review.findings)} findings, {kept} for the replies"
+    if refused:
+        reason += "; " + "; ".join(refused[:3]) + (f"; and {len(refused) - 3} more" if len(refused) > 3 else "")
+    return "reviewed", reason, planned
 
 
 def _without_opted_out(series, opt_out: frozenset[str]):
