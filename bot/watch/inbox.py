@@ -26,6 +26,7 @@ import urllib.parse
 from typing import Callable, Iterator, NamedTuple
 
 from ..common import UserError
+from ..mail import printable
 
 _EPOCH = re.compile(r"^(\d+)\.git$")
 
@@ -146,7 +147,7 @@ def _short(exc: BaseException) -> str:
         text = lines[-1] if lines else f"git exited with {exc.status}"
     else:
         text = " ".join(str(exc).split()) or type(exc).__name__
-    return redact(text.removeprefix("stderr: ").strip("'"))[:160]
+    return printable(redact(text.removeprefix("stderr: ").strip("'")))[:160]
 
 
 def _descends(repo, mark: str, head: str) -> bool:
