@@ -94,10 +94,17 @@ def build_parser():
     watch.add_argument("--scope", action="append", metavar="GLOB",
                        help="paths a series must touch to get a reply (default: the TDX paths)")
     watch.add_argument("--opt-out", action="append", metavar="ADDR",
-                       help="never reply to mail from this address (also git config tdxbot.opt-out)")
+                       help="never reply to mail from this address, nor send it a copy as To, Cc or "
+                            "Reply-To; ADDR+tag@ counts as ADDR@ (also git config tdxbot.opt-out)")
     _add_sender(watch)
     watch.add_argument("--ignore", action="append", metavar="RULE",
                        help="skip these rule ids (repeatable, comma-separated)")
+    watch.add_argument("--select", action="append", metavar="RULE",
+                       help="run only these rule ids (repeatable, comma-separated)")
+    watch.add_argument("--lock-wait", type=float, default=30.0, metavar="SECONDS",
+                       help="how long a step waits when another process holds the state database's "
+                            "lock (default 30); then the watcher tries again later, or with --once "
+                            "exits with status 2")
 
     ev = sub.add_parser("eval", help="measure accuracy on labelled cases",
                         description="Review each NAME.eml in DIR and compare with NAME.json "

@@ -20,6 +20,7 @@ from typing import Callable, NamedTuple
 from ..common import UserError
 from ..mail import UnsafeReply, decode_header_value, envelope, printable
 from .state import State
+from .triage import opted_out
 
 log = logging.getLogger("tdxbot.watch")
 
@@ -36,7 +37,7 @@ def backoff(attempts: int) -> float:
 # -- maildir ---------------------------------------------------------------------
 
 
-def deliver_maildir(state: State, folder: str) -> int:
+def deliver_maildir(state: State, folder: str, opt_out: frozenset[str] = frozenset()) -> int:
     """Planned replies into a maildir: tmp/ then rename into new/, under a
     name fixed at planning time, so a repeat after a crash finds the file.
     A temporary file has this process's id and a random part in its name:
@@ -48,6 +49,11 @@ def deliver_maildir(state: State, folder: str) -> int:
         raise UserError(f"{folder}: cannot create the maildir: {exc.strerror or exc}") from None
     done = 0
     for patch_msgid, name, raw in state.planned():
+        who = _opted_out_rcpt(raw, opt_out)
+        if who is not None and not _in_maildir(folder, name):
+            state.set_reply_state(patch_msgid, "withdrawn", f"{who} opted out")
+            log.info("not drafting the reply to <%s>: %s opted out", printable(patch_msgid), who)
+            continue
         if not _in_maildir(folder, name):
             _remove_stale(folder, name)
             tmp = os.path.join(folder, "tmp", f"{name}.{os.getpid()}.{secrets.token_hex(4)}")
@@ -122,7 +128,7 @@ Sender = Callable[[bytes, str, list, Callable[[], None]], Sent]
 
 
 def deliver_smtp(state: State, send: Sender, per_hour: int, now: float,
-                 max_age: float = DEFAULT_MAX_AGE) -> int:
+                 max_age: float = DEFAULT_MAX_AGE, opt_out: frozenset[str] = frozenset()) -> int:
     """Send the planned replies whose time has come, at most per_hour in
     any hour, none to a mail older than max_age seconds. Every outcome is
     recorded with its reason; the pass goes on after a failure of one mail
@@ -144,6 +150,11 @@ def deliver_smtp(state: State, send: Sender, per_hour: int, now: float,
         except UnsafeReply as exc:
             state.set_reply_state(patch_msgid, "failed", str(exc))
             log.warning("not sending the reply to <%s>: %s", who, exc)
+            continue
+        out = _opted_out_rcpt(raw, opt_out)
+        if out is not None:
+            state.set_reply_state(patch_msgid, "withdrawn", f"{out} opted out")
+            log.info("not sending the reply to <%s>: %s opted out", who, out)
             continue
         try:
             result = send(raw, sender, rcpts, lambda: state.set_reply_state(patch_msgid, "sending"))
@@ -168,9 +179,13 @@ def deliver_smtp(state: State, send: Sender, per_hour: int, now: float,
 
 
 def _age(state: State, patch_msgid: str, now: float) -> float | None:
-    """Seconds since the patch reached the archive (its Date when the
-    archive time is unknown); None when neither is known."""
-    archived, raw = state.message_time(patch_msgid)
+    """Seconds since the patch reached the archive: the commit time
+    public-inbox gave it (its Date when the archive time is unknown), but
+    never less than the time since this state first stored it. public-inbox
+    takes the commit time from the top Received header, or from Date when
+    there is none, so a sender can set it far in the future; the time we
+    first read the mail is ours. None when nothing is known."""
+    archived, seen, raw = state.message_time(patch_msgid)
     if archived is None and raw:
         from email.utils import parsedate_to_datetime
 
@@ -182,7 +197,20 @@ def _age(state: State, patch_msgid: str, now: float) -> float | None:
                 except (TypeError, ValueError, IndexError, OverflowError):
                     pass
                 break
-    return None if archived is None else now - archived
+    known = [t for t in (archived, seen) if t is not None]
+    return now - min(known) if known else None
+
+
+def _opted_out_rcpt(raw: bytes, opt_out: frozenset[str]) -> str | None:
+    """The first recipient of a stored reply who is on the opt-out list now
+    (the reply may have been planned before they opted out), or None."""
+    if not opt_out:
+        return None
+    try:
+        _, rcpts = envelope(raw)
+    except UnsafeReply:
+        return None  # refused where it is sent
+    return next((r for r in rcpts if opted_out(r, opt_out)), None)
 
 
 def smtp_sender(config, timeout: float = 60.0) -> Sender:

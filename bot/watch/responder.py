@@ -18,18 +18,19 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import sqlite3
 import time
 from typing import Callable, NamedTuple
 
 from .. import __version__
 from ..common import UserError
 from ..lint import path_matches, review_series
-from ..mail import (Address, UnsafeReply, build_series, message_id, parse_message, plan_revisions,
-                    printable)
+from ..mail import (Address, UnsafeReply, build_series, envelope, message_id, parse_message, plan_revisions,
+                    printable, split_addresses)
 from ..output import draft_replies, message_bytes
-from .inbox import epochs, heads, mirror, new_messages
-from .state import State
-from .triage import OWN_HEADER, automated, first_header, id_problem, raw_headers, route
+from .inbox import epochs, mirror, new_messages, positions
+from .state import State, StateBusy, is_busy
+from .triage import OWN_HEADER, automated, first_header, id_problem, opted_out, raw_headers, route
 
 log = logging.getLogger("tdxbot.watch")
 
@@ -38,7 +39,7 @@ class Settings(NamedTuple):
     sender: Address
     scope: tuple[str, ...]
     settle: float  # seconds a partial series waits
-    opt_out: frozenset[str]
+    opt_out: frozenset[str]  # triage.address_key of each opted-out address
     options: object  # engine.Options
 
 
@@ -83,8 +84,9 @@ def begin(state: State, inbox: str, start: Start) -> None:
         log.info("first run: reading mail archived since %s",
                  datetime.fromtimestamp(start.since, timezone.utc).strftime("%Y-%m-%d %H:%M UTC"))
     else:
-        marks = heads(inbox)
-        state.start("tip", marks)
+        tips = positions(inbox)
+        state.start("tip", {n: head for n, (head, _, _) in tips.items()},
+                    {n: (depth, key) for n, (_, key, depth) in tips.items()})
         log.info("first run: starting at the tip of the archive; earlier mail gets no reply "
                  "(--since DATE or --backlog to read it)")
 
@@ -97,25 +99,31 @@ def ingest(state: State, inbox: str, progress: bool = False) -> int:
         from tqdm import tqdm
 
         bar = tqdm(desc="reading archive", unit=" msg", leave=False)
-    for item in new_messages(inbox, state.marks(), float(since) if since else None):
+    for item in new_messages(inbox, state.marks(), float(since) if since else None, state.known_entry,
+                             state.places()):
+        if item.note:
+            log.warning("%s", printable(item.note))
+        if item.purged:
+            _withdraw(state, item.purged)
         if item.skipped:
-            state.ingest(item.epoch, item.commit, None, skipped=(None, item.skipped))
+            state.ingest(item.epoch, item.commit, None, skipped=(None, item.skipped), entry=item.entry,
+                         depth=item.depth)
             log.warning("skipped the message of commit %s (epoch %d): %s", item.commit[:12], item.epoch,
                         item.skipped)
             continue
         if not item.raw:
-            state.ingest(item.epoch, item.commit, None)
+            state.ingest(item.epoch, item.commit, None, entry=item.entry, depth=item.depth)
             continue
         try:
             routed, why = route(item.raw)
         except Exception as exc:  # noqa: BLE001 - no mail may stop the reading
             routed, why = None, f"unreadable headers ({type(exc).__name__})"
         if routed is None:
-            state.ingest(item.epoch, item.commit, None, skipped=(None, why))
+            state.ingest(item.epoch, item.commit, None, skipped=(None, why), entry=item.entry, depth=item.depth)
             log.warning("skipped the message of commit %s (epoch %d): %s", item.commit[:12], item.epoch, why)
         else:
             note = state.ingest(item.epoch, item.commit, (routed.msgid, routed.root, item.raw, routed.is_patch),
-                                archived=item.archived)
+                                archived=item.archived, entry=item.entry, depth=item.depth)
             if note:
                 log.warning("two messages with Message-ID <%s> (the later one: %r): %s",
                             printable(routed.msgid), printable(first_header(raw_headers(item.raw), "subject")[:80]),
@@ -126,6 +134,16 @@ def ingest(state: State, inbox: str, progress: bool = False) -> int:
     if bar is not None:
         bar.close()
     return count
+
+
+def _withdraw(state: State, purged: frozenset[str]) -> None:
+    """A purge erased these blobs: no reply may quote them any more."""
+    withdrawn, out = state.withdraw_purged(set(purged))
+    for msgid in withdrawn:
+        log.warning("withdrew the planned reply to <%s>: the patch was purged from the archive", printable(msgid))
+    for msgid, how in out:
+        log.warning("the reply to <%s> (%s) answers a patch that was purged from the archive", printable(msgid),
+                    how)
 
 
 # -- deciding ---------------------------------------------------------------------
@@ -183,8 +201,8 @@ def decide_thread(state: State, root: str, first_seen: float, settings: Settings
             continue
         try:
             status, reason, planned = _decide_series(state, root, messages, raws, plan, settings, now)
-        except (KeyboardInterrupt, SystemExit):
-            raise
+        except (KeyboardInterrupt, SystemExit, sqlite3.Error):
+            raise  # the state's trouble (a busy lock, say), not the series': it is decided later
         except BaseException as exc:  # noqa: BLE001 - one series never stops the others
             status, reason, planned = "skipped", f"could not be reviewed ({_why(exc)})", []
         state.decide(key, root, status, reason, planned)
@@ -199,33 +217,87 @@ def _decide_series(state: State, root: str, messages, raws, plan, settings: Sett
         series = build_series(messages, plan.version, root, plan)
     except UserError as exc:
         return "skipped", f"unusable: {exc}", []
-    why = None
+    # Each mail of the series speaks for itself: a reply-suppressing header,
+    # an opted-out author or unusable threading ids stop the reply to that
+    # mail only. Anyone can post a "[PATCH 2/2]" into someone else's thread,
+    # and b4 may take it into the series; its headers must not silence the
+    # replies to the others. When no mail of the series may be answered, the
+    # series is skipped.
+    quiet: dict[str, str] = {}
+    mails = 0
     for patch, raw in _patch_raws(series, raws):
-        why = automated(raw, settings.sender) or id_problem(raw) or why
-        if patch.author.email.lower() in settings.opt_out:
+        mails += 1
+        why = automated(raw, settings.sender) or id_problem(raw)
+        if opted_out(patch.author.email, settings.opt_out):
             why = f"{patch.author.email} opted out"
-    if why:
-        return "skipped", why, []
+        if why:
+            quiet[patch.message_id] = why
+    if quiet and len(quiet) >= mails:
+        return "skipped", next(iter(quiet.values())), []
     if not any(path_matches(f.path, settings.scope) for p in series.patches for f in p.files):
         return "skipped", f"out of scope ({series.title[:80]})", []
     review = review_series(series, settings.options)
+    if settings.opt_out:
+        import copy
+
+        review = copy.copy(review)
+        review.series = _without_opted_out(review.series, settings.opt_out)
     done = state.replied_patches()
-    planned = []
+    planned, refused = [], []
     extra = ((OWN_HEADER, __version__), ("Auto-Submitted", "auto-generated"))
     domain = settings.sender.email.split("@")[-1] or "tdxbot.invalid"
     try:
-        for draft in draft_replies(review, settings.sender, _date(now), extra_headers=extra):
-            if not draft.in_reply_to or draft.in_reply_to in done:
-                continue
-            name = _reply_name(draft.in_reply_to)
-            msg = draft.message
-            del msg["Message-ID"]
-            msg["Message-ID"] = f"<{name}@{domain}>"
-            planned.append((draft.in_reply_to, name, message_bytes(msg)))
+        drafts = draft_replies(review, settings.sender, _date(now), extra_headers=extra)
     except UnsafeReply as exc:
         return "skipped", f"reply refused: {exc}", []
+    for draft in drafts:
+        if not draft.in_reply_to or draft.in_reply_to in done:
+            continue
+        if draft.in_reply_to in quiet:
+            refused.append(f"none to <{printable(draft.in_reply_to)}> ({quiet[draft.in_reply_to]})")
+            continue
+        name = _reply_name(draft.in_reply_to)
+        msg = draft.message
+        del msg["Message-ID"]
+        msg["Message-ID"] = f"<{name}@{domain}>"
+        try:
+            data = message_bytes(msg)
+            # The recipients as they will be sent, checked once more.
+            if any(opted_out(r, settings.opt_out) for r in envelope(data)[1]):
+                raise UnsafeReply("a recipient opted out")
+        except UnsafeReply as exc:
+            refused.append(f"none to <{printable(draft.in_reply_to)}> (reply refused: {exc})")
+            continue
+        planned.append((draft.in_reply_to, name, data))
     kept = sum(1 for f in review.findings if not f.already_raised and f.severity != "info")
-    return "reviewed", f"{series.title[:80]}: {len(review.findings)} findings, {kept} for the replies", planned
+    reason = f"{series.title[:80]}: {len(review.findings)} findings, {kept} for the replies"
+    if refused:
+        reason += "; " + "; ".join(refused[:3]) + (f"; and {len(refused) - 3} more" if len(refused) > 3 else "")
+    return "reviewed", reason, planned
+
+
+def _without_opted_out(series, opt_out: frozenset[str]):
+    """The series with every opted-out address taken out of each mail's To,
+    Cc and Reply-To (compared by triage.address_key: no +tag, any case), so
+    that no reply built from it goes to them. An author who opted out gets
+    no reply at all (the series is skipped before this)."""
+    from email.utils import formataddr
+
+    def keep(values: tuple[str, ...]) -> tuple[str, ...]:
+        found = split_addresses(values)
+        kept = [formataddr((name, addr), charset="utf-8") for name, addr in found
+                if not opted_out(addr, opt_out)]
+        if len(kept) == len(found):
+            return values
+        return (", ".join(kept),) if kept else ()
+
+    def clean(patch):
+        if patch is None:
+            return None
+        return patch._replace(to_headers=keep(patch.to_headers), cc_headers=keep(patch.cc_headers),
+                              reply_to_headers=keep(patch.reply_to_headers))
+
+    return series._replace(cover=clean(series.cover), patches=tuple(clean(p) for p in series.patches))
 
 
 def _date(now: float):
@@ -250,7 +322,7 @@ def decide(state: State, settings: Settings, now: float) -> None:
     for root, first_seen in state.open_threads():
         try:
             waiting = decide_thread(state, root, first_seen, settings, now)
-        except (KeyboardInterrupt, SystemExit):
+        except (KeyboardInterrupt, SystemExit, sqlite3.Error):
             raise
         except BaseException as exc:  # noqa: BLE001 - a poison thread is closed, not retried forever
             reason = f"thread could not be read ({_why(exc)})"
@@ -274,11 +346,17 @@ def run_once(state: State, inbox: str, settings: Settings, deliver: Callable[[],
 
 
 def follow(state: State, inbox_arg: str, settings: Settings, deliver: Callable[[], int],
-           once: bool, interval: float, start: Start = Start()) -> None:
+           once: bool, interval: float, start: Start = Start(), busy_wait: float | None = None) -> None:
     """Process the archive, then poll it every interval seconds until SIGTERM
     (or once). A URL is mirrored into the cache before each pass. While
     following, a failed pass (the mirror unreachable, say) is logged and
-    the next one tried; with once it is the command's error."""
+    the next one tried; with once it is the command's error.
+
+    The state database locked by another process past its wait (busy_wait
+    seconds a statement, see State) stops nothing: every step of a pass is
+    its own transaction, so the pass is tried again, after 5 s (or the
+    interval, when shorter), then twice as long each time up to 10 minutes,
+    with one line when the wait starts and one when it ends. With once it is one line and exit status 2."""
     import signal
     import sys
 
@@ -292,21 +370,46 @@ def follow(state: State, inbox_arg: str, settings: Settings, deliver: Callable[[
     cache = os.path.join(os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"),
                          "tdxbot", "mirrors")
     first = True
+    busy_since = None
+    busy_tries = 0
     while True:
+        pause = interval
         try:
             inbox = mirror(inbox_arg, cache) if remote else inbox_arg
             if first:
                 begin(state, inbox, start)
                 first = False
             run_once(state, inbox, settings, deliver, progress)
+            if busy_since is not None:
+                log.info("the state database is free again after %.0f s", time.monotonic() - busy_since)
+                busy_since, busy_tries = None, 0
+        except sqlite3.OperationalError as exc:
+            if not is_busy(exc):
+                raise
+            waited = f" (each step waits {busy_wait:g} s for it)" if busy_wait is not None else ""
+            if once:
+                raise StateBusy(f"{state.path}: the state database stayed locked by another process{waited}; "
+                                "nothing was lost, run again later") from None
+            busy_tries += 1
+            pause = min(min(5.0, interval) * 2 ** (busy_tries - 1), 600.0)
+            if busy_since is None:
+                busy_since = time.monotonic()
+                log.warning("the state database is locked by another process%s; trying again with backoff, "
+                            "up to every %g s", waited, 600.0)
         except UserError as exc:
             if once:
                 raise
             log.error("this pass failed: %s; trying again in %g s", printable(str(exc)), interval)
+        except (KeyboardInterrupt, SystemExit, sqlite3.Error):
+            raise
+        except Exception as exc:  # noqa: BLE001 - one bad pass never stops the daemon
+            if once:
+                raise
+            log.error("this pass failed: %s; trying again in %g s", _why(exc), interval)
         if once or stop:
             break
-        deadline = time.monotonic() + interval
+        deadline = time.monotonic() + pause
         while time.monotonic() < deadline and not stop:
-            time.sleep(min(0.2, interval))
+            time.sleep(min(0.2, pause))
         if stop:
             break
