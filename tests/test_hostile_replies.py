@@ -143,3 +143,41 @@ def test_a_backtracking_pattern_is_stopped_by_the_budget(monkeypatch):
         with limits.time_budget(limits.RULE_SECONDS):
             re.match(r"(a+)+$", "a" * 40 + "!")
     assert time.monotonic() - started < 3
+
+
+def test_the_responder_skips_a_series_whose_review_ran_out_of_time(tmp_path, caplog, monkeypatch):
+    """One mail that stalls a rule costs its own series a reply (skipped,
+    with the reason), never the next series nor a restart loop."""
+    from test_hostile_watch import LOOP, box as _box, drafts, one_pass  # noqa: F401
+    from pi_server import Inbox, require_public_inbox
+
+    from tdxbot.lint import all_rules, engine
+
+    require_public_inbox()
+    inbox = Inbox(str(tmp_path / "pi"))
+    inbox.init()
+    rule = next(r for r in all_rules() if r.id == "tdx-unbounded-retry")
+    real = rule.module.check_file
+
+    def stalls_on_poison(file):
+        if any("poison" in line.text for line in file.diff.added_lines()):
+            while True:
+                pass
+        real(file)
+
+    monkeypatch.setattr(limits, "RULE_SECONDS", 0.5)
+    monkeypatch.setattr(rule.module, "check_file", stalls_on_poison)
+    engine._patch_plan.cache_clear()
+    try:
+        inbox.deliver(patch_mail("[PATCH] x86/virt/tdx: Poison", "poison@example.org",
+                                 code=LOOP + "\n/* poison */").encode())
+        inbox.deliver(patch_mail("[PATCH] x86/virt/tdx: Fine", "fine@example.org", code=LOOP).encode())
+        started = time.monotonic()
+        log = one_pass(inbox, tmp_path, caplog)
+        again = one_pass(inbox, tmp_path, caplog)  # the next pass does not stall on it again
+    finally:
+        engine._patch_plan.cache_clear()
+    assert time.monotonic() - started < 30
+    assert drafts(tmp_path / "drafts") == ["fine@example.org"], log
+    assert "review ran out of time" in log and "tdx-unbounded-retry ran out of time" in log, log
+    assert "Poison" not in again or "ran out of time" not in again

@@ -24,7 +24,7 @@ from typing import Callable, NamedTuple
 
 from .. import __version__
 from ..common import UserError
-from ..lint import path_matches, review_series
+from ..lint import OUT_OF_TIME_ID, path_matches, review_series
 from ..mail import (Address, UnsafeReply, build_series, envelope, message_id, parse_message, plan_revisions,
                     printable, split_addresses)
 from ..output import draft_replies, message_bytes
@@ -237,6 +237,11 @@ def _decide_series(state: State, root: str, messages, raws, plan, settings: Sett
     if not any(path_matches(f.path, settings.scope) for p in series.patches for f in p.files):
         return "skipped", f"out of scope ({series.title[:80]})", []
     review = review_series(series, settings.options)
+    ran_out = [f.message for f in review.findings if f.rule == OUT_OF_TIME_ID]
+    if ran_out:
+        # A review with a rule cut short is not one to send: skip the series
+        # (with the reason) and go on with the next.
+        return "skipped", f"review ran out of time: {ran_out[0]}", []
     if settings.opt_out:
         import copy
 
