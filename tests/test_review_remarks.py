@@ -131,7 +131,7 @@ def test_a_rules_own_topics_come_before_its_words():
 
 # -- one comment per point -------------------------------------------------------
 
-def test_repeats_say_and_here_and_one_line_makes_one_paragraph():
+def test_repeats_say_and_here_and_points_on_one_line_are_paragraphs():
     patch = case_patch(Case(code="int a;\nint b;\nint c;\nint d;\nint e;\nint f;\nint g;\nint h;"))
     path = "arch/x86/virt/vmx/tdx/tdx.c"
 
@@ -143,7 +143,7 @@ def test_repeats_say_and_here_and_one_line_makes_one_paragraph():
                 at(101, "rule-c", "Point C."), at(107, "rule-a", "Point A.")]
     body = quote_body(patch, findings)
     text = "\n".join(body)
-    assert "Point B. [rule-b]\nPoint A. [rule-a]" in text, text  # one paragraph, a line each
+    assert "Point B. [rule-b]\n\nPoint A. [rule-a]" in text, text  # a paragraph each, the weightiest first
     assert text.count("Point A.") == 1 and "And here. [rule-a]" in text
     assert body.index("And here. [rule-a]") > body.index("> +int h;")
 

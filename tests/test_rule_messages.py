@@ -48,7 +48,9 @@ def _comment_lines(review: Review) -> list[str]:
     attribution, the quoted patch and the signature."""
     out = []
     for draft in draft_replies(review, SENDER, WHEN):
-        body = draft.message.get_content().split("\n-- \n", 1)[0].splitlines()[1:]
+        body = draft.message.get_content().split("\n-- \n", 1)[0].splitlines()
+        if body and body[0].endswith(" wrote:"):
+            body = body[1:]  # the attribution (there is none when nothing is quoted)
         for line in body:
             if line.startswith(">") or (not line.strip() and (not out or not out[-1].strip())):
                 continue  # the quoted patch, and the gaps it leaves

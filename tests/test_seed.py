@@ -46,10 +46,11 @@ def test_seed_draft_places_comments_under_the_marked_lines(seeds, tmp_path):
     assert second > first
     below_first = body[first + 1:second]
     assert below_first[0] == ""
-    # Both points on this line make one paragraph: no blank line inside it.
-    paragraph = " ".join(below_first[1:below_first.index("", 1)])
-    assert "Nit: add an empty ' *' line here" in paragraph
-    assert "[comment-contradicts-code]" in paragraph and "[comment-list-spacing]" in paragraph
+    # Both points on this line stand below it, each a paragraph of its own
+    # (two points run together read as one muddled paragraph).
+    points = [" ".join(p.split("\n")) for p in "\n".join(below_first[1:]).strip().split("\n\n")]
+    assert points[0].endswith("[comment-contradicts-code]"), points
+    assert "Nit: add an empty ' *' line here" in points[1] and points[1].endswith("[comment-list-spacing]")
     below_second = body[second + 1:]
     assert below_second[0] == ""
     assert below_second[1] == "And here. [comment-list-spacing]"

@@ -105,7 +105,7 @@ def test_resends_and_versions_collapse_to_the_newest():
     firsts = [heads[p.positions[0]].get("Message-ID").strip("<>") for p in plans]
     assert firsts == [s[3] for s in _expected_series()]
     resend = plans[4]
-    assert resend.notes and "v1 (<resend-v1@example.org>)" in resend.notes[0]
+    assert resend.notes and "v1 (<resend-v1@example.org>, the same author)" in resend.notes[0]
 
 
 def test_every_series_of_the_mix_is_reviewed_and_reported(tmp_path):

@@ -45,7 +45,7 @@ def too_large(patch: Patch) -> str | None:
     """Why a patch is past a bound, or None."""
     if len(patch.files) > MAX_FILES:
         return f"it touches {len(patch.files)} files (the limit is {MAX_FILES})"
-    prose = patch.body_lines[:patch.diff_body_start] + (patch.subject,)
+    prose = patch.body_lines[:patch.diff_body_start]
     if prose and (longest := max(map(len, prose))) > MAX_PROSE_LINE:
         return (f"a line of its commit message or notes has {longest} characters "
                 f"(the limit is {MAX_PROSE_LINE})")
