@@ -46,12 +46,16 @@ _STRIP = "\"'`()[]{}<>.,;:!?*"
 _CODEISH = lazy_re(r"[_0-9/\\=#{}<>@%$&|~^\[\]()+]|->|::|\.\w")
 _PLAIN = lazy_re(r"^[A-Za-z]+(?:-[A-Za-z]+)*(?:['\u2019][A-Za-z]+)?$")
 _JOINERS = str.maketrans("", "", "- ")
-_URL = lazy_re(r"\b(?:https?|ftp|git)://\S+|\S+@\S+")
-_ESCAPE = lazy_re(r"\\[nrt\\\"']|%[-+ #0]*\d*(?:\.\d+)?[hlLzjt]*[a-zA-Z]")
+# A word is read from where it starts, once (a long word without '@' is not
+# read again from each of its letters).
+_URL = lazy_re(r"\b(?:https?|ftp|git)://\S++|(?<!\S)[^\s@]++@\S++")
+_ESCAPE = lazy_re(r"\\[nrt\\\"']|%[-+ #0]*+\d*+(?:\.\d++)?+[hlLzjt]{0,2}[a-zA-Z]")
 _IDENT = lazy_re(r"[A-Za-z_][A-Za-z0-9_]*")
 _DOC_SUFFIXES = (".rst", ".txt")
 _NAME_NODES = ("identifier", "field_identifier", "type_identifier", "statement_identifier")
-_NOT_CODE = lazy_re(r"/\*.*?(?:\*/|$)|//.*$|\"(?:\\.|[^\"\\])*\"")
+# (A string is taken as one only within 400 characters of its quote: a line
+# of unclosed quotes must not be read again from each of them.)
+_NOT_CODE = lazy_re(r"/\*.*?(?:\*/|$)|//.*$|\"(?:\\.|[^\"\\]){0,400}+\"")
 
 
 class Misspelled(Violation):

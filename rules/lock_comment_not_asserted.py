@@ -59,7 +59,7 @@ _DEMANDS = (
     ("lock", lazy_re(rf"\b(?:requires|expects)\s+(?:the\s+)?({_LOCKISH})(?![\w(])\s+(?:to be\s+)?"
                      r"(?:held|locked|taken)", re.I)),
 )
-_MODE = lazy_re(r"\s+(?:(?:held|locked|taken|acquired)\s+)?(?:for|in)\s+(read|write)", re.I)
+_MODE = lazy_re(r"(?<!\s)\s++(?:(?:held|locked|taken|acquired)\s++)?+(?:for|in)\s++(read|write)", re.I)
 # A word every demand has, on the comment's prose (its lines joined): one
 # search before the seven demands.
 _DEMAND_WORD = lazy_re(r"\b(?:must|should|has to|have to|needs? to|expects?|requires?|only|callers?)\b", re.I)

@@ -36,8 +36,10 @@ SEVERITY = "error"
 PATHS = TDX
 TOPICS = ("__init", "boot", "__ro_after_init", "freed")
 
-_INIT_FUNC = lazy_re(r"^(?!\s*(?:\*|/\*|//))[^;{}()#=]*\b__init\b[^;{}()=]*?\b([A-Za-z_]\w*)\s*\(", re.M)
-_BOOT_DATA = lazy_re(r"\b([A-Za-z_]\w*)\s*(?:\[[^\]]*\]\s*)*(__ro_after_init|__initdata|__initconst)\b")
+# A declaration line names its function within a few hundred characters of
+# its start: the bounds keep a hostile line of '__init __init ...' linear.
+_INIT_FUNC = lazy_re(r"^(?!\s*(?:\*|/\*|//))[^;{}()#=\n]{0,300}\b__init\b[^;{}()=\n]{0,300}?\b([A-Za-z_]\w*+)\s*+\(", re.M)
+_BOOT_DATA = lazy_re(r"\b([A-Za-z_]\w*+)\s*+(?:\[[^\]\n]{0,200}+\]\s*+)*+(__ro_after_init|__initdata|__initconst)\b")
 _DATA_MARKERS = ("__ro_after_init", "__initdata", "__initconst")
 _BOOT_ONLY = frozenset({"__init", "__ref", "__meminit", "__init_or_module"})
 _WRITES = ("assignment_expression", "update_expression")

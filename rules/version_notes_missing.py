@@ -29,15 +29,15 @@ SEVERITY = "warning"
 PATHS = None
 TOPICS = ("changes", "changelog", "previous version", "v1")
 
-_NOTES = lazy_re(
-    r"\bchange(?:s|log|d)?\b.{0,40}\bv\d+\b"           # Changes in v2, Changes since v1
-    r"|\bv\d+\b.{0,10}\bchanges?\b"                    # v2 changes
-    r"|\bv\d+\s*(?:->|=>|\u2192|\.\.)\s*v\d+\b"        # v1 -> v2
-    r"|^\s*[-*]?\s*\[?\(?v\d+\)?\]?\s*:"               # v2: ..., - v1: link
-    r"|\bsince\s+(?:v|version\s*)\d+\b"                # since v1
-    r"|\blink to v\d+\b"                               # b4's "Link to v1"
-    r"|^\s*changelog\s*:?\s*$"                         # a bare "Changelog:" heading
-    r"|\b(?:previous|prior|last)\s+(?:version|revision|posting|series)\b",
+_NOTES = lazy_re(  # possessive runs: a line of spaces or digits is read once
+    r"\bchange(?:s|log|d)?\b.{0,40}\bv\d++\b"          # Changes in v2, Changes since v1
+    r"|\bv\d++\b.{0,10}\bchanges?\b"                   # v2 changes
+    r"|\bv\d++\s*+(?:->|=>|\u2192|\.\.)\s*+v\d++\b"     # v1 -> v2
+    r"|^\s*+[-*]?+\s*+\[?+\(?+v\d++\)?+\]?+\s*+:"         # v2: ..., - v1: link
+    r"|\bsince\s++(?:v|version\s*+)\d++\b"              # since v1
+    r"|\blink to v\d++\b"                              # b4's "Link to v1"
+    r"|^\s*+changelog\s*+:?+\s*+$"                       # a bare "Changelog:" heading
+    r"|\b(?:previous|prior|last)\s++(?:version|revision|posting|series)\b",
     re.I | re.M)
 
 

@@ -197,7 +197,7 @@ TRUTH_MACROS = frozenset({
 _TRUTH_STATEMENTS = ("if_statement", "while_statement", "do_statement", "for_statement")
 _ANNOTATION = lazy_re(r"\b(__init|__ref|__meminit|__init_or_module|noinstr|__always_inline|"
                       r"inline|static|__must_check|__cold|notrace|__flatten)\b")
-_MUST_HOLD = lazy_re(r"\b__must_hold\s*\(\s*([^()]*(?:\([^()]*\))?[^()]*)\)")
+_MUST_HOLD = lazy_re(r"\b__must_hold\s*+\(\s*+([^()]*+(?:\([^()]*+\))?+[^()]*+)\)")
 _BIT_MACROS = {"BIT": 1, "BIT_ULL": 1, "_BITUL": 1, "_BITULL": 1, "BIT_U64": 1}
 
 
@@ -297,7 +297,7 @@ def _starts_inside_comment(lines: list[str]) -> bool:
 
 # Macros whose argument is tested for truth (the kernel's assertions and
 # branch hints).
-_PARAMETERS = lazy_re(r"^[\w\s*,\[\]]+\)?\s*$")
+_PARAMETERS = lazy_re(r"^[\w\s*,\[\]]++\)?+\s*+$")
 _STATEMENT_WORD = lazy_re(r"^\s*(?:if|while|for|switch|return|do|else|goto|case|break|continue)\b")
 
 

@@ -309,7 +309,9 @@ with by from as if so than then there here line lines code comment comments chan
 rule please add new nit says say does do has have should would could can will also only one
 but all any none its
 """.split())
-_PATHLIKE = lazy_re(r"\S*/\S*")
+# A word with a slash in it (a path); it starts where its word does, so a
+# long word without one is read once, not once from each of its letters.
+_PATHLIKE = lazy_re(r"(?<!\S)[^\s/]*+/\S*+")
 
 
 def topic_terms(rule_id: str, message: str, declared=None) -> frozenset[str]:

@@ -790,8 +790,8 @@ _JUSTIFICATION = lazy_re(
     r"bounded by|cannot livelock|can'?t livelock|never return|short[- ]lived|serializ|"
     r"makes? progress|always (?:completes|succeeds)|ends? (?:when|once|after)|"
     r"is done|finish(?:es)? within|at most", re.I)
-_CLAUSE_JOINER = lazy_re(r"^[\s,/]*(?:and|or|and/or|&|,|/)?[\s,/]*$", re.I)
-_SENTENCE = lazy_re(r"(?<=[.!?])\s+(?=[A-Z*-])|\s+(?=(?:- |\* |\d[.)] ))")
+_CLAUSE_JOINER = lazy_re(r"^[\s,/]*+(?:and/or|and|or|&)?+[\s,/]*+$", re.I)
+_SENTENCE = lazy_re(r"(?<=[.!?])\s++(?=[A-Z*-])|(?<!\s)\s++(?=(?:- |\* |\d[.)] ))")
 
 
 def justifying_text(prose: str, code: str) -> str | None:

@@ -185,8 +185,16 @@ def split_addresses(raw_values) -> list[tuple[str, str]]:
     return out
 
 
+# Characters of one header value that are decoded. No real subject or name
+# comes near it; the email package's decoding grows with the square of the
+# encoded words in a value (32,000 of them took seconds, each time).
+MAX_DECODED = 16_384
+
+
 def decode_words(text: str) -> str:
-    """RFC 2047 decoding, once, that never raises; then clean_text."""
+    """RFC 2047 decoding, once, that never raises; then clean_text. A value
+    past MAX_DECODED characters is cut there first."""
+    text = text[:MAX_DECODED]
     if "=?" in text:
         from email.header import decode_header, make_header
 

@@ -27,7 +27,7 @@ _MSGID = lazy_re(r"^<?([^\s<>@/\\\"';`$|&()]+@[^\s<>@/\\\"';`$|&()]+)>?$")
 # not escape those), and a later separator must be followed by a header.
 _FROM_LINE = lazy_re(rb"^From \S+ +(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun),? +(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug"
                      rb"|Sep|Oct|Nov|Dec) +\d{1,2} +\d{1,2}:\d\d(?::\d\d)?\b.*$", re.M)
-_HEADER_LINE = lazy_re(rb"[!-9;-~]+:")  # used with match(data, pos)
+_HEADER_LINE = lazy_re(rb"(?<![!-9;-~])[!-9;-~]++:")  # used with match(data, pos)
 # A patch mail has a few MIME parts; thousands of nested ones are an attack
 # on the parser (its recursion), not a patch.
 MAX_MULTIPARTS = 32
