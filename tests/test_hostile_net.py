@@ -30,34 +30,48 @@ from hypothesis import strategies as st
 
 from tdxbot.common import UserError
 from tdxbot.mail import lore as lore_mod
-from tdxbot.mail.sources import MAX_THREAD_MESSAGES, MboxSplitter, fetch_thread, split_mbox
+from tdxbot.mail.sources import (MAX_MAIL_ENCODED_WORDS, MAX_THREAD_HEADER_LINES, MAX_THREAD_MESSAGES,
+                                 MboxSplitter, fetch_thread, split_mbox)
 
 COVER = "20260914-tdx-shutdown-v2-0-5a1c0ffee@example.com"
 SLACK = 1.0  # seconds past the budget and the start-up, for a busy machine
-MEMORY_MB = 300  # peak RSS of a refused download (a full review of the example is ~100 MB)
+MEMORY_MB = 200  # peak RSS of a refused download (tdxbot starts at ~25 MB; the old reader took 3.3 GB)
 TALK = (b"From mboxrd@z Thu Jan  1 00:00:00 1970\nFrom: Ann <ann@example.org>\nSubject: hello\n"
         b"Message-ID: <talk-0@example.org>\nDate: Mon, 1 Jan 2024 00:00:00 +0000\n\nNo patch here.\n")
+
+
+# tdxbot runs under this small wrapper, which reports the peak RSS of its
+# child alone. (A child forked straight from pytest starts with pytest's
+# peak: Linux carries the parent's high-water mark over fork and exec.)
+_WRAPPER = ("import resource, subprocess, sys\n"
+            "rc = subprocess.call(sys.argv[2:])\n"
+            "open(sys.argv[1], 'w').write(str(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss))\n"
+            "sys.exit(rc if rc >= 0 else 128 - rc)\n")
 
 
 def run_measured(*args, env=None, kill_after: float = 120) -> tuple[int, str, float, float]:
     """Run tdxbot as its own process: (exit status, stderr, wall seconds,
     peak RSS in MB of that process alone)."""
+    import signal
+    import tempfile
+
     full_env = dict(os.environ)
     full_env.pop("TDXBOT_DEBUG", None)
     full_env.update(env or {})
-    t0 = time.monotonic()
-    proc = subprocess.Popen([sys.executable, "-m", "tdxbot", *map(str, args)], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, cwd=ROOT, env=full_env)
-    killer = threading.Timer(kill_after, proc.kill)
-    killer.start()
-    try:
-        stderr = proc.stderr.read()
-        _, status, usage = os.wait4(proc.pid, 0)
-    finally:
-        killer.cancel()
-        proc.stderr.close()
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    return proc.returncode, stderr.decode(errors="replace"), time.monotonic() - t0, usage.ru_maxrss / 1024
+    with tempfile.NamedTemporaryFile("r", suffix=".rss") as rss:
+        t0 = time.monotonic()
+        proc = subprocess.Popen([sys.executable, "-c", _WRAPPER, rss.name, sys.executable, "-m", "tdxbot",
+                                 *map(str, args)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                stdin=subprocess.DEVNULL, cwd=ROOT, env=full_env, start_new_session=True)
+        killer = threading.Timer(kill_after, lambda: os.killpg(proc.pid, signal.SIGKILL))
+        killer.start()
+        try:
+            _, stderr = proc.communicate()
+        finally:
+            killer.cancel()
+        took = time.monotonic() - t0
+        peak = int(rss.read() or 0) / 1024
+    return proc.returncode, stderr.decode(errors="replace"), took, peak
 
 
 @pytest.fixture(scope="module")
@@ -271,6 +285,49 @@ def test_a_thread_of_a_million_tiny_mails_is_refused_quickly(server, tiny_mail_b
     assert peak < MEMORY_MB, f"peak RSS {peak:.0f} MB"
 
 
+def _serve_mbox(mbox: bytes):
+    class Serve(_Base):
+        def do_GET(self):
+            self.mbox(gzip.compress(mbox, 1))
+
+    return loopback_http(Serve)
+
+
+def _mails(count: int, headers: bytes = b"", body: bytes = b"hi\n") -> bytes:
+    return b"".join(b"From a@b Mon Jan  1 00:00:00 2024\nFrom: a@b\nSubject: x\nMessage-ID: <%d@b>\n%s\n%s"
+                    % (i, headers, body) for i in range(count))
+
+
+@pytest.mark.parametrize("mbox, needle", [
+    (_mails(100, b"X-A: b\n" * 2600), f"more than {MAX_THREAD_HEADER_LINES:,} header lines"),
+    (_mails(1, b"Subject: " + b"=?utf-8?q?a?= " * (MAX_MAIL_ENCODED_WORDS + 1) + b"\n"),
+     f"more than {MAX_MAIL_ENCODED_WORDS:,} encoded words"),
+    (_mails(60, b"Cc: " + b"=?utf-8?q?a?= " * 1800 + b"\n"), "encoded words in the headers of one thread"),
+])
+def test_headers_that_would_cost_the_parser_too_much_are_refused(mbox, needle):
+    with _serve_mbox(mbox) as srv:
+        t0 = time.monotonic()
+        with pytest.raises(UserError, match=needle):
+            fetch_thread(COVER, _url(srv), 10)
+        assert time.monotonic() - t0 < 2
+
+
+def test_millions_of_empty_gzip_members_are_refused(server):
+    class Members(_Base):
+        def do_GET(self):
+            empty = gzip.compress(b"", mtime=0)
+            self.mbox(gzip.compress(TALK) + empty * (lore_mod.MAX_GZIP_MEMBERS + 10))
+
+    server.handler = Members
+    with pytest.raises(UserError, match="gzip members"):
+        fetch_thread(COVER, _url(server), 10)
+
+
+def test_a_thread_at_the_caps_is_read():
+    with _serve_mbox(_mails(MAX_THREAD_MESSAGES, b"Cc: =?utf-8?q?Ren=C3=A9?= <r@b>\n")) as srv:
+        assert len(fetch_thread(COVER, _url(srv), 20)) == MAX_THREAD_MESSAGES
+
+
 def test_the_message_cap_is_stated_in_the_readme():
     readme = (ROOT / "README.md").read_text()
     assert f"{MAX_THREAD_MESSAGES:,}" in readme or str(MAX_THREAD_MESSAGES) in readme
@@ -391,7 +448,8 @@ def test_a_redirect_to_another_port_is_refused(server, elsewhere):
 
 
 @pytest.mark.parametrize("target", ["https://127.0.0.1:{port}/all/t.mbox.gz", "http://localhost:{port}/x",
-                                    "ftp://127.0.0.1/x", "file:///etc/passwd"])
+                                    "//127.0.0.2:{port}/x", "http://127.0.0.1:{port}@127.0.0.2:{port}/x",
+                                    "ftp://127.0.0.1/x", "file:///etc/passwd", "http://[::1]:{port}/x"])
 def test_a_redirect_to_another_scheme_or_host_is_refused(server, target):
     server.handler = _redirect_to(target.format(port=server.server_address[1]))
     rc, err, _, _ = review(_url(server), "--timeout", "5")

@@ -36,6 +36,7 @@ from ..common import UserError
 MAX_DOWNLOAD = 64 << 20  # bytes on the wire
 MAX_MBOX = 128 << 20  # decompressed thread
 MAX_REDIRECTS = 5  # lore needs one: from /all/<msgid>/ to the inbox holding it
+MAX_GZIP_MEMBERS = 10_000  # public-inbox sends one; millions of empty ones only burn time
 _CHUNK = 64 << 10  # one read from the socket
 _PIECE = 1 << 20  # most bytes one decompression step hands on
 _REDIRECTS = (301, 302, 303, 307, 308)
@@ -112,6 +113,7 @@ class _Decoder:
         self.what = what
         self.emit = emit
         self.size = 0
+        self.members = 0
         self.in_member = False
 
     def feed(self, data: bytes) -> None:
@@ -131,6 +133,10 @@ class _Decoder:
                 # A gzip file may hold several members; start on the next one.
                 self.in_member = False
                 data = self.decomp.unused_data
+                self.members += 1
+                if self.members >= MAX_GZIP_MEMBERS and data:
+                    raise UserError(f"{self.what}: more than {MAX_GZIP_MEMBERS:,} gzip members; "
+                                    "refusing it")
                 self.decomp = zlib.decompressobj(16 + zlib.MAX_WBITS)
             else:
                 data = self.decomp.unconsumed_tail
@@ -517,7 +523,9 @@ def _failed(fetch: _Fetch, exc: BaseException, body: bool) -> UserError:
         return UserError(f"{origin}: download failed ({_reason(exc)})")
     if isinstance(exc, (http.client.HTTPException, UnicodeError)):
         return UserError(f"{origin}: not a valid HTTP answer ({type(exc).__name__}: {_reason(exc)})")
-    return UserError(f"{origin}: server unreachable ({_reason(exc)})")
+    if fetch.clock.doing in ("looking up the server's name", "connecting"):
+        return UserError(f"{origin}: server unreachable ({_reason(exc)})")
+    return UserError(f"{origin}: connection failed while {fetch.clock.doing} ({_reason(exc)})")
 
 
 def _failures():

@@ -28,6 +28,11 @@ MAX_THREAD_MESSAGES = 5000
 # mail has 20 to 60): the parser's cost is per header, and 5,000 mails of
 # 3,000 headers each fit in 128 MiB.
 MAX_THREAD_HEADER_LINES = 250_000
+# Encoded words (=?utf-8?q?...?=) in the headers: at most this many in one
+# mail, and in all. Decoding them costs time per word, and within one
+# header it grows with the square of their number (email.header).
+MAX_MAIL_ENCODED_WORDS = 2_000
+MAX_THREAD_ENCODED_WORDS = 100_000
 
 _MSGID = lazy_re(r"^<?([^\s<>@/\\\"';`$|&()]+@[^\s<>@/\\\"';`$|&()]+)>?$")
 # An mbox separator: "From SENDER DATE", the date in asctime's shape. A line
@@ -321,16 +326,37 @@ def fetch_thread(msgid: str, lore_url: str, timeout: float = 30.0) -> list[Messa
     raws = splitter.close()
     if not any(raw.strip() for raw in raws):
         raise UserError(f"{msgid}: the server returned an empty thread")
-    if sum(_header_lines(raw) for raw in raws) > MAX_THREAD_HEADER_LINES:
+    _check_headers(raws, where)
+    messages = []
+    for i, raw in enumerate(raws):
+        raws[i] = b""  # the raw mail goes as its parsed form comes
+        messages.append(parse_message(raw, where))
+    return messages
+
+
+def _check_headers(raws: list[bytes], where: str) -> None:
+    """Refuse a thread whose headers would cost the parser too much."""
+    lines = words = 0
+    for raw in raws:
+        head = _header_block(raw)
+        lines += head.count(b"\n") + 1
+        found = head.count(b"=?")
+        if found > MAX_MAIL_ENCODED_WORDS:
+            raise UserError(f"{where}: a mail with more than {MAX_MAIL_ENCODED_WORDS:,} encoded words "
+                            "in its headers; refusing it")
+        words += found
+    if lines > MAX_THREAD_HEADER_LINES:
         raise UserError(f"{where}: more than {MAX_THREAD_HEADER_LINES:,} header lines in one thread; "
                         "refusing it")
-    return [parse_message(raw, where) for raw in raws]
+    if words > MAX_THREAD_ENCODED_WORDS:
+        raise UserError(f"{where}: more than {MAX_THREAD_ENCODED_WORDS:,} encoded words in the headers "
+                        "of one thread; refusing it")
 
 
-def _header_lines(raw: bytes) -> int:
-    """Lines above the first blank line (the whole mail when there is none)."""
+def _header_block(raw: bytes) -> bytes:
+    """The mail above its first blank line (all of it when there is none)."""
     end = raw.find(b"\n\n")
     crlf = raw.find(b"\r\n\r\n")
     if crlf >= 0 and (end < 0 or crlf < end):
         end = crlf
-    return raw.count(b"\n", 0, end if end >= 0 else len(raw)) + 1
+    return raw[:end] if end >= 0 else raw
