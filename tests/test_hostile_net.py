@@ -537,7 +537,9 @@ def tls_server(self_signed):
     ctx.load_cert_chain(cert, key)
     srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Thread)
     srv.daemon_threads = True
-    srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
+    # The handshake in the handler's thread, not in the accept loop, which a
+    # client that stops halfway would block (and shutdown() with it).
+    srv.socket = ctx.wrap_socket(srv.socket, server_side=True, do_handshake_on_connect=False)
     srv.hits = 0
     threading.Thread(target=srv.serve_forever, daemon=True).start()
     try:
@@ -562,6 +564,45 @@ def test_a_trusted_certificate_is_accepted(tls_server, self_signed):
                            env={"REQUESTS_CA_BUNDLE": str(cert)})
     assert_one_line(rc, err, "no patch found")
     assert tls_server.hits == 1
+
+
+def test_https_goes_through_a_connect_proxy_within_the_deadline(tls_server, self_signed, startup):
+    """https_proxy: a CONNECT tunnel (the proxy answers a byte at a time
+    when told to drip, and the deadline holds there too)."""
+    import socket
+
+    seen = []
+    drip = {"delay": 0.0}
+
+    class Proxy(_Base):
+        def do_CONNECT(self):
+            seen.append(self.path)
+            upstream = socket.create_connection(("127.0.0.1", tls_server.server_address[1]))
+            self.raw(b"HTTP/1.1 200 Connection established\r\n\r\n", drip["delay"])
+
+            def pump(src, dst):
+                try:
+                    while data := src.recv(65536):
+                        dst.sendall(data)
+                except OSError:
+                    pass
+                finally:
+                    dst.close()
+
+            threading.Thread(target=pump, args=(upstream, self.connection), daemon=True).start()
+            pump(self.connection, upstream)
+
+    _, cert = self_signed
+    url = f"https://127.0.0.1:{tls_server.server_address[1]}/all"
+    with loopback_http(Proxy) as proxy:
+        env = {"https_proxy": _url(proxy, ""), "no_proxy": "", "REQUESTS_CA_BUNDLE": str(cert)}
+        rc, err, _, _ = review(url, "--timeout", "5", env=env)
+        assert_one_line(rc, err, "no patch found")
+        assert seen == [f"127.0.0.1:{tls_server.server_address[1]}"] and tls_server.hits == 1
+        drip["delay"] = 0.1
+        rc, err, took, _ = review(url, "--timeout", "1.5", env=env)
+        assert_one_line(rc, err, "timed out after 1.5s (connecting through the proxy)")
+        assert_within(took, 1.5, startup)
 
 
 # The successful path, against the real public-inbox.

@@ -198,7 +198,7 @@ def _endpoint(url: str) -> tuple[str, str, int]:
     try:
         port = parts.port
     except ValueError:
-        raise UserError(f"bad port in URL {_origin(url)!r}") from None
+        raise UserError(f"{_origin(url)}: not a valid port in the URL (0 to 65535)") from None
     return scheme, (parts.hostname or "").lower(), port or (443 if scheme == "https" else 80)
 
 
@@ -223,14 +223,17 @@ def _reason(exc: BaseException) -> str:
     return lines[0][:120] if lines and lines[0].strip() else type(exc).__name__
 
 
-def _follow_any_redirect() -> bool:
+def _follow_any_redirect(clock: _Clock) -> bool:
     """git config tdxbot.follow-redirects, read only when a redirect leaves
-    the server (the common path runs no git)."""
+    the server (the common path runs no git), within the time left."""
     import subprocess
 
+    clock.doing = "reading git config tdxbot.follow-redirects"
     try:
         out = subprocess.run(["git", "config", "--type=bool", "--get", "tdxbot.follow-redirects"],
-                             capture_output=True, timeout=10).stdout
+                             capture_output=True, stdin=subprocess.DEVNULL, timeout=clock.left()).stdout
+    except subprocess.TimeoutExpired:
+        raise _Expired from None
     except (OSError, subprocess.SubprocessError):
         return False
     return out.strip() == b"true"
@@ -274,7 +277,7 @@ class _Fetch:
                 raise UserError(f"{_origin(url)}: redirect to a URL that is not http(s); refusing it")
             if not _same_origin(url, new):
                 if self.follow is None:
-                    self.follow = _follow_any_redirect()
+                    self.follow = _follow_any_redirect(self.clock)
                 if not self.follow:
                     raise UserError(f"{_origin(url)}: redirect to another server ({_origin(new)}); "
                                     "refusing it (git config tdxbot.follow-redirects true allows it)")
