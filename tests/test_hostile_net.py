@@ -449,7 +449,8 @@ def test_a_redirect_to_another_port_is_refused(server, elsewhere):
 
 @pytest.mark.parametrize("target", ["https://127.0.0.1:{port}/all/t.mbox.gz", "http://localhost:{port}/x",
                                     "//127.0.0.2:{port}/x", "http://127.0.0.1:{port}@127.0.0.2:{port}/x",
-                                    "ftp://127.0.0.1/x", "file:///etc/passwd", "http://[::1]:{port}/x"])
+                                    "ftp://127.0.0.1/x", "file:///etc/passwd", "http://[::1]:{port}/x",
+                                    "http://[::1", "http://127.0.0.1:99999/x"])
 def test_a_redirect_to_another_scheme_or_host_is_refused(server, target):
     server.handler = _redirect_to(target.format(port=server.server_address[1]))
     rc, err, _, _ = review(_url(server), "--timeout", "5")
@@ -631,15 +632,22 @@ def test_an_http_proxy_from_the_environment_is_used(server):
     assert server.hits == 1
 
 
-def test_a_body_cut_short_is_a_failed_download(server):
+@pytest.mark.parametrize("chunked", [False, True])
+def test_a_body_cut_short_is_a_failed_download(server, chunked):
     class Cut(_Base):
         def do_GET(self):
             body = gzip.compress((FIXTURES / "example-series.mbox").read_bytes())
             self.send_response(200)
-            self.send_header("Content-Length", str(len(body) + 1000))
-            self.end_headers()
-            self.raw(body)
+            if chunked:
+                self.send_header("Transfer-Encoding", "chunked")
+                self.end_headers()
+                self.raw(b"%x\r\n" % (len(body) + 1000) + body)
+            else:
+                self.send_header("Content-Length", str(len(body) + 1000))
+                self.end_headers()
+                self.raw(body)
 
     server.handler = Cut
     rc, err, _, _ = review(_url(server), "--timeout", "5")
-    assert_one_line(rc, err, "download failed (connection closed 1000 bytes short)")
+    assert_one_line(rc, err, "download failed (connection closed " +
+                    ("before the end of the body)" if chunked else "1000 bytes short)"))

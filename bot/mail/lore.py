@@ -271,10 +271,16 @@ class _Fetch:
             resp.close()
             if not location:
                 raise UserError(f"{_origin(url)}: redirect (HTTP {resp.status}) without a Location")
-            new = urllib.parse.urljoin(url, location.strip())
-            if urllib.parse.urlsplit(new).scheme.lower() not in ("http", "https") or \
-                    not urllib.parse.urlsplit(new).hostname:
-                raise UserError(f"{_origin(url)}: redirect to a URL that is not http(s); refusing it")
+            try:
+                new = urllib.parse.urljoin(url, location.strip())
+                bad = urllib.parse.urlsplit(new).scheme.lower() not in ("http", "https") or \
+                    not urllib.parse.urlsplit(new).hostname
+                _endpoint(new)
+            except (ValueError, UserError):
+                bad = True
+            if bad:
+                raise UserError(f"{_origin(url)}: redirect to a URL that is not a valid http(s) URL; "
+                                "refusing it")
             if not _same_origin(url, new):
                 if self.follow is None:
                     self.follow = _follow_any_redirect(self.clock)
@@ -522,7 +528,9 @@ def _failed(fetch: _Fetch, exc: BaseException, body: bool) -> UserError:
                          f"{urllib.parse.urlsplit(origin).hostname} ({why})")
     if isinstance(exc, ssl.SSLError):
         return UserError(f"{origin}: TLS failed ({exc.reason or _reason(exc)})")
-    if isinstance(exc, http.client.IncompleteRead) or body:
+    if isinstance(exc, http.client.IncompleteRead):
+        return UserError(f"{origin}: download failed (connection closed before the end of the body)")
+    if body:
         return UserError(f"{origin}: download failed ({_reason(exc)})")
     if isinstance(exc, (http.client.HTTPException, UnicodeError)):
         return UserError(f"{origin}: not a valid HTTP answer ({type(exc).__name__}: {_reason(exc)})")
