@@ -36,8 +36,9 @@ def build_parser():
     review.add_argument("--version", dest="series_version", type=int, metavar="N",
                         help="review version N of the series (default: newest complete)")
     _add_sender(review)
-    review.add_argument("--timeout", type=float, default=30.0, metavar="SECONDS",
-                        help="network timeout for lore requests (default 30)")
+    review.add_argument("--timeout", type=_seconds, default=30.0, metavar="SECONDS",
+                        help="deadline for the whole lore fetch: connect, headers, redirects and "
+                             "body together (default 30)")
 
     check = sub.add_parser("check", help="check your branch before sending it",
                            usage="tdxbot check [options] [REVISION...] [-- PATH...]",
@@ -144,8 +145,9 @@ def build_parser():
     b4review.add_argument("--lore-url", metavar="URL",
                           help="public-inbox to fetch the series from (default: git config "
                                "tdxbot.lore-url, else b4.midmask, else lore)")
-    b4review.add_argument("--timeout", type=float, default=30.0, metavar="SECONDS",
-                          help="network timeout for lore requests (default 30)")
+    b4review.add_argument("--timeout", type=_seconds, default=30.0, metavar="SECONDS",
+                          help="deadline for the whole lore fetch: connect, headers, redirects "
+                               "and body together (default 30)")
     _add_scope(b4review)
     return parser
 
@@ -162,6 +164,20 @@ def _add_common(p, formats=("text", "json", "checkpatch", "sarif")) -> None:
                    help="run only these rule ids (repeatable, comma-separated)")
     p.add_argument("--color", choices=("auto", "always", "never"), default="auto",
                    help="colour the text report (default auto: on a terminal, unless NO_COLOR is set)")
+
+
+def _seconds(text: str) -> float:
+    """--timeout: a number of seconds, more than 0 and finite."""
+    import argparse
+    import math
+
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"must be more than 0 seconds and finite: {text!r}")
+    return value
 
 
 def _add_scope(p) -> None:
