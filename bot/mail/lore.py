@@ -26,8 +26,6 @@ from __future__ import annotations
 import io
 import re
 import time
-import urllib.parse
-import zlib
 from typing import Callable
 
 from .. import __version__
@@ -108,6 +106,8 @@ class _Decoder:
     output, which it hands on in pieces of at most _PIECE bytes."""
 
     def __init__(self, limit: int, what: str, emit: Callable[[bytes], None]):
+        import zlib
+
         self.decomp = zlib.decompressobj(16 + zlib.MAX_WBITS)
         self.limit = limit
         self.what = what
@@ -117,6 +117,8 @@ class _Decoder:
         self.in_member = False
 
     def feed(self, data: bytes) -> None:
+        import zlib
+
         while data:
             self.in_member = True
             try:
@@ -175,6 +177,8 @@ class _Mbox:
 
 def _origin(url: str) -> str:
     """scheme://host[:port] of a URL, never with a user or password."""
+    import urllib.parse
+
     parts = urllib.parse.urlsplit(url)
     host = parts.hostname or ""
     if ":" in host:
@@ -188,11 +192,15 @@ def _origin(url: str) -> str:
 
 def shown_url(url: str) -> str:
     """A URL as messages show it: origin and path, never a user or password."""
+    import urllib.parse
+
     return _origin(url) + urllib.parse.urlsplit(url).path
 
 
 def _endpoint(url: str) -> tuple[str, str, int]:
     """(scheme, host, port) of an http(s) URL, the port filled in."""
+    import urllib.parse
+
     parts = urllib.parse.urlsplit(url)
     scheme = parts.scheme.lower()
     try:
@@ -246,6 +254,8 @@ class _Fetch:
     to the server they were given for)."""
 
     def __init__(self, base: str, timeout: float, follow_redirects: bool | None):
+        import urllib.parse
+
         self.clock = _Clock(timeout)
         self.clock.origin = _origin(base)
         self.base = base
@@ -263,6 +273,8 @@ class _Fetch:
     def request(self, method: str, url: str):
         """(response, final URL) after same-origin redirects, the response's
         headers read; close() the response."""
+        import urllib.parse
+
         for _ in range(MAX_REDIRECTS + 1):
             resp = self._one(method, url)
             if resp.status not in _REDIRECTS:
@@ -292,6 +304,8 @@ class _Fetch:
         raise UserError(f"{_origin(url)}: more than {MAX_REDIRECTS} redirects; refusing them")
 
     def _one(self, method: str, url: str):
+        import urllib.parse
+
         import http.client
 
         clock = self.clock
@@ -467,6 +481,8 @@ def _resolve(host: str, port: int, clock: _Clock) -> list:
 def _proxy_for(scheme: str, host: str) -> str | None:
     """The proxy the environment names for this request (http_proxy,
     https_proxy, all_proxy, no_proxy), as requests would use it."""
+    import urllib.parse
+
     import os
 
     if not any(k.lower().endswith("_proxy") for k in os.environ):
@@ -485,6 +501,8 @@ def _proxy_for(scheme: str, host: str) -> str | None:
 
 
 def _proxy_auth(proxy: str) -> list[str]:
+    import urllib.parse
+
     parts = urllib.parse.urlsplit(proxy)
     if parts.username is None:
         return []
@@ -516,6 +534,8 @@ def _tls_context():
 
 def _failed(fetch: _Fetch, exc: BaseException, body: bool) -> UserError:
     """The one line a failed transfer ends in."""
+    import urllib.parse
+
     import http.client
     import ssl
 
@@ -572,6 +592,8 @@ def stream_thread_mbox(base_url: str, msgid: str, sink: Callable[[bytes], None],
     """Hand the thread holding msgid, as decompressed mbox bytes in pieces,
     to sink; all of it within timeout seconds. follow_redirects: None reads
     git config tdxbot.follow-redirects when a redirect leaves the server."""
+    import urllib.parse
+
     base = base_url.rstrip("/")
     parts = urllib.parse.urlsplit(base)
     shown = shown_url(base)
