@@ -26,10 +26,8 @@ its reason; nothing outside the work tree is read or written.
 from __future__ import annotations
 
 import os
-import secrets
 import stat
 import subprocess
-import tempfile
 from typing import NamedTuple
 
 from ..common import UserError
@@ -235,9 +233,10 @@ def _folder(root: str, parts: list[str]) -> int:
         try:
             nxt = os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=fd)
         except OSError as exc:
+            link = _is_link(exc) and _lstat_is_link(name, fd)
             os.close(fd)
             where = printable("/".join(parts[:i + 1]))
-            if _is_link(exc):
+            if link:
                 raise Refused(f"{where} is a symbolic link; tdxbot does not write beyond one") from None
             raise Refused(f"{where}: {exc.strerror or exc}") from None
         os.close(fd)
@@ -246,9 +245,18 @@ def _folder(root: str, parts: list[str]) -> int:
 
 
 def _is_link(exc: OSError) -> bool:
+    """The errors open() with O_NOFOLLOW gives for a symbolic link (ELOOP,
+    or ENOTDIR with O_DIRECTORY; EMLINK on some BSDs)."""
     import errno
 
     return exc.errno in (errno.ELOOP, errno.ENOTDIR, errno.EMLINK)
+
+
+def _lstat_is_link(name: str, folder: int) -> bool:
+    try:
+        return stat.S_ISLNK(os.stat(name, dir_fd=folder, follow_symlinks=False).st_mode)
+    except OSError:
+        return False
 
 
 def _tracked(root: str, path: str) -> None:
@@ -273,7 +281,7 @@ def _read(root: str, path: str) -> Target:
             fd = os.open(parts[-1], os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC,
                          dir_fd=folder)
         except OSError as exc:
-            if _is_link(exc):
+            if _is_link(exc) and _lstat_is_link(parts[-1], folder):
                 raise Refused(f"{printable(path)} is a symbolic link; tdxbot does not replace one") from None
             raise Refused(f"{printable(path)}: cannot read it to fix it: {exc.strerror or exc}") from None
         with os.fdopen(fd, "rb") as fh:
@@ -339,6 +347,8 @@ def _write(root: str, path: str, text: str, target: Target) -> None:
         if not stat.S_ISREG(now.st_mode) or \
                 (now.st_dev, now.st_ino, now.st_size, now.st_mtime_ns) != target.identity:
             raise Refused(f"{printable(path)} changed while it was being fixed")
+        import secrets
+
         for _ in range(8):
             tmp = f".tdxbot-fix-{secrets.token_hex(6)}"
             try:
@@ -370,6 +380,8 @@ def fixes_diff(result: FixResult, root: str) -> str:
     """The fixes as `git diff` shows them once applied: git's own diff of two
     trees, the work tree's files and the fixed ones (made with a scratch
     index, so the real index and the work tree are not touched)."""
+    import tempfile
+
     if not result.texts:
         return ""
     with tempfile.TemporaryDirectory() as tmp:
@@ -383,7 +395,7 @@ def fixes_diff(result: FixResult, root: str) -> str:
                 mode = "100755" if result.targets[path].mode & 0o111 else "100644"
                 _git(root, "update-index", "--add", "--cacheinfo", f"{mode},{blob},{path}", env=env)
             trees.append(_git(root, "write-tree", env=env).decode().strip())
-        return _git(root, "diff", "--no-color", "--no-ext-diff", trees[0], trees[1], "--",
+        return _git(root, "diff", "--no-color", "--no-ext-diff", "--no-textconv", trees[0], trees[1], "--",
                     *sorted(result.texts)).decode("utf-8", "surrogateescape")
 
 

@@ -24,7 +24,6 @@ from __future__ import annotations
 import os
 import re
 import subprocess
-import tempfile
 from typing import Callable, NamedTuple
 
 from ..common import UserError, lazy_re
@@ -40,8 +39,13 @@ from .subjects import parse_subject
 # one (A^!, A^@, A^-).
 _LONE_REVISION = lazy_re(r"^(?![-^])(?!.*\.\.)(?!.*\^[!@-]\d*$).+$")
 # Whole post-image files larger than this are not attached: the rules then
-# see the hunks only (the kernel's largest C files are a few MB).
-MAX_POST_IMAGE = 8 << 20
+# see the hunks only (KVM's x86.c, among the largest files TDX patches touch,
+# is about 400 KB). Nor are those past a budget for the whole series: each
+# whole file costs the rules a parse (about 3 s for 7 MB), and a thousand
+# commits each changing one line of a 7 MB header would hold and parse
+# gigabytes.
+MAX_POST_IMAGE = 2 << 20
+MAX_POST_IMAGES = 32 << 20
 # git takes a file for binary when its first 8000 bytes hold a NUL.
 _GIT_BINARY_PROBE = 8000
 # A subject longer than this is cut (format-patch's is the commit's whole
@@ -369,6 +373,8 @@ def commit_mails(root: str, commits: list[str], numbers: dict[str, tuple[int, in
         cmd.append("--no-mailmap")
     signature = b"\n-- \n" + _git_version(root) + b"\n"
     first = f"<{tag}-1-tdxbot-check@localhost>"
+    import tempfile
+
     with tempfile.TemporaryFile() as err:
         proc = subprocess.Popen(cmd, cwd=root, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err)
         _feed(proc, "".join(c + "\n" for c in commits).encode())
@@ -499,14 +505,16 @@ def _git_version(root: str) -> bytes:
 
 
 def _blobs(root: str, ids: list[str]) -> dict[str, tuple[str | None, bytes]]:
-    """Each blob as (its text, or None past MAX_POST_IMAGE; its first bytes,
-    where git looks for a NUL), from one `git cat-file --batch`."""
+    """Each blob as (its text, or None past MAX_POST_IMAGE or the budget of
+    MAX_POST_IMAGES; its first bytes, where git looks for a NUL), from one
+    `git cat-file --batch`."""
     out: dict[str, tuple[str | None, bytes]] = {}
     if not ids:
         return out
     proc = subprocess.Popen(["git", "cat-file", "--batch"], cwd=root, stdin=subprocess.PIPE,
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     _feed(proc, "".join(i + "\n" for i in ids).encode())
+    held = 0
     try:
         for want in ids:
             header = proc.stdout.readline().split()
@@ -515,7 +523,8 @@ def _blobs(root: str, ids: list[str]) -> dict[str, tuple[str | None, bytes]]:
                     break
                 continue  # missing, or not a blob
             size = int(header[2])
-            if size <= MAX_POST_IMAGE:
+            if size <= MAX_POST_IMAGE and held + size <= MAX_POST_IMAGES:
+                held += size
                 data = proc.stdout.read(size)
                 out[want] = (data.decode("utf-8", "surrogateescape"), data[:_GIT_BINARY_PROBE])
             else:
@@ -547,6 +556,7 @@ def _build(root: str, patches, listed: dict[str, Listed], range_text: str, notes
     out, raws = [], []
     unread: list[Unread] = []
     binary: list[tuple[int, str, str]] = []  # (position in out, path, why)
+    spent = over_budget = 0
     for commit, raw in patches:
         if raw is None:
             why = f"its mail is larger than {MAX_MESSAGE_BYTES >> 20} MiB"
@@ -568,6 +578,11 @@ def _build(root: str, patches, listed: dict[str, Listed], range_text: str, notes
         for diff in patch.files:
             mode, blob = blob_of.get(diff.path, (b"", ""))
             text, head = blobs.get(blob, (None, b""))
+            if not (diff.is_deleted or diff.is_binary) and blob in blobs:
+                spent += len(text) if text is not None else 0
+                if text is None or spent > MAX_POST_IMAGES:
+                    over_budget += 1
+                    text = None
             if diff.is_binary and not diff.is_deleted:
                 binary.append((len(out), diff.path, _binary_why(head, mode)))
             if diff.is_deleted or diff.is_binary or mode not in _REGULAR_MODES:
@@ -587,6 +602,10 @@ def _build(root: str, patches, listed: dict[str, Listed], range_text: str, notes
         unread.append(Unread(patch.index, patch.message_id, path, why))
         notes.append(f"not read: {printable(path)} in [{patch.index}/{patch.total}] "
                      f"{printable(patch.title)[:60]}: {why}; no rule read its code")
+    if over_budget:
+        notes.append(f"{over_budget} changed file(s) were read from their hunks only: whole files are "
+                     f"attached up to {MAX_POST_IMAGE >> 20} MiB each and {MAX_POST_IMAGES >> 20} MiB for "
+                     "the series")
     title = cover.title if cover is not None else (title if title is not None else out[0].title)
     series = Series(title=title, version=out[0].version, total=total, cover=cover, patches=tuple(out))
     return GitSeries(series, root, notes, range_text, {p.index: raw for p, raw in zip(out, raws)},
