@@ -4,8 +4,8 @@ shows as a rising cost per commit (issue 22: 300 TDX commits took 15 s,
 1,000 took 161 s and 224 MB; 10,000 commits that do not touch TDX took
 165 s and 724 MB only to say "nothing to check").
 
-    python bench/check_speed.py [--sizes 300,1000,10000] [--kinds tdx,other]
-                                [--select RULE,...] [--cap SECONDS]
+    python bench/check_speed.py [--sizes 300,1000,10000] [--kinds tdx,other,grow]
+                                [--select RULE,...] [--cap SECONDS] [--scope-in-git]
 
 Each repository is generated with `git fast-import` (a base tree, then one
 commit per change): `tdx` commits each change one line of one of 40 TDX C
@@ -14,6 +14,13 @@ cost of a commit does not grow with the history. Each run is one
 `tdxbot check master..topic` subprocess, timed, with the peak RSS of the
 largest process it waited for (os.wait4). A run still going at --cap
 seconds (default 600) is killed and shown as over the cap.
+
+`grow` commits each append a function to one TDX file, so every patch's
+whole file is larger than the last: the rules' cost per patch grows with
+the file (facts.c indexes the whole file), which no git side can change.
+--scope-in-git times what `check` costs once the pipeline passes its scope
+to load_git_series: commits outside TDX are judged from git's listing and
+never made into mails (load_git_series alone, in a subprocess).
 """
 from __future__ import annotations
 
@@ -81,13 +88,26 @@ def make_repo(path: str, count: int, kind: str) -> None:
     subprocess.run(["git", "checkout", "-q", "topic"], cwd=path, check=True)
 
 
-def run(path: str, select: str | None, cap: float) -> tuple[float, float, int, str]:
+SCOPE_IN_GIT = """
+from tdxbot.lint import split_by_scope
+from tdxbot.mail import load_git_series
+try:
+    gs = load_git_series(["master..topic"], [], scope=lambda root: split_by_scope)
+    print(f"{len(gs.series.patches)} in scope, {len(gs.left_out)} left out", file=__import__("sys").stderr)
+except Exception as exc:
+    print(exc, file=__import__("sys").stderr)
+"""
+
+
+def run(path: str, select: str | None, cap: float, scope_in_git: bool = False) -> tuple[float, float, int, str]:
     """(seconds, peak MB, exit status, last stderr line) of one check."""
     env = dict(os.environ, HOME=path, GIT_CONFIG_NOSYSTEM="1")
     env.pop("TDXBOT_DEBUG", None)
     cmd = [sys.executable, "-m", "tdxbot", "check", "master..topic", "--format", "json"]
     if select:
         cmd += ["--select", select]
+    if scope_in_git:
+        cmd = [sys.executable, "-c", SCOPE_IN_GIT]
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         t0 = time.perf_counter()
         proc = subprocess.Popen(cmd, cwd=path, env=env, stdout=out, stderr=err)
@@ -113,6 +133,9 @@ def main() -> int:
     ap.add_argument("--select", default="tdx-sw-code-as-mask,tdx-unbounded-retry,changelog-voice",
                     help="rules to run ('' for all)")
     ap.add_argument("--cap", type=float, default=600)
+    ap.add_argument("--scope-in-git", action="store_true",
+                    help="time load_git_series with the TDX scope alone (what check costs once the "
+                         "pipeline passes it)")
     args = ap.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     print(f"{'kind':<6} {'commits':>8} {'seconds':>9} {'ms/commit':>10} {'peak MB':>8} {'rc':>3}  note")
@@ -121,7 +144,7 @@ def main() -> int:
             with tempfile.TemporaryDirectory() as tmp:
                 repo = os.path.join(tmp, "linux")
                 make_repo(repo, count, kind)
-                took, mb, rc, note = run(repo, args.select or None, args.cap)
+                took, mb, rc, note = run(repo, args.select or None, args.cap, args.scope_in_git)
             per = took / count * 1000
             print(f"{kind:<6} {count:>8} {took:>9.2f} {per:>10.2f} {mb:>8.0f} {rc:>3}  {note[:70]}",
                   flush=True)

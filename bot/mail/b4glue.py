@@ -43,6 +43,7 @@ B4_INTERNALS = (
     ("b4.ez", "is_prep_branch", "is this a `b4 prep` branch"),
     ("b4.ez", "get_prep_branch_as_patches:movefrom,addtracking,expandprereqs",
      "the prep branch as cover letter plus patches"),
+    ("b4.ez", "get_series_start", "where a prep series starts, for the range to check instead"),
 )
 # Attributes of objects b4 builds at run time (checked on a real mailbox).
 B4_RUNTIME_ATTRIBUTES = (
@@ -326,9 +327,13 @@ def prep_branch_patches():
         except SystemExit:
             return None
         except UnicodeDecodeError:
+            try:
+                start = b4.ez.get_series_start() or "BASE"
+            except Exception:  # noqa: BLE001 - only for the hint
+                start = "BASE"
             raise UserError("b4 cannot turn this prep branch into mails: a commit changes text that "
-                            "is not UTF-8; check its commits as a range instead (tdxbot check "
-                            "BASE..HEAD)") from None
+                            "is not UTF-8; check its commits as a range instead: tdxbot check "
+                            f"{printable(start)[:40]}..HEAD") from None
         except RuntimeError as exc:
             raise UserError(f"b4 could not turn the prep branch into patches: {exc}") from None
     return [(commit, msg.as_bytes()) for commit, msg in patches]

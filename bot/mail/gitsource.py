@@ -122,7 +122,10 @@ def load_git_series(revs: list[str] | None = None, paths: list[str] | None = Non
                 patches = _touching(root, patches, paths)
                 range_text += " -- " + " ".join(paths)
             # A prep series cut by paths keeps the numbers it will be sent with.
-            return _prep_series(root, patches, range_text, notes, renumber=not paths)
+            gs = _prep_series(root, patches, range_text, notes, renumber=not paths)
+            if split is not None:
+                gs.series, gs.left_out = split(gs.series)
+            return gs
     if not revs:
         proc = subprocess.run(["git", "rev-parse", "--abbrev-ref", "--symbolic-full-name", "@{upstream}"],
                               cwd=root, capture_output=True)
@@ -289,6 +292,8 @@ def _range_series(root: str, commits: list[str], range_text: str, notes: list[st
                                       patches=tuple(stand_ins[sha] for sha in order)))
         keep = {id(p) for p in kept.patches}
         checked = [sha for sha in order if id(stand_ins[sha]) in keep]
+        if not checked:  # nothing in scope: the caller says so
+            return GitSeries(kept._replace(patches=()), root, notes, range_text, {}, tuple(left_out))
     patches = list(commit_mails(root, checked, numbers, subjects, tag, MAX_MESSAGE_BYTES))
     title = parse_subject(subjects[order[0]]).title
     return _build(root, patches, listed, range_text, notes, left_out, title=title, total=total,
