@@ -324,6 +324,29 @@ def test_a_file_swapped_for_a_link_between_reading_and_writing_is_left(repo, tmp
     assert not result.texts
 
 
+def _read_only(folder: Path):
+    """Make folder unwritable (root ignores modes: the immutable flag); returns the undo."""
+    if os.geteuid() != 0:
+        folder.chmod(0o555)
+        return lambda: folder.chmod(0o755)
+    if shutil.which("chattr") is None or \
+            subprocess.run(["chattr", "+i", str(folder)], capture_output=True).returncode:
+        pytest.skip("no way to make a folder read-only for root here")
+    return lambda: subprocess.run(["chattr", "-i", str(folder)], capture_output=True)
+
+
+def test_a_folder_that_cannot_be_written_is_a_reason_not_a_crash(repo):
+    _bad_commit(repo)
+    line = _added_line(repo, "if (ret & TDX_SW_ERROR)")
+    review, root = _review_with_fix(repo, TDX_C, line, 5, 23, "(ret & TDX_SW_ERROR) == TDX_SW_ERROR")
+    undo = _read_only(repo.path / TDX_DIR)
+    try:
+        (outcome,) = _fix_by_hand(review, root).outcomes
+    finally:
+        undo()
+    assert not outcome.done and outcome.why.startswith(f"cannot write {TDX_C}: "), outcome.why
+
+
 # -- a carriage return git does not count as a line break ------------------------------
 
 

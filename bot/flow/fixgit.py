@@ -328,11 +328,13 @@ def write_fixes(result: FixResult, root: str) -> None:
     for path in list(result.texts):
         try:
             _write(root, path, result.texts[path][1], result.targets[path])
-        except Refused as exc:
+        except (Refused, OSError) as exc:
+            why = str(exc) if isinstance(exc, Refused) else \
+                f"cannot write {printable(path)}: {exc.strerror or exc}"
             del result.texts[path]
             for i, o in enumerate(result.outcomes):
                 if o.done and any(e.path == path for e in o.finding.fix):
-                    result.outcomes[i] = Outcome(o.finding, False, str(exc))
+                    result.outcomes[i] = Outcome(o.finding, False, why)
 
 
 def _write(root: str, path: str, text: str, target: Target) -> None:

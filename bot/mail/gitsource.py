@@ -52,6 +52,8 @@ _GIT_BINARY_PROBE = 8000
 # first paragraph).
 MAX_GIT_SUBJECT = 4000
 _REGULAR_MODES = (b"100644", b"100755")
+# Files of one commit the listing keeps (lint.limits stops at 2,000).
+MAX_LISTED_FILES = 4096
 
 
 class Unread(NamedTuple):
@@ -217,40 +219,62 @@ class Listed(NamedTuple):
 
 def _listing(root: str, commits: list[str]) -> dict[str, Listed]:
     """Each commit's subject and the files it changes, from one `git log
-    --raw -z` (renames found as the mails find them)."""
-    data = _git_bytes(root, "log", "--no-walk=unsorted", "--stdin", "-z", "--raw", "--no-abbrev",
-                      "--find-renames", "--no-relative", "--encoding=utf-8", "--format=%H%x00%s",
-                      stdin="".join(c + "\n" for c in commits).encode())
-    tokens = data.split(b"\0")
+    --raw -z` (renames found as the mails find them), read as git writes
+    it. A commit keeps at most MAX_LISTED_FILES files: one that changes more
+    is too large to review anyway (lint.limits), and the listing of a range
+    of such commits is never held whole."""
+    import tempfile
+
     out: dict[str, Listed] = {}
-    i, n = 0, len(tokens)
-    while i + 1 < n:
-        sha = tokens[i].strip().decode("ascii", "replace")
-        subject = tokens[i + 1].decode("utf-8", "replace")
-        i += 2
-        entries = []
-        # A raw entry starts ':' (the first one after a newline); paths are
-        # taken by count, never by their look.
-        while i < n and tokens[i].lstrip(b"\n").startswith(b":"):
-            meta = tokens[i].lstrip(b"\n")[1:].split()
-            status = meta[4][:1].decode("ascii", "replace") if len(meta) >= 5 else "?"
-            two = status in ("R", "C")
-            names = [t.decode("utf-8", "replace") for t in tokens[i + 1:i + 2 + two]]
-            i += 2 + two
-            if len(meta) < 5 or len(names) != 1 + two:
-                break
-            path, old = (names[1], names[0]) if two else (names[0], None)
-            entries.append((status, meta[1], meta[3].decode("ascii", "replace"), path, old))
-        out[sha] = Listed(subject, tuple(entries))
+    with tempfile.TemporaryFile() as err:
+        proc = subprocess.Popen(["git", "log", "--no-walk=unsorted", "--stdin", "-z", "--raw", "--no-abbrev",
+                                 "--find-renames", "--no-relative", "--encoding=utf-8", "--format=%H%x00%s"],
+                                cwd=root, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err)
+        _feed(proc, "".join(c + "\n" for c in commits).encode())
+        try:
+            tokens = _tokens(proc.stdout)
+            token = next(tokens, None)
+            while token is not None:
+                sha = token.strip().decode("ascii", "replace")
+                subject = next(tokens, b"").decode("utf-8", "replace")
+                entries = []
+                token = next(tokens, None)
+                # A raw entry starts ':' (the first one after a newline); paths
+                # are taken by count, never by their look.
+                while token is not None and token.lstrip(b"\n").startswith(b":"):
+                    meta = token.lstrip(b"\n")[1:].split()
+                    status = meta[4][:1].decode("ascii", "replace") if len(meta) >= 5 else "?"
+                    two = status in ("R", "C")
+                    names = [next(tokens, b"").decode("utf-8", "replace") for _ in range(1 + two)]
+                    if len(meta) >= 5 and len(entries) < MAX_LISTED_FILES:
+                        path, old = (names[1], names[0]) if two else (names[0], None)
+                        entries.append((status, meta[1], meta[3].decode("ascii", "replace"), path, old))
+                    token = next(tokens, None)
+                out[sha] = Listed(subject, tuple(entries))
+        finally:
+            proc.stdout.close()
+            status = proc.wait()
+        if status:
+            err.seek(0)
+            detail = err.read(65536).decode("utf-8", "replace").strip().splitlines()
+            raise UserError(f"git log: {printable(detail[-1] if detail else 'failed')}")
     return out
 
 
-def _git_bytes(root: str, *args: str, stdin: bytes | None = None) -> bytes:
-    proc = subprocess.run(["git", *args], cwd=root, input=stdin, capture_output=True)
-    if proc.returncode:
-        detail = proc.stderr.decode("utf-8", "replace").strip().splitlines()
-        raise UserError(f"git {args[0]}: {printable(detail[-1] if detail else 'failed')}")
-    return proc.stdout
+def _tokens(stream, size: int = 1 << 16, longest: int = 1 << 16):
+    """The NUL-separated pieces of a stream, read a block at a time; a piece
+    is cut at `longest` bytes (a subject can be a whole paragraph)."""
+    rest = b""
+    while True:
+        block = stream.read(size)
+        if not block:
+            break
+        pieces = block.split(b"\0")
+        pieces[0] = rest + pieces[0][:max(longest - len(rest), 0)]
+        rest = pieces.pop()[:longest]
+        yield from pieces
+    if rest:
+        yield rest
 
 
 def _range_series(root: str, commits: list[str], range_text: str, notes: list[str],
