@@ -171,8 +171,17 @@ def _as_series_range(root: str, revs: list[str]) -> list[str]:
 
 
 def _rev_list(root: str, revs: list[str], paths: list[str]) -> list[str]:
-    """The commits, oldest first, as `git rev-list` picks them."""
-    return _git_lines(root, "rev-list", "--reverse", *revs, "--", *paths)
+    """The commits, oldest first, as `git rev-list` picks them (an option
+    such as --parents adds words after each: the first is the commit)."""
+    commits = [ln.split()[0] for ln in _git_lines(root, "rev-list", "--reverse", *revs, "--", *paths)]
+    odd = next((c for c in commits if not _COMMIT_ID.match(c)), None)
+    if odd is not None:
+        raise UserError(f"git rev-list printed {printable(odd)[:40]!r} where a commit was due: pass "
+                        "revisions and limits, not options that change what it prints")
+    return commits
+
+
+_COMMIT_ID = lazy_re(r"^[0-9a-f]{40}(?:[0-9a-f]{24})?$")
 
 
 # -- shallow clones ------------------------------------------------------------------
