@@ -6,7 +6,9 @@ An Edit replaces a span of a post-image file, given as (line, byte column)
 positions, 1-based lines and 0-based columns into the line's UTF-8 bytes
 (what tree-sitter gives). Applying edits to a file's text, checking that the
 result still parses, and rendering them for JSON and SARIF live here; the
-git side (`tdxbot check --fix` and `--diff`) is in fixgit.py.
+git side (`tdxbot check --fix` and `--diff`) is in fixgit.py. Lines are
+counted as git counts them (only a newline ends one), so a line number from
+a patch or from `git diff` names the same line here.
 """
 from __future__ import annotations
 
@@ -44,29 +46,46 @@ def insert_line(path: str, before: int, text: str) -> Edit:
     return Edit(path, before, 0, before, 0, text + "\n")
 
 
-def _offsets(lines: list[bytes]) -> list[int]:
-    out, at = [], 0
-    for ln in lines:
-        out.append(at)
-        at += len(ln)
-    out.append(at)
-    return out
+def _line_starts(data: bytes) -> list[int]:
+    """The byte offset where each line starts, counting lines the way git
+    does: only '\\n' ends a line (a lone '\\r', a form feed or any other
+    break is part of its line). One more entry: the end of the data."""
+    starts = [0]
+    at = data.find(b"\n")
+    while at >= 0:
+        starts.append(at + 1)
+        at = data.find(b"\n", at + 1)
+    if starts[-1] != len(data):
+        starts.append(len(data))  # a last line without its newline
+    return starts
+
+
+def _span(data: bytes, starts: list[int], edit: Edit) -> tuple[int, int]:
+    """The byte span an edit replaces. A position past the end of its line
+    or of the file is an error, never moved to somewhere that fits."""
+    def offset(line: int, column: int) -> int:
+        if line == len(starts) and column == 0:
+            return len(data)  # an insertion at the very end
+        if not 1 <= line < len(starts):
+            raise ValueError(f"{edit.path}:{line}: the fix is past the end of the file")
+        start, end = starts[line - 1], starts[line]
+        if not 0 <= column <= end - start:
+            raise ValueError(f"{edit.path}:{line}: the fix is past the end of the line")
+        return start + column
+    start, end = offset(edit.line, edit.column), offset(edit.end_line, edit.end_column)
+    if end < start:
+        raise ValueError(f"{edit.path}:{edit.line}: the fix ends before it starts")
+    return start, end
 
 
 def apply(text: str, edits: Iterable[Edit]) -> str:
     """text with the edits applied; edits must not overlap (later ones in
-    the file go first, so earlier positions stay valid)."""
+    the file go first, so earlier positions stay valid). Lines are counted
+    as git counts them, so an edit lands on the line `git diff` and the
+    patch number it; a position that is not in the text is a ValueError."""
     data = text.encode("utf-8", "surrogateescape")
-    lines = data.splitlines(keepends=True)
-    starts = _offsets(lines)
-
-    def offset(line: int, column: int) -> int:
-        if line - 1 >= len(lines):
-            return len(data)
-        return starts[line - 1] + min(column, len(lines[line - 1]))
-
-    spans = sorted(((offset(e.line, e.column), offset(e.end_line, e.end_column), e) for e in edits),
-                   key=lambda s: s[0], reverse=True)
+    starts = _line_starts(data)
+    spans = sorted((_span(data, starts, e) + (e,) for e in edits), key=lambda s: s[0], reverse=True)
     last = len(data) + 1
     for start, end, edit in spans:
         if end > last:
@@ -108,7 +127,10 @@ def preview(edits: list[Edit], line_text, limit: int = 6) -> list[str] | None:
     if any(t is None for t in old):
         return None
     shifted = [e._replace(line=e.line - lo + 1, end_line=e.end_line - lo + 1) for e in edits]
-    new = apply("\n".join(old) + "\n", shifted).split("\n")[:-1]
+    try:
+        new = apply("\n".join(old) + "\n", shifted).split("\n")[:-1]
+    except ValueError:  # an edit that does not fit the lines shown: no preview
+        return None
     body = [ln for ln in difflib.unified_diff(old, new, lineterm="", n=context)][2:]
     body = [ln for ln in body if not ln.startswith("@@")]
     return body if 0 < len(body) <= limit else None

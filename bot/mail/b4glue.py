@@ -2,8 +2,10 @@
 
 b4 has no stable library API: tdxbot uses b4 0.16's LoreMailbox to put a
 thread's series together (cover letter, N/M numbering, versions, partial
-re-rolls) and its git helpers to turn commits into the mails `b4 send`
-would write. Every b4 name tdxbot touches is listed in B4_INTERNALS, and a
+re-rolls) and b4 prep's own view of a prep branch (cover letter and
+patches). Other commits become mails without b4: one `git log` for the
+whole range (gitsource.commit_mails), where b4 runs two git processes per
+commit. Every b4 name tdxbot touches is listed in B4_INTERNALS, and a
 test checks each against the installed b4, so an upgrade that changes one
 fails in CI instead of in a user's review.
 
@@ -38,10 +40,10 @@ B4_INTERNALS = (
     ("b4", "LoreMailbox.add_message", "adds one email.message.Message"),
     ("b4", "LoreMailbox.get_series:revision,codereview_trailers", "one revision's series"),
     ("b4", "LoreMessage.get_payload", "the whole body of a mail, to restore a trimmed one"),
-    ("b4", "git_range_to_patches:gitdir,start,end,revision,msgid_tpt", "commits as mails"),
     ("b4.ez", "is_prep_branch", "is this a `b4 prep` branch"),
     ("b4.ez", "get_prep_branch_as_patches:movefrom,addtracking,expandprereqs",
      "the prep branch as cover letter plus patches"),
+    ("b4.ez", "get_series_start", "where a prep series starts, for the range to check instead"),
 )
 # Attributes of objects b4 builds at run time (checked on a real mailbox).
 B4_RUNTIME_ATTRIBUTES = (
@@ -349,28 +351,8 @@ def plan_series_in_child(messages: list[Message], version: int | None, where: st
 # -- git ---------------------------------------------------------------------------
 
 
-def range_patches(root: str, start: str, end: str, tag: str):
-    """The commits start..end as (commit, EmailMessage), the mails
-    format-patch would write, threaded like git send-email does (every patch
-    a reply to the first). Runs git in the current folder, as b4 does."""
-    import b4
-
-    setup()
-    with redirect_stdout(io.StringIO()), redirect_stderr(io.StringIO()):
-        try:
-            patches = b4.git_range_to_patches(root, start, end, revision=1,
-                                              msgid_tpt=f"<{tag}-%s-tdxbot-check@localhost>")
-        except RuntimeError as exc:
-            raise UserError(f"could not turn {start[:12]}..{end[:12]} into patches: {exc}") from None
-    first = patches[0][1]["Message-Id"] if patches else None
-    for _commit, msg in patches[1:]:
-        msg["In-Reply-To"] = first
-        msg["References"] = first
-    return patches
-
-
 def prep_branch_patches():
-    """The current `b4 prep` branch as (commit, EmailMessage) pairs, cover
+    """The current `b4 prep` branch as (commit, mail bytes) pairs, cover
     letter first; None when this is no prep branch."""
     import b4.ez
 
@@ -383,6 +365,14 @@ def prep_branch_patches():
                 movefrom=False, addtracking=False, expandprereqs=False)
         except SystemExit:
             return None
+        except UnicodeDecodeError:
+            try:
+                start = b4.ez.get_series_start() or "BASE"
+            except Exception:  # noqa: BLE001 - only for the hint
+                start = "BASE"
+            raise UserError("b4 cannot turn this prep branch into mails: a commit changes text that "
+                            "is not UTF-8; check its commits as a range instead: tdxbot check "
+                            f"{printable(start)[:40]}..HEAD") from None
         except RuntimeError as exc:
             raise UserError(f"b4 could not turn the prep branch into patches: {exc}") from None
-    return patches
+    return [(commit, msg.as_bytes()) for commit, msg in patches]

@@ -10,6 +10,13 @@ change, and a logical location names the commit message it is about.
 Fingerprints hash what stays put when unrelated lines move: the rule, the
 file (or the commit's title), the offending line's text with its spacing
 normalised, and the how-many-th such finding it is; never a line number.
+
+Paths come from mail, which anyone can write. An artifact URI is always a
+relative reference under %SRCROOT%: backslashes count as separators, '..',
+'.' and empty steps are dropped (never climbed), and every byte a URI path
+may not hold as is is percent-encoded, ':' included, so no scheme, drive
+letter or absolute path survives. A path that needed more than encoding
+keeps no fix, and the path as written is named in the result's properties.
 """
 from __future__ import annotations
 
@@ -79,11 +86,13 @@ def _result(f: Finding, review: Review, rule_index: int, seen: dict[str, int]) -
               "message": {"text": f.message}}
     properties: dict = {}
     if f.path is not None and f.line is not None:
-        region: dict = {"startLine": f.line}
+        region: dict = {"startLine": max(f.line, 1)}
         if f.source_text is not None:
             region["snippet"] = {"text": f.source_text}
         location = {"physicalLocation": _physical(f.path, region)}
         where = f.path
+        if not _plain(f.path):
+            properties["pathAsWritten"] = f.path.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
     else:
         what, where = _commit_place(f, patch, series.title)
         result["message"]["text"] = f"{what}: {f.message}"
@@ -102,10 +111,12 @@ def _result(f: Finding, review: Review, rule_index: int, seen: dict[str, int]) -
         properties["changelogLine"] = f.changelog_line + 1
     if f.already_raised:
         properties["alreadyRaised"] = True
-    if f.fix and patch is not None:
+    if f.fix and patch is not None and all(_plain(e.path) for e in f.fix):
         lines = {(d.path, ln.new_no): ln.text for d in patch.files for ln in d.added_lines()}
-        result["fixes"] = [sarif_fix(list(f.fix), f"Fix: {f.message}",
-                                     lambda path, line: lines.get((path, line), ""))]
+        fix = sarif_fix(list(f.fix), f"Fix: {f.message}", lambda path, line: lines.get((path, line), ""))
+        for change in fix["artifactChanges"]:
+            change["artifactLocation"]["uri"] = artifact_uri(change["artifactLocation"]["uri"])
+        result["fixes"] = [fix]
     if properties:
         result["properties"] = properties
     return result
@@ -124,7 +135,26 @@ def _commit_place(f: Finding, patch: Patch | None, series_title: str) -> tuple[s
 
 
 def _physical(path: str, region: dict) -> dict:
-    return {"artifactLocation": {"uri": path, "uriBaseId": "%SRCROOT%"}, "region": region}
+    return {"artifactLocation": {"uri": artifact_uri(path), "uriBaseId": "%SRCROOT%"}, "region": region}
+
+
+_UNSAFE_STEPS = ("", ".", "..")
+
+
+def artifact_uri(path: str) -> str:
+    """A relative URI reference for a repository path, that cannot point
+    outside %SRCROOT%: see the module's docstring."""
+    from urllib.parse import quote
+
+    steps = [s for s in path.replace("\\", "/").split("/") if s not in _UNSAFE_STEPS]
+    if not steps:
+        return "COMMIT_MSG"
+    return "/".join(quote(s.encode("utf-8", "surrogateescape"), safe="") for s in steps)
+
+
+def _plain(path: str) -> bool:
+    """A path its URI names without any step dropped (only encoded)."""
+    return bool(path) and "\\" not in path and not any(s in _UNSAFE_STEPS for s in path.split("/"))
 
 
 def _first_added(patch: Patch | None) -> tuple[str, dict]:
