@@ -122,6 +122,58 @@ def huge_header(size: int) -> bytes:
                      f"<r{i}@example.org>" for i in range(size // 20)) + "\n")
 
 
+def _changelog_patch(subject: str, changelog: str, lines: list[str]) -> bytes:
+    return _mail(subject, changelog + "\n\nSigned-off-by: Eve Example <eve@example.org>\n---\n" +
+                 _new_file(TDX_C, lines))
+
+
+def many_conversions(count: int) -> bytes:
+    """A pr_err() of count %s and a quoted changelog line that shares its
+    words but that it cannot print (issue 22: 662 bytes, minutes)."""
+    fmt = "tdx: " + " ".join(["%s"] * count) + " failed\\n"
+    code = [f'\tpr_err("{fmt}", ' + ", ".join(["x"] * count) + ");"]
+    return _changelog_patch("[PATCH] x86/virt/tdx: Print more",
+                            "The message reads:\n\n  tdx: failed " + " ".join(["a"] * (count + 6)), code)
+
+
+def long_changelog_line(size: int, unit: str) -> bytes:
+    """One changelog line of size characters made of unit (a 32 KB line cost
+    function-parens 18 s; 128 KB of a URL-like word, changelog-typo 47 s)."""
+    return _changelog_patch("[PATCH] x86/virt/tdx: Long changelog", unit * (size // len(unit)), ["int x;"])
+
+
+def unending_conversion(size: int) -> bytes:
+    """A string literal of one printf conversion that never ends, under
+    every bound ("%000...0!", 20 s a line for changelog-typo's pattern)."""
+    return _patch("[PATCH] x86/virt/tdx: A format", ['\tpr_info("%' + "0" * size + '!");'])
+
+
+def init_words(size: int) -> bytes:
+    """A declaration line of '__init __init ...' (tdx-init-section, 29 s at 40 KB)."""
+    return _patch("[PATCH] x86/virt/tdx: Init", ["static " + "__init " * (size // 7) + "int"])
+
+
+def brackets_subject(count: int) -> bytes:
+    """A subject of count '[' (b4's subject parser is cubic in its length)."""
+    cover = _mail("[" * count + "PATCH 0/1] x86/virt/tdx: Brackets", "Cover.", msgid="bs-0@example.org")
+    first = _patch("[PATCH 1/1] x86/virt/tdx: One", ["int x;"]).replace(
+        b"Message-ID: <p@example.org>", b"Message-ID: <bs-1@example.org>\nIn-Reply-To: <bs-0@example.org>")
+    return b"From nobody Mon Sep 14 09:00:00 2026\n" + cover + b"\nFrom nobody Mon Sep 14 09:00:01 2026\n" + first
+
+
+def outlook_replies(count: int) -> bytes:
+    """A patch and count replies that quote it whole below
+    '-----Original Message-----', each with a reply prefix b4 does not know."""
+    patch = _patch("[PATCH] x86/virt/tdx: Check", ["\tif (ret & TDX_SW_ERROR)", "\t\treturn;"])
+    body = patch.split(b"\n\n", 1)[1].decode()
+    out = [b"From nobody Mon Sep 14 09:00:00 2026\n" + patch]
+    for i in range(count):
+        reply = _mail(f"R: [PATCH] x86/virt/tdx: Check", "Fine.\n\n-----Original Message-----\n" + body,
+                      msgid=f"or-{i}@example.org", extra="In-Reply-To: <p@example.org>\nReferences: <p@example.org>")
+        out.append(b"\nFrom nobody Mon Sep 14 09:00:01 2026\n" + reply)
+    return b"".join(out)
+
+
 CASES = {
     "1000-nested-loops": lambda: nested_loops(1000),
     "3000-nested-loops": lambda: nested_loops(3000),
@@ -136,6 +188,14 @@ CASES = {
     "1MB-line": lambda: long_line(1 << 20),
     "400k-line-patch": lambda: big_patch(400_000),
     "2MB-headers": lambda: huge_header(2 << 20),
+    "16-conversions": lambda: many_conversions(16),
+    "32KB-changelog-names": lambda: long_changelog_line(32 << 10, "a_"),
+    "128KB-changelog-word": lambda: long_changelog_line(128 << 10, "a"),
+    "4000-char-changelog-line": lambda: long_changelog_line(3990, "a_"),
+    "19900-char-conversion": lambda: unending_conversion(19_900),
+    "40KB-init-words": lambda: init_words(19_000),
+    "3000-bracket-subject": lambda: brackets_subject(3000),
+    "500-outlook-replies": lambda: outlook_replies(500),
 }
 # Just inside each bound of bot/lint/limits.py: the most work a patch can still ask for.
 AT_BOUNDS = {

@@ -10,7 +10,7 @@ import sys
 from typing import TYPE_CHECKING, Callable, Iterable, NamedTuple
 
 from ..common import UserError
-from ..lint import (NOT_READ, Options, check_patch, describe_unknown, review_series, split_by_scope,
+from ..lint import (BINARY_NOT_READ, NOT_READ, Finding, Options, check_patch, describe_unknown, review_series, split_by_scope,
                     unknown_rule_ids, validate_rule_ids)
 from ..mail import (DEFAULT_LORE_URL, assemble, build_series, fetch_thread, is_standalone_patch,
                     load_git_series, load_local, load_raw, needs_b4, parse_all, parse_message,
@@ -312,15 +312,30 @@ def review_branch(revs: list[str], paths: list[str], settings_for, ignore, selec
     """The review of a git branch: the b4 prep series, else the commits
     `git rev-list revs -- paths` picks. settings_for(root) reads the
     repository's git config. Patches outside the scope are left out."""
-    gs = load_git_series(revs, paths)
-    settings = settings_for(gs.root)
+    chosen = {}
+
+    def scope_in_git(root: str):
+        """The scope is applied while git lists the range: commits outside
+        it are never turned into mails (10,000 of them cost seconds, not
+        minutes)."""
+        settings = chosen["settings"] = settings_for(root)
+        scope, complaint = settings.scope()
+        if complaint:
+            warn(complaint)
+        return None if review_all or scope == "all" else split_by_scope
+
+    gs = load_git_series(revs, paths, scope=scope_in_git)
+    settings = chosen.get("settings") or settings_for(gs.root)
     options = build_options(settings, ignore, select)
-    series, left_out = apply_scope(gs.series, settings, review_all)
+    series, left_out = gs.series, gs.left_out
     if not series.patches:
         return BranchCheck(None, settings, options,
                            f"no patch in {gs.range_text} touches TDX or names it in its subject; "
                            "nothing to check ('tdxbot check --all' checks them anyway)")
     review = review_series(series, options)
+    review.findings += [Finding(rule=BINARY_NOT_READ, severity="warning", patch_index=u.patch_index,
+                                message_id=u.message_id, message=f"{u.path or 'the patch'} was not read: {u.why}")
+                        for u in gs.unread]
     # Before sending, code tdxbot did not read must not pass quietly: what
     # is a note in a review of the list is a warning here.
     review.findings = [f._replace(severity="warning") if f.rule in NOT_READ and f.rank < 1 else f

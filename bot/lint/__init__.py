@@ -15,10 +15,10 @@ from .engine import (Options, active_rules, all_rules, check_patch, describe_unk
                      review_series, unknown_rule_ids, validate_rule_ids)
 from .findings import Finding, Review
 from .fixes import Edit, apply, preview, sarif_fix, still_parses, without_overlaps
-from .limits import NOT_READ, OUT_OF_TIME_ID
+from .limits import BINARY_NOT_READ, NOT_READ, OUT_OF_TIME_ID
 
 __all__ = [
-    "Edit", "Finding", "NOT_READ", "OUT_OF_TIME_ID", "Options", "Review", "TDX_SCOPE", "active_rules", "all_rules", "apply",
+    "BINARY_NOT_READ", "Edit", "Finding", "NOT_READ", "OUT_OF_TIME_ID", "Options", "Review", "TDX_SCOPE", "active_rules", "all_rules", "apply",
     "check_patch", "describe_unknown", "exit_status", "path_matches", "preview", "review_series",
     "sarif_fix", "split_by_scope", "still_parses", "unknown_rule_ids", "validate_rule_ids",
     "without_overlaps",

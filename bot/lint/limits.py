@@ -35,8 +35,10 @@ NOTE_ID = "too-large-to-review"
 # a hostile mail costs a note, never a stall of the responder.
 RULE_SECONDS = 10.0
 OUT_OF_TIME_ID = "out-of-time"
+# A file of a checked commit that git takes for binary (a NUL byte in it).
+BINARY_NOT_READ = "binary-not-read"
 # The notes that say the rules did not read (all of) a patch.
-NOT_READ = frozenset({NOTE_ID, OUT_OF_TIME_ID})
+NOT_READ = frozenset({NOTE_ID, OUT_OF_TIME_ID, BINARY_NOT_READ})
 
 _LOOP = lazy_re(r"\b(?:for|while|do)\b")
 

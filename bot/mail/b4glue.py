@@ -116,21 +116,29 @@ def mailbox(messages: list[Message]):
 _B4_REPLY = lazy_re(r"^(Re|Aw|Fwd):", re.I)  # what b4 itself takes for a reply
 
 
+# Characters of a subject b4 is given: b4's subject parser grows with the
+# cube of a subject's length (800 characters took it seconds), and the
+# [PATCH vN M/N] and the title's start are all it needs.
+MAX_B4_SUBJECT = 300
+
+
 def _mark_reply_for_b4(msg: Message) -> str | None:
-    """Make b4 see a reply it would take for a patch: one whose subject
-    prefix b4 does not know ("R:", "Antw:", "RE[2]:"), or one whose only diff
-    is the patch it forwards or answers below an "Original Message" line.
-    Its subject is given a "Re: " for b4 to read; the subject as sent is
-    returned, to be put back (None when nothing was changed)."""
+    """Give b4 a subject it reads as we do: "Re: " before a reply it would
+    take for a patch (one whose prefix b4 does not know, "R:", "Antw:",
+    "RE[2]:", or one whose only diff is the patch it forwards or answers
+    below an "Original Message" line), and at most MAX_B4_SUBJECT
+    characters. The subject as sent is returned, to be put back (None when
+    nothing was changed)."""
     sent = msg.get("Subject")
     if sent is None:
         return None
     subject = decode_header_value(sent)
-    if _B4_REPLY.match(subject.lstrip()):
+    reply = not _B4_REPLY.match(subject.lstrip()) and (
+        parse_subject(subject, is_threaded(msg)).is_reply or _forwards_a_diff(msg))
+    if not reply and len(str(sent)) <= MAX_B4_SUBJECT:
         return None
-    if not parse_subject(subject, is_threaded(msg)).is_reply and not _forwards_a_diff(msg):
-        return None
-    msg.replace_header("Subject", "Re: " + " ".join(subject.split()))
+    shown = " ".join(subject.split())[:MAX_B4_SUBJECT]
+    msg.replace_header("Subject", "Re: " + shown if reply else shown)
     return str(sent)
 
 

@@ -79,7 +79,9 @@ def _part_text(part) -> str:
         raise UserError("the body is in charset utf-7, which a patch cannot be sent in; "
                         "resend it as utf-8")
     text = raw.decode(name, "replace")
-    return text.replace("\r\n", "\n").replace("\r", "\n")
+    # Lines end at LF, as git counts them: a lone CR stays inside its line
+    # (taken for a line end, it moved every later line of a hunk).
+    return text.replace("\r\n", "\n")
 
 
 def raw_header_values(msg: Message, name: str) -> list[str]:

@@ -13,7 +13,7 @@ from ..common import lazy_re
 
 # No real series comes near these; larger numbers are read as plain words.
 MAX_DIGITS = 4
-_BRACKETS = lazy_re(r"^\s*\[([^\]]*)\]\s*")
+_BRACKETS = lazy_re(r"\s*+\[([^\]]*+)\]\s*+")  # with match(subject, pos)
 # The reply and forward prefixes mail programs put before a subject, in the
 # languages seen on the lists: English (Re, Fwd, Fw), German (AW, WG), the
 # Nordic languages (SV, VS, VB, VL), Italian (R, RIF, I), Dutch (Antw,
@@ -52,11 +52,12 @@ def parse_subject(subject: str, threaded: bool = False) -> Subject:
     subject = " ".join(subject.split())
     prefix = _REPLY_PREFIX.match(subject)
     is_reply = bool(prefix) or (threaded and bool(_WORDS_BEFORE_BRACKETS.match(subject)))
-    rest = subject[prefix.end():] if prefix else subject
+    pos = prefix.end() if prefix else 0
     tags: list[str] = []
-    while m := _BRACKETS.match(rest):
+    while m := _BRACKETS.match(subject, pos):  # by position: a thousand '[]' are read once
         tags.extend(m.group(1).replace(",", " ").split())
-        rest = rest[m.end():]
+        pos = m.end()
+    rest = subject[pos:]
     version, index, total = 1, 1, 1
     for tag in tags:
         if m := _VERSION.match(tag):

@@ -1,11 +1,13 @@
-"""Human replies are never reviewed as patches, whatever their language, and
-a rule that runs away costs a note, never a stall (issue 22).
+"""Hostile list mail that must not misdirect or stall the review (issue 22).
 
-A reply quoting the patch Outlook-style under "-----Original Message-----"
+Human replies are never reviewed as patches, whatever their language: a
+reply quoting the patch Outlook-style under "-----Original Message-----"
 carries the whole diff unquoted; titled "R: [PATCH] ..." or "Antw: ..." it
-used to be taken for a new posting: the reviewer got a review and the real
-patch none. The tests run the real `tdxbot review` (b4 puts the threads
-together) and the real `tdxbot watch` against a real public-inbox inbox."""
+used to be taken for a new posting, so the reviewer got a review and the
+real patch none. A rule that runs away costs a note, never a stall, and a
+subject of thousands of brackets is read once. The tests run the real
+`tdxbot review` (b4 puts the threads together) and the real `tdxbot watch`
+against a real public-inbox inbox."""
 import json
 import time
 
@@ -181,3 +183,18 @@ def test_the_responder_skips_a_series_whose_review_ran_out_of_time(tmp_path, cap
     assert drafts(tmp_path / "drafts") == ["fine@example.org"], log
     assert "review ran out of time" in log and "tdx-unbounded-retry ran out of time" in log, log
     assert "Poison" not in again or "ran out of time" not in again
+
+
+def test_a_subject_of_many_brackets_is_read_once(tmp_path):
+    """b4's subject parser grows with the cube of a subject's length; b4 is
+    given the first few hundred characters, and ours reads brackets by
+    position."""
+    first = patch_mail("[" * 3000 + "PATCH 1/2] x86/virt/tdx: One", "s1@example.org", code=BAD_CODE)
+    second = patch_mail("[PATCH 2/2] x86/virt/tdx: Two" + " []" * 20000, "s2@example.org", code=BAD_CODE,
+                        in_reply_to="s1@example.org")
+    box = tmp_path / "brackets.mbox"
+    box.write_bytes(mbox(first, second))
+    started = time.monotonic()
+    res = run_cli("review", str(box), "--format", "json", cwd=tmp_path)
+    assert time.monotonic() - started < 10, res.stderr
+    assert res.returncode in (0, 1), res.stderr
