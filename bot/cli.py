@@ -67,8 +67,8 @@ def cmd_check(args) -> int:
         return _fix(args, checked)
     if args.drafts:
         _drafts(args, checked.settings, [checked.review])
-    _print_report(args, [checked.review], checked.options, checked.settings)
-    return exit_status([checked.review], args.fail_on)
+    _print_report(args, [checked.at_head], checked.options, checked.settings)
+    return exit_status([checked.at_head], args.fail_on)
 
 
 def _fix(args, checked) -> int:
@@ -81,7 +81,7 @@ def _fix(args, checked) -> int:
     if args.diff:
         sys.stdout.write(fixes_diff(result, checked.root))
     else:
-        lines, summary = outcome_lines(result)
+        lines, summary = outcome_lines(result, checked.commits)
         sys.stdout.write("".join(ln + "\n" for ln in lines))
         print(f"tdxbot: {summary}", file=sys.stderr)
     return exit_status([unfixed(checked.review, result)], args.fail_on)

@@ -126,3 +126,69 @@ def test_a_commit_too_large_to_read_fails_check_but_is_a_note_in_review(tmp_path
     assert res.returncode == 0, res.stderr
     assert [(f["rule"], f["severity"]) for f in json.loads(res.stdout)["findings"]] == \
         [("too-large-to-review", "info")]
+
+
+def test_check_reports_each_finding_at_its_line_in_head(tmp_path):
+    """Commit 1 adds two faulty lines; commit 2 inserts lines above them;
+    commit 3 rewrites one. The report, JSON and SARIF alike, points at the
+    other's line in HEAD's file, and names the rewritten one against its
+    commit instead of giving a line number that is now wrong."""
+    repo = tmp_path / "repo"
+    path = "arch/x86/virt/vmx/tdx/tdx.c"
+    (repo / "arch/x86/virt/vmx/tdx").mkdir(parents=True)
+    _git(repo, "init", "-q")
+    _git(repo, "config", "user.name", "Alice Example")
+    _git(repo, "config", "user.email", "alice@example.org")
+    base = [f"int filler{i};" for i in range(20)]
+    (repo / path).write_text("\n".join(base) + "\n")
+    _git(repo, "add", "-A")
+    _git(repo, "commit", "-q", "-m", "x86/virt/tdx: Start", "-m", "Start the file.")
+    start = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True).stdout.strip()
+    bad = ["static void first(u64 ret)", "{", "\tif (ret & TDX_SW_ERROR)", "\t\treturn;", "}",
+           "static void second(u64 err)", "{", "\tif (err & TDX_SW_ERROR)", "\t\treturn;", "}"]
+    lines = base[:10] + bad + base[10:]
+    (repo / path).write_text("\n".join(lines) + "\n")
+    _git(repo, "commit", "-q", "-am", "x86/virt/tdx: Add two checks", "-m", "Add the two checks.")
+    lines = base[:5] + [f"int added{i};" for i in range(7)] + lines[5:]
+    (repo / path).write_text("\n".join(lines) + "\n")
+    _git(repo, "commit", "-q", "-am", "x86/virt/tdx: Add more", "-m", "Add seven more.")
+    lines = [ln if ln != "\tif (err & TDX_SW_ERROR)" else "\tif ((err & TDX_SW_ERROR) == TDX_SW_ERROR)"
+             for ln in lines]
+    (repo / path).write_text("\n".join(lines) + "\n")
+    _git(repo, "commit", "-q", "-am", "x86/virt/tdx: Fix the second check", "-m", "Fix it.")
+    head = (repo / path).read_text().split("\n")
+
+    res = run_cli("check", "--select", "tdx-sw-error-mask", "--format", "json", f"{start}..HEAD", cwd=repo)
+    report = json.loads(res.stdout)
+    on_code = [f for f in report["findings"] if f["path"]]
+    assert [(f["path"], f["line"]) for f in on_code] == [(path, head.index("\tif (ret & TDX_SW_ERROR)") + 1)]
+    moved = [f for f in report["findings"] if not f["path"]]
+    assert len(moved) == 1 and moved[0]["patch_index"] == 1, report["findings"]
+    text = run_cli("check", "--select", "tdx-sw-error-mask", f"{start}..HEAD", cwd=repo).stdout.decode()
+    assert "a later commit rewrote that line" in text
+    sarif = json.loads(run_cli("check", "--select", "tdx-sw-error-mask", "--format", "sarif",
+                               f"{start}..HEAD", cwd=repo).stdout)
+    # Both results point at a line commit 1 added, as HEAD has it: the first
+    # at its own line, the rewritten one at the first line its patch added.
+    regions = [r["locations"][0]["physicalLocation"]["region"]["startLine"] for r in sarif["runs"][0]["results"]]
+    assert sorted(regions) == [head.index("static void first(u64 ret)") + 1,
+                               head.index("\tif (ret & TDX_SW_ERROR)") + 1], regions
+
+
+def test_fix_names_the_commit_each_fix_belongs_in(tmp_path):
+    """A fix of a line an earlier commit added goes into that commit: the
+    advice names it for 'git commit --fixup', never '--amend' of the last."""
+    repo = _series_repo(tmp_path)
+    start = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True).stdout.strip()
+    path = repo / "arch/x86/virt/vmx/tdx/tdx.c"
+    with open(path, "a") as fh:
+        fh.write("static void f(u64 ret)\n{\n\tif (ret & TDX_SW_ERROR)\n\t\treturn;\n}\n")
+    _git(repo, "commit", "-q", "-am", "x86/virt/tdx: Add f", "-m", "Add f.")
+    first = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True).stdout.strip()
+    with open(path, "a") as fh:
+        fh.write("int later;\n")
+    _git(repo, "commit", "-q", "-am", "x86/virt/tdx: Add later", "-m", "Add later.")
+    res = run_cli("check", "--fix", "--select", "tdx-sw-error-mask", f"{start}..HEAD", cwd=repo)
+    err = res.stderr.decode()
+    assert f"--fixup={first[:12]}" in err and "--amend" not in err, err
+    assert "(ret & TDX_SW_ERROR) == TDX_SW_ERROR" in path.read_text()

@@ -402,16 +402,30 @@ def fixes_diff(result: FixResult, root: str) -> str:
                     *sorted(result.texts)).decode("utf-8", "surrogateescape")
 
 
-def outcome_lines(result: FixResult) -> tuple[list[str], str]:
-    """A line per fix, applied or left out and why, and a summary."""
+def outcome_lines(result: FixResult, commits: dict[int, str] | None = None) -> tuple[list[str], str]:
+    """A line per fix, applied or left out and why, and a summary that
+    names the commit each fix belongs in (commits: patch index -> commit):
+    'git commit --amend' would put a fix of an earlier commit into the last."""
     lines = []
     for o in result.outcomes:
         f = o.finding
         verb = "fixed" if o.done else f"not fixed ({o.why})"
         lines.append(printable(f"{verb}: {f.path}:{f.line}: [{f.rule}] {f.message}"))
-    summary = (f"{len(result.applied)} fix(es) applied to {len(result.texts)} file(s); see 'git diff', "
-               "then 'git commit --amend' or 'git commit --fixup'")
-    return lines, summary
+    summary = f"{len(result.applied)} fix(es) applied to {len(result.texts)} file(s); see 'git diff'"
+    if not result.applied:
+        return lines, summary
+    owners: dict[str, set[str]] = {}  # commit -> the files its fixes touch
+    for f in result.applied:
+        owners.setdefault((commits or {}).get(f.patch_index, ""), set()).add(f.path)
+    if "" in owners:
+        return lines, summary + (", then 'git commit --fixup=<the commit each fix is for>' and "
+                                 "'git rebase -i --autosquash'")
+    if len(owners) == 1:
+        sha = next(iter(owners))[:12]
+        return lines, summary + f", then 'git commit -a --fixup={sha}' and 'git rebase -i --autosquash {sha}^'"
+    each = "; ".join(f"--fixup={sha[:12]} for {', '.join(sorted(paths))}" for sha, paths in owners.items())
+    return lines, (summary + f", then commit each commit's fixes on their own ({each}) and run "
+                   "'git rebase -i --autosquash' from the oldest of them")
 
 
 def unfixed(review: Review, result: FixResult) -> Review:

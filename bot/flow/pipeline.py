@@ -10,12 +10,13 @@ import sys
 from typing import TYPE_CHECKING, Callable, Iterable, NamedTuple
 
 from ..common import UserError
-from ..lint import (BINARY_NOT_READ, NOT_READ, Finding, Options, check_patch, describe_unknown, review_series, split_by_scope,
-                    unknown_rule_ids, validate_rule_ids)
+from ..lint import (BINARY_NOT_READ, NOT_READ, Finding, Options, Review, check_patch,
+                    describe_unknown, review_series, split_by_scope, unknown_rule_ids,
+                    validate_rule_ids)
 from ..mail import (DEFAULT_LORE_URL, assemble, build_series, fetch_thread, is_standalone_patch,
-                    load_git_series, load_local, load_raw, needs_b4, parse_all, parse_message,
-                    parse_msgid_arg, patch_from_message, plan_series_in_child, plan_threads,
-                    printable)
+                    LinesAtHead, load_git_series, load_local, load_raw, needs_b4, parse_all,
+                    parse_message, parse_msgid_arg, patch_from_message, plan_series_in_child,
+                    plan_threads, printable)
 from ..output import b4_review_records, draft_replies, is_help_url, render_checkpatch, write_drafts
 from .checkpatch import checkpatch_findings, checkpatch_path, merge
 from .config import read_git_config, sender_address
@@ -26,8 +27,6 @@ from .threads import (ThreadJob, first_id, keep_what_threads_read, review_thread
 
 if TYPE_CHECKING:
     from .config import Settings
-    from ..lint import Options
-    from ..lint import Review
     from ..mail import Series
 
 # Below this many messages a second process costs more than it saves.
@@ -305,6 +304,11 @@ class BranchCheck(NamedTuple):
     options: Options
     skipped: str | None  # why nothing was checked
     root: str = ""  # the work tree's top folder
+    # The review as the tree at HEAD has it, for the reports: each finding at
+    # its line in HEAD's files (review keeps each patch's own lines: the
+    # drafts quote the patches, and --fix checks each fix against its commit).
+    at_head: Review | None = None
+    commits: dict[int, str] | None = None  # patch index -> its commit
 
 
 def review_branch(revs: list[str], paths: list[str], settings_for, ignore, select,
@@ -352,7 +356,71 @@ def review_branch(revs: list[str], paths: list[str], settings_for, ignore, selec
         review.notes.extend(notes)
         for text in notes[:1]:
             warn(text)
-    return BranchCheck(review, settings, options, None, gs.root)
+    return BranchCheck(review, settings, options, None, gs.root, at_head(review, gs), gs.commits)
+
+
+def at_head(review: Review, gs) -> Review:
+    """The review with every code finding moved to its line in HEAD's tree
+    (a later commit may have added lines above it). A finding on a line a
+    later commit rewrote or removed is reported against its commit, with a
+    note, rather than at a line number that is now wrong. The patches'
+    first changed files are moved too: SARIF places a remark on a commit at
+    the first line its patch adds."""
+    head = gs.commits.get(max(gs.commits)) if gs.commits else None
+    older = {p.index: gs.commits[p.index] for p in review.series.patches
+             if gs.commits.get(p.index) not in (None, head)}
+    if not older:
+        return review
+    wanted: dict[tuple[str, str], set[int]] = {}
+    for f in review.findings:
+        if f.patch_index in older and f.path is not None and f.line is not None:
+            lines = wanted.setdefault((older[f.patch_index], f.path), set())
+            lines.add(f.line)
+            lines.update(n for e in f.fix for n in (e.line, e.end_line))
+    firsts = {}
+    for patch in review.series.patches:
+        diff = next((d for d in patch.files if not d.is_deleted and not d.is_binary and d.added_lines()), None)
+        if patch.index in older and diff is not None:
+            firsts[patch.index] = diff
+            wanted.setdefault((older[patch.index], diff.path), set()).update(diff.added_line_numbers)
+    history = LinesAtHead(gs.root, min(older.items())[1], {path for _c, path in wanted})
+    moved = {key: history.map(key[0], key[1], lines) for key, lines in wanted.items()}
+    findings, notes = [], list(review.notes)
+    for f in review.findings:
+        where = moved.get((older.get(f.patch_index), f.path)) if f.path is not None else None
+        if where is None or f.line is None:
+            findings.append(f)
+            continue
+        line = where.get(f.line)
+        if line is None:
+            notes.append(f"[{f.patch_index}/{review.series.total}] {f.path}:{f.line} ({f.rule}): a later "
+                         "commit rewrote that line; the finding is reported against its commit")
+            findings.append(f._replace(path=None, line=None, column=None, fix=()))
+            continue
+        fix = tuple(e._replace(line=where[e.line], end_line=where[e.end_line]) for e in f.fix)
+        if any(e.line is None or e.end_line is None for e in fix):
+            fix = ()
+        findings.append(f._replace(line=line, fix=fix))
+    patches = []
+    for patch in review.series.patches:
+        diff = firsts.get(patch.index)
+        if diff is not None:
+            where = moved[(older[patch.index], diff.path)]
+            files = tuple(_lines_moved(d, where) if d is diff else d for d in patch.files)
+            patch = patch._replace(files=files)
+        patches.append(patch)
+    return Review(review.series._replace(patches=tuple(patches)), findings, notes)
+
+
+def _lines_moved(diff, where: dict[int, int | None]):
+    """A file's diff with its added lines at their lines in HEAD's tree; a
+    line a later commit rewrote is left out."""
+    hunks = []
+    for hunk in diff.hunks:
+        lines = tuple(ln._replace(new_no=where[ln.new_no]) if ln.added else ln for ln in hunk.lines
+                      if not ln.added or where.get(ln.new_no) is not None)
+        hunks.append(hunk._replace(lines=lines))
+    return diff._replace(hunks=tuple(hunks))
 
 
 # -- scope ------------------------------------------------------------------------

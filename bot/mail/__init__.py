@@ -14,7 +14,7 @@
 from .assembly import (ThreadPlan, assemble, build_series, is_standalone_patch, needs_b4,
                        parse_all, plan_threads)
 from .b4glue import plan_revisions, plan_series_in_child
-from .gitsource import load_git_series
+from .gitsource import LinesAtHead, load_git_series
 from .model import Address, FileDiff, Line, Patch, Series
 from .remarks import Remark, quote_key, remarks_in
 from .parse import decode_header_value, message_id, patch_from_message
@@ -26,7 +26,7 @@ from .sources import (DEFAULT_LORE_URL, fetch_thread, is_remote_source, load_loc
 from .subjects import parse_subject
 
 __all__ = [
-    "Address", "DEFAULT_LORE_URL", "FileDiff", "Intended", "Line", "MAX_NAME", "MAX_SUBJECT",
+    "Address", "DEFAULT_LORE_URL", "FileDiff", "Intended", "Line", "LinesAtHead", "MAX_NAME", "MAX_SUBJECT",
     "Patch", "Remark", "Series", "ThreadPlan", "UnsafeReply", "assemble", "build_series", "clean_address",
     "decode_header_value", "envelope", "fetch_thread", "header_text", "is_remote_source",
     "is_standalone_patch", "load_git_series", "load_local", "load_raw", "message_id", "needs_b4",

@@ -66,7 +66,8 @@ class Unread(NamedTuple):
 
 class GitSeries:
     def __init__(self, series: Series, root: str, notes: list[str], range_text: str,
-                 mails: dict[int, bytes], left_out: tuple = (), unread: tuple = ()):
+                 mails: dict[int, bytes], left_out: tuple = (), unread: tuple = (),
+                 commits: dict[int, str] | None = None):
         self.series = series
         self.root = root  # the work tree's top folder
         self.notes = notes
@@ -75,6 +76,7 @@ class GitSeries:
         # Patches the scope left out (stand-ins: number, title and paths only).
         self.left_out = left_out
         self.unread = unread  # of Unread
+        self.commits = commits or {}  # patch index -> its commit
 
 
 def _toplevel(cwd: str) -> str:
@@ -591,7 +593,7 @@ def _build(root: str, patches, listed: dict[str, Listed], range_text: str, notes
                   if mode in _REGULAR_MODES and blob.strip("0")})
     blobs = _blobs(root, ids)
     cover = None
-    out, raws = [], []
+    out, raws, shas = [], [], []
     unread: list[Unread] = []
     binary: list[tuple[int, str, str]] = []  # (position in out, path, why)
     spent = over_budget = 0
@@ -628,6 +630,7 @@ def _build(root: str, patches, listed: dict[str, Listed], range_text: str, notes
             files.append(diff._replace(post_image_text=text))
         out.append(patch._replace(files=tuple(files)))
         raws.append(raw)
+        shas.append(commit)
     if not out:
         raise UserError(f"no patches in {range_text}")
     if renumber:
@@ -647,7 +650,7 @@ def _build(root: str, patches, listed: dict[str, Listed], range_text: str, notes
     title = cover.title if cover is not None else (title if title is not None else out[0].title)
     series = Series(title=title, version=out[0].version, total=total, cover=cover, patches=tuple(out))
     return GitSeries(series, root, notes, range_text, {p.index: raw for p, raw in zip(out, raws)},
-                     left_out, tuple(unread))
+                     left_out, tuple(unread), {p.index: sha for p, sha in zip(out, shas) if sha})
 
 
 def _read_patch(raw: bytes, where: str) -> Patch:
@@ -709,3 +712,72 @@ def _prep_series(root: str, patches, range_text: str, notes: list[str], renumber
     commits = [c for c, _ in patches if c]
     listed = _listing(root, commits) if commits else {}
     return _build(root, patches, listed, range_text, notes, (), renumber=renumber, with_cover=True)
+
+
+# -- lines at HEAD ----------------------------------------------------------------------
+
+_HUNK = lazy_re(r"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@")
+
+
+class LinesAtHead:
+    """Where a line of a file at a commit of the range is in HEAD's tree,
+    followed through each later commit as git blame would: shifted by what
+    the later commits add and remove above it, None once one of them
+    rewrites or removes it (or the file). One `git log -p -U0` over the
+    range and whatever follows it up to HEAD, however many findings."""
+
+    def __init__(self, root: str, oldest: str, paths):
+        self.known = False
+        self.order: list[str] = []  # commits after oldest^, oldest first
+        self.hunks: dict[tuple[str, str], list[tuple[int, int, int]]] = {}  # (commit, path)
+        paths = sorted(set(paths))
+        if not paths:
+            return
+        proc = subprocess.run(["git", "log", "--reverse", "--no-renames", "--no-ext-diff", "--no-textconv",
+                               "--no-color", "-p", "-U0", "--format=commit %H", f"{oldest}^..HEAD", "--",
+                               *paths], cwd=root, capture_output=True)
+        commit = path = None
+        for line in proc.stdout.decode("utf-8", "replace").split("\n") if not proc.returncode else ():
+            if line.startswith("commit "):
+                commit, path = line[7:].strip(), None
+                self.order.append(commit)
+            elif line.startswith("+++ "):
+                path = line[6:] if line.startswith("+++ b/") else None
+            elif line.startswith("--- a/") and commit is not None:
+                path = line[6:]  # a removal names its file here (its '+++' is /dev/null)
+            elif line.startswith("@@") and commit is not None and path is not None:
+                m = _HUNK.match(line)
+                if m:
+                    self.hunks.setdefault((commit, path), []).append(
+                        (int(m[1]), int(m[2]) if m[2] is not None else 1, int(m[4]) if m[4] is not None else 1))
+            elif line.startswith("+++ /dev/null") and commit is not None and path is not None:
+                self.hunks.setdefault((commit, path), []).append((1, 1 << 40, 0))  # the file is gone
+        self.known = proc.returncode == 0
+
+    def map(self, commit: str, path: str, lines) -> dict[int, int | None]:
+        """Each of the lines (post-image numbers of path at commit) at its
+        line in HEAD's file, or None."""
+        if not self.known or commit not in self.order:
+            return {n: None for n in lines}
+        later = [self.hunks[(c, path)] for c in self.order[self.order.index(commit) + 1:]
+                 if (c, path) in self.hunks]
+        out = {}
+        for first in lines:
+            n = first
+            for hunks in later:
+                n = _through(n, hunks)
+                if n is None:
+                    break
+            out[first] = n
+        return out
+
+
+def _through(n: int, hunks: list[tuple[int, int, int]]) -> int | None:
+    """Line n of a file as one commit's -U0 hunks leave it (None: rewritten)."""
+    shift = 0
+    for old_start, old_len, new_len in hunks:
+        if old_len and old_start <= n < old_start + old_len:
+            return None
+        if (old_start + old_len - 1 if old_len else old_start) < n:
+            shift += new_len - old_len
+    return n + shift
