@@ -10,8 +10,6 @@ one pass over the added lines of each file.
 """
 from __future__ import annotations
 
-import signal
-import threading
 from contextlib import contextmanager
 from itertools import accumulate
 
@@ -120,6 +118,9 @@ def time_budget(seconds: float | None):
     passed. The alarm is SIGALRM, so a long regular expression is stopped
     too (the re module looks at signals as it matches); it works in the
     main thread of a process only, and elsewhere nothing is timed."""
+    import signal
+    import threading
+
     if not seconds or threading.current_thread() is not threading.main_thread() \
             or not hasattr(signal, "setitimer"):
         yield

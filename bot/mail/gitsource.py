@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
 from typing import Callable, NamedTuple
 
 from ..common import UserError, lazy_re
@@ -80,6 +79,8 @@ class GitSeries:
 
 
 def _toplevel(cwd: str) -> str:
+    import subprocess
+
     proc = subprocess.run(["git", "rev-parse", "--is-bare-repository", "--show-toplevel"], cwd=cwd,
                           capture_output=True)
     out = proc.stdout.decode("utf-8", "surrogateescape").splitlines()
@@ -108,6 +109,8 @@ def load_git_series(revs: list[str] | None = None, paths: list[str] | None = Non
     (lint.split_by_scope), or None to check them all. Commits it leaves out
     are judged from git's listing alone (subject and paths), keep their
     numbers in the series, and come back as GitSeries.left_out."""
+    import subprocess
+
     root = _toplevel(cwd)
     revs, paths = list(revs or []), list(paths or [])
     notes: list[str] = []
@@ -147,6 +150,8 @@ def load_git_series(revs: list[str] | None = None, paths: list[str] | None = Non
 
 def _git_lines(root: str, *args, stdin: str | None = None) -> list[str]:
     """A git command's output lines; its complaint as a UserError."""
+    import subprocess
+
     proc = subprocess.run(["git", *args], cwd=root, input=stdin, text=True,
                           capture_output=True, errors="replace")
     if proc.returncode:
@@ -192,6 +197,8 @@ _COMMIT_ID = lazy_re(r"^[0-9a-f]{40}(?:[0-9a-f]{24})?$")
 def _shallow_commits(root: str) -> set[str]:
     """The commits where a shallow clone's history is cut (empty when the
     clone is whole)."""
+    import subprocess
+
     proc = subprocess.run(["git", "rev-parse", "--is-shallow-repository", "--git-path", "shallow"],
                           cwd=root, capture_output=True, text=True, errors="replace")
     out = proc.stdout.splitlines()
@@ -234,6 +241,8 @@ def _listing(root: str, commits: list[str]) -> dict[str, Listed]:
     it. A commit keeps at most MAX_LISTED_FILES files: one that changes more
     is too large to review anyway (lint.limits), and the listing of a range
     of such commits is never held whole."""
+    import subprocess
+
     import tempfile
 
     out: dict[str, Listed] = {}
@@ -406,6 +415,8 @@ def commit_mails(root: str, commits: list[str], numbers: dict[str, tuple[int, in
     patch after the first a reply to patch 1. One `git log` for them all,
     read as it writes; a mail over `limit` bytes is (commit, None), never
     held whole."""
+    import subprocess
+
     if not commits:
         return
     cmd = ["git", "log", *_MAIL_OPTIONS]
@@ -531,12 +542,16 @@ def _header_text(text: str) -> bytes:
 
 
 def _git_bool(root: str, key: str) -> bool:
+    import subprocess
+
     proc = subprocess.run(["git", "config", "--type=bool", "--get", key], cwd=root, capture_output=True)
     return proc.stdout.strip() == b"true"
 
 
 def _git_version(root: str) -> bytes:
     """What format-patch writes under '-- ': git's version number."""
+    import subprocess
+
     out = subprocess.run(["git", "--version"], cwd=root, capture_output=True).stdout.split()
     return out[-1] if out else b"git"
 
@@ -548,6 +563,8 @@ def _blobs(root: str, ids: list[str]) -> dict[str, tuple[str | None, bytes]]:
     """Each blob as (its text, or None past MAX_POST_IMAGE or the budget of
     MAX_POST_IMAGES; its first bytes, where git looks for a NUL), from one
     `git cat-file --batch`."""
+    import subprocess
+
     out: dict[str, tuple[str | None, bytes]] = {}
     if not ids:
         return out
@@ -727,6 +744,8 @@ class LinesAtHead:
     range and whatever follows it up to HEAD, however many findings."""
 
     def __init__(self, root: str, oldest: str, paths):
+        import subprocess
+
         self.known = False
         self.order: list[str] = []  # commits after oldest^, oldest first
         self.hunks: dict[tuple[str, str], list[tuple[int, int, int]]] = {}  # (commit, path)
