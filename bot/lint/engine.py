@@ -12,10 +12,10 @@ import os
 import re
 from functools import lru_cache
 from types import ModuleType
-from typing import Iterable, NamedTuple
+from collections.abc import Iterable
 
 from .. import rules as package
-from ..common import UserError, lazy_re
+from ..common import NamedTuple, UserError, lazy_re
 from ..facts import on_topic, topic_terms
 from ..mail import Patch, Series, quote_key
 from .areas import path_matches

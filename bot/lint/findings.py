@@ -1,7 +1,8 @@
 """What the rules found: findings, and a series with its findings (a Review)."""
 from __future__ import annotations
 
-from typing import NamedTuple
+
+from ..common import NamedTuple
 
 SEVERITIES = ("error", "warning", "info")
 SEVERITY_RANK = {"info": 0, "warning": 1, "error": 2}

@@ -9,9 +9,8 @@ signature ends the reply.
 from __future__ import annotations
 
 import re
-from typing import NamedTuple
 
-from ..common import lazy_re
+from ..common import NamedTuple, lazy_re
 from .model import Patch
 
 

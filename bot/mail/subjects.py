@@ -7,9 +7,8 @@ memory anywhere later (a missing-patch list, an int() conversion).
 from __future__ import annotations
 
 import re
-from typing import NamedTuple
 
-from ..common import lazy_re
+from ..common import NamedTuple, lazy_re
 
 # No real series comes near these; larger numbers are read as plain words.
 MAX_DIGITS = 4
