@@ -5,7 +5,6 @@ cover letter asks for its series, no git reader, no drafts."""
 from __future__ import annotations
 
 from ..common import UserError
-from ..lint import review_series
 from ..mail import DEFAULT_LORE_URL, assemble, build_series, fetch_thread, load_local, patch_from_message
 from ..output import b4_review_records, render_checkpatch
 from .config import read_git_config
@@ -13,6 +12,7 @@ from .options import apply_scope, build_options
 
 TYPE_CHECKING = False  # typing's constant, without importing typing
 if TYPE_CHECKING:
+    from ..lint import Review
     from ..mail import Series
     from .config import Settings
 
@@ -40,7 +40,7 @@ def b4_check_lines(ignore, review_all: bool) -> str:
         series, _ = apply_scope(series, settings, review_all)
     if series is None or not series.patches:
         return ""
-    return render_checkpatch(review_series(series, options))
+    return render_checkpatch(_review(series, options))
 
 
 def b4_review_check_records(whole_series: bool, ignore, lore_url: str | None, timeout: float,
@@ -61,7 +61,15 @@ def b4_review_check_records(whole_series: bool, ignore, lore_url: str | None, ti
         series, left_out = apply_scope(series, settings, review_all)
     if series is None or not series.patches:
         return []
-    return b4_review_records(review_series(series, options), whole_series, len(left_out))
+    return b4_review_records(_review(series, options), whole_series, len(left_out))
+
+
+def _review(series: Series, options) -> Review:
+    # Imported here: b4 passes every patch of a series, and one outside the
+    # scope (or a cover letter) is answered without loading the rules.
+    from ..lint import review_series
+
+    return review_series(series, options)
 
 
 def cover_thread_series(cover_message, lore_url: str | None, settings: Settings,

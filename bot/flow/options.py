@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterable
 
-from ..lint import Options, describe_unknown, split_by_scope, unknown_rule_ids, validate_rule_ids
+from ..lint import Options, split_by_scope
 
 TYPE_CHECKING = False  # typing's constant, without importing typing
 if TYPE_CHECKING:
@@ -27,10 +27,10 @@ def build_options(settings: Settings, ignore: Iterable[str] | None = None,
     config (unknown ids are reported and skipped: the same config serves b4's
     per-patch checks, which should keep running)."""
     ignored = split_ids(ignore)
-    validate_rule_ids(ignored, "--ignore")
+    _validate(ignored, "--ignore")
     selected = split_ids(select) or None
     if selected:
-        validate_rule_ids(selected, "--select")
+        _validate(selected, "--select")
     cfg_ignore = known_ids(settings.ignored(), "git config tdxbot.ignore")
     severities = {rid: sev for rid, sev in settings.severities().items()
                   if rid in known_ids({rid}, f"git config tdxbot.severity.{rid}")}
@@ -43,9 +43,22 @@ def build_options(settings: Settings, ignore: Iterable[str] | None = None,
                    severity=tuple(sorted(severities.items())))
 
 
+def _validate(ids: set[str], where: str) -> None:
+    if ids:
+        # Imported here: with no ids to check, the rules need not be loaded
+        # (b4-check on a patch outside the scope never loads them).
+        from ..lint import validate_rule_ids
+
+        validate_rule_ids(ids, where)
+
+
 def known_ids(ids: set[str], where: str) -> set[str]:
     """The known ones of ids; the others are reported on stderr, each with
     the closest known id when there is one."""
+    if not ids:
+        return set()
+    from ..lint import describe_unknown, unknown_rule_ids  # see _validate
+
     unknown = unknown_rule_ids(ids)
     if unknown:
         warn(f"{where}: unknown rule id(s): {describe_unknown(unknown)}; ignored")

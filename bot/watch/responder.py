@@ -40,7 +40,7 @@ class Settings(NamedTuple):
     scope: tuple[str, ...]
     settle: float  # seconds a partial series waits
     opt_out: frozenset[str]  # triage.address_key of each opted-out address
-    options: object  # engine.Options
+    options: object  # lint.Options
 
 
 class Start(NamedTuple):
