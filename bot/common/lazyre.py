@@ -5,9 +5,10 @@ patterns up front costs more than most patches need: a patch with no loop
 never needs the loop rules' patterns.
 
 Compiling is still most of what a short run does (about ninety patterns
-for the seed patch, a quarter of the command's work), so the compiled
-programs are also kept between runs, in one file in the user's cache
-folder (see _Programs).
+for the seed patch, a quarter of the command's work), so the b4 commands
+also keep the compiled programs between runs, in one file in the user's
+cache folder (see _Programs and keep_programs). Other commands run long
+enough not to need it, and write nothing outside what they are asked to.
 """
 from __future__ import annotations
 
@@ -52,9 +53,14 @@ class _Programs:
     """
     LIMIT = 4096  # entries; more means the patterns changed a lot: start over
 
-    def __init__(self):
+    def __init__(self, keep: bool = False):
         self._known: dict | None = None
         self._added = 0
+        self._off = True
+        if keep:
+            self.keep()
+
+    def keep(self) -> None:
         self._off = os.environ.get("TDXBOT_REGEX_CACHE") == "0"
 
     def _path(self) -> str:
@@ -118,14 +124,12 @@ class _Programs:
         if len(self._known) >= self.LIMIT:
             self._known = {}
         self._known[key] = program
-        if not self._added:
-            import atexit
-
-            atexit.register(self._save)
         self._added += 1
         return compiled
 
     def _save(self) -> None:
+        if not self._added:
+            return
         import marshal
         import tempfile
 
@@ -145,6 +149,16 @@ class _Programs:
 
 
 _PROGRAMS = _Programs()
+
+
+def keep_programs() -> None:
+    """Keep compiled patterns between runs from now on (the b4 commands:
+    b4 starts them once per patch). TDXBOT_REGEX_CACHE=0 says no. What
+    the run compiled is written when the process exits."""
+    import atexit
+
+    _PROGRAMS.keep()
+    atexit.register(_PROGRAMS._save)
 
 
 # Letters re.IGNORECASE takes for an ASCII i or s besides their own case
