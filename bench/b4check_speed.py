@@ -4,6 +4,11 @@ patch, in interleaved rounds. Prints medians, the ratio and its range
 (goal: <= 0.25, issue 23).
 
     python bench/b4check_speed.py [--runs 21] [--checkpatch PATH] [--patch FILE]
+                                  [--instructions]
+
+--instructions also counts the instructions each command executes, under
+valgrind's cachegrind: a measure a busy machine does not move, for
+comparing two versions (time is what the goal is set in).
 
 The patch is the seed patch (../shared/seeds, patch 3/5 of the
 TDH.SYS.DISABLE series, 6 KB) when that folder is there, else a 70-line
@@ -91,11 +96,25 @@ def run_time(cmd: list[str], stdin: bytes | None, cwd: str) -> float:
     return time.perf_counter() - t0
 
 
+def instructions(cmd: list[str], stdin: bytes | None, cwd: str) -> int | None:
+    """Instructions executed by cmd (and nothing it starts), or None
+    without valgrind."""
+    if not shutil.which("valgrind"):
+        return None
+    res = subprocess.run(["valgrind", "--tool=cachegrind", "--cache-sim=no", "--cachegrind-out-file=/dev/null",
+                          *cmd], input=stdin, capture_output=True, cwd=cwd)
+    for line in res.stderr.decode(errors="replace").splitlines():
+        if "I   refs:" in line or "I refs:" in line:
+            return int(line.rsplit(":", 1)[1].replace(",", "").strip())
+    return None
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, default=21, help="interleaved rounds (default 21)")
     ap.add_argument("--checkpatch", help="path to scripts/checkpatch.pl")
     ap.add_argument("--patch", help="a patch mail to use instead of the seed patch")
+    ap.add_argument("--instructions", action="store_true", help="also count instructions under valgrind")
     args = ap.parse_args()
     checkpatch = args.checkpatch or fetch_checkpatch()
     if args.patch:
@@ -117,6 +136,10 @@ def main() -> int:
         for _ in range(args.runs):
             ours.append(run_time(ours_cmd, patch, tmp))
             peer.append(run_time(peer_cmd, None, tmp))
+        counts = None
+        if args.instructions:
+            counts = (instructions(ours_cmd, patch, tmp), instructions(peer_cmd, None, tmp),
+                      instructions([sys.executable, "-c", "pass"], None, tmp))
     ratios = sorted(o / p for o, p in zip(ours, peer))
     ratio = statistics.median(ratios)
     print(f"machine: {platform.machine()}, {os.cpu_count()} cpus, python {platform.python_version()}")
@@ -124,6 +147,11 @@ def main() -> int:
     print(f"{'case':<30} {'tdxbot s':>9} {'checkpatch s':>13} {'ratio':>7}  {'range':>11}")
     print(f"{'b4-check, one patch':<30} {statistics.median(ours):>9.3f} {statistics.median(peer):>13.3f} "
           f"{ratio:>7.2f}  {ratios[0]:.2f}-{ratios[-1]:.2f}")
+    if counts and all(counts):
+        print(f"instructions: tdxbot {counts[0]:,}, checkpatch {counts[1]:,} ({counts[0] / counts[1]:.2f}x), "
+              f"bare python {counts[2]:,}")
+    elif args.instructions:
+        print("instructions: valgrind not found")
     print(f"goal: median ratio <= 0.25 -> {'ok' if ratio <= 0.25 else 'MISSED'}")
     return 0
 
