@@ -7,7 +7,9 @@ tools/tdx_module_facts.py) knows the leaf whose status the code tests:
   does not retry: TDX_SYS_BUSY or TDX_INTERRUPTED_RESUMABLE, and, once the
   loop retries a busy status, the other busy statuses (TDX_OPERAND_BUSY,
   TDX_PREVIOUS_TLB_EPOCH_BUSY) too;
-- a loop that retries on a status the leaf never returns;
+- a loop that retries on a status the leaf never returns, where the leaf
+  returns another status of the same kind in its place (a busy status of
+  the other kind, a status of the same class), which the remark names;
 - an `if` that handles a busy status the leaf returns, when the leaf can
   also return another busy status that nothing in the function handles.
 "Can also return" uses only what the data is sure of: statuses the leaf's
@@ -102,9 +104,15 @@ def _check_loop(code, loop):
     known = {c for c in codes if is_module_status(c)}
     name = _names(leaves)
     for c in sorted(known):
-        if all(leaf.never_returns(c) for leaf in leaves):
+        # "Never" only for a mix-up: the leaf returns another status of the
+        # same kind in its place (a busy status of the other kind, say). A
+        # status with nothing in its place (TDX_INTERRUPTED_RESUMABLE on a
+        # leaf that is not interrupted in this module version) may come with
+        # a newer module: quiet.
+        instead = module_abi().instead_of(leaves, c)
+        if instead and all(leaf.never_returns(c) for leaf in leaves):
             at = next((t.node for t in tests if t.code == c), loop.report_node)
-            code.report(at, RetriesUnreturned(leaf=name, code=c, instead=_instead(leaves, c)))
+            code.report(at, RetriesUnreturned(leaf=name, code=c, instead="; it returns " + " and ".join(instead)))
     returned = {c for c in known if any(leaf.returns(c) for leaf in leaves)}
     if not returned & TRANSIENT or known != codes:
         return  # not a wait for a transient status, or it waits for one the data does not know
@@ -152,12 +160,6 @@ def _names(leaves) -> str:
     return " / ".join(leaf.spec_name for leaf in leaves)
 
 
-def _instead(leaves, code: str) -> str:
-    """'; it returns X' for what the leaves return in place of code."""
-    same = module_abi().instead_of(leaves, code)
-    return "; it returns " + " and ".join(same) if same else ""
-
-
 def _named(code: str, text: str) -> bool:
     return code in text or code.replace("TDX_", "", 1) in text
 
@@ -198,11 +200,22 @@ INVALID = [
         code="""
         retry:
         	ret = __tdcall(TDG_MR_REPORT, &args);
-        	if (ret == TDX_INTERRUPTED_RESUMABLE)
+        	if (ret == TDX_SYS_BUSY)
         		goto retry;
         """,
-        at=('3:6: if (ret == TDX_INTERRUPTED_RESUMABLE)',),
-        why="a guest leaf that is never interrupted part way",
+        at=('3:6: if (ret == TDX_SYS_BUSY)',),
+        why="a guest leaf whose busy status is TDX_OPERAND_BUSY, retried on the busy status of the TDH.SYS.* leaves",
+    ),
+    Case(
+        code="""
+        	while (seamcall(TDH_SYS_KEY_CONFIG, &args) == TDX_OPERAND_BUSY)
+        		;
+        """,
+        at=('1:7: while (seamcall(TDH_SYS_KEY_CONFIG, &args) == TDX_OPERAND_BUSY)',),
+        why=("the review of v1 of the TDH.SYS.DISABLE wrapper (the loop waited for one transient "
+             "status; the leaf also returns TDX_SYS_BUSY, recorded in v2's changelog, "
+             "https://lore.kernel.org/all/20260323-fuller_tdx_kexec_support-v2-3-87a36409e051@intel.com/), "
+             "on a TDH.SYS.* leaf the data has"),
     ),
     Case(
         path="arch/x86/kvm/vmx/tdx.c",
@@ -238,6 +251,34 @@ VALID = [
         	} while (ret == TDX_INTERRUPTED_RESUMABLE);
         """,
         why="TDH.SYS.DISABLE is newer than the module data: quiet",
+    ),
+    Case(
+        code="""
+        	while (seamcall(TDH_SYS_DISABLE, &args) == TDX_INTERRUPTED_RESUMABLE)
+        		;
+        """,
+        why=("v1 of the TDH.SYS.DISABLE wrapper, which a reviewer asked to retry on TDX_SYS_BUSY too "
+             "(https://lore.kernel.org/all/20260323-fuller_tdx_kexec_support-v2-3-87a36409e051@intel.com/): "
+             "the leaf is newer than the module data, so the bot leaves it to humans"),
+    ),
+    Case(
+        path="arch/x86/coco/tdx/tdx.c",
+        code="""
+        retry:
+        	ret = __tdcall(TDG_MR_REPORT, &args);
+        	if (ret == TDX_INTERRUPTED_RESUMABLE)
+        		goto retry;
+        """,
+        why=("TDG.MR.REPORT is not interrupted in the 1.5.01 source, but nothing of that kind is "
+             "returned in its place: a newer module may interrupt it, so no 'never'"),
+    ),
+    Case(
+        code="""
+        	do {
+        		ret = seamcall(TDH_SYS_SHUTDOWN, &args);
+        	} while (ret == TDX_INTERRUPTED_RESUMABLE);
+        """,
+        why="the same for a host leaf",
     ),
     Case(
         path="arch/x86/kvm/vmx/tdx.c",
