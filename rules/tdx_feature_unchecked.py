@@ -118,7 +118,8 @@ INVALID = [
         }
         """,
         at=('6:8: ret = __tdcall(TDG_MR_VERIFYREPORT, &args);',),
-        why="issued unconditionally, nothing said",
+        why=("issued unconditionally, nothing said: what a reviewer asked of v1 of the TDH.SYS.DISABLE "
+             "wrapper (https://lkml.rescloud.iu.edu/2603.2/02936.html), on the leaf the 1.5.01 data gates"),
     ),
     Case(
         path=_GUEST, changelog=_CHANGELOG,
@@ -187,7 +188,8 @@ VALID = [
         	return __tdcall(TDG_MR_VERIFYREPORT, &args) ? -EIO : 0;
         }
         """,
-        why="the changelog says why the enumeration is skipped",
+        why=("the changelog says why the enumeration is skipped, as v2 of the TDH.SYS.DISABLE wrapper "
+             "did after the review (https://lore.kernel.org/all/20260323-fuller_tdx_kexec_support-v2-3-87a36409e051@intel.com/)"),
     ),
     Case(
         code="""
@@ -198,7 +200,8 @@ VALID = [
         	seamcall(TDH_SYS_DISABLE, &args);
         }
         """,
-        why="TDH.SYS.DISABLE's gate is newer than the module data",
+        why=("v1 of the TDH.SYS.DISABLE series called it unconditionally (https://lkml.rescloud.iu.edu/2603.2/02936.html); its gate is newer "
+             "than the module data, so the bot leaves it to humans"),
     ),
     Case(
         path=_GUEST, changelog=_CHANGELOG,
