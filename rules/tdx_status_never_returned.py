@@ -79,12 +79,16 @@ def check_file(file):
 
 
 def _decides_retry(code, test, loops) -> bool:
-    """The test decides whether a retry loop goes round again (a case label
-    counts when its switch sits in the loop)."""
+    """The test decides whether a retry loop goes round again on the status
+    (a case label counts when its switch sits in the loop); a test that
+    leaves the loop on it is this rule's."""
     loop = code.loops.decided_by(test.node)
     if loop is None and test.node.parent is not None and test.node.parent.type == "case_statement":
         loop = code.loops.innermost(test.node.start_byte)
-    return loop is not None and any(loop is lp for lp in loops)
+    if loop is None or not any(loop is lp for lp in loops):
+        return False
+    again = loop.retried
+    return again is None or (test.code in again.codes) != again.negated
 
 
 INVALID = [
@@ -136,9 +140,29 @@ INVALID = [
         at=('6:5: if (err == TDX_SYS_BUSY)',),
         why="through a wrapper the patch defines; the reclaim leaf's busy status is TDX_OPERAND_BUSY",
     ),
+    Case(
+        code="""
+        	do {
+        		err = seamcall_ret(TDH_SYS_TDMR_INIT, &args);
+        		if (IS_TDX_SYS_BUSY(err))
+        			return -EBUSY;
+        		next = args.rdx;
+        	} while (next < end);
+        """,
+        at=('3:6: if (IS_TDX_SYS_BUSY(err))',),
+        why="a test that leaves a loop re-issuing the leaf is this rule's, not the retry rule's",
+    ),
 ]
 
 VALID = [
+    Case(
+        code="""
+        	do {
+        		err = seamcall_ret(TDH_SYS_TDMR_INIT, &args);
+        	} while (err == TDX_SYS_BUSY);
+        """,
+        why="a test that sends a retry loop round again is left to tdx-retry-statuses",
+    ),
     Case(
         code="""
         	err = seamcall(TDH_SYS_INIT, &args);
