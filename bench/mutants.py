@@ -465,6 +465,216 @@ def site_mutants(path: str, text: str) -> list[Mutant]:
     return out
 
 
+# ---- the TDX module's ABI (issue 25) ----------------------------------------------------
+#
+# Operators for the rules that read bot/facts/tdx_module.json. Each writes a
+# defect only where the data makes it one, at the real sites whose leaf the
+# data knows: a busy status of the wrong kind swapped in (TDH.SYS.* leaves
+# report contention as TDX_SYS_BUSY, the others as TDX_OPERAND_BUSY), a
+# transient status dropped from a retry, a never-returned status added to
+# one, a leaf number or status value changed, a feature-gated leaf called
+# without its feature check. Near misses write the form that matches the data.
+
+ABI_RULES = ("tdx-retry-statuses", "tdx-status-never-returned", "tdx-abi-mismatch", "tdx-feature-unchecked")
+
+# Statuses a header might define, for the "change a status value" operators.
+_ABI_STATUSES = ("TDX_OPERAND_BUSY", "TDX_SYS_BUSY", "TDX_PREVIOUS_TLB_EPOCH_BUSY", "TDX_INTERRUPTED_RESUMABLE",
+                 "TDX_OPERAND_INVALID", "TDX_EPT_WALK_FAILED", "TDX_EPT_ENTRY_STATE_INCORRECT",
+                 "TDX_VCPU_NOT_ASSOCIATED", "TDX_KEY_GENERATION_FAILED", "TDX_FLUSHVP_NOT_DONE",
+                 "TDX_NON_RECOVERABLE_VCPU", "TDX_INTERRUPTED_RESTARTABLE", "TDX_TLB_TRACKING_NOT_DONE",
+                 "TDX_LIFECYCLE_STATE_INCORRECT", "TDX_SYS_NOT_READY", "TDX_TD_KEYS_NOT_CONFIGURED",
+                 "TDX_KEY_STATE_INCORRECT", "TDX_NO_HKID_READY_TO_WBCACHE", "TDX_METADATA_FIELD_ID_INCORRECT",
+                 "TDX_HKID_NOT_FREE")
+_TWO_BUSY = ("TDX_OPERAND_BUSY", "TDX_SYS_BUSY")
+
+
+def _site_leaf(site: Site):
+    """The leaf a site issues, known to the module data (None otherwise)."""
+    from tdxbot.facts.abi import module_abi
+    abi = module_abi()
+    m = re.match(r"\w+\(\s*(TD[HG]_\w+)\b", site.call)
+    if m:
+        return abi.leaf(m.group(1))
+    m = re.match(r"(td[hg]_\w+)\(", site.call)
+    return abi.wrapper(m.group(1)) if m else None
+
+
+def _abi_site_mutants(path: str, text: str) -> list[Mutant]:
+    from tdxbot.facts.abi import BUSY, TRANSIENT, module_abi
+    abi = module_abi()
+    out = []
+    seen_functions = set()
+    for n, site in enumerate(status_sites(text)):
+        leaf = _site_leaf(site)
+        if site.kind not in ("host", "guest") or leaf is None:
+            continue
+        v = site.var
+
+        def add(rule, op, good, body, result=v):
+            snippet = f"u64 {v};\n\n" + body.strip("\n") if result == v else body.strip("\n")
+            out.append(Mutant(rule, op, path, _mutate(text, site, snippet, result), good))
+
+        sure = sorted(c for c in TRANSIENT if leaf.surely_returns(c))
+        busy = [c for c in sure if c in BUSY]
+        # The other kind of busy: never returned, with this leaf's own in its place.
+        wrong = [c for c in _TWO_BUSY if leaf.never_returns(c) and abi.instead_of([leaf], c)]
+        for w in wrong:
+            add("tdx-retry-statuses", "swap-busy-kind", False, f"""
+do {{
+	{v} = {site.call};
+}} while ({v} == {w});""")
+            if busy:
+                add("tdx-retry-statuses", "add-never-returned", False, f"""
+do {{
+	{v} = {site.call};
+}} while ({" || ".join(f"{v} == {c}" for c in sure + [w])});""")
+            add("tdx-status-never-returned", "wrong-busy-compare", False, f"""
+{v} = {site.call};
+if (({v} & TDX_SEAMCALL_STATUS_MASK) == {w})
+	{_errno_return(site)}""")
+            add("tdx-status-never-returned", "wrong-busy-helper", False, f"""
+{v} = {site.call};
+if (IS_{w}({v}))
+	{_errno_return(site)}""")
+            add("tdx-status-never-returned", "wrong-busy-case", False, f"""
+{v} = {site.call};
+switch ({v} & TDX_SEAMCALL_STATUS_MASK) {{
+case {w}:
+	{_errno_return(site)}
+default:
+	break;
+}}""")
+        if sure:
+            add("tdx-retry-statuses", "all-returned (near miss)", True, f"""
+do {{
+	{v} = {site.call};
+}} while ({" || ".join(f"{v} == {c}" for c in sure)});""")
+        for c in busy:
+            add("tdx-status-never-returned", "own-busy (near miss)", True, f"""
+{v} = {site.call};
+if (({v} & TDX_SEAMCALL_STATUS_MASK) == {c})
+	{_errno_return(site)}""")
+        if len(sure) > 1:
+            for dropped in sure:
+                kept = [c for c in sure if c != dropped]
+                add("tdx-retry-statuses", "drop-from-retry", False, f"""
+do {{
+	{v} = {site.call};
+}} while ({" || ".join(f"{v} == {c}" for c in kept)});""")
+        # A leaf the module gates behind TDX_FEATURES0, issued from a new
+        # function above this one.
+        if site.kind == "guest" and site.function_start not in seen_functions:
+            seen_functions.add(site.function_start)
+            for op, good, body in _GATED_FUNCTIONS:
+                helper = body.replace("@", str(n)).strip("\n") + "\n\n"
+                at = site.function_start
+                out.append(Mutant("tdx-feature-unchecked", op, path, text[:at] + helper + text[at:], good))
+    return out
+
+
+_GATED_FUNCTIONS = (
+    ("unchecked-call", False, """
+static int mut_verify_report_@(u8 *reportmac)
+{
+	struct tdx_module_args args = { .rcx = virt_to_phys(reportmac) };
+
+	if (__tdcall(TDG_MR_VERIFYREPORT, &args))
+		return -EIO;
+	return 0;
+}"""),
+    ("unchecked-through-wrapper", False, """
+static u64 tdg_mr_verifyreport_@(u64 reportmac_pa)
+{
+	struct tdx_module_args args = { .rcx = reportmac_pa };
+
+	return __tdcall(TDG_MR_VERIFYREPORT, &args);
+}
+
+static int mut_verify_peer_@(u8 *reportmac)
+{
+	return tdg_mr_verifyreport_@(virt_to_phys(reportmac)) ? -EIO : 0;
+}"""),
+    ("feature-checked (near miss)", True, """
+static int mut_verify_report_@(u8 *reportmac)
+{
+	struct tdx_module_args args = { .rcx = virt_to_phys(reportmac) };
+
+	if (!(tdx_features0 & TDX_FEATURES0_LOCAL_ATTESTATION))
+		return -EOPNOTSUPP;
+	if (__tdcall(TDG_MR_VERIFYREPORT, &args))
+		return -EIO;
+	return 0;
+}"""),
+    ("explained (near miss)", True, """
+static int mut_verify_report_@(u8 *reportmac)
+{
+	struct tdx_module_args args = { .rcx = virt_to_phys(reportmac) };
+
+	/*
+	 * The enumeration of this leaf is not checked: a module without it
+	 * fails the call, which ends up as -EIO like any other failure.
+	 */
+	if (__tdcall(TDG_MR_VERIFYREPORT, &args))
+		return -EIO;
+	return 0;
+}"""),
+)
+
+
+def _abi_define_mutants(path: str, text: str) -> list[Mutant]:
+    from tdxbot.facts.abi import module_abi
+    abi = module_abi()
+    out = []
+    region = _region(text)
+
+    def replace(node, new: str) -> str:
+        return text[:node.start_byte] + new + text[node.end_byte:]
+
+    leaves = [(node, name, int(value)) for node, name, value in region.define_nodes()
+              if re.fullmatch(r"TD[HG]_\w+", name) and re.fullmatch(r"\d+", value)
+              and abi.leaf(name) is not None]
+    for i, (node, name, number) in enumerate(leaves):
+        source = region.text(node)
+        head = source[:source.rindex(str(number))]
+        out.append(Mutant("tdx-abi-mismatch", "leaf-number-off-by-one", path,
+                          replace(node, f"{head}{number + 1}"), False))
+        others = [n for _, o, n in leaves if n != number and o[:3] == name[:3]]
+        if others:
+            out.append(Mutant("tdx-abi-mismatch", "leaf-number-of-another", path,
+                              replace(node, f"{head}{others[i % len(others)]}"), False))
+    statuses = []
+    for node, name, value in region.define_nodes():
+        m = re.fullmatch(r"(0x[0-9A-Fa-f]+)(ULL)?", value)
+        status = abi.status(name)
+        if m and status is not None and int(m.group(1), 16) == status.value:
+            statuses.append((node, name, value))
+            source = region.text(node)
+            head = source[:source.rindex(value)]
+            for op, bit in (("status-detail-bit", 32), ("status-class-bit", 40), ("status-error-bit", 63)):
+                out.append(Mutant("tdx-abi-mismatch", op, path,
+                                  replace(node, f"{head}0x{status.value ^ (1 << bit):016X}ULL"), False))
+    # New status defines next to the file's own, as a series adding them
+    # writes them: each with another status's value, with a flipped
+    # detail bit, or (near miss) right.
+    if statuses:
+        known = [abi.status(name) for name in _ABI_STATUSES]
+        known = [s for s in known if s is not None]
+        at = statuses[-1][0].end_byte
+        for i, status in enumerate(known):
+            other = known[(i + 1) % len(known)]
+            for op, value, good in (("status-value-of-another", other.value, False),
+                                    ("status-new-detail-bit", status.value ^ (1 << 33), False),
+                                    ("status-right (near miss)", status.value, True)):
+                line = f"\n#define {status.name}\t0x{value:016X}ULL"
+                out.append(Mutant("tdx-abi-mismatch", op, path, text[:at] + line + text[at:], good))
+    return out
+
+
+def abi_mutants(path: str, text: str) -> list[Mutant]:
+    """Every ABI operator at every site of one file."""
+    return _abi_site_mutants(path, text) + _abi_define_mutants(path, text)
+
+
 # ---- presenting and judging ---------------------------------------------------------
 
 
@@ -518,6 +728,7 @@ def main() -> int:
     mutants = []
     for rel, text in texts.items():
         mutants += site_mutants(rel, text) + existing_mutants(rel, text) + define_mutants(rel, text)
+        mutants += abi_mutants(rel, text)
     score: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0, 0])  # caught hunk, caught whole, n
     wrong: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0, 0])
     shown = 0
@@ -556,7 +767,7 @@ def main() -> int:
     for rel, text in texts.items():
         patch, n = whole_file_patch(rel, text)
         lines += n
-        for rule in TDX_RULES:
+        for rule in TDX_RULES + ABI_RULES:
             if rule in known:
                 found = findings(patch, rule)
                 alarms += len(found)

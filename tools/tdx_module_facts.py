@@ -113,6 +113,11 @@ What is approximated
   dispatcher "translations"), so no caller ever sees it.
 * Helpers that check a leaf number they are given (op-state and SEPT-state
   tables) contribute their statuses to every leaf that calls them.
+* A function whose body tree-sitter cannot fully parse (a construct it
+  does not know, left after preprocessing) may hide statuses. Each leaf
+  lists as "unread" the functions it reaches (the handler, its local
+  helpers and every followed call) that have such a body; a leaf with
+  none has lists as complete as this reading makes them.
 * Preprocessing: the module is read as a release build. `#if`/`#ifdef`
   blocks on DEBUGFEATURE_* or DEBUG are dropped, `#if 0` is dropped,
   numeric conditions on the module's own #defines are evaluated; any other
@@ -367,6 +372,7 @@ class Func:
     node: object
     params: list[str]
     status_out: bool     # takes a pointer to a status (writes a result there)
+    unparsed: bool = False   # tree-sitter could not read all of its body
     produced: set[str] = field(default_factory=set)
     sinks: dict[str, set[str]] = field(default_factory=dict)   # sink kind -> statuses
     edges: set[str] = field(default_factory=set)
@@ -462,7 +468,8 @@ class Module:
                         status_out = True
         return Func(name=name, file=rel, static=static,
                     void=(rtype is not None and text(rtype) == "void" and not pointer),
-                    node=node, params=params, status_out=status_out)
+                    node=node, params=params, status_out=status_out,
+                    unparsed=body_has_errors(node))
 
     def resolve(self, name: str, from_file: str) -> list[Func]:
         """The definitions a call of name from from_file can reach: one in
@@ -502,6 +509,27 @@ class Module:
             if all(t.void for t in targets) or any(t.status_out for t in targets) \
                     or result_flows(call, body):
                 f.edges.add(name)
+
+
+def body_has_errors(node) -> bool:
+    """Whether tree-sitter left an ERROR or missing node in a function's
+    body (whatever is inside it may hide a status)."""
+    body = node.child_by_field_name("body")
+    return body is not None and body.has_error
+
+
+def reached(module: Module, start: list[Func]) -> list[Func]:
+    """The start functions and every function their followed calls reach."""
+    seen = {(f.name, f.file): f for f in start}
+    todo = list(start)
+    while todo:
+        f = todo.pop()
+        for name in sorted(f.edges):
+            for t in module.resolve(name, f.file):
+                if (t.name, t.file) not in seen:
+                    seen[(t.name, t.file)] = t
+                    todo.append(t)
+    return list(seen.values())
 
 
 def status_use(ident, body) -> str | None:
@@ -1037,6 +1065,7 @@ def module_facts(module: Module) -> dict:
             leaf["handler"] = handler.name
             leaf["handler_file"] = handler.file
             leaf["local_helpers"] = [f.name for f in funcs[1:]]
+            leaf["unread"] = sorted({f.name for f in reached(module, funcs) if f.unparsed})
             leaf["direct"] = sorted(direct)
             leaf["via_helper"] = {s: c for s, c in sorted(via.items())}
             leaf["all"] = sorted(direct | set(via))

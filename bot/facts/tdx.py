@@ -5,7 +5,9 @@
   which helper); the set of codes a condition is true for (CodeSet).
 - Calls: what a call issues (a host SEAMCALL, a guest TDCALL, a TDVMCALL,
   an errno wrapper), by name and through the wrappers a patch defines
-  (TdxPatchFacts, one per patch).
+  (TdxPatchFacts, one per patch); and which leaf it names, as written
+  (leaf_ref: the leaf constant, or the tdh_*()/tdg_*() wrapper whose leaf
+  only the module data knows; facts.abi reads that data).
 - Values and tests (TdxFacts, one per region): which values hold a TDX
   status, what a status test tests.
 - Loops (LoopFacts, one per region): every loop form (for, while,
@@ -27,7 +29,8 @@ from functools import lru_cache
 from itertools import takewhile
 
 from ..common import NamedTuple, cached_property, lazy_re
-from .c import LOOP_TYPES, Region, ancestor, call_args, call_name, function_name, unparen, unwrap
+from .c import (LOOP_TYPES, Region, ancestor, call_args, call_name, function_name, iter_nodes, unparen,
+                unwrap)
 
 # ---- status codes ---------------------------------------------------------------
 
@@ -273,6 +276,118 @@ def call_kind(name: str) -> str | None:
     return None
 
 
+# ---- leaves, as written --------------------------------------------------------
+
+# Calls that take the leaf (RAX: leaf number and version) as an argument:
+# callee -> the argument's index.
+LEAF_ARGUMENT = {
+    "seamcall": 0, "seamcall_ret": 0, "seamcall_saved_ret": 0, "__seamcall": 0, "__seamcall_ret": 0,
+    "__seamcall_saved_ret": 0, "seamcall_prerr": 0, "seamcall_prerr_ret": 0, "sc_retry": 1,
+    "__seamcall_dirty_cache": 1, "sc_retry_prerr": 2,
+    "__tdcall": 0, "__tdcall_ret": 0, "__tdcall_saved_ret": 0, "tdcall": 0, "__tdx_module_call": 0,
+}
+# Calls that run the wrapper they are given: callee -> the argument's index
+# (KVM's tdh_do_no_vcpus(tdh_mem_track, kvm, ...)).
+WRAPPER_ARGUMENT = {"tdh_do_no_vcpus": 0}
+LEAF_CONSTANT = lazy_re(r"^TD[HG]_[A-Z0-9_]+$")
+# A wrapper named after its leaf (tdh_mem_page_aug()); which leaf is for the
+# module data to say (facts.abi), as some carry a suffix (tdh_phymem_page_wbinvd_tdr()).
+LEAF_WRAPPER = lazy_re(r"^td[hg]_[a-z0-9_]+$")
+_MACRO_CALL = lazy_re(r"\b([A-Za-z_]\w*)\s*\(")
+
+
+class _Param(NamedTuple):
+    """An argument that is the enclosing function's (or macro's) parameter."""
+    index: int
+
+
+class _Handed(NamedTuple):
+    """A macro that calls its index-th parameter: it issues the leaf of the
+    wrapper its caller hands it."""
+    index: int
+
+
+def _closing(text: str, open_at: int) -> int | None:
+    """The index of the parenthesis closing the one at open_at."""
+    depth = 0
+    for i in range(open_at, len(text)):
+        if text[i] == "(":
+            depth += 1
+        elif text[i] == ")":
+            depth -= 1
+            if depth == 0:
+                return i
+    return None
+
+
+def _param_names(func) -> list[str]:
+    """The parameter names of a function definition, in order."""
+    decl = func.child_by_field_name("declarator") if func is not None else None
+    while decl is not None and decl.type != "function_declarator":
+        decl = decl.child_by_field_name("declarator")
+    params = decl.child_by_field_name("parameters") if decl is not None else None
+    out = []
+    for p in params.named_children if params is not None else ():
+        if p.type in ("parameter_declaration", "variadic_parameter"):
+            d = p.child_by_field_name("declarator")
+            out.append(_declared(d) or "")
+    return out
+
+
+def _declared(declarator) -> str | None:
+    node = declarator
+    while node is not None and node.type != "identifier":
+        node = node.child_by_field_name("declarator")
+    return node.text.decode("utf-8", "replace") if node is not None else None
+
+
+def leaf_constant(region: Region, node) -> str | None:
+    """The one TDH_*/TDG_* leaf an expression names (TDH_VP_INIT in
+    `TDH_VP_INIT | (1ULL << TDX_VERSION_SHIFT)`), seen through a #define of
+    the region that stands for one (`#define TDH_VP_INIT_V1 (TDH_VP_INIT | ...)`)."""
+    names = {region.text(i) for i in iter_nodes(node, {"identifier"}) if LEAF_CONSTANT.match(region.text(i))}
+    if len(names) != 1:
+        return None
+    name = names.pop()
+    value = region.defines().get(name)
+    if value is not None:
+        inner = {w for w in re.findall(r"\bTD[HG]_[A-Z0-9_]+\b", value) if w != name}
+        if len(inner) == 1:
+            return inner.pop()
+    return name
+
+
+def _argument(region: Region, node, params: list[str]):
+    """What an argument says about a leaf: a leaf constant, a wrapper's
+    name (a function handed on, lower case), a _Param, or None."""
+    node = unwrap(node)
+    if node is None:
+        return None
+    if node.type == "identifier":
+        text = region.text(node)
+        if text in params:
+            return _Param(params.index(text))
+        if LEAF_CONSTANT.match(text):
+            return leaf_constant(region, node)
+        return text if text[:1].islower() or text[:1] == "_" else None
+    return leaf_constant(region, node)
+
+
+def _split_arguments(text: str) -> list[str]:
+    """A macro call's argument texts, split at the top-level commas."""
+    out, depth, start = [], 0, 0
+    for i, ch in enumerate(text):
+        if ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            depth -= 1
+        elif ch == "," and depth == 0:
+            out.append(text[start:i].strip())
+            start = i + 1
+    out.append(text[start:].strip())
+    return out
+
+
 # ---- per-patch facts ----------------------------------------------------------
 
 
@@ -290,6 +405,10 @@ class TdxPatchFacts:
         self.issuers: set[str] = set()  # functions and macros that issue a TDX call at all
         self.helpers: dict[str, Helper] = {}
         self.maskers: set[str] = set(MASKING_CALLS)  # functions returning a masked status
+        # function or macro -> where the status it returns comes from: (region,
+        # call node, the function node) per returned call, or (None, body text,
+        # parameter names) for a macro
+        self._leaf_sources: dict[str, list[tuple]] = {}
         self._regions = regions
         records = []
         for region in regions:
@@ -340,18 +459,30 @@ class TdxPatchFacts:
         out = []
         for func in region.find("function_definition"):
             name = function_name(func)
-            if not name or call_kind(name):
+            if not name:
                 continue
-            calls = {c.name for c in region.calls(within=func)}
-            assigned = {region.text(a.target): a.callee for a in region.assignments(within=func)
-                        if a.call is not None and a.target is not None}
+            known = call_kind(name)
+            if known and not LEAF_WRAPPER.match(name):
+                continue  # seamcall() and friends: the leaf is their argument
+            assigned_calls = {region.text(a.target): a.call for a in region.assignments(within=func)
+                              if a.call is not None and a.target is not None}
             returns = region.returns(within=func)
             returned = []
+            sources = []
             for ret in returns:
                 if ret.call is not None:
                     returned.append(("call", ret.callee))
+                    sources.append((region, ret.call, func))
                 elif (value := unwrap(ret.value)) is not None and value.type == "identifier":
                     returned.append(("var", region.text(value)))
+                    if region.text(value) in assigned_calls:
+                        sources.append((region, assigned_calls[region.text(value)], func))
+            if sources:
+                self._leaf_sources.setdefault(name, sources)
+            if known:
+                continue  # a tdh_*()/tdg_*() wrapper: what it issues is known by its name
+            calls = {c.name for c in region.calls(within=func)}
+            assigned = {target: call_name(call) for target, call in assigned_calls.items()}
             out.append((name, calls, assigned, returned, is_status_type(region.return_type(func))))
             if len(returns) == 1 and returns[0].value is not None:
                 value = returns[0].value
@@ -363,9 +494,16 @@ class TdxPatchFacts:
                         self.helpers.setdefault(name, Helper(tests[0].code, tests[0].masked))
         for node in region.find("preproc_function_def"):
             name_node, value = node.child_by_field_name("name"), node.child_by_field_name("value")
-            if name_node is None or value is None or call_kind(region.text(name_node)):
+            if name_node is None or value is None:
                 continue
             name = region.text(name_node)
+            known = call_kind(name)
+            if not known or LEAF_WRAPPER.match(name):
+                params = node.child_by_field_name("parameters")
+                names = [region.text(p) for p in params.named_children] if params is not None else []
+                self._leaf_sources.setdefault(name, [(None, region.text(value), names)])
+            if known:
+                continue
             called = {c for c in re.findall(r"\b([A-Za-z_]\w*)\s*\(", region.text(value)) if c != name}
             out.append((name, called, None, None, True))
         return out
@@ -388,6 +526,64 @@ class TdxPatchFacts:
                 self.wrappers[name] = kind
                 learned = True
         return learned
+
+    def leaf_ref(self, region: Region, call) -> str | None:
+        """The leaf a call issues, as the code names it: a TDH_*/TDG_*
+        constant (upper case), or the name of a tdh_*()/tdg_*() wrapper whose
+        leaf only the module data knows (lower case); None when the code does
+        not say (a leaf passed in from out of sight, say). Wrappers the patch
+        defines are followed to the SEAMCALL/TDCALL whose status they return,
+        with the leaf their callers hand them."""
+        params = _param_names(region.function_at(call.start_byte))
+        args = call_args(call)
+        found = self._ref(call_name(call), lambda i: _argument(region, args[i], params) if i < len(args) else None, 0)
+        return found if isinstance(found, str) else None
+
+    def _ref(self, name: str, argument, depth: int):
+        """leaf_ref for a call of name whose i-th argument says argument(i)."""
+        if depth > 6:
+            return None
+        if name in LEAF_ARGUMENT:
+            found = argument(LEAF_ARGUMENT[name])
+            return found if isinstance(found, _Param) or (found and LEAF_CONSTANT.match(found)) else None
+        if name in WRAPPER_ARGUMENT:
+            handed = argument(WRAPPER_ARGUMENT[name])
+            return self._ref(handed, lambda i: None, depth + 1) if isinstance(handed, str) else None
+        sources = self._leaf_sources.get(name)
+        if sources is None:
+            return name if LEAF_WRAPPER.match(name) else None
+        found = set()
+        for region, call, func in sources:
+            ref = self._source_ref(region, call, func, depth)
+            if isinstance(ref, _Param):
+                ref = argument(ref.index)
+            elif isinstance(ref, _Handed):
+                handed = argument(ref.index)
+                ref = self._ref(handed, lambda i: None, depth + 1) if isinstance(handed, str) else None
+            found.add(ref)
+        return found.pop() if len(found) == 1 else None
+
+    def _source_ref(self, region, call, func, depth: int):
+        """What one returned call (or a macro's body) says about the leaf."""
+        if region is None:  # a macro: call is its body text, func its parameter names
+            body, params = call, func
+            leaves = set(re.findall(r"\bTD[HG]_[A-Z0-9_]+\b", body))
+            if len(leaves) == 1:
+                return leaves.pop()
+            for m in _MACRO_CALL.finditer(body):
+                callee = m.group(1)
+                if callee in params:  # it runs the function its caller hands it
+                    return _Handed(params.index(callee))
+                if callee in LEAF_ARGUMENT or callee in self._leaf_sources:
+                    close = _closing(body, m.end() - 1)
+                    args = _split_arguments(body[m.end():close]) if close else []
+                    return self._ref(callee, lambda i: _Param(params.index(args[i].strip("() ")))
+                                     if i < len(args) and args[i].strip("() ") in params else None, depth + 1)
+            return None
+        params = _param_names(func)
+        args = call_args(call)
+        return self._ref(call_name(call), lambda i: _argument(region, args[i], params) if i < len(args) else None,
+                         depth + 1)
 
     def _returned_kind(self, assigned: dict[str, str], returned: list[tuple]) -> str | None:
         """The kind of TDX call whose status a function returns (directly,

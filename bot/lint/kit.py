@@ -24,7 +24,11 @@ What a check gets:
   and .removed_lines() for text;
 - check_series: a SeriesCheck: .series.
 A Code is one region of a file: .c, its C facts (a Region), .tdx, its TDX
-facts (calls, statuses, tests), and .loops, its loops. Every one of them
+facts (calls, statuses, tests), .loops, its loops, and .abi, what the TDX
+module's ABI says about its leaves (the leaf each call issues, the leaves a
+tested status came from; module_abi() gives the data itself: leaves,
+statuses, numbers). The ABI data is read only when a rule asks a question
+that needs it. Every one of them
 answers report(at, violation, fix=(), severity=None), where `at` is one
 value: a tree-sitter node or a post-image line number (of a Code or a
 FileCheck), a list of such candidates (the first on a line the patch adds
@@ -41,8 +45,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 
 from ..common import NamedTuple, cached_property, lazy_re, re_lower
-from ..facts import (BUSY_CODES, DETAIL_STATUSES, GUEST, HOST, HYPERCALL, SW_FULL_CODES, LoopFacts,
-                     Region, TdxFacts, TdxPatchFacts, ancestor, call_args, call_name, code_of,
+from ..facts import (BUSY_CODES, BUSY_STATUSES, DETAIL_STATUSES, GUEST, HOST, HYPERCALL, SW_FULL_CODES,
+                     TRANSIENT, AbiFacts, LoopFacts, Region, TdxFacts, TdxPatchFacts, ancestor, call_args,
+                     call_name, code_of, is_module_status, module_abi, resolve, resolve_all,
                      comment_inner, declaration_type, declared_name, function_name, int_literal,
                      int_of_text, is_imperative, is_masked, iter_nodes, masked_with, parse_expression,
                      passive_change, sentences, statement_mood, strip_comment_markers, unwrap,
@@ -65,6 +70,8 @@ __all__ = [
     # TDX facts
     "BUSY_CODES", "DETAIL_STATUSES", "GUEST", "HOST", "HYPERCALL", "SW_FULL_CODES", "code_of",
     "is_masked", "masked_with",
+    # the TDX module's ABI (read when first asked)
+    "BUSY_STATUSES", "TRANSIENT", "is_module_status", "module_abi", "resolve", "resolve_all",
     # prose
     "WORD", "is_imperative", "passive_change", "sentences", "statement_mood", "verb_base",
     # patterns
@@ -253,6 +260,10 @@ class Code(_Reporter):
     @cached_property
     def loops(self) -> LoopFacts:
         return LoopFacts(self.tdx)
+
+    @cached_property
+    def abi(self) -> AbiFacts:
+        return AbiFacts(self.tdx)
 
     def _locate(self, at):
         if isinstance(at, (list, tuple)) and not isinstance(at, CodeLine):
