@@ -5,11 +5,14 @@ line carries text after '/*', or whose last line carries text before '*/'.
 Kernel-doc '/**' openers are fine when alone; comments inside macro bodies
 (lines ending in '\\') are left alone.
 
-Why: coding-style.rst and the tip handbook want the opening '/*' and the
-closing '*/' on lines of their own for multi-line comments. checkpatch
-does not enforce the opener outside networking (the rule was nacked for
-the 50,000 existing instances), so reviewers ask for it by hand; tdxbot
-applies it to new comments only.
+Why: every tree tdxbot reviews asks for it: coding-style.rst ("the
+preferred style for long (multi-line) comments"), maintainer-tip.rst
+("Comment style", multi-line comments) and maintainer-kvm-x86.rst, which
+follows tip's coding style. checkpatch does not enforce the opener outside
+networking (the rule was nacked for the 50,000 existing instances), so
+reviewers ask for it by hand; tdxbot applies it to the lines a patch adds
+or changes only, and merged comments keep the style they were accepted
+with.
 
 Fix: the text moved off the '/*' line (or the '*/' moved to a line of its
 own), indented like the comment.
@@ -26,11 +29,14 @@ nor on a one-line /* comment */.
 """
 from __future__ import annotations
 
-from ..lint.kit import X86, Case, Violation, lazy_re, line_edit
+from ..lint.kit import GENERIC, KVM_X86, TIP, X86, Case, Violation, lazy_re, line_edit
 
 ID = "comment-block-style"
 SEVERITY = "warning"
 PATHS = X86
+TREES = {TIP: 'maintainer-tip.rst, "Comment style": multi-line comments',
+         KVM_X86: 'maintainer-kvm-x86.rst, "Coding Style": follow the tip tree\'s coding style',
+         GENERIC: 'coding-style.rst, "Commenting": the preferred style for long (multi-line) comments'}
 FIXES = True
 TOPICS = ("/*", "*/", "line of its own", "comment style")
 
@@ -146,6 +152,11 @@ VALID = [
         		thing(x);	\\
         	} while (0)
         """, why="inside a macro body"),
+    Case(before="""
+        	/* Merged long ago with its text on the opener,
+        	 * and the closer on a line of its own.""", code="""
+        	 * A patch adds this line to the middle of it.""", after="""
+        	 */""", why="only added lines count: the opener the patch did not write is left alone"),
     Case(path="net/ipv4/tcp.c", code="""
         	/* Networking code is out of scope
         	 * here. */

@@ -7,6 +7,14 @@ A rule is a module in rules/ with:
 - ID (stable, kebab-case) and SEVERITY ("error", "warning" or "info");
 - PATHS: the areas of the tree whose files it reads (None: every file),
   from the tables below (TDX, X86, KVM, ...);
+- TREES, for a rule that enforces a maintainer tree's conventions (style,
+  changelog, tags): {tree: where its document says so}, with the trees
+  TIP, KVM_X86 and GENERIC. The rule runs only on what those trees take
+  (a file rule on their files, a patch rule on the patches they take, see
+  tree_of() and patch_tree()), its documentation names them, and a finding
+  of it on a line a later patch of the series removes again is dropped (the
+  line never reaches the tree in that form). A rule without TREES makes a
+  point of correctness that holds on every tree;
 - what it says: a Violation subclass for each remark, next to the docs,
   with the terse `message` for reports and the reviewer's `comment` for
   reply drafts, both templates filled from the fields a check gives;
@@ -45,10 +53,11 @@ from ..facts import (BUSY_CODES, DETAIL_STATUSES, GUEST, HOST, HYPERCALL, SW_FUL
                      Region, TdxFacts, TdxPatchFacts, ancestor, call_args, call_name, code_of,
                      comment_inner, declaration_type, declared_name, function_name, int_literal,
                      int_of_text, is_imperative, is_masked, iter_nodes, masked_with, parse_expression,
-                     passive_change, sentences, statement_mood, strip_comment_markers, unwrap,
+                     passive_change, personal_change, sentences, statement_mood, strip_comment_markers, unwrap,
                      verb_base, WORD)
 from ..mail import FileDiff, Line, Patch
-from .areas import C_SUFFIXES, KVM, TDX, TDX_HEADERS, TDX_HOST_C, TDX_TIP, X86, area_of, path_matches
+from .areas import (C_SUFFIXES, GENERIC, KVM, KVM_X86, TDX, TDX_HEADERS, TDX_HOST_C, TDX_TIP, TIP, X86, Tree,
+                    area_of, patch_tree, path_matches, tree_of)
 from .cases import Case
 from .fixes import Edit, insert_line, line_edit
 
@@ -58,6 +67,8 @@ __all__ = [
     "Code", "FileCheck", "PatchCheck", "SeriesCheck",
     # where in the tree
     "C_SUFFIXES", "KVM", "TDX", "TDX_HEADERS", "TDX_HOST_C", "TDX_TIP", "X86", "area_of", "path_matches",
+    # which maintainer tree takes it
+    "GENERIC", "KVM_X86", "TIP", "Tree", "patch_tree", "tree_of",
     # C facts about a node alone
     "ancestor", "call_args", "call_name", "comment_inner", "declaration_type", "declared_name",
     "function_name", "int_literal", "int_of_text", "iter_nodes", "parse_expression",
@@ -66,7 +77,8 @@ __all__ = [
     "BUSY_CODES", "DETAIL_STATUSES", "GUEST", "HOST", "HYPERCALL", "SW_FULL_CODES", "code_of",
     "is_masked", "masked_with",
     # prose
-    "WORD", "is_imperative", "passive_change", "sentences", "statement_mood", "verb_base",
+    "WORD", "is_imperative", "passive_change", "personal_change", "sentences", "statement_mood",
+    "verb_base",
     # patterns
     "lazy_re", "re_lower",
 ]

@@ -7,10 +7,10 @@
 """
 from .drafts import draft_replies, message_bytes, write_drafts
 from .reports import b4_review_records, render, render_checkpatch, use_colour
-from .rulesdoc import is_help_url, render_markdown, render_table, severity_origin
+from .rulesdoc import enforces, is_help_url, render_markdown, render_table, severity_origin
 
 __all__ = [
     "b4_review_records", "draft_replies", "is_help_url", "message_bytes", "render",
-    "render_checkpatch", "render_markdown", "render_table", "severity_origin", "use_colour",
+    "enforces", "render_checkpatch", "render_markdown", "render_table", "severity_origin", "use_colour",
     "write_drafts",
 ]
