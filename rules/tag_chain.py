@@ -10,7 +10,8 @@ What it flags in the trailer block:
   ... ]" paragraph of its own above all the tags, is not in the tag block
   and is left alone). A note directly above the only Signed-off-by is the
   author's own word on the patch (what they took from a suggested diff,
-  say): it needs no name and has no earlier Signed-off-by to sit below;
+  say): it needs no name and has no earlier Signed-off-by to sit below.
+  A run of notes glued together in one wrong place is one remark;
 - combined tags such as `Reported-and-tested-by:`.
 
 Why: submitting-patches.rst requires each Co-developed-by to be followed by
@@ -82,8 +83,13 @@ def check_patch(ctx):
         if t.name.lower() == "co-developed-by" and not _signed_next(trailers, i):
             ctx.report(ChangelogLine(t.line), CoDeveloperUnsigned(value=t.value))
     lines = ctx.patch.changelog_lines
+    misplaced = set()  # notes reported as not below a Signed-off-by
     for index in _note_lines(lines, trailers):
         if problem := _note_problem(lines[index], index, trailers):
+            if isinstance(problem, NoteNotBelowSignoff):
+                misplaced.add(index)
+                if index - 1 in misplaced:
+                    continue  # a run of notes in one wrong place: one remark
             ctx.report(ChangelogLine(index), problem)
 
 
@@ -167,7 +173,7 @@ INVALID = [
                   "Signed-off-by: Tomas Lindqvist <tomas@example.org>\n"
                   "Signed-off-by: Henrik Strand <henrik@example.org>\n"
                   "Signed-off-by: Rosa Delgado <rosa@example.com>",
-         at=('changelog:4: [Henrik: expand', 'changelog:5: [Rosa: cut down'), why="notes grouped above all the SoBs"),
+         at=('changelog:4: [Henrik: expand',), why="notes grouped above all the SoBs: one remark for the run"),
     Case(trailers="Signed-off-by: Tomas Lindqvist <tomas@example.org>\n"
                   "Signed-off-by: Henrik Strand <henrik@example.org>\n[Henrik: expand the changelog]\n"
                   "Signed-off-by: Rosa Delgado <rosa@example.com>",

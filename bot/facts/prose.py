@@ -68,6 +68,9 @@ one two three both either neither other another such only even just what which w
 until unless although though whether once per via from to of by into onto over under about
 should would could can will may might must shall is are was were be been has have had does did
 nothing something everything anything none
+outside inside beyond between among across along around behind below beneath beside besides
+despite toward towards through throughout against above upon amid yet still never always ever
+meanwhile moreover furthermore nevertheless nonetheless whereas
 """.split())
 
 
