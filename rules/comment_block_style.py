@@ -3,7 +3,9 @@
 What it flags: an added block comment spanning several lines whose first
 line carries text after '/*', or whose last line carries text before '*/'.
 Kernel-doc '/**' openers are fine when alone; comments inside macro bodies
-(lines ending in '\\') are left alone.
+(lines ending in '\\') and comments that start after code on their first
+line (a struct member's or an enum constant's note, which tip allows as a
+tail comment; elsewhere comment-tail's business) are left alone.
 
 Why: every tree tdxbot reviews asks for it: coding-style.rst ("the
 preferred style for long (multi-line) comments"), maintainer-tip.rst
@@ -75,6 +77,9 @@ def _judged(comment) -> bool:
         return False
     if any(text.rstrip().endswith("\\") for _, text in comment.lines):
         return False  # inside a macro body
+    first = comment.lines[0][1]
+    if first[:max(first.find("/*"), 0)].strip():
+        return False  # it trails code (a struct member's note): comment-tail's business
     if _KERNEL_DOC_TITLE.match(comment.lines[0][1]) and \
             any(_MEMBER.match(text) for _, text in comment.lines[1:]):
         return False  # kernel-doc missing its '/**': scripts/kernel-doc's remark, not this one
@@ -157,6 +162,12 @@ VALID = [
         	 * and the closer on a line of its own.""", code="""
         	 * A patch adds this line to the middle of it.""", after="""
         	 */""", why="only added lines count: the opener the patch did not write is left alone"),
+    Case(path="arch/x86/include/asm/tdx.h", code="""
+        struct tdx_sys_info_features {
+        	u64 tdx_features0;	/* TDX_FEATURES0: which optional leaves
+        				 * and behaviours the module supports */
+        };
+        """, why="a struct member's tail note running over two lines"),
     Case(path="net/ipv4/tcp.c", code="""
         	/* Networking code is out of scope
         	 * here. */

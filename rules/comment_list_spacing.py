@@ -77,6 +77,7 @@ def _classify(inner: str | None) -> tuple[str, int]:
     """('blank'|'item'|'text', indent) for one comment line's inner text."""
     if inner is None or not inner.strip():
         return "blank", 0
+    inner = inner.expandtabs(8)  # "1.<tab>text" over "<tab>more text": the tab indents the item's rest
     m = _ITEM.match(inner)
     if m and not _KERNEL_DOC.match(inner):
         return "item", len(m.group(1))
@@ -185,6 +186,19 @@ INVALID = [
 ]
 
 VALID = [
+    Case(
+        code="""
+        /*
+         * The caller is one of three, each with its own needs:
+         *
+         * 1.	Kexec, which runs it once on the way down and cares
+         *	only that the module is quiet.
+         * 2.	Reboot, where the status is printed and then ignored
+         *	because nothing is left to act on it.
+         */
+        """,
+        why="items indented with a tab after the marker, their rest with a tab",
+    ),
     Case(
         path="arch/x86/kvm/vmx/tdx.c",
         code="""
