@@ -3,7 +3,8 @@
 What it flags: in code the tip tree takes, a comment that starts on the
 same line as a statement or local declaration it follows (`stmt; /* ...
 */`, `x = y; // ...`) in added code. Struct and union member declarations,
-enum constants, initializer tables and preprocessor lines (`#endif /*
+enum constants, initializer tables, file-scope macro tables
+(`DEFINE_FORMAT_ATTR(...); /* note */`) and preprocessor lines (`#endif /*
 CONFIG_X */`) are exempt, and so is a tail comment that says its line is
 temporary ("for now", "a later patch", "placeholder", "TODO"): a stub that
 a later patch replaces never reaches the tree in that form. (Across a
@@ -68,7 +69,21 @@ def check_file(file):
 def _trails_statement(node) -> bool:
     """Does the comment start on the line where the statement before it ends?"""
     prev = node.prev_sibling
+    if prev is not None and prev.type == "expression_statement" and prev.parent is not None \
+            and prev.parent.type == "translation_unit" and _macro_call(prev):
+        return False  # a file-scope macro table (DEFINE_FOO(...); /* note */), not code
     return prev is not None and prev.type in _STATEMENTS and prev.end_point[0] == node.start_point[0]
+
+
+def _macro_call(stmt) -> bool:
+    """Is the statement a call of an upper-case name (a macro), as
+    `DEFINE_FOO(bar, 0x1);`?"""
+    call = stmt.named_children[0] if stmt.named_children else None
+    if call is None or call.type != "call_expression":
+        return False
+    name = call.child_by_field_name("function")
+    text = name.text.decode(errors="replace") if name is not None and name.text is not None else ""
+    return len(text) > 1 and text.upper() == text and any(c.isalpha() for c in text)
 
 
 INVALID = [
@@ -103,6 +118,10 @@ VALID = [
         	ret = 0;
         """, why="not a tail comment"),
     Case(code="#define TDH_SYS_SHUTDOWN\t52\t/* TDX module 1.5 */", why="leaf table"),
+    Case(path="arch/x86/virt/vmx/tdx/tdx.c", code="""
+        TDX_SYSFS_ATTR(major_version, 0x0800000100000003);	/* since module 1.0 */
+        TDX_SYSFS_ATTR(update_version, 0x0800000100000005);	/* since module 1.5 */
+        """, why="a file-scope table of macro definitions"),
     Case(code="""
         int tdx_module_update(void)
         {
