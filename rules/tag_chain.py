@@ -26,6 +26,8 @@ Must not fire on:
     Co-developed-by: Rick Edgecombe <rick.p.edgecombe@intel.com>
     Signed-off-by: Rick Edgecombe <rick.p.edgecombe@intel.com>
     Signed-off-by: Vishal Verma <vishal.l.verma@intel.com>
+nor on a bracketed note of the author's own right above their only
+Signed-off-by.
 """
 from __future__ import annotations
 
@@ -194,4 +196,8 @@ VALID = [
          why="the tip handbook's form: a note paragraph above the tags"),
     Case(trailers="Signed-off-by: Tomas Lindqvist <tomas@example.org>\n[henrik@example.org: expand log]\n"
                   "Signed-off-by: Henrik Strand <henrik@example.org>", why="note named by address"),
+    Case(trailers="Suggested-by: Amelia Brooks <amelia@example.org>\n"
+                  "[used the suggested diff, with the LVTCMCI case it left out]\n"
+                  "Signed-off-by: Noor Haddad <noor@example.com>",
+         why="the author's own note above their only Signed-off-by: no one else handled it"),
 ]
