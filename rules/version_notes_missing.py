@@ -51,12 +51,31 @@ _NOTES = lazy_re(  # possessive runs: a line of spaces or digits is read once
 
 # Prose below a patch's '---' that tells what changed: a revision verb in
 # the past or passive ("dropped", "is added here"), or the review it answers.
-_PROSE_NOTES = lazy_re(
-    r"\b(?:added|dropped|removed|fixed|reworked|rewrote|rewritten|renamed|moved|split out|squashed|"
-    r"folded|rebased|addressed|updated|reworded|replaced|switched|changed|reverted|restored|"
-    r"simplified|incorporated|left out|took|taken over|carried over)\b"
-    r"|\b(?:as suggested|suggested (?:by|diff|change|fix)|review (?:comments?|feedback)|"
-    r"(?:per|after|from) (?:the )?(?:review|feedback))\b", re.I)
+# Read word by word (a set lookup per word), not as one alternation of forty
+# literals tried at every position.
+_WORDS = lazy_re(r"[A-Za-z]++")
+_REVISION_WORDS = frozenset("""
+added dropped removed fixed reworked rewrote rewritten renamed moved squashed folded rebased
+addressed updated reworded replaced switched changed reverted restored simplified incorporated took
+""".split())
+_REVISION_PHRASES = frozenset({
+    ("split", "out"), ("left", "out"), ("taken", "over"), ("carried", "over"), ("as", "suggested"),
+    ("suggested", "by"), ("suggested", "diff"), ("suggested", "change"), ("suggested", "fix"),
+    ("review", "comment"), ("review", "comments"), ("review", "feedback"), ("per", "review"),
+    ("after", "review"), ("from", "review"), ("per", "feedback"), ("after", "feedback"),
+    ("from", "feedback"), ("per", "the", "review"), ("after", "the", "review"), ("from", "the", "review"),
+    ("per", "the", "feedback"), ("after", "the", "feedback"), ("from", "the", "feedback"),
+})
+
+
+def _tells_changes(text: str) -> bool:
+    """Do the notes tell in prose what is different from the last version?"""
+    words = [w.lower() for w in _WORDS.findall(text)]
+    for i, w in enumerate(words):
+        if w in _REVISION_WORDS or tuple(words[i:i + 2]) in _REVISION_PHRASES \
+                or tuple(words[i:i + 3]) in _REVISION_PHRASES:
+            return True
+    return False
 
 
 class NoVersionNotes(Violation):
@@ -80,7 +99,7 @@ def check_series(ctx):
     places = ([series.cover] if series.cover is not None else []) + list(series.patches)
     if any(_NOTES.search(_text_before_diff(p)) for p in places):
         return
-    if any(_PROSE_NOTES.search(_notes(p)) for p in series.patches):
+    if any(_tells_changes(_notes(p)) for p in series.patches):
         return
     where = "the cover letter" if series.cover is not None else "the patch, below the '---' line"
     ctx.report(None, NoVersionNotes(version=series.version, where=where))
