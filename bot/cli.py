@@ -186,6 +186,12 @@ def main(argv: list[str] | None = None) -> int:
         if not args.command:
             parser.print_help(sys.stderr)
             return 2
+    if own_process and args.command in ("b4-check", "b4-review-check"):
+        # b4 starts these once per patch: compiled patterns are kept for the
+        # next run (common/lazyre.py), in the user's cache folder.
+        from .common import keep_programs
+
+        keep_programs()
     try:
         status = HANDLERS[args.command](args)
         if own_process and args.command == "review":

@@ -12,7 +12,6 @@ from __future__ import annotations
 from functools import lru_cache
 
 _DATA: bytes | None = None
-_LOWER: bytes | None = None
 
 
 def _data() -> bytes:
@@ -32,35 +31,30 @@ def _data() -> bytes:
     return _DATA
 
 
-def _lower() -> bytes:
-    global _LOWER
-    if _LOWER is None:
-        _LOWER = _data().lower()
-    return _LOWER
-
-
 def entry(word: str) -> str | None:
     """The right-hand side of the dictionary line for word (lower case), or
     None when codespell does not list it."""
-    data = _lower()
+    data = _data()
     target = word.encode("utf-8") + b"->"
     size = len(target)
     lo, hi = 0, len(data)
     # lo and hi are line starts; find the first line not below target.
     # Comparing a line's first len(target) bytes decides it: target ends
-    # in "->", so a line that starts with it is the entry itself.
+    # in "->", so a line that starts with it is the entry itself. Only the
+    # bytes compared are lower-cased (the whole file would cost more than
+    # all the lookups of a patch).
     while lo < hi:
         mid = (lo + hi) // 2
         start = max(data.rfind(b"\n", lo, mid) + 1, lo)
-        if data[start:start + size] < target:
+        if data[start:start + size].lower() < target:
             end = data.find(b"\n", start)
             lo = len(data) if end < 0 else end + 1
         else:
             hi = start
-    if data[lo:lo + size] != target:
+    if data[lo:lo + size].lower() != target:
         return None
     end = data.find(b"\n", lo)
-    return _data()[lo + size:len(data) if end < 0 else end].decode("utf-8", "replace").strip()
+    return data[lo + size:len(data) if end < 0 else end].decode("utf-8", "replace").strip()
 
 
 @lru_cache(maxsize=8192)

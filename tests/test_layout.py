@@ -169,6 +169,30 @@ def test_each_door_names_what_it_offers(layer):
     assert not missing, missing
 
 
+@pytest.mark.parametrize("layer", LAYERS)
+def test_a_lazy_door_imports_for_readers_what_it_offers(layer):
+    """A lazy door (common/doors.py) names each module's offer twice: in the
+    table it imports from when a name is asked for, and as imports under
+    TYPE_CHECKING for readers and type checkers. The two agree, and they
+    offer what __all__ lists."""
+    import ast
+
+    tree = ast.parse((BOT / layer / "__init__.py").read_text(encoding="utf-8"))
+    calls = [n for n in ast.walk(tree) if isinstance(n, ast.Call)
+             and getattr(n.func, "id", None) == "lazy_door"]
+    if not calls:
+        pytest.skip(f"{layer} is an eager door")
+    table = {(room.value, name.value) for room, names in zip(calls[0].args[1].keys, calls[0].args[1].values)
+             for name in names.elts}
+    guarded = [n for n in tree.body if isinstance(n, ast.If) and getattr(n.test, "id", None) == "TYPE_CHECKING"]
+    imported = {(i.module, a.name) for g in guarded for i in g.body if isinstance(i, ast.ImportFrom)
+                for a in i.names}
+    assert table == imported
+    all_names = next(n.value for n in tree.body if isinstance(n, ast.Assign)
+                     and n.targets[0].id == "__all__")
+    assert {name for _, name in table} == {e.value for e in all_names.elts}
+
+
 def test_the_rule_kit_names_what_it_offers():
     import importlib
 

@@ -1,7 +1,12 @@
 """What every layer uses: the error a user's input can cause, regular
-expressions compiled on first use, and a lock-free cached property."""
+expressions compiled on first use, a lock-free cached property,
+NamedTuple records made without typing's start-up cost, and doors that
+import a layer's modules when a name is first asked for."""
+from .doors import lazy_door
 from .errors import UserError
 from .kept import cached_property
-from .lazyre import lazy_re, re_lower
+from .lazyre import keep_programs, lazy_re, re_lower
+from .records import NamedTuple
 
-__all__ = ["UserError", "cached_property", "lazy_re", "re_lower"]
+__all__ = ["NamedTuple", "UserError", "cached_property", "keep_programs", "lazy_door",
+           "lazy_re", "re_lower"]

@@ -24,10 +24,9 @@ without parentheses) are plain functions at the top of the module.
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
-from typing import Iterator, NamedTuple
+from collections.abc import Iterator
 
-from ..common import cached_property
-from ..common import lazy_re
+from ..common import NamedTuple, cached_property, lazy_re
 
 
 # ---- facts about a node alone ---------------------------------------------

@@ -25,10 +25,8 @@ import re
 from bisect import bisect_left
 from functools import lru_cache
 from itertools import takewhile
-from typing import NamedTuple
 
-from ..common import cached_property
-from ..common import lazy_re
+from ..common import NamedTuple, cached_property, lazy_re
 from .c import LOOP_TYPES, Region, ancestor, call_args, call_name, function_name, unparen, unwrap
 
 # ---- status codes ---------------------------------------------------------------

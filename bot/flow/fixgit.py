@@ -27,9 +27,8 @@ from __future__ import annotations
 
 import os
 import stat
-from typing import NamedTuple
 
-from ..common import UserError
+from ..common import NamedTuple, UserError
 from ..lint import Edit, Finding, Review, apply, still_parses, without_overlaps
 from ..mail import printable
 

@@ -17,10 +17,14 @@ import os
 import struct
 import sys
 from contextlib import contextmanager
-from typing import Callable, Sequence, TypeVar
+from collections.abc import Callable, Sequence
 
-Job = TypeVar("Job")
-Result = TypeVar("Result")
+TYPE_CHECKING = False  # typing's constant, without importing typing
+if TYPE_CHECKING:
+    from typing import TypeVar
+
+    Job = TypeVar("Job")
+    Result = TypeVar("Result")
 
 CHUNK = 8  # jobs taken at a time
 _RECORD = struct.Struct("<I")

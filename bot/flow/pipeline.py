@@ -6,70 +6,30 @@ cli.py parses arguments and calls these; tests call them directly.
 from __future__ import annotations
 
 import os
-import sys
-from typing import TYPE_CHECKING, Callable, Iterable, NamedTuple
+from collections.abc import Callable
 
-from ..common import UserError
+from ..common import NamedTuple, UserError
 from ..lint import (BINARY_NOT_READ, NOT_READ, Finding, Options, Review, check_patch,
-                    describe_unknown, review_series, split_by_scope, unknown_rule_ids,
-                    validate_rule_ids)
+                    review_series, split_by_scope)
 from ..mail import (DEFAULT_LORE_URL, assemble, build_series, fetch_thread, is_standalone_patch,
-                    LinesAtHead, load_git_series, load_local, load_raw, needs_b4, parse_all,
-                    parse_message, parse_msgid_arg, patch_from_message, plan_series_in_child,
+                    LinesAtHead, load_git_series, load_raw, needs_b4, parse_all,
+                    parse_message, parse_msgid_arg, plan_series_in_child,
                     plan_threads, printable)
-from ..output import b4_review_records, draft_replies, is_help_url, render_checkpatch, write_drafts
+from ..output import draft_replies, is_help_url, write_drafts
 from .checkpatch import checkpatch_findings, checkpatch_path, merge
-from .config import read_git_config, sender_address
+from .config import sender_address
 from .fixgit import plan_fixes, write_fixes
 from .forked import collector_resting, work_shared
+from .options import build_options, note, scope_note, warn
 from .threads import (ThreadJob, first_id, keep_what_threads_read, review_threads, slim_review,
                       thread_messages)
 
+TYPE_CHECKING = False  # typing's constant, without importing typing
 if TYPE_CHECKING:
     from .config import Settings
-    from ..mail import Series
 
 # Below this many messages a second process costs more than it saves.
 PARALLEL_MIN_MESSAGES = 64
-
-
-def split_ids(values: Iterable[str] | None) -> set[str]:
-    """Rule ids from repeatable, comma- or space-separated option values."""
-    out: set[str] = set()
-    for v in values or []:
-        out.update(x.strip() for x in v.replace(",", " ").split() if x.strip())
-    return out
-
-
-def build_options(settings: Settings, ignore: Iterable[str] | None = None,
-                  select: Iterable[str] | None = None) -> Options:
-    """Options from the command line (unknown ids are an error) and git
-    config (unknown ids are reported and skipped: the same config serves b4's
-    per-patch checks, which should keep running)."""
-    ignored = split_ids(ignore)
-    validate_rule_ids(ignored, "--ignore")
-    selected = split_ids(select) or None
-    if selected:
-        validate_rule_ids(selected, "--select")
-    cfg_ignore = known_ids(settings.ignored(), "git config tdxbot.ignore")
-    severities = {rid: sev for rid, sev in settings.severities().items()
-                  if rid in known_ids({rid}, f"git config tdxbot.severity.{rid}")}
-    for rid, sev in list(severities.items()):
-        if sev not in ("error", "warning", "info"):
-            warn(f"git config tdxbot.severity.{rid}: {sev!r} is not error, warning or info; ignored")
-            del severities[rid]
-    return Options(ignore=frozenset(ignored | cfg_ignore),
-                   select=frozenset(selected) if selected else None,
-                   severity=tuple(sorted(severities.items())))
-
-
-def known_ids(ids: set[str], where: str) -> set[str]:
-    """The known ones of ids; the others are reported on stderr, each with
-    the closest known id when there is one."""
-    unknown = unknown_rule_ids(ids)
-    if unknown:
-        warn(f"{where}: unknown rule id(s): {describe_unknown(unknown)}; ignored")
-    return set(ids) - set(unknown)
 
 
 def sarif_help_url(settings: Settings | None) -> str | None:
@@ -80,14 +40,6 @@ def sarif_help_url(settings: Settings | None) -> str | None:
         warn(f"git config tdxbot.help-url: {url!r} is not an http(s) or file URL; ignored")
         return None
     return url
-
-
-def warn(text: str) -> None:
-    print(f"tdxbot: warning: {text}", file=sys.stderr)
-
-
-def note(text: str) -> None:
-    print(f"tdxbot: note: {text}", file=sys.stderr)
 
 
 # -- reviewing mail -------------------------------------------------------------
@@ -181,75 +133,6 @@ def usable_cpus() -> int:
     if hasattr(os, "sched_getaffinity"):
         return len(os.sched_getaffinity(0))
     return os.cpu_count() or 1
-
-
-def stdin_series() -> tuple[Series | None, list]:
-    """The messages b4 passes on stdin, as a series; None for a mail with no
-    diff (a cover letter or a note)."""
-    messages = load_local("-")
-    if len(messages) == 1:
-        patch = patch_from_message(messages[0], "<stdin>")
-        if not patch.files:
-            return None, messages
-        return build_series(messages, None, "<stdin>", None, [patch]), messages  # parsed once, not twice
-    return assemble(messages, None, "<stdin>"), messages
-
-
-def b4_check_lines(ignore, review_all: bool) -> str:
-    """What `tdxbot b4-check` prints for the patch on stdin: checkpatch-style
-    lines; nothing for a cover letter or a patch outside the scope (which b4
-    shows as passed)."""
-    settings = read_git_config()
-    options = build_options(settings, ignore)
-    series, _ = stdin_series()
-    if series is not None:
-        series, _ = apply_scope(series, settings, review_all)
-    if series is None or not series.patches:
-        return ""
-    return render_checkpatch(review_series(series, options))
-
-
-def b4_review_check_records(whole_series: bool, ignore, lore_url: str | None, timeout: float,
-                            review_all: bool) -> list[dict]:
-    """b4's review check records for the message on stdin: one for the
-    patch, or with whole_series one for the series of the cover letter;
-    none for a cover letter alone or for what lies outside the scope."""
-    settings = read_git_config()
-    options = build_options(settings, ignore)
-    series, messages = stdin_series()
-    if whole_series:
-        if len(messages) == 1:
-            series = cover_thread_series(messages[0], lore_url, settings, timeout)
-        if series is None:
-            raise UserError("no patches in this thread")
-    left_out: tuple = ()
-    if series is not None:
-        series, left_out = apply_scope(series, settings, review_all)
-    if series is None or not series.patches:
-        return []
-    return b4_review_records(review_series(series, options), whole_series, len(left_out))
-
-
-def cover_thread_series(cover_message, lore_url: str | None, settings: Settings,
-                        timeout: float) -> Series:
-    """The whole series of a cover letter b4 passed alone, fetched from the
-    archive the user's config names."""
-    cover = patch_from_message(cover_message, "<stdin>")
-    if not cover.message_id:
-        raise UserError("the cover letter on stdin has no Message-ID")
-    base = lore_url or settings.get("tdxbot.lore-url") or b4_lore_base(settings) or DEFAULT_LORE_URL
-    return assemble(fetch_thread(cover.message_id, base, timeout), None, cover.message_id)
-
-
-def b4_lore_base(settings: Settings) -> str | None:
-    """b4 users already point b4.midmask at their archive; follow it."""
-    from urllib.parse import urlsplit
-
-    midmask = settings.get("b4.midmask")
-    if midmask and "%s" in midmask:
-        base = midmask.replace("%s", "").rstrip("/")
-        return base if urlsplit(base).path.strip("/") else base + "/all"
-    return None
 
 
 # -- drafts -----------------------------------------------------------------------
@@ -424,24 +307,6 @@ def _lines_moved(diff, where: dict[int, int | None]):
 
 
 # -- scope ------------------------------------------------------------------------
-
-
-def apply_scope(series: Series, settings: Settings, review_all: bool) -> tuple[Series, tuple]:
-    """The series cut to the patches tdxbot reviews, and those left out:
-    every patch with --all or git config tdxbot.scope=all, else those that
-    touch TDX or name it in the subject (areas.TDX_SCOPE)."""
-    scope, complaint = settings.scope()
-    if complaint:
-        warn(complaint)
-    if review_all or scope == "all":
-        return series, ()
-    return split_by_scope(series)
-
-
-def scope_note(left_out) -> str:
-    numbers = ", ".join(f"{p.index}/{p.total}" for p in left_out)
-    return (f"left out {len(left_out)} patch(es) that do not touch TDX: {numbers} "
-            "(--all reviews them)")
 
 
 def fix_branch(checked: BranchCheck, write: bool):

@@ -4,13 +4,13 @@ what the reports read. pipeline.review_local decides what to review and
 whether to share; this module does the work."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, NamedTuple
 
-from ..common import UserError
+from ..common import NamedTuple, UserError
 from ..lint import Review, all_rules, review_series
 from ..mail import assemble, message_id, parse_message
 from .forked import collector_resting, work_shared
 
+TYPE_CHECKING = False  # typing's constant, without importing typing
 if TYPE_CHECKING:
     from ..mail import ThreadPlan
     from ..lint import Options

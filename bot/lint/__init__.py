@@ -10,12 +10,7 @@
 - areas: the table of tree areas (TDX, tip, KVM) rules and scope use;
 - limits: the bounds past which a patch is too large to review.
 """
-from .areas import TDX_SCOPE, path_matches, split_by_scope
-from .engine import (Options, active_rules, all_rules, check_patch, describe_unknown, exit_status,
-                     review_series, unknown_rule_ids, validate_rule_ids)
-from .findings import Finding, Review
-from .fixes import Edit, apply, preview, sarif_fix, still_parses, without_overlaps
-from .limits import BINARY_NOT_READ, NOT_READ, OUT_OF_TIME_ID
+from ..common import lazy_door
 
 __all__ = [
     "BINARY_NOT_READ", "Edit", "Finding", "NOT_READ", "OUT_OF_TIME_ID", "Options", "Review", "TDX_SCOPE", "active_rules", "all_rules", "apply",
@@ -23,3 +18,23 @@ __all__ = [
     "sarif_fix", "split_by_scope", "still_parses", "unknown_rule_ids", "validate_rule_ids",
     "without_overlaps",
 ]
+
+# Each module of the layer and the names it offers, imported when a name
+# is first asked for (see common/doors.py).
+__getattr__, __dir__ = lazy_door(globals(), {
+    "areas": ("TDX_SCOPE", "path_matches", "split_by_scope"),
+    "engine": ("active_rules", "all_rules", "check_patch", "describe_unknown",
+               "exit_status", "review_series", "unknown_rule_ids", "validate_rule_ids"),
+    "findings": ("Finding", "Options", "Review"),
+    "fixes": ("Edit", "apply", "preview", "sarif_fix", "still_parses", "without_overlaps"),
+    "limits": ("BINARY_NOT_READ", "NOT_READ", "OUT_OF_TIME_ID"),
+})
+
+TYPE_CHECKING = False  # typing's constant, without importing typing
+if TYPE_CHECKING:
+    from .areas import TDX_SCOPE, path_matches, split_by_scope
+    from .engine import (active_rules, all_rules, check_patch, describe_unknown, exit_status,
+                         review_series, unknown_rule_ids, validate_rule_ids)
+    from .findings import Finding, Options, Review
+    from .fixes import Edit, apply, preview, sarif_fix, still_parses, without_overlaps
+    from .limits import BINARY_NOT_READ, NOT_READ, OUT_OF_TIME_ID

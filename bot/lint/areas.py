@@ -17,8 +17,11 @@ from __future__ import annotations
 import fnmatch
 import re
 from functools import lru_cache
-from typing import TYPE_CHECKING, Iterable, NamedTuple
+from collections.abc import Iterable
 
+from ..common import NamedTuple
+
+TYPE_CHECKING = False  # typing's constant, without importing typing
 if TYPE_CHECKING:
     from ..mail import Patch, Series
 

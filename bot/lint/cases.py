@@ -3,8 +3,8 @@ built into the patch mails that git format-patch would write. The shared
 rule test, the snapshots, the eval and the benchmarks read them."""
 from __future__ import annotations
 
-from typing import NamedTuple
 
+from ..common import NamedTuple
 from ..mail import Patch, patch_from_message
 
 

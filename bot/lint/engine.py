@@ -12,14 +12,14 @@ import os
 import re
 from functools import lru_cache
 from types import ModuleType
-from typing import Iterable, NamedTuple
+from collections.abc import Iterable
 
 from .. import rules as package
-from ..common import UserError, lazy_re
+from ..common import NamedTuple, UserError, lazy_re
 from ..facts import on_topic, topic_terms
 from ..mail import Patch, Series, quote_key
 from .areas import Tree, patch_tree, path_matches, tree_of
-from .findings import SEVERITIES, SEVERITY_RANK, Finding, Review
+from .findings import SEVERITIES, SEVERITY_RANK, Finding, Options, Review
 from .kit import SUBJECT, ChangelogLine, CodeLine, Hit, PatchCheck, SeriesCheck, Violation, c_files
 from . import limits
 from .limits import OutOfTime, note, out_of_time, time_budget, too_large
@@ -95,12 +95,6 @@ def all_rules() -> tuple[Rule, ...]:
     return tuple(sorted(found, key=lambda r: r.id))
 
 
-class Options(NamedTuple):
-    ignore: frozenset[str] = frozenset()
-    select: frozenset[str] | None = None  # run only these rule ids
-    severity: tuple[tuple[str, str], ...] = ()  # (rule id, severity) overrides
-
-
 def validate_rule_ids(ids: Iterable[str], where: str) -> None:
     """Unknown ids are the user's error: one line naming them, with the
     closest known id for each typo."""
@@ -110,6 +104,9 @@ def validate_rule_ids(ids: Iterable[str], where: str) -> None:
 
 
 def unknown_rule_ids(ids: Iterable[str]) -> list[str]:
+    ids = set(ids)
+    if not ids:  # nothing to look up: the rules need not be loaded
+        return []
     known = {r.id for r in all_rules()}
     return sorted(set(ids) - known)
 

@@ -1,7 +1,9 @@
-"""What the rules found: findings, and a series with its findings (a Review)."""
+"""What the rules found: findings, and a series with its findings (a
+Review); and the Options a review runs with."""
 from __future__ import annotations
 
-from typing import NamedTuple
+
+from ..common import NamedTuple
 
 SEVERITIES = ("error", "warning", "info")
 SEVERITY_RANK = {"info": 0, "warning": 1, "error": 2}
@@ -37,3 +39,13 @@ class Review:
         self.series = series
         self.findings = list(findings or [])
         self.notes = list(notes or [])
+
+
+class Options(NamedTuple):
+    """Which rules run, and at what severity (from the command line and git
+    config). Kept here, not in the engine, so that reading options does
+    not load the rules: `b4-check` builds them before it knows whether the
+    patch is in its scope at all."""
+    ignore: frozenset[str] = frozenset()
+    select: frozenset[str] | None = None  # run only these rule ids
+    severity: tuple[tuple[str, str], ...] = ()  # (rule id, severity) overrides

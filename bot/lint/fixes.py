@@ -12,8 +12,9 @@ a patch or from `git diff` names the same line here.
 """
 from __future__ import annotations
 
-from typing import Iterable, NamedTuple
+from collections.abc import Iterable
 
+from ..common import NamedTuple
 from ..facts import parser
 
 

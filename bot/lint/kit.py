@@ -46,9 +46,9 @@ It knows no rule by name; it reads the attributes above.
 """
 from __future__ import annotations
 
-from typing import Iterable, Iterator, NamedTuple
+from collections.abc import Iterable, Iterator
 
-from ..common import cached_property, lazy_re, re_lower
+from ..common import NamedTuple, cached_property, lazy_re, re_lower
 from ..facts import (BUSY_CODES, DETAIL_STATUSES, GUEST, HOST, HYPERCALL, SW_FULL_CODES, LoopFacts,
                      Region, TdxFacts, TdxPatchFacts, ancestor, call_args, call_name, code_of,
                      comment_inner, declaration_type, declared_name, function_name, int_literal,

@@ -3,9 +3,8 @@ the rules review. b4 decides which messages form a series (see b4glue); a
 lone patch, or messages with no [PATCH] subjects, need no b4."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, NamedTuple
 
-from ..common import UserError, lazy_re
+from ..common import NamedTuple, UserError, lazy_re
 from .b4glue import SeriesPlan, is_patch_message, is_threaded, plan_series
 from .model import Patch, Series
 from .parse import decode_header_value, message_id, patch_from_message
@@ -14,6 +13,7 @@ from .subjects import parse_subject
 
 _REF = lazy_re(r"<([^<>\s]+)>")
 
+TYPE_CHECKING = False  # typing's constant, without importing typing
 if TYPE_CHECKING:
     from email.message import Message
 

@@ -19,13 +19,13 @@ import os
 import re
 import sys
 from contextlib import redirect_stderr, redirect_stdout
-from typing import TYPE_CHECKING, NamedTuple
 
-from ..common import UserError, lazy_re
+from ..common import NamedTuple, UserError, lazy_re
 from .parse import decode_header_value, forwarded_at, message_id
 from .safe import printable
 from .subjects import is_patch_subject, parse_subject
 
+TYPE_CHECKING = False  # typing's constant, without importing typing
 if TYPE_CHECKING:
     from email.message import Message
 

@@ -23,9 +23,9 @@ from __future__ import annotations
 
 import os
 import re
-from typing import Callable, NamedTuple
+from collections.abc import Callable
 
-from ..common import UserError, lazy_re
+from ..common import NamedTuple, UserError, lazy_re
 from .b4glue import prep_branch_patches
 from .litemail import parse_lite
 from .model import FileDiff, Patch, Series

@@ -26,7 +26,7 @@ from __future__ import annotations
 import io
 import re
 import time
-from typing import Callable
+from collections.abc import Callable
 
 from .. import __version__
 from ..common import UserError

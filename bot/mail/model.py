@@ -7,8 +7,8 @@ context lines are post-image numbers (the file as it is after the patch).
 """
 from __future__ import annotations
 
-from typing import NamedTuple
 
+from ..common import NamedTuple
 from .safe import decode_words, split_addresses
 from .subjects import split_title
 

@@ -3,13 +3,13 @@ and the diff (parsed with unidiff) with post-image line numbers."""
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
 
 from ..common import UserError, lazy_re
 from .model import FileDiff, Hunk, Line, Patch, Trailer
 from .safe import decode_words, parse_msgid, parse_msgid_list
 from .subjects import parse_subject
 
+TYPE_CHECKING = False  # typing's constant, without importing typing
 if TYPE_CHECKING:
     from email.message import Message
 

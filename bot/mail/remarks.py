@@ -9,9 +9,8 @@ signature ends the reply.
 from __future__ import annotations
 
 import re
-from typing import NamedTuple
 
-from ..common import lazy_re
+from ..common import NamedTuple, lazy_re
 from .model import Patch
 
 
@@ -81,7 +80,7 @@ def _comments_below_quotes(body: tuple[str, ...]) -> list[tuple[str, str]]:
     return out
 
 
-_ACK = lazy_re(r"^\W*(ok(ay)?|yes|yep|sure|right|agreed|ack(ed)?|nod|fine|good|thanks?|"
+_ACK = lazy_re(r"^[^\w+]*+(ok(ay)?|yes|yep|sure|right|agreed|ack(ed)?|nod|fine|good|thanks?|"
                r"looks (good|fine|ok)|lgtm|\+1|same here)\W*$", re.I)
 
 

@@ -22,10 +22,8 @@ The rules here keep that from happening:
 from __future__ import annotations
 
 import re
-from typing import NamedTuple
 
-from ..common import UserError
-from ..common import lazy_re
+from ..common import NamedTuple, UserError, lazy_re
 
 MAX_MSGID = 250  # RFC 5322 lines are 998 octets; real ids are far shorter
 MAX_ADDRESS = 254

@@ -9,12 +9,11 @@ from __future__ import annotations
 import os
 import re
 import sys
-from typing import TYPE_CHECKING
 
 from ..common import UserError, lazy_re
 from .litemail import parse_lite
-from .lore import shown_url, stream_thread_mbox
 
+TYPE_CHECKING = False  # typing's constant, without importing typing
 if TYPE_CHECKING:
     from email.message import Message
 
@@ -320,6 +319,9 @@ def fetch_thread(msgid: str, lore_url: str, timeout: float = 30.0) -> list[Messa
     """Fetch the whole thread of msgid from a public-inbox server: split
     into mails as it is decompressed, and refused once it holds more than
     MAX_THREAD_MESSAGES."""
+    # Imported here: the b4 check command reads stdin and never fetches.
+    from .lore import shown_url, stream_thread_mbox
+
     where = f"{shown_url(lore_url)} thread {msgid}"
     splitter = MboxSplitter(MAX_THREAD_MESSAGES, where, MAX_MESSAGE_BYTES)
     stream_thread_mbox(lore_url, msgid, splitter.feed, timeout)

@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import os
 import re
-from typing import NamedTuple
 
 from .. import __version__
-from ..common import UserError, lazy_re
+from ..common import NamedTuple, UserError, lazy_re
 from ..lint import Finding, Review, preview
 from ..mail import (MAX_NAME, MAX_SUBJECT, Address, Intended, Patch, UnsafeReply, clean_address,
                     header_text, printable, trim_references, valid_msgid, verify_reply)

@@ -7,7 +7,6 @@ import os
 from .. import __version__
 from ..mail import printable
 from ..lint import Finding, Review
-from .sarif import render_sarif
 
 _COLOURS = {"error": "\033[1;31m", "warning": "\033[1;33m", "info": "\033[1;36m",
             "bold": "\033[1m", "dim": "\033[2m", "reset": "\033[0m"}
@@ -220,6 +219,9 @@ def render(reviews: list[Review], fmt: str, colour: bool = False, rules=(),
         merged["findings"] = [f for o in objs for f in o["findings"]]
         return json.dumps(merged, indent=2) + "\n"
     if fmt == "sarif":
+        # Imported here: the b4 check command prints checkpatch lines only.
+        from .sarif import render_sarif
+
         return render_sarif(reviews, rules, help_url)
     if fmt == "checkpatch":
         return "".join(render_checkpatch(r) for r in reviews)

@@ -15,9 +15,9 @@ from __future__ import annotations
 import logging
 import os
 import secrets
-from typing import Callable, NamedTuple
+from collections.abc import Callable
 
-from ..common import UserError
+from ..common import NamedTuple, UserError
 from ..mail import UnsafeReply, decode_header_value, envelope, printable
 from .state import State
 from .triage import opted_out

@@ -23,9 +23,9 @@ from __future__ import annotations
 import os
 import re
 import urllib.parse
-from typing import Callable, Iterator, NamedTuple
+from collections.abc import Callable, Iterator
 
-from ..common import UserError
+from ..common import NamedTuple, UserError
 from ..mail import printable
 
 _EPOCH = re.compile(r"^(\d+)\.git$")

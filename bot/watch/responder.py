@@ -20,10 +20,10 @@ import logging
 import os
 import sqlite3
 import time
-from typing import Callable, NamedTuple
+from collections.abc import Callable
 
 from .. import __version__
-from ..common import UserError
+from ..common import NamedTuple, UserError
 from ..lint import OUT_OF_TIME_ID, path_matches, review_series
 from ..mail import (Address, UnsafeReply, build_series, envelope, message_id, parse_message, plan_revisions,
                     printable, split_addresses)
@@ -40,7 +40,7 @@ class Settings(NamedTuple):
     scope: tuple[str, ...]
     settle: float  # seconds a partial series waits
     opt_out: frozenset[str]  # triage.address_key of each opted-out address
-    options: object  # engine.Options
+    options: object  # lint.Options
 
 
 class Start(NamedTuple):

@@ -24,8 +24,8 @@ every message:
 from __future__ import annotations
 
 import re
-from typing import NamedTuple
 
+from ..common import NamedTuple
 from ..mail import (Address, decode_header_value, parse_msgid, parse_msgid_list, parse_subject,
                     printable, split_addresses)
 
