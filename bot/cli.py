@@ -111,7 +111,7 @@ def cmd_rules(args) -> int:
     from .flow import read_git_config
     from .lint import all_rules, describe_unknown
     from .flow import build_options
-    from .output import render_markdown, render_table, severity_origin
+    from .output import enforces, render_markdown, render_table, severity_origin
 
     rules = all_rules()
     if args.markdown:
@@ -124,7 +124,8 @@ def cmd_rules(args) -> int:
     for rule in rules:
         if rule.id == args.doc:
             scope = ", ".join(rule.paths) if rule.paths else "all files"
-            print(f"{rule.id} (severity: {severity_origin(rule, options)}; paths: {scope})\n")
+            print(f"{rule.id} (severity: {severity_origin(rule, options)}; paths: {scope})")
+            print(f"enforces: {enforces(rule)}\n")
             print(rule.doc)
             return 0
     raise UserError(f"--doc: unknown rule id: {describe_unknown([args.doc])} (see 'tdxbot rules')")

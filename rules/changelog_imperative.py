@@ -8,7 +8,9 @@ changelog sentence that states the change with an inflected verb ("Adds a
 wrapper ...", "Introduced tdx_foo() ..."), and a changelog that states the
 change only in other moods ("This patch reads ...", "X can be dropped"):
 once, on the first such sentence. A changelog with no sentence that states
-the change at all is changelog-says-what's finding.
+the change at all is changelog-says-what's finding, and one that states it
+only as "This patch adds ..." or "We add ..." is changelog-voice's (one
+remark on the line is enough).
 
 Why: tip and KVM maintainers want the shortlog to read "subsys: Do
 something" and the changelog to state the change in imperative mood, as if
@@ -23,12 +25,15 @@ in v2:" notes.
 """
 from __future__ import annotations
 
-from ..lint.kit import SUBJECT, WORD, Case, ChangelogLine, Violation, is_imperative, sentences, \
+from ..lint.kit import GENERIC, KVM_X86, SUBJECT, TIP, WORD, Case, ChangelogLine, Violation, is_imperative, sentences, \
     statement_mood, verb_base
 
 ID = "changelog-imperative"
 SEVERITY = "warning"
 PATHS = None
+TREES = {TIP: 'maintainer-tip.rst, "Patch subject" and "Changelog": imperative mood',
+         KVM_X86: 'maintainer-kvm-x86.rst, "Shortlog" and "Changelog": imperative mood',
+         GENERIC: 'submitting-patches.rst, "Describe your changes": imperative mood'}
 TOPICS = ("imperative", "mood", "subject", "shortlog", "adds", "added")
 
 _NOT_A_START = frozenset("this the a an new some more various misc minor small".split())
@@ -85,7 +90,9 @@ def check_patch(ctx):
         # beside it are worth a word.
         report = [entry for entry in stated if entry[2] == "inflected"]
     else:
-        report = stated[:1]
+        # "This patch adds ...", "We add ...": changelog-voice's finding on
+        # the same line says it already; one remark is enough.
+        report = [entry for entry in stated if entry[2] != "descriptive"][:1]
     for index, text, mood in report:
         if mood == "inflected":
             ctx.report(ChangelogLine(index), InflectedVerb(word=WORD.search(text).group(0)))
@@ -127,9 +134,9 @@ INVALID = [
          at=('changelog:3: Adds tdx_sys_shutdown()',), why="inflected verb in the changelog"),
     Case(changelog="Introduced a helper that masks the status.", at=('changelog:1: Introduced a helper',),
          why="past tense in the changelog"),
-    Case(changelog="The version goes into bug reports. This patch reads it with TDH.SYS.RD, and\n"
-                   "the new tdx_sys_rd() helper can be dropped later.",
-         at=('changelog:1: This patch reads it',), why="stated only as 'This patch ...' and a passive"),
+    Case(changelog="The version goes into bug reports. The helper can be dropped later, and\n"
+                   "tdx_sys_rd() should read it with TDH.SYS.RD.",
+         at=('changelog:1: The helper can be dropped',), why="stated only in the passive and with 'should'"),
 ]
 
 VALID = [
@@ -144,6 +151,8 @@ VALID = [
     Case(subject="x86/tdx: Process the TD exit status", why="'Process' is imperative"),
     Case(changelog="Quiesce the module before kexec.", why="a verb the word list lacks"),
     Case(changelog="Print the status.\n\nChanges in v2:\n- Print it once.", why="'Changes in' notes"),
+    Case(changelog="The version goes into bug reports. This patch reads it with TDH.SYS.RD.",
+         why="stated only as 'This patch ...': changelog-voice's finding on that line"),
     Case(changelog="Updates to the TDMR list happen at boot only, so no lock is needed. Drop it.",
          why="'Updates to' is a noun"),
 ]

@@ -4,9 +4,10 @@ What it flags: (a) a changelog sentence that states a change to the code
 in the passive: a piece of code (a check, a helper, a define, an
 identifier) that "is added", "can be dropped", "should be removed", "gets
 moved"; history ("was added in commit ...") and runtime behaviour ("the
-page is freed") are left alone; (b) "the former" or "the latter" standing
-for something the reader has to look back for; (c) as a nit (info), a
-changelog whose last sentence lacks its final period.
+page is freed", "a range ... takes the old path and is converted in one
+go") are left alone; (b) "the former" or "the latter" standing for
+something the reader has to look back for. (A last sentence without its
+full stop is changelog-final-period's nit, not a matter of voice.)
 
 Why: reviewers of the TDX kexec series asked for "Since ..., remove the
 X86_BUG_TDX_PW_MCE check" in place of "... the check ... can be dropped":
@@ -24,19 +25,20 @@ when the TD is torn down".
 """
 from __future__ import annotations
 
-from ..lint.kit import Case, ChangelogLine, Violation, lazy_re, passive_change, sentences
+from ..lint.kit import GENERIC, KVM_X86, TIP, Case, ChangelogLine, Violation, lazy_re, passive_change, sentences
 
 ID = "changelog-passive"
 SEVERITY = "warning"
 PATHS = None
-TOPICS = ("passive", "imperative", "former", "latter", "period", "full stop")
+TREES = {TIP: 'maintainer-tip.rst, "Changelog": imperative mood',
+         KVM_X86: 'maintainer-kvm-x86.rst, "Changelog": imperative mood',
+         GENERIC: 'submitting-patches.rst, "Describe your changes": imperative mood'}
+TOPICS = ("passive", "imperative", "former", "latter")
 
 # "the latter" standing alone: before a verb, punctuation or the end.
 _FORMER = lazy_re(r"\b[Tt]he (former|latter)\b(?=\s*(?:[.,;:)!?]|$|(?:is|are|was|were|can|could|does|do|"
                   r"did|will|would|should|must|may|might|has|have|had|needs?|requires?|returns?|"
                   r"only|one|ones|case)\b))")
-_ENDS_SENTENCE = lazy_re(r"[.!?:;)\"'`]$")
-_LIST_ITEM = lazy_re(r"^\s*(?:[-*]|\d+[.)])\s")
 
 
 class PassiveChange(Violation):
@@ -50,49 +52,12 @@ class FormerLatter(Violation):
     comment = "Please name the thing again instead of 'the {which}'."
 
 
-class NoFinalPeriod(Violation):
-    message = "the changelog's last sentence has no final period"
-    comment = "Nit: the last sentence is missing its period."
-
-
 def check_patch(ctx):
     for index, sentence in sentences(ctx.patch.prose_lines):
         if m := passive_change(sentence):
             ctx.report(ChangelogLine(index), PassiveChange(verb=" ".join(m.group(1).split())))
         if f := _FORMER.search(sentence):
             ctx.report(ChangelogLine(index), FormerLatter(which=f.group(1)))
-    if (index := _unended_last_line(ctx.patch)) is not None:
-        ctx.report(ChangelogLine(index), NoFinalPeriod(), severity="info")
-
-
-def _unended_last_line(patch) -> int | None:
-    """The index of the changelog's last line when it ends a prose
-    sentence of four words or more without its period."""
-    para = _closing_paragraph(patch)
-    if para and not _LIST_ITEM.match(para[0][1]):
-        index, text = para[-1]
-        words = " ".join(t for _, t in para).split()
-        if len(words) >= 4 and not _ENDS_SENTENCE.search(text.rstrip()) and "://" not in text:
-            return index
-    return None
-
-
-def _closing_paragraph(patch) -> list[tuple[int, str]]:
-    """The prose paragraph that ends the changelog (nothing but trailers
-    after it), or [] when a quoted log or code block ends it."""
-    trailer_lines = {t.line for t in patch.trailers}
-    body = [(i, t) for i, t in enumerate(patch.changelog_lines) if i not in trailer_lines]
-    while body and not body[-1][1].strip():
-        body.pop()
-    prose = dict(patch.prose_lines)
-    para = []
-    for index, text in reversed(body):
-        if not text.strip():
-            break
-        if index not in prose or text.lstrip().startswith("["):
-            return []
-        para.append((index, text))
-    return para[::-1]
 
 
 INVALID = [
@@ -106,8 +71,6 @@ INVALID = [
     Case(changelog="Both leaves can return TDX_SYS_BUSY; the latter only during an update.\n"
                    "Loop on it until it clears.", at=('changelog:1: the latter only during',),
          why="'the latter' standing for a leaf"),
-    Case(changelog="Print the status of the failing SEAMCALL so there is a breadcrumb",
-         at=('changelog:1: Print the status',), why="last sentence without its period (info)"),
 ]
 
 VALID = [
@@ -122,5 +85,9 @@ VALID = [
     Case(changelog="Remove the inline from tdx_tdr_pa() so that it is clear that it does not\n"
                    "need to be inlined, unlike tdx_tdvpr_pa(). The helper need not be removed.",
          why="a subordinate clause and a negation (a real tip changelog)"),
-    Case(changelog="Print the status:\n\n  - once per boot\n  - with the leaf name", why="list ends the changelog"),
+    Case(changelog="Print the status of the failing SEAMCALL so there is a breadcrumb",
+         why="a missing full stop is no passive (changelog-final-period's nit)"),
+    Case(changelog="Walk the range one page at a time outside the direct map. A range that lies\n"
+                   "entirely in the direct map still takes the old path and is converted in one go.",
+         why="runtime behaviour: the range is converted, not the code (the 'and' shares the subject)"),
 ]

@@ -3,13 +3,18 @@
 What it flags: an added block comment spanning several lines whose first
 line carries text after '/*', or whose last line carries text before '*/'.
 Kernel-doc '/**' openers are fine when alone; comments inside macro bodies
-(lines ending in '\\') are left alone.
+(lines ending in '\\') and comments that start after code on their first
+line (a struct member's or an enum constant's note, which tip allows as a
+tail comment; elsewhere comment-tail's business) are left alone.
 
-Why: coding-style.rst and the tip handbook want the opening '/*' and the
-closing '*/' on lines of their own for multi-line comments. checkpatch
-does not enforce the opener outside networking (the rule was nacked for
-the 50,000 existing instances), so reviewers ask for it by hand; tdxbot
-applies it to new comments only.
+Why: every tree tdxbot reviews asks for it: coding-style.rst ("the
+preferred style for long (multi-line) comments"), maintainer-tip.rst
+("Comment style", multi-line comments) and maintainer-kvm-x86.rst, which
+follows tip's coding style. checkpatch does not enforce the opener outside
+networking (the rule was nacked for the 50,000 existing instances), so
+reviewers ask for it by hand; tdxbot applies it to the lines a patch adds
+or changes only, and merged comments keep the style they were accepted
+with.
 
 Fix: the text moved off the '/*' line (or the '*/' moved to a line of its
 own), indented like the comment.
@@ -26,11 +31,14 @@ nor on a one-line /* comment */.
 """
 from __future__ import annotations
 
-from ..lint.kit import X86, Case, Violation, lazy_re, line_edit
+from ..lint.kit import GENERIC, KVM_X86, TIP, X86, Case, Violation, lazy_re, line_edit
 
 ID = "comment-block-style"
 SEVERITY = "warning"
 PATHS = X86
+TREES = {TIP: 'maintainer-tip.rst, "Comment style": multi-line comments',
+         KVM_X86: 'maintainer-kvm-x86.rst, "Coding Style": follow the tip tree\'s coding style',
+         GENERIC: 'coding-style.rst, "Commenting": the preferred style for long (multi-line) comments'}
 FIXES = True
 TOPICS = ("/*", "*/", "line of its own", "comment style")
 
@@ -69,6 +77,9 @@ def _judged(comment) -> bool:
         return False
     if any(text.rstrip().endswith("\\") for _, text in comment.lines):
         return False  # inside a macro body
+    first = comment.lines[0][1]
+    if first[:max(first.find("/*"), 0)].strip():
+        return False  # it trails code (a struct member's note): comment-tail's business
     if _KERNEL_DOC_TITLE.match(comment.lines[0][1]) and \
             any(_MEMBER.match(text) for _, text in comment.lines[1:]):
         return False  # kernel-doc missing its '/**': scripts/kernel-doc's remark, not this one
@@ -146,6 +157,17 @@ VALID = [
         		thing(x);	\\
         	} while (0)
         """, why="inside a macro body"),
+    Case(before="""
+        	/* Merged long ago with its text on the opener,
+        	 * and the closer on a line of its own.""", code="""
+        	 * A patch adds this line to the middle of it.""", after="""
+        	 */""", why="only added lines count: the opener the patch did not write is left alone"),
+    Case(path="arch/x86/include/asm/tdx.h", code="""
+        struct tdx_sys_info_features {
+        	u64 tdx_features0;	/* TDX_FEATURES0: which optional leaves
+        				 * and behaviours the module supports */
+        };
+        """, why="a struct member's tail note running over two lines"),
     Case(path="net/ipv4/tcp.c", code="""
         	/* Networking code is out of scope
         	 * here. */

@@ -1,4 +1,4 @@
-"""Local variable declarations not in reverse fir tree order.
+"""Local variable declarations not in reverse fir tree order (a nit, info).
 
 What it flags: in code that goes through the tip tree (arch/x86/virt/vmx/tdx,
 arch/x86/coco/tdx, the TDX headers, the TDX guest driver), a function whose
@@ -12,11 +12,16 @@ order already, the block is left alone: the patch did not make it worse.
 
 Why: the tip tree handbook (Documentation/process/maintainer-tip.rst,
 "Variable declarations") asks for reverse fir tree order, longest line
-first, so the declarations read as a block. x86 maintainers point it out
-in review; KVM does not insist, so KVM code is out of scope. It is an
-info finding by default (in reports, not in reply drafts): merged TDX code
-breaks it now and then, and none of the collected TDX reviews raise it.
-Set `tdxbot.severity.declaration-order = warning` to have it drafted.
+first, so the declarations read as a block. KVM x86 finds it "preferred"
+but "not strictly required" (maintainer-kvm-x86.rst), so KVM code is out
+of scope.
+
+It is an info finding: in the report, never in a reply draft. The
+maintainers take the order as it comes: none of the collected TDX reviews
+raises it, merged TDX code breaks it (tdx_early_init() in 6.12), and in
+6.12's arch/x86 outside KVM it breaks about twice per 1,000 lines,
+differences of 30 columns and more included. Set
+`tdxbot.severity.declaration-order = warning` to have it drafted.
 
 Fires on:
     int ret;
@@ -28,11 +33,12 @@ where the second needs the first.
 """
 from __future__ import annotations
 
-from ..lint.kit import TDX_TIP, Case, Violation, declared_name, lazy_re
+from ..lint.kit import TDX_TIP, TIP, Case, Violation, declared_name, lazy_re
 
 ID = "declaration-order"
 SEVERITY = "info"
 PATHS = TDX_TIP
+TREES = {TIP: 'maintainer-tip.rst, "Variable declarations": reverse fir tree order'}
 TOPICS = ("fir tree", "declaration", "order")
 
 _WORD = lazy_re(r"[A-Za-z_]\w*")

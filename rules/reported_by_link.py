@@ -1,4 +1,4 @@
-"""A Reported-by: without a Closes: or Link: to the report right after it.
+"""A Reported-by: without a Closes: or Link: to the report right after it (a nit, info).
 
 What it flags: a Reported-by: trailer (or a run of them, for one report
 several people sent) not directly followed by a Closes: or Link: trailer.
@@ -10,6 +10,12 @@ original report and its discussion; checkpatch warns about it
 (BAD_REPORTED_BY_LINK) and maintainers ask for the lore link when it is
 missing ("Please add a Closes: tag pointing to the report").
 
+It is an info finding: in the report, never in a reply draft. checkpatch
+already tells the author before the patch is sent, many reports have no
+public URL to give (a maintainer's off-list note, a private bug tracker),
+and in the TDX threads collected the maintainers applied patches without
+the link and without asking for it.
+
 Fires on:
     Reported-by: Bob Tester <bob@example.com>
     Signed-off-by: Alice Example <alice@example.org>
@@ -20,11 +26,16 @@ Must not fire on:
 """
 from __future__ import annotations
 
-from ..lint.kit import Case, ChangelogLine, Violation
+from ..lint.kit import GENERIC, KVM_X86, TIP, Case, ChangelogLine, Violation
 
 ID = "reported-by-link"
-SEVERITY = "warning"
+SEVERITY = "info"
 PATHS = None
+TREES = {TIP: 'submitting-patches.rst, "Using Reported-by:, Tested-by:, Reviewed-by:, Suggested-by: and '
+              'Fixes:": Closes: right after Reported-by',
+         KVM_X86: 'submitting-patches.rst, the same section (maintainer-kvm-x86.rst adds nothing)',
+         GENERIC: 'submitting-patches.rst, "Using Reported-by:, Tested-by:, Reviewed-by:, Suggested-by: and '
+                  'Fixes:"'}
 TOPICS = ("reported-by", "closes", "link", "report", "lore")
 
 _REPORTED = ("reported-by", "reported-and-tested-by")

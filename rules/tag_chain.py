@@ -8,7 +8,10 @@ What it flags in the trailer block:
   Signed-off-bys included), or one not directly above the Signed-off-by of
   the handler it names (the form maintainer-tip.rst shows, a "[ handler:
   ... ]" paragraph of its own above all the tags, is not in the tag block
-  and is left alone);
+  and is left alone). A note directly above the only Signed-off-by is the
+  author's own word on the patch (what they took from a suggested diff,
+  say): it needs no name and has no earlier Signed-off-by to sit below.
+  A run of notes glued together in one wrong place is one remark;
 - combined tags such as `Reported-and-tested-by:`.
 
 Why: submitting-patches.rst requires each Co-developed-by to be followed by
@@ -23,14 +26,20 @@ Must not fire on:
     Co-developed-by: Rick Edgecombe <rick.p.edgecombe@intel.com>
     Signed-off-by: Rick Edgecombe <rick.p.edgecombe@intel.com>
     Signed-off-by: Vishal Verma <vishal.l.verma@intel.com>
+nor on a bracketed note of the author's own right above their only
+Signed-off-by.
 """
 from __future__ import annotations
 
-from ..lint.kit import Case, ChangelogLine, Violation, lazy_re
+from ..lint.kit import GENERIC, KVM_X86, TIP, Case, ChangelogLine, Violation, lazy_re
 
 ID = "tag-chain"
 SEVERITY = "warning"
 PATHS = None
+TREES = {TIP: 'maintainer-tip.rst, "Ordering of commit tags": Co-developed-by/Signed-off-by pairs and '
+              'handler notes',
+         KVM_X86: 'submitting-patches.rst, "When to use Acked-by:, Cc:, and Co-developed-by:"',
+         GENERIC: 'submitting-patches.rst, "When to use Acked-by:, Cc:, and Co-developed-by:"'}
 
 _ADDRESS = lazy_re(r"<([^<>]+)>")
 _NAMED_NOTE = lazy_re(r"^\s*\[\s*([A-Za-z][\w.@' -]*):\s*\S")
@@ -56,9 +65,10 @@ class NamelessNote(Violation):
 
 class NoteNotBelowSignoff(Violation):
     message = "handler note is not directly below a Signed-off-by"
-    comment = ("Each '[name: note]' belongs right after the Signed-off-by that precedes the "
+    comment = ("Please put each '[name: note]' right after the Signed-off-by that precedes the "
                "handler's own, so the chain of handling reads in order: SoB, [handler: what they "
-               "changed], the handler's SoB.")
+               "changed], the handler's SoB. (maintainer-tip.rst also allows the notes as a "
+               "paragraph of their own, set off by blank lines, above all the tags.)")
 
 
 class NoteNotAboveHandler(Violation):
@@ -75,8 +85,13 @@ def check_patch(ctx):
         if t.name.lower() == "co-developed-by" and not _signed_next(trailers, i):
             ctx.report(ChangelogLine(t.line), CoDeveloperUnsigned(value=t.value))
     lines = ctx.patch.changelog_lines
+    misplaced = set()  # notes reported as not below a Signed-off-by
     for index in _note_lines(lines, trailers):
         if problem := _note_problem(lines[index], index, trailers):
+            if isinstance(problem, NoteNotBelowSignoff):
+                misplaced.add(index)
+                if index - 1 in misplaced:
+                    continue  # a run of notes in one wrong place: one remark
             ctx.report(ChangelogLine(index), problem)
 
 
@@ -90,16 +105,19 @@ def _signed_next(trailers, i: int) -> bool:
 
 def _note_problem(note: str, index: int, trailers) -> Violation | None:
     """What is wrong with the handler note on changelog line index, if anything."""
+    by_line = {t.line: t for t in trailers}
+    below = by_line.get(index + 1)
+    signoffs = [t for t in trailers if t.name.lower() == "signed-off-by"]
+    if len(signoffs) == 1 and below is signoffs[0]:
+        return None  # the author's own note above their only Signed-off-by
     named = _NAMED_NOTE.match(note)
     if not named:
         return NamelessNote(note=note.strip())
-    by_line = {t.line: t for t in trailers}
     above = by_line.get(index - 1)
     if above is None or above.name.lower() != "signed-off-by":
         return NoteNotBelowSignoff()
     who = named.group(1).strip().lower()
-    signers = [t for t in trailers if t.name.lower() == "signed-off-by" and who in _names(t)]
-    below = by_line.get(index + 1)
+    signers = [t for t in signoffs if who in _names(t)]
     if signers and (below is None or below not in signers):
         return NoteNotAboveHandler(who=named.group(1).strip())
     return None
@@ -157,7 +175,7 @@ INVALID = [
                   "Signed-off-by: Tomas Lindqvist <tomas@example.org>\n"
                   "Signed-off-by: Henrik Strand <henrik@example.org>\n"
                   "Signed-off-by: Rosa Delgado <rosa@example.com>",
-         at=('changelog:4: [Henrik: expand', 'changelog:5: [Rosa: cut down'), why="notes grouped above all the SoBs"),
+         at=('changelog:4: [Henrik: expand',), why="notes grouped above all the SoBs: one remark for the run"),
     Case(trailers="Signed-off-by: Tomas Lindqvist <tomas@example.org>\n"
                   "Signed-off-by: Henrik Strand <henrik@example.org>\n[Henrik: expand the changelog]\n"
                   "Signed-off-by: Rosa Delgado <rosa@example.com>",
@@ -178,4 +196,8 @@ VALID = [
          why="the tip handbook's form: a note paragraph above the tags"),
     Case(trailers="Signed-off-by: Tomas Lindqvist <tomas@example.org>\n[henrik@example.org: expand log]\n"
                   "Signed-off-by: Henrik Strand <henrik@example.org>", why="note named by address"),
+    Case(trailers="Suggested-by: Amelia Brooks <amelia@example.org>\n"
+                  "[used the suggested diff, with the LVTCMCI case it left out]\n"
+                  "Signed-off-by: Noor Haddad <noor@example.com>",
+         why="the author's own note above their only Signed-off-by: no one else handled it"),
 ]

@@ -42,7 +42,8 @@ def test_bad_eval_folders(tmp_path):
 
 
 # The rules of issue 16 (changelog, tag and process remarks from real reviews).
-REMARK_RULES = {"changelog-typo", "changelog-says-what", "changelog-passive", "changelog-imperative",
+REMARK_RULES = {"changelog-typo", "changelog-says-what", "changelog-passive", "changelog-final-period",
+                "changelog-imperative",
                 "changelog-voice", "changelog-log-mismatch", "function-parens", "reported-by-link",
                 "tag-order", "tag-chain", "cover-placeholder", "tdx-move-and-change"}
 
@@ -57,16 +58,11 @@ KNOWN_REAL_MISSES = {
     # assigned or called outside the diff, so function-parens does not know them.
     ("guest-safe-halt-typos", "function-parens"),
 }
-KNOWN_REAL_FALSE_ALARMS = {
-    # "... is converted in one go" describes run-time behaviour, not a code change.
-    ("guest-vmalloc-enc-status", "changelog-passive"),
-    # "tdx_pamt_get/put() helpers": the shorthand the reviewers accepted.
-    ("host-dpamt-pamt-get-ret", "function-parens"),
-    # The notes below '---' say in prose what changed since v1.
-    ("kvm-x2apic-msr-comment", "version-notes-missing"),
-    # A bracketed note above the author's only Signed-off-by; applied as is.
-    ("kvm-x2apic-msr-comment", "tag-chain"),
-}
+# Issue 24 cleared the four it had: changelog-passive on run-time behaviour
+# ("... is converted in one go"), function-parens on the "tdx_pamt_get/put()"
+# shorthand, version-notes-missing on notes in prose and tag-chain on a note
+# above the author's only Signed-off-by.
+KNOWN_REAL_FALSE_ALARMS: set[tuple[str, str]] = set()
 
 
 def test_real_review_remarks_in_reach_of_the_remark_rules_are_all_caught():

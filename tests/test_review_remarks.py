@@ -74,7 +74,8 @@ def test_the_rules_load_without_reading_the_dictionary():
     ("We add a wrapper for the leaf.", "descriptive"),
     ("With the poison scrubbed, the X86_BUG_TDX_PW_MCE check can be dropped.", "passive"),
     ("The page is freed when the TD is torn down.", None),
-    ("To address this, tdx_enc_status_change() should use __pa() where it can.", None),
+    ("To address this, tdx_enc_status_change() should use __pa() where it can.", "modal"),
+    ("Outside the direct map the pages need not be contiguous.", None),
 ])
 def test_how_a_sentence_states_the_change(sentence, mood):
     assert statement_mood(sentence) == mood

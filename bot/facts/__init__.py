@@ -18,8 +18,8 @@ from .abi import BUSY as BUSY_STATUSES
 from .c import (Comment, Region, ancestor, call_args, call_name, comment_inner, declaration_type,
                 declared_name, function_name, int_literal, int_of_text, iter_nodes, parse_expression,
                 parser, strip_comment_markers, unwrap)
-from .prose import (WORD, is_imperative, on_topic, passive_change, sentences, statement_mood,
-                    topic_terms, verb_base)
+from .prose import (WORD, is_imperative, on_topic, passive_change, personal_change, sentences,
+                    statement_mood, topic_terms, verb_base)
 from .tdx import (BUSY_CODES, DETAIL_STATUSES, GUEST, HOST, HYPERCALL, SW_FULL_CODES, Loop, LoopFacts,
                   TdxFacts, TdxPatchFacts, code_of, is_masked, masked_with)
 
@@ -30,6 +30,7 @@ __all__ = [
     "Region", "SW_FULL_CODES", "TdxFacts", "TdxPatchFacts", "WORD", "ancestor", "call_args",
     "call_name", "code_of", "comment_inner", "declaration_type", "declared_name", "function_name",
     "int_literal", "int_of_text", "is_imperative", "is_masked", "iter_nodes", "masked_with",
-    "on_topic", "parse_expression", "parser", "passive_change", "sentences", "statement_mood",
+    "on_topic", "parse_expression", "parser", "passive_change", "personal_change", "sentences",
+    "statement_mood",
     "strip_comment_markers", "topic_terms", "unwrap", "verb_base",
 ]

@@ -786,6 +786,22 @@ class Region:
                 out.setdefault(name, declarator)
         return out
 
+    def must_check(self, name: str) -> bool:
+        """Does the region declare or define the function name with
+        __must_check (before its type or after it: `__must_check u64 f(...)`,
+        `static u64 __must_check f(...)`)?"""
+        declarator = self.declarators.get(name)
+        if declarator is None:
+            return False
+        outer = declarator
+        while outer.parent is not None and outer.parent.type not in ("declaration", "function_definition",
+                                                                     "translation_unit", "field_declaration"):
+            outer = outer.parent
+        start = outer.parent.start_byte if outer.parent is not None and outer.parent.type != "translation_unit" \
+            else outer.start_byte
+        start = self.source.rfind(b"\n", 0, start) + 1
+        return b"__must_check" in self.source[start:declarator.start_byte]
+
     def param_types(self, name: str) -> list[str] | None:
         """The parameter types of a function the region defines or declares
         (worked out for the names asked about: most are never called)."""

@@ -68,6 +68,9 @@ one two three both either neither other another such only even just what which w
 until unless although though whether once per via from to of by into onto over under about
 should would could can will may might must shall is are was were be been has have had does did
 nothing something everything anything none
+outside inside beyond between among across along around behind below beneath beside besides
+despite toward towards through throughout against above upon amid yet still never always ever
+meanwhile moreover furthermore nevertheless nonetheless whereas
 """.split())
 
 
@@ -178,7 +181,7 @@ def statement_mood(sentence: str) -> str | None:
     """How a sentence states a change: "imperative" ("Add ...", "So loop
     ...", "Since ..., remove ..."), "inflected" ("Adds a ..."),
     "descriptive" ("This patch adds ...", "We add ..."), "passive" ("X can
-    be dropped"),
+    be dropped"), "modal" ("To address this, X should take ..."),
     or None when it states no change (background, explanation).
 
     An imperative counts where it opens the sentence or the main clause
@@ -217,7 +220,40 @@ def statement_mood(sentence: str) -> str | None:
             return "inflected"
     if passive_change(sentence):
         return "passive"
+    if lead == "to" and len(first) > 2 and first[1].lower() in _REMEDY and len(clauses) > 1 \
+            and _MODAL.search(" ".join(clauses[1:])):
+        return "modal"  # "To address this, X should take the __pa() path"
     return None
+
+
+# "To fix this, ..." : a fronted clause that announces the remedy.
+_REMEDY = frozenset("address fix avoid solve handle prevent resolve cure remedy correct".split())
+_MODAL = lazy_re(r"\b(?:should|must|needs? to|has to|have to|is to)\s+\w", re.I)
+
+
+_PERSONAL = frozenset({"we", "i"})
+_ADVERBS = frozenset("also now then simply just instead further therefore thus additionally "
+                     "only first finally here".split())
+
+
+@lru_cache(maxsize=1024)
+def personal_change(sentence: str) -> bool:
+    """Does the sentence state a change to the code in the first person:
+    "We add ...", "So we also remove ...", "Here I move ..." (a clause
+    opening with we/I and a verb that changes the tree)? "We walk the
+    range" or "When a CPU dies, we cancel the worker" tell what code does,
+    not what the patch changes."""
+    for clause in _CLAUSE.split(sentence):
+        words = [w.lower() for w in _lead_words(clause)]
+        while words and (words[0] in CONNECTORS or words[0] in _ADVERBS):
+            words = words[1:]
+        if len(words) < 2 or words[0] not in _PERSONAL:
+            continue
+        rest = [w for w in words[1:4] if w not in _ADVERBS and w not in ("will", "can", "should", "need",
+                                                                        "needs", "have", "to")]
+        if rest and (rest[0] in CHANGE_VERBS or verb_base(rest[0]) in CHANGE_VERBS):
+            return True
+    return False
 
 
 def participle(verb: str) -> str:
@@ -275,9 +311,27 @@ def passive_change(sentence: str):
         subject = _CLAUSE.split(sentence[:m.start()])[-1]
         if _SUBORDINATE.search(subject):
             continue
+        words = subject.split()
+        if words and words[-1].lower() in ("and", "or", "but"):
+            # "A range ... takes the old path and is converted": the passive
+            # shares the clause's subject, its opening words.
+            subject = " ".join(_noun_phrase(words))
         if any(w.lower().strip("(),.") in ARTIFACTS or _identifier_like(w.strip(",.")) for w in subject.split()):
             return m
     return None
+
+
+def _noun_phrase(words: list[str]) -> list[str]:
+    """The opening noun phrase of a clause's words: up to its first verb,
+    relative pronoun or preposition (at most four words)."""
+    out = []
+    for w in words[:4]:
+        lw = w.lower().strip(",.")
+        if out and (lw in NOT_VERBS and lw not in _DETERMINERS or verb_base(lw) or lw.endswith("s")
+                    and lw[:-1] in IMPERATIVE_VERBS):
+            break
+        out.append(w)
+    return out
 
 
 # ---------------------------------------------------------------------------

@@ -1,8 +1,16 @@
-"""The named parts of the kernel tree tdxbot knows, in one table.
+"""The named parts of the kernel tree tdxbot knows, in two tables.
 
-Every rule's PATHS, the subject-prefix rule's expectations and the scope
-option (which patches get reviewed at all) read this table, so a new TDX
-file or a renamed folder is taught to tdxbot once.
+AREAS: every rule's PATHS, the subject-prefix rule's expectations and the
+scope option (which patches get reviewed at all) read this table, so a new
+TDX file or a renamed folder is taught to tdxbot once.
+
+TREES: which maintainer tree takes a path, and where that tree writes down
+its conventions. Style is the taking tree's: the tip tree
+(maintainer-tip.rst) for arch/x86 outside KVM, KVM x86
+(maintainer-kvm-x86.rst) for KVM, and the generic coding-style.rst and
+submitting-patches.rst everywhere else. The style rules declare the trees
+whose rule they enforce (their TREES) and read this table to know where a
+file or a patch goes.
 """
 from __future__ import annotations
 
@@ -127,6 +135,62 @@ def area_of(path: str) -> Area | None:
 # the files it touches lie elsewhere (a caller in reboot.c, a KVM hook).
 _TDX_WORDS = re.compile(r"\b(?:TDX|TDCALL|SEAMCALL|SEAMLDR|TDH[._]\w+|TDG[._]\w+|tdx\w*|seamldr)\b",
                         re.I)
+
+
+class Tree(NamedTuple):
+    """A maintainer tree: who takes a patch, and the documents that hold
+    the conventions its maintainers ask for."""
+    name: str  # "tip", "kvm-x86", "generic": the key of a rule's TREES
+    title: str  # for reports and docs: "the tip tree"
+    docs: tuple[str, ...]  # Documentation/process/... files with its conventions
+    prefixes: tuple[str, ...]  # subject prefixes (lower-case starts) that name it
+
+
+TIP = Tree("tip", "the tip tree", ("Documentation/process/maintainer-tip.rst",), ("x86", "documentation/x86",
+                                                                                 "documentation/arch/x86"))
+KVM_X86 = Tree("kvm-x86", "the KVM x86 tree", ("Documentation/process/maintainer-kvm-x86.rst",), ("kvm:",))
+GENERIC = Tree("generic", "the generic rules",
+               ("Documentation/process/coding-style.rst", "Documentation/process/submitting-patches.rst"), ())
+
+# Which tree takes a path: the first row whose patterns match (KVM's folders
+# sit inside arch/x86, and some arch/x86 code goes through other trees, so
+# the order matters). Everything no row names follows the generic rules.
+TREE_TABLE: tuple[tuple[tuple[str, ...], Tree], ...] = (
+    # MAINTAINERS, "KERNEL VIRTUAL MACHINE FOR X86 (KVM/x86)" and KVM's common code.
+    (("arch/x86/kvm/*", "virt/kvm/*", "arch/x86/include/asm/kvm*", "arch/x86/include/uapi/asm/kvm*",
+      "Documentation/virt/kvm/*", "tools/testing/selftests/kvm/*"), KVM_X86),
+    # arch/x86 code that other trees take: crypto, BPF, Xen, Hyper-V, UML.
+    (("arch/x86/crypto/*", "arch/x86/net/*", "arch/x86/xen/*", "arch/x86/include/asm/xen/*",
+      "arch/x86/hyperv/*", "arch/x86/include/asm/mshyperv.h", "arch/x86/um/*"), GENERIC),
+    # The rest of arch/x86, and the TDX drivers and docs the x86 maintainers take.
+    (("arch/x86/*", "drivers/virt/coco/tdx-*", "Documentation/arch/x86/*", "Documentation/x86/*"), TIP),
+)
+TREES = (TIP, KVM_X86, GENERIC)
+
+
+@lru_cache(maxsize=4096)
+def tree_of(path: str) -> Tree:
+    """The maintainer tree that takes a path."""
+    for patterns, tree in TREE_TABLE:
+        if _tuple_matches(path, patterns):
+            return tree
+    return GENERIC
+
+
+def patch_tree(patch: Patch) -> Tree:
+    """The tree that takes a patch: the one its subject prefix names when
+    the patch touches that tree (or no file at all), else the tree most of
+    its changed lines go to."""
+    weight: dict[Tree, int] = {}
+    for diff in patch.files:
+        tree = tree_of(diff.path)
+        weight[tree] = weight.get(tree, 0) + 1 + sum(
+            1 for hunk in diff.hunks for ln in hunk.lines if ln.kind != " ")
+    prefix = patch.subsystem.lower()
+    for tree in (KVM_X86, TIP):
+        if prefix.startswith(tree.prefixes) and (not weight or tree in weight):
+            return tree
+    return max(weight, key=weight.__getitem__) if weight else GENERIC
 
 
 def subject_names_tdx(subject: str) -> bool:

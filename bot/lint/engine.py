@@ -18,7 +18,7 @@ from .. import rules as package
 from ..common import NamedTuple, UserError, lazy_re
 from ..facts import on_topic, topic_terms
 from ..mail import Patch, Series, quote_key
-from .areas import path_matches
+from .areas import Tree, patch_tree, path_matches, tree_of
 from .findings import SEVERITIES, SEVERITY_RANK, Finding, Options, Review
 from .kit import SUBJECT, ChangelogLine, CodeLine, Hit, PatchCheck, SeriesCheck, Violation, c_files
 from . import limits
@@ -36,6 +36,13 @@ class Rule(NamedTuple):
     module: ModuleType
     kind: str  # "file", "patch" or "series": which check_* the module defines
     violations: tuple[type, ...]  # what the rule says: its Violation subclasses
+    # The maintainer trees whose convention it enforces, with where their
+    # documents say so (None: a point of correctness, on every tree).
+    trees: dict | None = None
+
+    @property
+    def tree_names(self) -> frozenset[str] | None:
+        return frozenset(t.name for t in self.trees) if self.trees is not None else None
 
 
 def _rule_from_module(module: ModuleType) -> Rule:
@@ -61,8 +68,13 @@ def _rule_from_module(module: ModuleType) -> Rule:
         if not v.message:
             raise ValueError(f"{module.__name__}: {v.__name__} has no message")
     paths = getattr(module, "PATHS", None)
+    trees = getattr(module, "TREES", None)
+    if trees is not None and (not isinstance(trees, dict) or not trees
+                              or not all(isinstance(t, Tree) and isinstance(w, str) and w for t, w in trees.items())):
+        raise ValueError(f"{module.__name__}: TREES maps each tree (TIP, KVM_X86, GENERIC) to where its "
+                         "document says so")
     return Rule(rid, severity, tuple(paths) if paths is not None else None,
-                doc.splitlines()[0].strip(), doc, module, kinds[0], violations)
+                doc.splitlines()[0].strip(), doc, module, kinds[0], violations, dict(trees) if trees else None)
 
 
 @lru_cache(maxsize=1)
@@ -180,7 +192,7 @@ def _patch_plan(options: Options) -> tuple:
     """(rule, its check function, its PATHS, (id of PATHS, C files only))
     for each patch and file rule: worked out once, not for every patch."""
     return tuple((rule, rule.module.check_file if rule.kind == "file" else rule.module.check_patch,
-                  rule.paths, (id(rule.paths), rule.kind == "file"))
+                  rule.paths, (id(rule.paths), rule.kind == "file"), rule.tree_names)
                  for rule in active_rules(options) if rule.kind in ("patch", "file"))
 
 
@@ -198,13 +210,21 @@ def check_patch(patch: Patch, options: Options = Options()) -> list[Finding]:
     context = PatchCheck(patch)
     sink = context._sink
     covers: dict[tuple[int, bool], list] = {}  # the files each (PATHS, C only) covers
-    for rule, check, paths, key in _patch_plan(options):
+    taken_by = None  # the tree that takes the patch, asked once
+    for rule, check, paths, key, trees in _patch_plan(options):
         files = covers.get(key)
         if files is None:  # few rules' PATHS differ: each is matched once
             files = covers[key] = [d for d in (c_diffs if key[1] else patch.files)
                                    if path_matches(d.path, paths)]
         if not key[1] and paths is not None and not files:
             continue
+        if trees is not None:  # a tree's convention: only where that tree takes the code
+            if key[1]:
+                files = [d for d in files if tree_of(d.path).name in trees]
+            else:
+                taken_by = taken_by or patch_tree(patch)
+                if taken_by.name not in trees:
+                    continue
         try:
             with time_budget(limits.RULE_SECONDS):
                 if not key[1]:
@@ -255,6 +275,7 @@ def review_series(series: Series, options: Options = Options(),
                 continue
             findings += [_finding(rule, hit, None, severity) for hit in context._sink.hits]
     findings = _dedupe(findings)
+    findings = _without_temporary_lines(findings, series, rules)
     findings = mark_already_raised(findings, series)
     file_order = {(p.index, d.path): i for p in series.patches for i, d in enumerate(p.files, 1)}
     findings.sort(key=lambda f: _order(f, file_order))
@@ -263,6 +284,27 @@ def review_series(series: Series, options: Options = Options(),
         review.notes.append("missing patches: " + ", ".join(
             f"{i}/{series.total}" for i in series.missing))
     return review
+
+
+def _without_temporary_lines(findings: list[Finding], series: Series, rules) -> list[Finding]:
+    """Drops the code findings of tree-convention rules (style) on lines
+    that a later patch of the series removes again: a stub that a later
+    patch replaces never reaches the tree in that form, and the style of a
+    line nobody will merge is nobody's concern."""
+    style = {r.id for r in rules if r.trees is not None}
+    if len(series.patches) < 2 or not any(f.rule in style and f.path for f in findings):
+        return findings
+    removed_later: dict[int, set[tuple[str, str]]] = {}  # patch index -> (path, text) removed after it
+    seen: set[tuple[str, str]] = set()
+    for patch in reversed(series.patches):
+        removed_later[patch.index] = set(seen)
+        for diff in patch.files:
+            for hunk in diff.hunks:
+                seen.update((diff.path, ln.text.rstrip()) for ln in hunk.lines
+                            if ln.kind == "-" and len(ln.text.strip()) > 3)
+    return [f for f in findings
+            if not (f.rule in style and f.path and f.source_text is not None
+                    and (f.path, f.source_text.rstrip()) in removed_later.get(f.patch_index, ()))]
 
 
 def _dedupe(findings: list[Finding]) -> list[Finding]:

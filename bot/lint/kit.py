@@ -7,6 +7,14 @@ A rule is a module in rules/ with:
 - ID (stable, kebab-case) and SEVERITY ("error", "warning" or "info");
 - PATHS: the areas of the tree whose files it reads (None: every file),
   from the tables below (TDX, X86, KVM, ...);
+- TREES, for a rule that enforces a maintainer tree's conventions (style,
+  changelog, tags): {tree: where its document says so}, with the trees
+  TIP, KVM_X86 and GENERIC. The rule runs only on what those trees take
+  (a file rule on their files, a patch rule on the patches they take, see
+  tree_of() and patch_tree()), its documentation names them, and a finding
+  of it on a line a later patch of the series removes again is dropped (the
+  line never reaches the tree in that form). A rule without TREES makes a
+  point of correctness that holds on every tree;
 - what it says: a Violation subclass for each remark, next to the docs,
   with the terse `message` for reports and the reviewer's `comment` for
   reply drafts, both templates filled from the fields a check gives;
@@ -50,10 +58,11 @@ from ..facts import (BUSY_CODES, BUSY_STATUSES, DETAIL_STATUSES, GUEST, HOST, HY
                      call_name, code_of, is_module_status, module_abi, resolve, resolve_all,
                      comment_inner, declaration_type, declared_name, function_name, int_literal,
                      int_of_text, is_imperative, is_masked, iter_nodes, masked_with, parse_expression,
-                     passive_change, sentences, statement_mood, strip_comment_markers, unwrap,
+                     passive_change, personal_change, sentences, statement_mood, strip_comment_markers, unwrap,
                      verb_base, WORD)
 from ..mail import FileDiff, Line, Patch
-from .areas import C_SUFFIXES, KVM, TDX, TDX_HEADERS, TDX_HOST_C, TDX_TIP, X86, area_of, path_matches
+from .areas import (C_SUFFIXES, GENERIC, KVM, KVM_X86, TDX, TDX_HEADERS, TDX_HOST_C, TDX_TIP, TIP, X86, Tree,
+                    area_of, patch_tree, path_matches, tree_of)
 from .cases import Case
 from .fixes import Edit, insert_line, line_edit
 
@@ -63,6 +72,8 @@ __all__ = [
     "Code", "FileCheck", "PatchCheck", "SeriesCheck",
     # where in the tree
     "C_SUFFIXES", "KVM", "TDX", "TDX_HEADERS", "TDX_HOST_C", "TDX_TIP", "X86", "area_of", "path_matches",
+    # which maintainer tree takes it
+    "GENERIC", "KVM_X86", "TIP", "Tree", "patch_tree", "tree_of",
     # C facts about a node alone
     "ancestor", "call_args", "call_name", "comment_inner", "declaration_type", "declared_name",
     "function_name", "int_literal", "int_of_text", "iter_nodes", "parse_expression",
@@ -73,7 +84,8 @@ __all__ = [
     # the TDX module's ABI (read when first asked)
     "BUSY_STATUSES", "TRANSIENT", "is_module_status", "module_abi", "resolve", "resolve_all",
     # prose
-    "WORD", "is_imperative", "passive_change", "sentences", "statement_mood", "verb_base",
+    "WORD", "is_imperative", "passive_change", "personal_change", "sentences", "statement_mood",
+    "verb_base",
     # patterns
     "lazy_re", "re_lower",
 ]

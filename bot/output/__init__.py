@@ -9,7 +9,7 @@ from ..common import lazy_door
 
 __all__ = [
     "b4_review_records", "draft_replies", "is_help_url", "message_bytes", "render",
-    "render_checkpatch", "render_markdown", "render_table", "severity_origin", "use_colour",
+    "enforces", "render_checkpatch", "render_markdown", "render_table", "severity_origin", "use_colour",
     "write_drafts",
 ]
 
@@ -18,11 +18,11 @@ __all__ = [
 __getattr__, __dir__ = lazy_door(globals(), {
     "drafts": ("draft_replies", "message_bytes", "write_drafts"),
     "reports": ("b4_review_records", "render", "render_checkpatch", "use_colour"),
-    "rulesdoc": ("is_help_url", "render_markdown", "render_table", "severity_origin"),
+    "rulesdoc": ("enforces", "is_help_url", "render_markdown", "render_table", "severity_origin"),
 })
 
 TYPE_CHECKING = False  # typing's constant, without importing typing
 if TYPE_CHECKING:
     from .drafts import draft_replies, message_bytes, write_drafts
     from .reports import b4_review_records, render, render_checkpatch, use_colour
-    from .rulesdoc import is_help_url, render_markdown, render_table, severity_origin
+    from .rulesdoc import enforces, is_help_url, render_markdown, render_table, severity_origin

@@ -23,12 +23,22 @@ def render_markdown(rules) -> str:
            f"Generated from the rule modules by `{REGENERATE}`; edit the rules' docstrings,",
            "not this file. `tdxbot rules --doc RULE` prints the same text.", "",
            "| rule | default severity | summary |", "|---|---|---|"]
-    out += [f"| [`{r.id}`](#{r.id}) | {r.severity} | {_cell(r.summary)} |" for r in rules]
+    out += [f"| [`{r.id}`](#{r.id}) | {r.severity} | {_cell(r.summary)} |"
+            for r in rules]
     for rule in rules:
         files = ", ".join(f"`{p}`" for p in rule.paths) if rule.paths else "all files"
-        out += ["", f"## {rule.id}", "", f"Default severity: **{rule.severity}**. Files: {files}.", ""]
+        out += ["", f"## {rule.id}", "", f"Default severity: **{rule.severity}**. Files: {files}.", "",
+                f"Enforces: {enforces(rule)}.", ""]
         out += _doc_markdown(rule.doc)
     return "\n".join(out) + "\n"
+
+
+def enforces(rule) -> str:
+    """Whose rule a rule enforces: each tree's convention with where its
+    document says so, or a point of correctness that holds everywhere."""
+    if not rule.trees:
+        return "a point of correctness, on every tree (no tree's style convention)"
+    return "; ".join(f"{tree.title} ({where})" for tree, where in rule.trees.items())
 
 
 def _cell(text: str) -> str:
