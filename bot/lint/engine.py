@@ -20,6 +20,7 @@ from ..facts import on_topic, topic_terms
 from ..mail import Patch, Series, quote_key
 from .areas import path_matches
 from .findings import SEVERITIES, SEVERITY_RANK, Finding, Review
+from .followup import follow_up
 from .kit import SUBJECT, ChangelogLine, CodeLine, Hit, PatchCheck, SeriesCheck, Violation, c_files
 from . import limits
 from .limits import OutOfTime, note, out_of_time, time_budget, too_large
@@ -262,6 +263,8 @@ def review_series(series: Series, options: Options = Options(),
     file_order = {(p.index, d.path): i for p in series.patches for i, d in enumerate(p.files, 1)}
     findings.sort(key=lambda f: _order(f, file_order))
     review = Review(series=series, findings=findings)
+    if series.previous is not None:
+        review.follow_up = follow_up(series, series.previous)
     if series.missing:
         review.notes.append("missing patches: " + ", ".join(
             f"{i}/{series.total}" for i in series.missing))

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from ..common import UserError, lazy_re
 from .litemail import parse_lite
-from .lore import shown_url, stream_thread_mbox
+from .lore import shown_url, stream_search_mbox, stream_thread_mbox
 
 if TYPE_CHECKING:
     from email.message import Message
@@ -332,6 +332,18 @@ def fetch_thread(msgid: str, lore_url: str, timeout: float = 30.0) -> list[Messa
         raws[i] = b""  # the raw mail goes as its parsed form comes
         messages.append(parse_message(raw, where))
     return messages
+
+
+def search_archive(query: str, lore_url: str, timeout: float = 30.0) -> list[Message]:
+    """The messages a search of a public-inbox archive finds (none when it
+    finds nothing), split and checked as a fetched thread is."""
+    where = f"{shown_url(lore_url)} search"
+    splitter = MboxSplitter(MAX_THREAD_MESSAGES, where, MAX_MESSAGE_BYTES)
+    if not stream_search_mbox(lore_url, query, splitter.feed, timeout):
+        return []
+    raws = [raw for raw in splitter.close() if raw.strip()]
+    _check_headers(raws, where)
+    return [parse_message(raw, where) for raw in raws]
 
 
 def _check_headers(raws: list[bytes], where: str) -> None:
