@@ -180,8 +180,16 @@ def review_messages(messages, version: int | None, where: str, options: Options,
     with collector_resting():
         findings = work_shared(standalone, lambda patch: check_patch(patch, options))
     checked = {id(p): (p, found) for p, found in zip(standalone, findings)}
-    series = build_series(messages, version, where, wait_for_plan(), parsed)
-    series = attach_previous(series, messages, previous, where, earlier, remote_base)
+    plan, earlier_plan = wait_for_plan()
+    series = build_series(messages, version, where, plan, parsed)
+    in_thread = None
+    if earlier_plan is not None:
+        try:
+            in_thread = build_series(messages, earlier_plan.version, where, earlier_plan, parsed)
+        except UserError:
+            in_thread = None
+    series = attach_previous(series, messages, previous, where, earlier, remote_base,
+                             in_thread=in_thread, thread_looked=True)
     return review_series(series, options, checked)
 
 

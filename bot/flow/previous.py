@@ -39,15 +39,18 @@ class PreviousLookup(NamedTuple):
 
 
 def attach_previous(series: Series, messages: list, lookup: PreviousLookup, where: str,
-                    earlier: list | None = None, remote_base: str | None = None) -> Series:
+                    earlier: list | None = None, remote_base: str | None = None,
+                    in_thread: Series | None = None, thread_looked: bool = False) -> Series:
     """series with its previous version (and that version's review) when
-    one is found; see the module's docstring for where it is looked for."""
+    one is found; see the module's docstring for where it is looked for.
+    in_thread, thread_looked: the thread's own earlier version when the
+    caller has put it together already (b4 ran in a child process)."""
     if lookup.arg == NONE:
         return series
     if lookup.arg not in (None, LORE):
         return series._replace(previous=load_previous(lookup, series))
-    previous = None
-    if len(versions_in(messages)) > 1:
+    previous = in_thread
+    if previous is None and not thread_looked and len(versions_in(messages)) > 1:
         previous = previous_in(messages, series.version, where)
     if previous is None and earlier:
         previous = previous_in(earlier, series.version, where)

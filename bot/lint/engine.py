@@ -21,7 +21,7 @@ from ..mail import Patch, Series, quote_key
 from .areas import path_matches
 from .findings import SEVERITIES, SEVERITY_RANK, Finding, Review
 from .followup import follow_up
-from .kit import SUBJECT, ChangelogLine, CodeLine, Hit, PatchCheck, SeriesCheck, Violation, c_files
+from .kit import SUBJECT, ChangelogLine, CodeLine, Hit, PatchAt, PatchCheck, SeriesCheck, Violation, c_files
 from . import limits
 from .limits import OutOfTime, note, out_of_time, time_budget, too_large
 
@@ -257,7 +257,7 @@ def review_series(series: Series, options: Options = Options(),
             except OutOfTime:
                 findings.append(out_of_time(None, rule.id))
                 continue
-            findings += [_finding(rule, hit, None, severity) for hit in context._sink.hits]
+            findings += _series_findings(rule, context._sink.hits, series, severity)
     findings = _dedupe(findings)
     findings = mark_already_raised(findings, series)
     file_order = {(p.index, d.path): i for p in series.patches for i, d in enumerate(p.files, 1)}
@@ -269,6 +269,33 @@ def review_series(series: Series, options: Options = Options(),
         review.notes.append("missing patches: " + ", ".join(
             f"{i}/{series.total}" for i in series.missing))
     return review
+
+
+def _series_findings(rule: Rule, hits: list[Hit], series: Series, severity: dict[str, str]) -> list[Finding]:
+    """A series rule's findings: about the series, or placed in one of its
+    patches (PatchAt); one on code lands on a line that patch adds, or it
+    is dropped, as for every rule."""
+    by_index = {p.index: p for p in series.patches}
+    added: dict[int, _AddedLines] = {}
+    out = []
+    for hit in hits:
+        if not isinstance(hit.at, PatchAt):
+            out.append(_finding(rule, hit, None, severity))
+            continue
+        patch = by_index.get(hit.at.patch)
+        if patch is None:
+            continue
+        inner = hit._replace(at=hit.at.at)
+        if isinstance(inner.at, CodeLine):
+            lines = added.setdefault(patch.index, _AddedLines(patch))[inner.at.path]
+            if inner.at.line not in lines:
+                continue
+            if inner.fix and not all(_fixes_added_lines(e, added[patch.index]) for e in inner.fix):
+                inner = inner._replace(fix=())
+            out.append(_finding(rule, inner, patch, severity, lines[inner.at.line]))
+        else:
+            out.append(_finding(rule, inner, patch, severity))
+    return out
 
 
 def _dedupe(findings: list[Finding]) -> list[Finding]:

@@ -127,7 +127,7 @@ def _numbered_series(patches: list[Patch], others: list[Patch]) -> Series | None
     the numbers do not make one series."""
     version, total = patches[0].version, patches[0].total
     indices = [p.index for p in patches]
-    if total < 2 or len(set(indices)) != len(indices) or any(
+    if total < 1 or (total == 1 and not others) or len(set(indices)) != len(indices) or any(
             p.version != version or p.total != total or not 1 <= p.index <= total for p in patches):
         return None
     covers = [p for p in others if p.index == 0 and p.total == total and p.version == version

@@ -38,7 +38,7 @@ _HEADING = lazy_re(
     re.I)
 _UNDERLINE = lazy_re(r"^\s*+(?:=+|-{3,}+|~+)\s*+$")
 _BULLET = lazy_re(r"^(\s{0,8}+)(?:[-*+\u2022]|\d{1,3}[.)])\s++(\S.*)$")
-_SHORTLOG = lazy_re(r"^[^\s(][^(\n]{0,80}+ \(\d{1,5}\):\s*+$")
+_SHORTLOG = lazy_re(r"^[^\s(][^(\n]{0,80}+(?<= )\(\d{1,5}\):\s*+$")
 _DIFFSTAT = lazy_re(r"^ \S.* \| +\d|^ \d+ files? changed")
 _END = lazy_re(r"^(?:base-commit|change-id|prerequisite-\S+|--)\s*+:|^-- $|^---\s*$")
 _PATCH_NAMES = lazy_re(r"\bpatch(?:es)?\s++#?(\d{1,4})\b((?:\s*+(?:,|and|&|-|/)\s*+#?\d{1,4}\b)*)", re.I)

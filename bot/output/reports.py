@@ -33,7 +33,7 @@ def _where(f: Finding) -> str:
         return "subject"
     if f.changelog_line is not None:
         return f"changelog:{f.changelog_line + 1}"
-    return "series"
+    return "patch" if f.patch_index is not None else "series"
 
 
 def render_text(review: Review, colour: bool = False) -> str:
