@@ -22,6 +22,9 @@ _EXPORT = lazy_re(r"^\s*+EXPORT_SYMBOL\w*+\s*+\(")
 _NAME = lazy_re(r"[A-Za-z_]\w*+")
 _TRIVIAL = lazy_re(r"^\s*+(?:[{}();,]*+|\*/|/\*+|\*|//.*+|#\s*+(?:endif|else)\b.*+|else|return\s*+\w*+;|"
                    r"break;|continue;|default:|\w++:)\s*+$")
+# A local declaration with no initializer ("int ret, cpu;"): a later patch
+# that adds a variable to it is no churn worth folding.
+_BARE_DECLARATION = lazy_re(r"^(?!(?:return|goto|break|continue)\b)[A-Za-z_][\w \t,*\[\]]{0,200}+;$")
 _KEYWORDS = frozenset("if for while switch return sizeof do else case goto typedef struct union enum "
                       "defined static inline extern const volatile unsigned signed".split())
 
@@ -138,6 +141,8 @@ def names_seen(patch) -> set[str]:
 
 def substantial(text: str) -> bool:
     """A line worth following from patch to patch: more than a brace, a
-    bare return or a comment marker."""
+    bare return, a comment marker or a declaration without initializer."""
     stripped = text.strip()
+    if _BARE_DECLARATION.match(stripped) and " " in stripped:
+        return False
     return len(stripped) >= 8 and not _TRIVIAL.match(stripped) and re.search(r"[A-Za-z_]{3}", stripped) is not None

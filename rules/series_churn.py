@@ -20,8 +20,9 @@ Fires on: patch 1 adding `static __maybe_unused int seamldr_call(...)`
 and patch 2 dropping the `__maybe_unused` again; patch 3 adding a
 `return stop_machine(...)` that patch 5 rewrites.
 Must not fire on a later patch that changes a line the series did not
-add, on a brace or `return 0;` that both patches happen to have, nor on
-lines a later patch only shows as context.
+add, on a brace or `return 0;` that both patches happen to have, on a
+variable added to a declaration (`int ret, cpu;`), nor on lines a later
+patch only shows as context.
 """
 from __future__ import annotations
 
@@ -173,4 +174,8 @@ VALID = [
                commits=(Commit("x86/virt/seamldr: Add b()", ((_SEAMLDR, _BASE[0][1] + "\nint a(void)\n{\n\treturn 0;\n}\n\nint b(void)\n{\n\treturn 0;\n}\n"),)),
                         Commit("x86/virt/seamldr: Make a() fail", ((_SEAMLDR, _BASE[0][1] + "\nint a(void)\n{\n\treturn -EIO;\n}\n\nint b(void)\n{\n\treturn 0;\n}\n"),))),
                why="'return 0;' is in both patches, but it is no line worth following"),
+    SeriesCase(base=_BASE, commits=(
+        Commit("x86/virt/seamldr: Add seamldr_count()", ((_SEAMLDR, _BASE[0][1] + "\nint seamldr_count(void)\n{\n\tint ret, cpu;\n\n\treturn seamldr_walk(&ret, &cpu);\n}\n"),)),
+        Commit("x86/virt/seamldr: Count per package", ((_SEAMLDR, _BASE[0][1] + "\nint seamldr_count(void)\n{\n\tint ret, cpu, pkg;\n\n\treturn seamldr_walk(&ret, &cpu);\n}\n"),))),
+               why="a later patch adds a variable to a declaration an earlier one added"),
 ]

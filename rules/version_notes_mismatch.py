@@ -12,8 +12,9 @@ carries a patch of the previous version on,
   Co-developed-by, From:); a note mentions it when it names the function
   or the file (a comment-only change: when it speaks of comments; the
   changelog: of the log, the wording, a paragraph; the attribution: of
-  authorship or sign-offs). Collected tags (Reviewed-by, Acked-by) and
-  whitespace are no change.
+  authorship or sign-offs). Collected tags (Reviewed-by, Acked-by), the
+  sign-off a new submitter appends below the others, and whitespace are
+  no change.
 - a note that claims a change the patch does not make: the notes of a
   patch that is the same as in the previous version, or a note of one
   patch naming a function that neither version of the patch touches.
@@ -177,7 +178,9 @@ def _changes(ctx, old, new, split: bool) -> list[_Change]:
         out.append(_Change("changelog", "the changelog", "", first))
     old_credits = [(t.name.lower(), t.value) for t in old.trailers if t.name.lower() not in _TAGS]
     new_credits = [(t.name.lower(), t.value) for t in new.trailers if t.name.lower() not in _TAGS]
-    if old_credits != new_credits:
+    handed_on = (len(new_credits) == len(old_credits) + 1 and new_credits[:-1] == old_credits
+                 and new_credits[-1][0] == "signed-off-by" and new_credits[-1] not in old_credits)
+    if old_credits != new_credits and not handed_on:  # a new submitter's own sign-off is no change
         line = next((t.line for t in new.trailers if t.name.lower() not in _TAGS
                      and (t.name.lower(), t.value) not in old_credits), None)
         if line is None:
@@ -402,6 +405,11 @@ VALID = [
                                "Signed-off-by: Alice Example <alice@example.org>"),),
                previous=(Commit(_SUBJECT, ((_TDX_C, _V1),), _SOB),),
                why="only a collected Reviewed-by"),
+    SeriesCase(base=_BASE, version=2, cover=_COVER.format(note="Collect tags"),
+               commits=(Commit(_SUBJECT, ((_TDX_C, _V1),),
+                               _SOB + "\nSigned-off-by: Vera Example <vera@example.org>"),),
+               previous=(Commit(_SUBJECT, ((_TDX_C, _V1),), _SOB),),
+               why="the sign-off of a new submitter, below the others"),
     SeriesCase(base=_BASE, version=2, cover=_COVER.format(note="Add a flush on the tdx_offline_cpu() path"),
                commits=(Commit(_SUBJECT, ((_TDX_C, _V2),), _SOB),),
                why="no previous version to compare with"),
