@@ -11,6 +11,8 @@ remark; and the bot's items no label matches (quotes it took for remarks).
 
     python3 bench/history_agreement.py            # the table (markdown)
     python3 bench/history_agreement.py --details  # and every disagreement
+    python3 bench/history_agreement.py --series-rules  # and the series rules
+                                                       # against the labelled facts
 """
 from __future__ import annotations
 
@@ -125,6 +127,83 @@ def _row(name: str, status: str, c: Counter) -> str:
     return f"| {name} | {status} | {n} | {cells[0]} | " + " | ".join(others) + f" | {c['missed']} |"
 
 
+SERIES_RULES = {"helper-before-user": "helper-before-user", "churn": "series-churn",
+                "notes-miss": "version-notes-mismatch"}
+
+
+def series_findings(folder: str, mbox: str, previous: str | None) -> list[dict]:
+    cmd = [sys.executable, "-m", "tdxbot", "review", os.path.join(folder, mbox), "--format", "json",
+           "--select", ",".join(SERIES_RULES.values())]
+    if previous:
+        cmd += ["--previous", os.path.join(folder, previous)]
+    res = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
+    if not res.stdout.strip():
+        raise SystemExit(f"{' '.join(cmd)} failed: {res.stderr.strip()[-500:]}")
+    return json.loads(res.stdout)["findings"]
+
+
+def _fact_found(fact: dict, findings: list[dict]) -> bool:
+    rule = SERIES_RULES[fact["kind"]]
+    mine = [f for f in findings if f["rule"] == rule]
+    if fact["kind"] == "helper-before-user":
+        return any(f["patch_index"] == fact["defined_in"] and f"{fact['symbol']}()" in f["message"]
+                   and f"patch {fact['first_used_in']}/" in f["message"] for f in mine)
+    if fact["kind"] == "churn":
+        return any(f["patch_index"] == fact["rewritten_in"] and f"patch {fact['added_in']}/" in f["message"]
+                   for f in mine)
+    return any(f["patch_index"] in fact["patch_index"] for f in mine)
+
+
+def measure_series_rules() -> tuple[Counter, list]:
+    """For each series fact of the labels: the rule's finding is there (a
+    fact that should fire), or absent (a helper whose first user is in its
+    own patch or outside the series). Then every finding no fact accounts
+    for, to be read."""
+    counts: Counter = Counter()
+    others = []
+    for name in SERIES:
+        folder = os.path.join(HISTORY, name)
+        with open(os.path.join(folder, "labels.json"), encoding="utf-8") as fh:
+            labels = json.load(fh)
+        versions = sorted(labels["versions"], key=lambda v: v["version"])
+        for i, v in enumerate(versions):
+            findings = series_findings(folder, v["mbox"], versions[i - 1]["mbox"] if i else None)
+            facts = [f for f in labels["series_facts"] if f["version"] == v["version"] and f["kind"] in SERIES_RULES]
+            explained = set()
+            for fact in facts:
+                should = not (fact["kind"] == "helper-before-user" and fact["first_used_in"] in
+                              (None, fact["defined_in"]))
+                if should:
+                    found = _fact_found(fact, findings)
+                else:
+                    found = any(f["rule"] == "helper-before-user" and f"{fact['symbol']}()" in f["message"]
+                                for f in findings)
+                counts[(fact["kind"], "should fire" if should else "must not fire",
+                        "fired" if found else "silent")] += 1
+                for k, f in enumerate(findings):
+                    if f["rule"] == SERIES_RULES[fact["kind"]] and should and (
+                            fact["kind"] == "notes-miss" and f["patch_index"] in fact["patch_index"]
+                            or fact["kind"] != "notes-miss" and _fact_found(fact, [f])):
+                        explained.add(k)
+            for k, f in enumerate(findings):
+                if k not in explained:
+                    counts[(f["rule"], "unlabelled finding", "")] += 1
+                    others.append((name, v["version"], f["rule"], f["patch_index"], f["message"][:160]))
+    return counts, others
+
+
+def series_markdown(counts: Counter) -> str:
+    rows = ["| fact / finding | expected | rule fired | rule silent |", "|---|---|---|---|"]
+    keys = sorted({k[:2] for k in counts})
+    for kind, expected in keys:
+        if expected == "unlabelled finding":
+            rows.append(f"| {kind} | (no fact) | {counts[(kind, expected, '')]} | — |")
+        else:
+            rows.append(f"| {kind} | {expected} | {counts[(kind, expected, 'fired')]} | "
+                        f"{counts[(kind, expected, 'silent')]} |")
+    return "\n".join(rows)
+
+
 def main(argv: list[str]) -> int:
     table, details = measure()
     print(markdown(table))
@@ -132,6 +211,14 @@ def main(argv: list[str]) -> int:
         print()
         for d in details:
             print(" | ".join(str(x) for x in d))
+    if "--series-rules" in argv:
+        counts, others = measure_series_rules()
+        print()
+        print(series_markdown(counts))
+        if "--details" in argv:
+            print()
+            for o in others:
+                print(" | ".join(str(x) for x in o))
     return 0
 
 

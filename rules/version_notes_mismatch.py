@@ -7,14 +7,15 @@ carries a patch of the previous version on,
   between the two versions' post-images (each parsed with tree-sitter;
   a function whose text is in sight in both is compared whole, else by
   the lines the patch adds to it), that moved, or whose only change is
-  in its comments; added lines outside every function; a file the patch now touches or no longer
-  touches, a rewritten changelog, changed attribution (Signed-off-by,
-  Co-developed-by, From:); a note mentions it when it names the function
-  or the file (a comment-only change: when it speaks of comments; the
-  changelog: of the log, the wording, a paragraph; the attribution: of
-  authorship or sign-offs). Collected tags (Reviewed-by, Acked-by), the
-  sign-off a new submitter appends below the others, and whitespace are
-  no change.
+  in its comments; changed lines outside every function; a file the
+  patch now touches or no longer touches; a rewritten changelog; changed
+  attribution (Signed-off-by, Co-developed-by, From:). A note mentions
+  a change when it names the function or the file (lines outside
+  functions: also a macro they define, or talk of defines, headers,
+  declarations; a comment-only change: talk of comments; the changelog:
+  of the log, the wording, a paragraph; the attribution: of authorship
+  or sign-offs). Collected tags (Reviewed-by, Acked-by), the sign-off a
+  new submitter appends below the others, and whitespace are no change.
 - a note that claims a change the patch does not make: the notes of a
   patch that is the same as in the previous version, or a note of one
   patch naming a function that neither version of the patch touches.
@@ -68,6 +69,9 @@ _ATTRIBUTION = lazy_re(r"\b(?:co-?develop\w*+|sign(?:ed)?-?off\w*+|sob\b|author\
 _LOG_TALK = lazy_re(r"\b(?:log|logs|changelog|commit message|description|describe|wording|reword\w*+|typo|"
                     r"explain\w*+|paragraph|mention\w*+|imperative|rewrite the changelog|write log|"
                     r"improve log)\b", re.I)
+_DEFINE_TALK = lazy_re(r"\b(?:defines?|#define|macros?|headers?|includes?|declarations?|constants?|error codes?)\b",
+                       re.I)
+_DEFINE = lazy_re(r"^#[ \t]*+define[ \t]++([A-Za-z_]\w*+)")
 _COMMENT_TALK = lazy_re(r"\bcomment\w*+\b", re.I)
 _NOT_A_CHANGE = lazy_re(r"^(?:collect\w*+ (?:tags|acks|review)|rebase\w*+|link to v\d|resend|no change|"
                         r"add(?:ed)? \w+'s (?:rb|ack|tag))", re.I)
@@ -75,10 +79,11 @@ _IDENT = lazy_re(r"\b([A-Za-z_]\w*+)\(\)")
 
 
 class _Change(NamedTuple):
-    kind: str  # "function", "comment", "moved", "file", "changelog", "attribution"
+    kind: str  # "function", "comment", "moved", "file", "outside", "changelog", "attribution"
     name: str  # what to call it in the message
     key: str  # what a note must name (a function, a file's base name); "" for the others
     place: object  # a CodeLine or ChangelogLine in the new patch, or None
+    also: tuple = ()  # other names a note may give instead (the macros of changed lines)
 
 
 def check_series(ctx):
@@ -146,6 +151,10 @@ def _mentioned(change: _Change, said: str) -> bool:
     low = said.lower()
     if change.kind in ("function", "moved", "file"):
         return bool(change.key) and re.search(rf"\b{re.escape(change.key.lower())}\b", low) is not None
+    if change.kind == "outside":
+        return (re.search(rf"\b{re.escape(change.key.lower())}\b", low) is not None
+                or any(re.search(rf"\b{re.escape(n)}\b", said) for n in change.also)
+                or _DEFINE_TALK.search(said) is not None)
     if change.kind == "comment":
         return bool(_COMMENT_TALK.search(said)) or (bool(change.key) and change.key.lower() in low)
     if change.kind == "changelog":
@@ -305,7 +314,8 @@ def _function_changes(ctx, old, new, before, after, split: bool) -> list[_Change
     if was_out != now_out:
         first = next((CodeLine(after.path, ln.new_no) for ln in after.added_lines()
                       if _squash(ln.text) in (now_out - was_out)), None)
-        out.append(_Change("file", f"lines outside functions in {base}", base, first))
+        macros = tuple(dict.fromkeys(m.group(1) for ln in after.added_lines() for m in [_DEFINE.match(ln.text)] if m))
+        out.append(_Change("outside", f"lines outside functions in {base}", base, first, macros))
     return out
 
 
