@@ -6,8 +6,8 @@ sits on patch M's line that replaces it (or on patch M as a whole when
 nothing replaces it) and names patch N. Only lines that say something
 count: braces, bare returns, comment markers and short lines recur
 everywhere. A line the tree already had (it shows as context in patch N
-too) is left alone, and so is a line that patch M moves (removes and adds
-back unchanged in the same hunk).
+too) is left alone, and so is a line that patch M moves or re-indents
+(removes and adds back in the same hunk: into a new branch, say).
 
 Why: a series should read as the final design built up step by step, not
 as the history of how the author got there. When patch 4 rewrites what
@@ -62,14 +62,14 @@ def check_series(ctx):
                 removed = [ln for ln in hunk.lines if ln.kind == "-"]
                 if not removed:
                     continue
-                readded = {ln.text for ln in hunk.lines if ln.kind == "+"}
+                readded = {ln.text.strip() for ln in hunk.lines if ln.kind == "+"}
                 hits = []
                 for k, ln in enumerate(hunk.lines):
                     if ln.kind != "-":
                         continue
                     key = (old, ln.text.rstrip())
                     first = added_in.get(key)
-                    if first is None or first >= patch.index or key in context or ln.text in readded:
+                    if first is None or first >= patch.index or key in context or ln.text.strip() in readded:
                         continue
                     hits.append((first, ln.text.strip(), k))
                 if not hits:
@@ -178,4 +178,8 @@ VALID = [
         Commit("x86/virt/seamldr: Add seamldr_count()", ((_SEAMLDR, _BASE[0][1] + "\nint seamldr_count(void)\n{\n\tint ret, cpu;\n\n\treturn seamldr_walk(&ret, &cpu);\n}\n"),)),
         Commit("x86/virt/seamldr: Count per package", ((_SEAMLDR, _BASE[0][1] + "\nint seamldr_count(void)\n{\n\tint ret, cpu, pkg;\n\n\treturn seamldr_walk(&ret, &cpu);\n}\n"),))),
                why="a later patch adds a variable to a declaration an earlier one added"),
+    SeriesCase(base=_BASE, commits=(_ADD, Commit("x86/virt/seamldr: Lock only when asked", ((_SEAMLDR, _CALL.replace(
+                   "    \tguard(raw_spinlock)(&seamldr_lock);\n",
+                   "    \tif (fn != P_SEAMLDR_INFO)\n    \t\tguard(raw_spinlock)(&seamldr_lock);\n")),))),
+               why="a later patch puts a line an earlier one added under a condition (re-indented, not rewritten)"),
 ]

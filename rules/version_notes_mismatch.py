@@ -10,7 +10,8 @@ carries a patch of the previous version on,
   in its comments; changed lines outside every function; a file the
   patch now touches or no longer touches; a rewritten changelog; changed
   attribution (Signed-off-by, Co-developed-by, From:). A note mentions
-  a change when it names the function or the file (lines outside
+  a change when it names the function or the file (a changed function:
+  also a compound name its new lines use, "the pamt_4k_size"; lines outside
   functions: also a macro they define, or talk of defines, headers,
   declarations; a comment-only change: talk of comments; the changelog:
   of the log, the wording, a paragraph; the attribution: of authorship
@@ -150,7 +151,11 @@ def _names_in(patch) -> set[str]:
 def _mentioned(change: _Change, said: str) -> bool:
     low = said.lower()
     if change.kind in ("function", "moved", "file"):
-        return bool(change.key) and re.search(rf"\b{re.escape(change.key.lower())}\b", low) is not None
+        # The function or file by name, or (for a changed function) a
+        # compound name its new lines use: "simplify the pamt_4k_size
+        # calculation" speaks of the function that computes it.
+        return (bool(change.key) and re.search(rf"\b{re.escape(change.key.lower())}\b", low) is not None
+                or any(re.search(rf"\b{re.escape(n)}\b", said) for n in change.also))
     if change.kind == "outside":
         return (re.search(rf"\b{re.escape(change.key.lower())}\b", low) is not None
                 or any(re.search(rf"\b{re.escape(n)}\b", said) for n in change.also)
@@ -214,6 +219,7 @@ class _Function(NamedTuple):
     first: int | None  # its first added line (post-image)
     start: int  # its first line (post-image)
     head_added: bool  # does the patch add its first line
+    names: tuple  # the compound names (with '_') on its added lines
 
 
 def _squash(text: str) -> str:
@@ -242,8 +248,11 @@ def _read(fc, removals: set[int]) -> tuple[dict[str, _Function], Counter]:
             whole = c.line_no(func.start_point[0]) is not None and c.line_no(func.end_point[0]) is not None
             added = Counter(_squash(c.text_at(n)) for n in lines if c.is_added(n))
             touched = bool(added) or any(n in removals for n in lines[1:])
+            names = tuple(dict.fromkeys(
+                c.text(n) for n in iter_nodes(func, {"identifier", "field_identifier", "type_identifier"})
+                if "_" in c.text(n).strip("_") and c.is_added(c.line_no(n.start_point[0]))))
             out.setdefault(name, _Function(_squash(text), _squash(bare), whole, touched, added,
-                                           c.first_added(func), lines[0], c.is_added(lines[0])))
+                                           c.first_added(func), lines[0], c.is_added(lines[0]), names))
     outside = Counter(_squash(ln.text) for ln in fc.diff.added_lines()
                       if ln.new_no not in inside and ln.text.strip())
     return out, outside
@@ -306,7 +315,7 @@ def _function_changes(ctx, old, new, before, after, split: bool) -> list[_Change
         if kind is None:
             continue
         label = {"function": f"{name}()", "comment": f"the comments in {name}()", "moved": f"{name}() (moved)"}[kind]
-        out.append(_Change(kind, label, name, place))
+        out.append(_Change(kind, label, name, place, f.names if kind == "function" else ()))
     if not split:
         for name in order_was:
             if name not in now and was[name].touched:
@@ -420,6 +429,12 @@ VALID = [
                                _SOB + "\nSigned-off-by: Vera Example <vera@example.org>"),),
                previous=(Commit(_SUBJECT, ((_TDX_C, _V1),), _SOB),),
                why="the sign-off of a new submitter, below the others"),
+    SeriesCase(base=_BASE, version=2, cover=_COVER.format(note="Also check lockdep_assert_irqs_disabled"),
+               commits=(Commit(_SUBJECT, ((_TDX_C, _V1.replace("lockdep_assert_preemption_disabled();",
+                                                               "lockdep_assert_preemption_disabled();\n    \tlockdep_assert_irqs_disabled();")),),
+                               _SOB),),
+               previous=(Commit(_SUBJECT, ((_TDX_C, _V1),), _SOB),),
+               why="not the function's name, but a name its new line uses"),
     SeriesCase(base=_BASE, version=2, cover=_COVER.format(note="Add a flush on the tdx_offline_cpu() path"),
                commits=(Commit(_SUBJECT, ((_TDX_C, _V2),), _SOB),),
                why="no previous version to compare with"),
