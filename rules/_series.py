@@ -1,24 +1,16 @@
-"""What the series rules share: the definitions a patch adds, the names
-its added lines use, and the "substantial" lines worth following across
-patches. Everything here is one pass over each patch's lines."""
+"""What the series rules share: the definitions a patch adds and the
+names its added lines use (from tree-sitter's parse of each patch's C
+files, through SeriesCheck.files), the names its context and removed
+lines show, and the "substantial" lines worth following across patches."""
 from __future__ import annotations
 
 import re
 from typing import NamedTuple
 
-from ..lint.kit import lazy_re
+from ..lint.kit import ancestor, call_name, function_name, iter_nodes, lazy_re
 
 C_FILES = (".c", ".h")
 
-# A function's first line at column 0: its type words, its name, '('.
-_FUNCTION = lazy_re(
-    r"^(?!(?:return|if|else|do|while|for|switch|case|goto|typedef|sizeof)\b)"
-    r"(?P<head>(?:[A-Za-z_]\w*+[ \t]++|\*[ \t]*+)*?(?:[A-Za-z_]\w*+[ \t]*+\**+[ \t]*+))"
-    r"(?P<name>[A-Za-z_]\w*+)\s*+\(")
-_BARE_NAME = lazy_re(r"^(?P<name>[A-Za-z_]\w*+)\s*+\(")
-_TYPE_LINE = lazy_re(r"^(?:[A-Za-z_]\w*+[ \t]*+\**+[ \t]*+){1,6}$")
-_MACRO = lazy_re(r"^#[ \t]*+define[ \t]++(?P<name>[A-Za-z_]\w*+)\(")
-_EXPORT = lazy_re(r"^\s*+EXPORT_SYMBOL\w*+\s*+\(")
 _NAME = lazy_re(r"[A-Za-z_]\w*+")
 _TRIVIAL = lazy_re(r"^\s*+(?:[{}();,]*+|\*/|/\*+|\*|//.*+|#\s*+(?:endif|else)\b.*+|else|return\s*+\w*+;|"
                    r"break;|continue;|default:|\w++:)\s*+$")
@@ -46,83 +38,78 @@ def c_diffs(patch):
     return [d for d in patch.files if d.path.endswith(C_FILES) and not d.is_binary and not d.is_deleted]
 
 
-def definitions(patch) -> list[Definition]:
-    """The functions (with a body) and function-like macros a patch adds."""
+def _name_node(func, name: str):
+    """The identifier that names a function definition."""
+    return next((n for n in iter_nodes(func.child_by_field_name("declarator"), {"identifier"})
+                 if n.text.decode("utf-8", "replace") == name), None)
+
+
+def definitions(ctx, patch) -> list[Definition]:
+    """The functions (with a body) and function-like macros a patch adds,
+    from tree-sitter's parse of its C files (ctx: the SeriesCheck)."""
     out = []
-    for diff in c_diffs(patch):
-        for hunk in diff.hunks:
-            lines = hunk.lines
-            for k, ln in enumerate(lines):
-                if not ln.added or not ln.text[:1] or ln.text[:1] in " \t*/":
+    for fc in ctx.files(patch):
+        header = fc.path.endswith(".h")
+        for code in fc.code:
+            c = code.c
+            for func in c.functions():
+                name = function_name(func)
+                node = _name_node(func, name) if name else None
+                line = c.line_no(node.start_point[0]) if node is not None else None
+                if line is None or not c.is_added(line) or name in _KEYWORDS:
                     continue
-                text = ln.text
-                m = _MACRO.match(text)
-                if m:
-                    out.append(Definition(m.group("name"), patch.index, diff.path, ln.new_no, m.start("name") + 1,
-                                          "macro", False, False, False, diff.path.endswith(".h")))
+                marks = c.annotations(func)
+                body = func.child_by_field_name("body")
+                head = c.text(func)[:body.start_byte - func.start_byte] if body is not None else ""
+                out.append(Definition(name, patch.index, fc.path, line, node.start_point[1] + 1, "function",
+                                      "static" in marks, bool(marks & {"inline", "__always_inline"}),
+                                      "__maybe_unused" in head, header))
+            for macro in c.find("preproc_function_def"):
+                node = macro.child_by_field_name("name")
+                line = c.line_no(node.start_point[0]) if node is not None else None
+                if line is None or not c.is_added(line):
                     continue
-                m = _FUNCTION.match(text)
-                head = m.group("head") if m else ""
-                if m is None and k and lines[k - 1].added and _TYPE_LINE.match(lines[k - 1].text):
-                    m = _BARE_NAME.match(text)  # "static int\nfoo(void)"
-                    head = lines[k - 1].text
-                if m is None or m.group("name") in _KEYWORDS or text.startswith("#"):
-                    continue
-                if not _has_body(lines, k):
-                    continue
-                out.append(Definition(m.group("name"), patch.index, diff.path, ln.new_no, m.start("name") + 1,
-                                      "function", "static" in head.split(), "inline" in head.split() or
-                                      "__always_inline" in head, "__maybe_unused" in head,
-                                      diff.path.endswith(".h")))
+                out.append(Definition(c.text(node), patch.index, fc.path, line, node.start_point[1] + 1, "macro",
+                                      False, False, False, header))
     return out
 
 
-def _has_body(lines, k: int) -> bool:
-    """Does the declaration starting at lines[k] open a body ('{' before
-    any ';'), within a few added lines?"""
-    for ln in lines[k:k + 8]:
-        if not ln.added:
-            return False
-        code = ln.text.split("//", 1)[0]
-        brace, semi = code.find("{"), code.find(";")
-        if brace >= 0 and (semi < 0 or brace < semi):
-            return True
-        if semi >= 0:
-            return False
+def _defining(node) -> bool:
+    """Is this identifier the name a definition, prototype or macro gives
+    (not a use of it)?"""
+    parent = node.parent
+    if parent is None:
+        return False
+    if parent.type in ("preproc_function_def", "preproc_def"):
+        return parent.child_by_field_name("name") == node
+    if parent.type == "function_declarator" and parent.child_by_field_name("declarator") == node:
+        holder = parent.parent
+        while holder is not None and holder.type in ("pointer_declarator", "parenthesized_declarator"):
+            holder = holder.parent
+        return holder is not None and holder.type in ("function_definition", "declaration")
     return False
 
 
-def names_used(patch, skip: dict[int, set[str]] | None = None) -> set[str]:
-    """The names the patch's added C lines mention, outside comments,
-    export lines, and the defining or declaring line of each name."""
+def names_used(ctx, patch) -> set[str]:
+    """The names the patch's added C lines use, read from tree-sitter's
+    parse: identifiers, less the names that definitions, prototypes and
+    macros give and those inside EXPORT_SYMBOL(); the words of added macro
+    bodies (which tree-sitter leaves unparsed) count too."""
     used: set[str] = set()
-    for diff in c_diffs(patch):
-        for ln in diff.added_lines():
-            text = ln.text
-            stripped = text.strip()
-            if not stripped or stripped.startswith(("*", "/*", "//")) or _EXPORT.match(text):
-                continue
-            code = text.split("//", 1)[0].split("/*", 1)[0]
-            names = set(_NAME.findall(code))
-            declared = _declared_on(text)
-            if declared:
-                names.discard(declared)
-            used |= names
+    for fc in ctx.files(patch):
+        for code in fc.code:
+            c = code.c
+            for node in c.find("identifier", "type_identifier", "field_identifier"):
+                if not c.is_added(c.line_no(node.start_point[0])) or _defining(node):
+                    continue
+                call = ancestor(node, {"call_expression"})
+                if call is not None and call_name(call).startswith("EXPORT_SYMBOL"):
+                    continue
+                used.add(c.text(node))
+            for arg in c.find("preproc_arg"):
+                if c.is_added(c.line_no(arg.start_point[0])):
+                    used.update(_NAME.findall(c.text(arg)))
     return used
-
-
-def _declared_on(text: str) -> str | None:
-    """The name a line defines or declares at column 0 (a prototype, a
-    stub, a macro), if it does."""
-    if not text[:1] or text[:1] in " \t":
-        return None
-    m = _MACRO.match(text)
-    if m:
-        return m.group("name")
-    m = _FUNCTION.match(text)
-    if m and m.group("name") not in _KEYWORDS:
-        return m.group("name")
-    return None
 
 
 def names_seen(patch) -> set[str]:

@@ -63,12 +63,12 @@ def check_series(ctx):
     patches = sorted(ctx.series.patches, key=lambda p: p.index)
     if len(patches) < 1:
         return
-    used = [names_used(p) for p in patches]
+    used = [names_used(ctx, p) for p in patches]
     seen_before: set[str] = set()
     total = ctx.series.total
     for k, patch in enumerate(patches):
         here = names_seen(patch)
-        defs = definitions(patch)
+        defs = definitions(ctx, patch)
         bodies = {d.name for d in defs if not (d.header and d.inline)}
         for d in defs:
             if d.name in seen_before or d.name in here:
@@ -160,6 +160,12 @@ INVALID = [
                                     _USE),
                at=("[1] tdx.c:5:9: #define TDX_LEAF(n, v)", "[1] tdx.c:12:6: void tdx_sys_disable(void)"),
                why="a macro and a function, each first used by a later patch"),
+    SeriesCase(base=_BASE + (("arch/x86/include/asm/tdx.h", "#ifndef _ASM_X86_TDX_H\n#define _ASM_X86_TDX_H\n#endif\n"),),
+               commits=(Commit(_ADD.subject, ((_TDX_C, _WITH_WRAPPER + "    EXPORT_SYMBOL_GPL(tdx_sys_disable);\n"),
+                                              ("arch/x86/include/asm/tdx.h", "#ifndef _ASM_X86_TDX_H\n#define _ASM_X86_TDX_H\n"
+                                               "void tdx_sys_disable(void);\n#endif\n"))), _USE),
+               at=("[1] tdx.c:10:6: void tdx_sys_disable(void)",),
+               why="its prototype and its EXPORT_SYMBOL_GPL() are no users"),
 ]
 
 VALID = [
