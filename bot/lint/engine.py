@@ -248,9 +248,10 @@ def review_series(series: Series, options: Options = Options(),
             findings.extend(earlier[1])
         else:
             findings.extend(check_patch(patch, options))
+    parsed: dict = {}  # the series rules share each patch's parse
     for rule in rules:
         if rule.kind == "series":
-            context = SeriesCheck(series)
+            context = SeriesCheck(series, parsed)
             try:
                 with time_budget(limits.RULE_SECONDS):
                     rule.module.check_series(context)

@@ -402,10 +402,11 @@ class SeriesCheck(_Reporter):
     whole (report(None, ...)) or about one of its patches
     (report(PatchAt(index, place), ...))."""
 
-    def __init__(self, series):
+    def __init__(self, series, parsed: dict | None = None):
         self.series = series
         self._sink = _Sink()
-        self._parsed: dict[int, _ParsedPatch] = {}  # by id() of the Patch
+        # by id() of the Patch; the engine gives every series rule the same
+        self._parsed: dict[int, _ParsedPatch] = parsed if parsed is not None else {}
 
     @property
     def previous(self):
