@@ -81,7 +81,7 @@ class FollowUpReport(NamedTuple):
 
 # -- words ------------------------------------------------------------------------------
 
-_WORDS = lazy_re(r"[A-Za-z_][A-Za-z0-9_]*+(?:\(\))?|\d++[A-Za-z]\w*+")
+_WORDS = lazy_re(r"[A-Za-z_][A-Za-z0-9_]*+(?:\(\))?|(?<![0-9])\d++[A-Za-z]\w*+")
 _STOP = frozenset("""
 a an the this that these those it its is are was were be been being not no nor and or but of in on
 at to for with by from as if so than then there here what which who whom why how when where do does
