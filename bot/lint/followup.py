@@ -180,8 +180,9 @@ _WANTS_SPACE = lazy_re(r"\b(?:new ?line|blank line|empty line|whitespace|line br
 _WANTS_COMMENT = lazy_re(r"\b(?:comments?|explain|document|describe|say (?:in|above|below|that|why|the same))\b",
                          re.I)
 _SUBJECT_TALK = lazy_re(r"\b(?:subject|prefix|shortlog|title)\b", re.I)
-_DEFINES = lazy_re(r"^\+?(?:static\s++|extern\s++|inline\s++|const\s++|unsigned\s++|struct\s++\w++\s*+\**+|"
-                   r"[A-Za-z_]\w*+\s*+\**+\s*+)*?([A-Za-z_]\w*+)\s*+(?:\(|;|=|\[)|^\+?#define\s++(\w++)")
+# The name a declaration or definition line gives: the first word followed
+# by '(', ';', '=' or '['; each word is tried once (linear on any line).
+_DEFINES = lazy_re(r"^\+?[\w\s*]*?\b([A-Za-z_]\w*+)\s*+[(;=\[]|^\+?#define\s++(\w++)")
 
 
 def _person(patch: Patch) -> tuple[str, str]:
