@@ -35,6 +35,11 @@ def build_parser():
                              "else https://lore.kernel.org/all)")
     review.add_argument("--version", dest="series_version", type=int, metavar="N",
                         help="review version N of the series (default: newest complete)")
+    review.add_argument("--previous", metavar="SOURCE",
+                        help="the previous version, for the follow-up on its review: an mbox, .eml or "
+                             "folder, a Message-ID or a lore URL; 'lore' looks it up on the archive "
+                             "(--lore-url) as b4 does; 'none' turns the follow-up off (default: the "
+                             "input's earlier version, and for a Message-ID or URL also its archive)")
     _add_sender(review)
     review.add_argument("--timeout", type=_seconds, default=30.0, metavar="SECONDS",
                         help="deadline for the whole lore fetch: connect, headers, redirects and "

@@ -31,7 +31,7 @@ def _drafts(args, settings, reviews) -> None:
 def cmd_review(args) -> int:
     from .flow import read_git_config
     from .lint import exit_status
-    from .flow import build_options, draft_writer, review_local, review_remote
+    from .flow import PreviousLookup, build_options, draft_writer, review_local, review_remote
     from .mail import is_remote_source, parse_msgid_arg
 
     settings = read_git_config()
@@ -41,10 +41,13 @@ def cmd_review(args) -> int:
     for src in remote:
         parse_msgid_arg(src)  # reject a malformed Message-ID before any request
     lore_url = args.lore_url or settings.get("tdxbot.lore-url")
+    if args.previous and args.previous not in ("none", "lore") and is_remote_source(args.previous):
+        parse_msgid_arg(args.previous)
+    previous = PreviousLookup(args.previous, lore_url, args.timeout)
     drafts = draft_writer(settings, args.sender, args.drafts) if args.drafts else None
-    reviews = review_local(local, args.series_version, options, drafts) if local else []
+    reviews = review_local(local, args.series_version, options, drafts, previous) if local else []
     for src in remote:
-        reviews.append(review_remote(src, lore_url, args.series_version, args.timeout, options))
+        reviews.append(review_remote(src, lore_url, args.series_version, args.timeout, options, previous))
         if drafts:
             drafts(reviews[-1])
     if drafts:

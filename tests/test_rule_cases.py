@@ -12,18 +12,28 @@ the flagged text, as clang-tidy's CHECK-MESSAGES does:
     "subject: Added a wrapper"              the subject
     "series: placeholder"                   the series as a whole (the text
                                             is looked for in the message)
+
+A series rule's cases may be SeriesCases (bot/lint/cases.py): commits made
+in a real git repository and written out by git format-patch. Their
+places name the patch first and count the file's own lines:
+
+    "[2] tdx.c:14:6: void tdx_sys_disable"  patch 2, line 14 of tdx.c, column 6
+    "[2] changelog:5: Co-developed-by"      line 5 of patch 2's commit message
+    "[2] patch: tdx_sys_disable"            patch 2 as a whole (the text is
+                                            looked for in the message)
+    "series: placeholder"                   the series as a whole
 """
 import re
 
 import pytest
 
 from tdxbot.lint import Options, all_rules, review_series
-from tdxbot.lint.cases import CASE_FIRST_LINE, Case, case_patch, case_post_image
+from tdxbot.lint.cases import CASE_FIRST_LINE, Case, SeriesCase, case_patch, case_post_image, series_case_series
 from tdxbot.lint.fixes import apply, still_parses, without_overlaps
 from tdxbot.mail import Series
 
 RULES = all_rules()
-_AT = re.compile(r"^(?:(?P<kind>subject|series)|changelog:(?P<changelog>\d+)"
+_AT = re.compile(r"^(?:\[(?P<patch>\d+)\] )?(?:(?P<kind>subject|series|patch)|changelog:(?P<changelog>\d+)"
                  r"|(?:(?P<file>[^:\s]+):)?(?P<line>\d+):(?P<column>\d+)):(?: (?P<text>.*))?$", re.S)
 
 
@@ -33,16 +43,33 @@ def _cases(kind):
             yield pytest.param(rule, case, id=f"{rule.id}-{kind.lower()}-{i}")
 
 
-def _findings(rule, case: Case):
+def case_series(case) -> Series:
+    """The series a case stands for: one patch, or a SeriesCase's commits."""
+    if isinstance(case, SeriesCase):
+        return series_case_series(case)
     patch = case_patch(case)
-    series = Series(title=patch.title, version=patch.version, total=patch.total, cover=None,
-                    patches=(patch,))
-    review = review_series(series, Options(select=frozenset({rule.id})))
+    return Series(title=patch.title, version=patch.version, total=patch.total, cover=None,
+                  patches=(patch,))
+
+
+def _findings(rule, case: Case):
+    review = review_series(case_series(case), Options(select=frozenset({rule.id})))
     return [f for f in review.findings if f.rule == rule.id]
 
 
 def place_of(finding, case: Case) -> str:
     """A finding's place, written as a case names it."""
+    if isinstance(case, SeriesCase):
+        if finding.patch_index is None:
+            return "series"
+        head = f"[{finding.patch_index}] "
+        if finding.on_subject:
+            return head + "subject"
+        if finding.changelog_line is not None:
+            return head + f"changelog:{finding.changelog_line + 1}"
+        if finding.path is None:
+            return head + "patch"
+        return head + f"{finding.path.rsplit('/', 1)[-1]}:{finding.line}:{finding.column or 0}"
     if finding.on_subject:
         return "subject"
     if finding.changelog_line is not None:
@@ -63,6 +90,8 @@ def expected(at: str) -> tuple[str, str]:
         place = f"changelog:{m['changelog']}"
     else:
         place = (f"{m['file']}:" if m["file"] else "") + f"{m['line']}:{m['column']}"
+    if m["patch"]:
+        place = f"[{m['patch']}] {place}"
     return place, m["text"] or ""
 
 
@@ -108,7 +137,7 @@ def test_every_message_is_said(rule):
 def _fix_cases():
     for rule in RULES:
         for i, case in enumerate(getattr(rule.module, "INVALID", [])):
-            if case.fixed is not None:
+            if getattr(case, "fixed", None) is not None:
                 yield pytest.param(rule, case, id=f"{rule.id}-fix-{i}")
 
 
@@ -131,5 +160,5 @@ def test_rule_fix(rule, case):
 def test_certain_fixes_only_where_declared(rule):
     """A rule that offers fixes says so (FIXES = True), and shows them in cases."""
     offers = getattr(rule.module, "FIXES", False)
-    has_cases = any(c.fixed is not None for c in getattr(rule.module, "INVALID", []))
+    has_cases = any(getattr(c, "fixed", None) is not None for c in getattr(rule.module, "INVALID", []))
     assert offers == has_cases, rule.id

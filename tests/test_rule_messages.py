@@ -19,7 +19,7 @@ from tdxbot.mail.model import Address, Series
 from tdxbot.lint.findings import Review
 from tdxbot.output.drafts import draft_replies
 from tdxbot.output.reports import render_text
-from tdxbot.lint.cases import case_patch
+from tdxbot.lint.cases import SeriesCase, case_patch, series_case_series
 from tdxbot.output.rulesdoc import REGENERATE, REPO_DOC, render_markdown
 
 UPDATE = os.environ.get("TDXBOT_UPDATE_SNAPSHOTS") == "1"
@@ -31,10 +31,15 @@ WHEN = datetime(2026, 9, 15, 10, 0, tzinfo=timezone.utc)
 
 
 def _review(rule, case) -> Review:
-    patch = case_patch(case)
-    series = Series(title=patch.title, version=patch.version, total=patch.total, cover=None,
-                    patches=(patch,))
-    return review_series(series, Options(select=frozenset({rule.id})))
+    if isinstance(case, SeriesCase):
+        series = series_case_series(case)
+    else:
+        patch = case_patch(case)
+        series = Series(title=patch.title, version=patch.version, total=patch.total, cover=None,
+                        patches=(patch,))
+    review = review_series(series, Options(select=frozenset({rule.id})))
+    review.follow_up = None  # what the rule says, not the follow-up on the case's previous version
+    return review
 
 
 def _report_lines(review: Review) -> list[str]:

@@ -6,6 +6,8 @@ evaluation.
 - pipeline: review a mailbox, a lore thread or a git branch;
 - b4check: the b4 check commands, one patch from b4's stdin;
 - options: rule ids and scope from the command line and git config;
+- previous: where the previous version comes from (--previous, the
+  input, the archive as b4 searches it), for the follow-up on its review;
 - threads and forked: many threads of an mbox, shared with a forked child;
 - config: git config, the sender, the scope;
 - fixgit: certain fixes written into a work tree;
@@ -15,10 +17,10 @@ evaluation.
 from ..common import lazy_door
 
 __all__ = [
-    "b4_check_lines", "b4_review_check_records", "build_options", "draft_writer", "evaluate",
-    "fix_branch", "fixes_diff", "outcome_lines", "read_git_config", "render", "review_branch",
-    "review_local", "review_remote", "sarif_help_url", "sender_address", "unfixed",
-    "write_reply_drafts",
+    "PreviousLookup", "archive_previous", "attach_previous", "b4_check_lines",
+    "b4_review_check_records", "build_options", "draft_writer", "evaluate", "fix_branch",
+    "fixes_diff", "outcome_lines", "read_git_config", "render", "review_branch", "review_local",
+    "review_remote", "sarif_help_url", "sender_address", "unfixed", "write_reply_drafts",
 ]
 
 # Each module of the layer and the names it offers, imported when a name
@@ -31,14 +33,16 @@ __getattr__, __dir__ = lazy_door(globals(), {
     "options": ("build_options",),
     "pipeline": ("draft_writer", "fix_branch", "review_branch", "review_local", "review_remote",
                  "sarif_help_url", "write_reply_drafts"),
+    "previous": ("PreviousLookup", "archive_previous", "attach_previous"),
 })
 
 TYPE_CHECKING = False  # typing's constant, without importing typing
 if TYPE_CHECKING:
+    from .b4check import b4_check_lines, b4_review_check_records
     from .config import read_git_config, sender_address
     from .evaluation import evaluate, render
     from .fixgit import fixes_diff, outcome_lines, unfixed
-    from .b4check import b4_check_lines, b4_review_check_records
     from .options import build_options
     from .pipeline import (draft_writer, fix_branch, review_branch, review_local, review_remote,
                            sarif_help_url, write_reply_drafts)
+    from .previous import PreviousLookup, archive_previous, attach_previous

@@ -21,6 +21,7 @@ from .config import sender_address
 from .fixgit import plan_fixes, write_fixes
 from .forked import collector_resting, work_shared
 from .options import build_options, note, scope_note, warn
+from .previous import PreviousLookup, attach_previous
 from .threads import (ThreadJob, first_id, keep_what_threads_read, review_threads, slim_review,
                       thread_messages)
 
@@ -46,7 +47,8 @@ def sarif_help_url(settings: Settings | None) -> str | None:
 
 
 def review_local(sources: list[str], version: int | None, options: Options,
-                 on_review: Callable[[Review], None] | None = None) -> list[Review]:
+                 on_review: Callable[[Review], None] | None = None,
+                 previous: PreviousLookup = PreviousLookup()) -> list[Review]:
     """A review of every series in the local inputs (paths, '-'), in input
     order. The mails are split into threads first and each thread's series
     is reviewed on its own (assembly.plan_threads says which threads).
@@ -70,8 +72,9 @@ def review_local(sources: list[str], version: int | None, options: Options,
     for text in notes:
         note(f"{where}: {text}")
     if len(plans) == 1 and not notes:  # one thread: its errors are the input's
+        earlier = thread_messages(list(plans[0].previous), heads, raws, where) if plans[0].previous else None
         review = review_messages(thread_messages(plans[0].positions, heads, raws, where),
-                                 version, where, options)
+                                 version, where, options, previous=previous, earlier=earlier)
         review.notes.extend(plans[0].notes)
         if on_review is not None:
             on_review(review)
@@ -81,7 +84,7 @@ def review_local(sources: list[str], version: int | None, options: Options,
     keep_what_threads_read(plans, heads, raws)
     share = sum(len(job.plan.positions) for job in jobs) >= PARALLEL_MIN_MESSAGES and usable_cpus() > 1
     outcomes = review_threads(jobs, heads, raws, version, options, keep_whole=on_review is not None,
-                              fork=share)
+                              fork=share, previous=previous)
     reviews, errors = [], []
     for outcome in outcomes:
         if isinstance(outcome, str):
@@ -100,16 +103,18 @@ def review_local(sources: list[str], version: int | None, options: Options,
 
 
 def review_remote(source: str, lore_url: str | None, version: int | None, timeout: float,
-                  options: Options) -> Review:
-    """The review of the thread a Message-ID or lore URL names."""
+                  options: Options, previous: PreviousLookup = PreviousLookup()) -> Review:
+    """The review of the thread a Message-ID or lore URL names; its
+    previous version is looked for on the same archive."""
     msgid, url_base = parse_msgid_arg(source)
     base = url_base or lore_url or DEFAULT_LORE_URL
     messages = fetch_thread(msgid, base, timeout)
-    return review_messages(messages, version, msgid, options)
+    return review_messages(messages, version, msgid, options, previous=previous, remote_base=base)
 
 
 def review_messages(messages, version: int | None, where: str, options: Options,
-                    parallel_min: int = PARALLEL_MIN_MESSAGES) -> Review:
+                    parallel_min: int = PARALLEL_MIN_MESSAGES, previous: PreviousLookup = PreviousLookup(),
+                    earlier: list | None = None, remote_base: str | None = None) -> Review:
     """Assemble and review one thread or mbox. A big one on a machine with a
     spare core has b4 pick the series in a child process while this one
     parses every patch; then this process and a second child share the
@@ -117,15 +122,26 @@ def review_messages(messages, version: int | None, where: str, options: Options,
     core once b4 is done. Patches that turn out not to be in the series
     are checked for nothing, which is cheaper than waiting for b4."""
     if len(messages) < parallel_min or usable_cpus() < 2 or not needs_b4(messages):
+        series = attach_previous(assemble(messages, version, where), messages, previous, where, earlier,
+                                 remote_base)
         with collector_resting():  # as in the shared path: a pass would only walk live objects
-            return review_series(assemble(messages, version, where), options)
+            return review_series(series, options)
     wait_for_plan = plan_series_in_child(messages, version, where)
     parsed = parse_all(messages, where)
     standalone = [p for p in parsed if p is not None and is_standalone_patch(p)]
     with collector_resting():
         findings = work_shared(standalone, lambda patch: check_patch(patch, options))
     checked = {id(p): (p, found) for p, found in zip(standalone, findings)}
-    series = build_series(messages, version, where, wait_for_plan(), parsed)
+    plan, earlier_plan = wait_for_plan()
+    series = build_series(messages, version, where, plan, parsed)
+    in_thread = None
+    if earlier_plan is not None:
+        try:
+            in_thread = build_series(messages, earlier_plan.version, where, earlier_plan, parsed)
+        except UserError:
+            in_thread = None
+    series = attach_previous(series, messages, previous, where, earlier, remote_base,
+                             in_thread=in_thread, thread_looked=True)
     return review_series(series, options, checked)
 
 

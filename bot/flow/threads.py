@@ -9,6 +9,7 @@ from ..common import NamedTuple, UserError
 from ..lint import Review, all_rules, review_series
 from ..mail import assemble, message_id, parse_message
 from .forked import collector_resting, work_shared
+from .previous import PreviousLookup, attach_previous
 
 TYPE_CHECKING = False  # typing's constant, without importing typing
 if TYPE_CHECKING:
@@ -23,7 +24,7 @@ class ThreadJob(NamedTuple):
 
 
 def review_threads(jobs: list[ThreadJob], heads: list, raws: list, version: int | None,
-                   options: Options, keep_whole: bool, fork: bool) -> list:
+                   options: Options, keep_whole: bool, fork: bool, previous=None) -> list:
     """Each job's review (slimmed unless keep_whole) or its error message,
     in order; with fork, a forked child shares the threads
     (forked.work_shared). heads and raws: the mails as keep_what_threads_read
@@ -31,9 +32,13 @@ def review_threads(jobs: list[ThreadJob], heads: list, raws: list, version: int 
     def work(job: ThreadJob):
         try:
             messages = thread_messages(job.plan.positions, heads, raws, job.where)
-            for pos in job.plan.positions:  # read once: let the bytes go
+            earlier = thread_messages(list(job.plan.previous), heads, raws, job.where) \
+                if job.plan.previous else None
+            for pos in job.plan.positions + list(job.plan.previous):  # read once: let the bytes go
                 heads[pos] = raws[pos] = None
-            review = review_series(assemble(messages, version, job.where), options)
+            series = assemble(messages, version, job.where)
+            series = attach_previous(series, messages, previous or PreviousLookup(), job.where, earlier)
+            review = review_series(series, options)
         except UserError as exc:
             return str(exc)
         review.notes.extend(job.plan.notes)
@@ -58,8 +63,9 @@ def keep_what_threads_read(plans: list[ThreadPlan], heads: list, raws: list) -> 
     _thread_messages) and of the mails of threads left out."""
     wanted = [0] * len(heads)  # 1: the head, 2: the raw bytes
     for plan in plans:
-        for pos in plan.positions:
-            wanted[pos] = 1 if len(plan.positions) == 1 else 2
+        for positions in (plan.positions, list(plan.previous)):
+            for pos in positions:
+                wanted[pos] = 1 if len(positions) == 1 else 2
     for pos, want in enumerate(wanted):
         if want != 1:
             heads[pos] = None
@@ -78,8 +84,9 @@ def slim_review(review: Review) -> Review:
     series = review.series
 
     out = Review(series._replace(cover=_slim_patch(series.cover),
-                                 patches=tuple(_slim_patch(p) for p in series.patches), remarks=()),
-                 review.findings, review.notes)
+                                 patches=tuple(_slim_patch(p) for p in series.patches), remarks=(),
+                                 replies=(), previous=None),
+                 review.findings, review.notes, review.follow_up)
     return out
 
 

@@ -20,7 +20,8 @@ from ..facts import on_topic, topic_terms
 from ..mail import Patch, Series, quote_key
 from .areas import Tree, patch_tree, path_matches, tree_of
 from .findings import SEVERITIES, SEVERITY_RANK, Finding, Options, Review
-from .kit import SUBJECT, ChangelogLine, CodeLine, Hit, PatchCheck, SeriesCheck, Violation, c_files
+from .followup import follow_up
+from .kit import SUBJECT, ChangelogLine, CodeLine, Hit, PatchAt, PatchCheck, SeriesCheck, Violation, c_files
 from . import limits
 from .limits import OutOfTime, note, out_of_time, time_budget, too_large
 
@@ -264,22 +265,25 @@ def review_series(series: Series, options: Options = Options(),
             findings.extend(earlier[1])
         else:
             findings.extend(check_patch(patch, options))
+    parsed: dict = {}  # the series rules share each patch's parse
     for rule in rules:
         if rule.kind == "series":
-            context = SeriesCheck(series)
+            context = SeriesCheck(series, parsed)
             try:
                 with time_budget(limits.RULE_SECONDS):
                     rule.module.check_series(context)
             except OutOfTime:
                 findings.append(out_of_time(None, rule.id))
                 continue
-            findings += [_finding(rule, hit, None, severity) for hit in context._sink.hits]
+            findings += _series_findings(rule, context._sink.hits, series, severity)
     findings = _dedupe(findings)
     findings = _without_temporary_lines(findings, series, rules)
     findings = mark_already_raised(findings, series)
     file_order = {(p.index, d.path): i for p in series.patches for i, d in enumerate(p.files, 1)}
     findings.sort(key=lambda f: _order(f, file_order))
     review = Review(series=series, findings=findings)
+    if series.previous is not None:
+        review.follow_up = follow_up(series, series.previous)
     if series.missing:
         review.notes.append("missing patches: " + ", ".join(
             f"{i}/{series.total}" for i in series.missing))
@@ -305,6 +309,33 @@ def _without_temporary_lines(findings: list[Finding], series: Series, rules) -> 
     return [f for f in findings
             if not (f.rule in style and f.path and f.source_text is not None
                     and (f.path, f.source_text.rstrip()) in removed_later.get(f.patch_index, ()))]
+
+
+def _series_findings(rule: Rule, hits: list[Hit], series: Series, severity: dict[str, str]) -> list[Finding]:
+    """A series rule's findings: about the series, or placed in one of its
+    patches (PatchAt); one on code lands on a line that patch adds, or it
+    is dropped, as for every rule."""
+    by_index = {p.index: p for p in series.patches}
+    added: dict[int, _AddedLines] = {}
+    out = []
+    for hit in hits:
+        if not isinstance(hit.at, PatchAt):
+            out.append(_finding(rule, hit, None, severity))
+            continue
+        patch = by_index.get(hit.at.patch)
+        if patch is None:
+            continue
+        inner = hit._replace(at=hit.at.at)
+        if isinstance(inner.at, CodeLine):
+            lines = added.setdefault(patch.index, _AddedLines(patch))[inner.at.path]
+            if inner.at.line not in lines:
+                continue
+            if inner.fix and not all(_fixes_added_lines(e, added[patch.index]) for e in inner.fix):
+                inner = inner._replace(fix=())
+            out.append(_finding(rule, inner, patch, severity, lines[inner.at.line]))
+        else:
+            out.append(_finding(rule, inner, patch, severity))
+    return out
 
 
 def _dedupe(findings: list[Finding]) -> list[Finding]:

@@ -35,10 +35,13 @@ class Review:
     """A series and what the rules found in it (the one mutable record)."""
 
     def __init__(self, series: Series, findings: list[Finding] | None = None,
-                 notes: list[str] | None = None):
+                 notes: list[str] | None = None, follow_up=None):
         self.series = series
         self.findings = list(findings or [])
         self.notes = list(notes or [])
+        # The follow-up on the previous version's review (lint.followup's
+        # FollowUpReport); None when no previous version was compared.
+        self.follow_up = follow_up
 
 
 class Options(NamedTuple):

@@ -30,7 +30,9 @@ What a check gets:
 - check_patch: a PatchCheck: .patch, and .files(PATHS), the patch's C
   files as FileChecks (.file_check(diff) gives one file's); .added_lines()
   and .removed_lines() for text;
-- check_series: a SeriesCheck: .series.
+- check_series: a SeriesCheck: .series, and .previous, the version before
+  it with its review (a Series) when the review has one, else None;
+  .files(patch, PATHS) reads one patch's C files as FileChecks.
 A Code is one region of a file: .c, its C facts (a Region), .tdx, its TDX
 facts (calls, statuses, tests), .loops, its loops, and .abi, what the TDX
 module's ABI says about its leaves (the leaf each call issues, the leaves a
@@ -42,7 +44,9 @@ value: a tree-sitter node or a post-image line number (of a Code or a
 FileCheck), a list of such candidates (the first on a line the patch adds
 counts), CodeLine(path, line) for a line of any file of the patch,
 ChangelogLine(index), SUBJECT, or None for the patch or the series as a
-whole.
+whole. A series check names a place in one of the series' patches with
+PatchAt(index, place), place being one of the above (None: the patch as a
+whole): a finding about patch 4 that belongs on a line of patch 4.
 
 The engine keeps what holds for every rule: a finding on code lands on a
 line the patch adds, or it is dropped; a fix edits only what the patch adds.
@@ -60,16 +64,18 @@ from ..facts import (BUSY_CODES, BUSY_STATUSES, DETAIL_STATUSES, GUEST, HOST, HY
                      int_of_text, is_imperative, is_masked, iter_nodes, masked_with, parse_expression,
                      passive_change, personal_change, sentences, statement_mood, strip_comment_markers, unwrap,
                      verb_base, WORD)
-from ..mail import FileDiff, Line, Patch
+from ..mail import FileDiff, Line, Patch, notes_text, patch_notes_lines, successors, version_notes
 from .areas import (C_SUFFIXES, GENERIC, KVM, KVM_X86, TDX, TDX_HEADERS, TDX_HOST_C, TDX_TIP, TIP, X86, Tree,
                     area_of, patch_tree, path_matches, tree_of)
-from .cases import Case
+from .cases import Case, Commit, SeriesCase
 from .fixes import Edit, insert_line, line_edit
 
 __all__ = [
     # the contract
-    "Violation", "CodeLine", "ChangelogLine", "SUBJECT", "Case", "Edit", "insert_line", "line_edit",
-    "Code", "FileCheck", "PatchCheck", "SeriesCheck",
+    "Violation", "CodeLine", "ChangelogLine", "SUBJECT", "PatchAt", "Case", "SeriesCase", "Commit", "Edit",
+    "insert_line", "line_edit", "Code", "FileCheck", "PatchCheck", "SeriesCheck",
+    # a series across its versions
+    "notes_text", "patch_notes_lines", "successors", "version_notes",
     # where in the tree
     "C_SUFFIXES", "KVM", "TDX", "TDX_HEADERS", "TDX_HOST_C", "TDX_TIP", "X86", "area_of", "path_matches",
     # which maintainer tree takes it
@@ -162,6 +168,14 @@ class _Subject:
 SUBJECT = _Subject()  # the subject line of the patch
 
 
+class PatchAt(NamedTuple):
+    """A place in one patch of the series, for a series check: the patch's
+    index (N of N/M) and a CodeLine, ChangelogLine, SUBJECT or None (the
+    patch as a whole) in it."""
+    patch: int
+    at: object = None
+
+
 class Hit(NamedTuple):
     """A remark as a check reported it: the violation and its one place."""
     violation: Violation
@@ -176,6 +190,17 @@ class _Sink:
 
     def __init__(self):
         self.hits: list[Hit] = []
+
+
+class _ReadOnly:
+    """The sink of the FileChecks a series check reads: it takes no hits."""
+
+    @property
+    def hits(self):
+        raise TypeError("a series check reports with SeriesCheck.report(PatchAt(index, place), ...)")
+
+
+_READ_ONLY = _ReadOnly()
 
 
 class _Reporter:
@@ -396,14 +421,34 @@ class PatchCheck(_Reporter):
 
 
 class SeriesCheck(_Reporter):
-    """A series as check_series sees it; its findings are about the series
-    as a whole (report(None, ...))."""
+    """A series as check_series sees it: findings about the series as a
+    whole (report(None, ...)) or about one of its patches
+    (report(PatchAt(index, place), ...))."""
 
-    def __init__(self, series):
+    def __init__(self, series, parsed: dict | None = None):
         self.series = series
         self._sink = _Sink()
+        # by id() of the Patch; the engine gives every series rule the same
+        self._parsed: dict[int, _ParsedPatch] = parsed if parsed is not None else {}
+
+    @property
+    def previous(self):
+        """The version before this one (a Series, with its replies), or None."""
+        return self.series.previous
+
+    def files(self, patch: Patch, patterns: Iterable[str] | None = None) -> list[FileCheck]:
+        """The C files of one patch (of this series or of .previous) that
+        match patterns, as FileChecks to read: each parsed once per check.
+        A series check reports with report(PatchAt(...)), not through them."""
+        parsed = self._parsed.get(id(patch))
+        if parsed is None or parsed.patch is not patch:
+            parsed = self._parsed[id(patch)] = _ParsedPatch(patch)
+        return [FileCheck(d, parsed, _READ_ONLY) for d in c_files(patch, patterns)]
 
     def _locate(self, at):
-        if at is not None:
-            raise TypeError("SeriesCheck.report() takes None: the series as a whole")
-        return None
+        if at is None:
+            return None
+        if isinstance(at, PatchAt) and isinstance(at.patch, int) and (
+                at.at is None or isinstance(at.at, (CodeLine, ChangelogLine, _Subject))):
+            return at
+        raise TypeError("SeriesCheck.report() takes None (the series as a whole) or PatchAt(index, place)")

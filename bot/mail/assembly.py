@@ -5,7 +5,7 @@ from __future__ import annotations
 
 
 from ..common import NamedTuple, UserError, lazy_re
-from .b4glue import SeriesPlan, is_patch_message, is_threaded, plan_series
+from .b4glue import SeriesPlan, is_patch_message, is_threaded, plan_revisions, plan_series
 from .model import Patch, Series
 from .parse import decode_header_value, message_id, patch_from_message
 from .remarks import remarks_in
@@ -22,6 +22,42 @@ def assemble(messages: list[Message], version: int | None = None, where: str = "
     """Turn the messages of a thread (or a loose mbox) into one Series."""
     plan = plan_series(messages, version, where) if needs_b4(messages) else None
     return build_series(messages, version, where, plan)
+
+
+def versions_in(messages: list[Message]) -> set[int]:
+    """The versions the [PATCH] subjects of the messages name (no b4)."""
+    out = set()
+    for msg in messages:
+        subject = parse_subject(decode_header_value(msg.get("Subject")), is_threaded(msg))
+        if not subject.is_reply and any(t.upper() == "PATCH" for t in subject.tags):
+            out.add(subject.version)
+    return out
+
+
+def previous_in(messages: list[Message], version: int, where: str = "input",
+                newest_if_none: bool = False) -> Series | None:
+    """The newest version below `version` that the messages hold, put
+    together by b4, with the thread's other mails as its replies (its
+    review). None when they hold none; with newest_if_none, their newest
+    version then (an earlier posting given by hand)."""
+    if not messages:
+        return None
+    if len(messages) == 1 or not needs_b4(messages):
+        try:
+            series = build_series(messages, None, where, None)
+        except UserError:
+            return None
+        return series if series.version < version or newest_if_none else None
+    plans = [plan for plan, _complete in plan_revisions(messages)]
+    below = [p for p in plans if p.version < version]
+    chosen = max(below, key=lambda p: p.version) if below else (
+        max(plans, key=lambda p: p.version) if plans and newest_if_none else None)
+    if chosen is None:
+        return None
+    try:
+        return build_series(messages, chosen.version, where, chosen)
+    except UserError:
+        return None
 
 
 def needs_b4(messages: list[Message]) -> bool:
@@ -76,11 +112,12 @@ def build_series(messages: list[Message], version: int | None, where: str,
         raise UserError(f"{where}: no patch found in {len(messages)} messages")
     numbered = _numbered_series(patches, others)
     if numbered is not None:
-        return numbered._replace(remarks=tuple(remarks))
+        cover = numbered.cover
+        return numbered._replace(remarks=tuple(remarks), replies=tuple(p for p in others if p is not cover))
     total = len(patches)
     patches = [_renumber(p, i + 1, total) for i, p in enumerate(patches)]
     return Series(title=patches[0].title, version=patches[0].version, total=total, cover=None,
-                  patches=tuple(patches), remarks=tuple(remarks))
+                  patches=tuple(patches), remarks=tuple(remarks), replies=tuple(others))
 
 
 def _numbered_series(patches: list[Patch], others: list[Patch]) -> Series | None:
@@ -90,7 +127,7 @@ def _numbered_series(patches: list[Patch], others: list[Patch]) -> Series | None
     the numbers do not make one series."""
     version, total = patches[0].version, patches[0].total
     indices = [p.index for p in patches]
-    if total < 2 or len(set(indices)) != len(indices) or any(
+    if total < 1 or (total == 1 and not others) or len(set(indices)) != len(indices) or any(
             p.version != version or p.total != total or not 1 <= p.index <= total for p in patches):
         return None
     covers = [p for p in others if p.index == 0 and p.total == total and p.version == version
@@ -127,16 +164,19 @@ def _series_from_plan(messages: list[Message], plan: SeriesPlan, where: str, pat
             raise UserError(f"{where}: no diff found in '{p.subject}'")
     used = set(plan.patches) | ({plan.cover} if plan.cover is not None else set())
     remarks = []
+    replies = []
     for pos in range(len(messages)):
         if pos in used:
             continue
         try:
-            remarks += remarks_in(patch_at(pos, where))
+            reply = patch_at(pos, where)
         except UserError:
             continue
+        remarks += remarks_in(reply)
+        replies.append(reply)
     title = cover.title if cover is not None else patches[0].title
     return Series(title=title, version=plan.version, total=plan.expected, cover=cover,
-                  patches=tuple(patches), missing=missing, remarks=tuple(remarks))
+                  patches=tuple(patches), missing=missing, remarks=tuple(remarks), replies=tuple(replies))
 
 
 # -- a loose mbox: threads first ---------------------------------------------------
@@ -262,6 +302,9 @@ class ThreadPlan(NamedTuple):
     series that were left out for it."""
     positions: list[int]
     notes: tuple[str, ...] = ()
+    # The posting of the version before it, when the input holds it as a
+    # thread of its own (for the follow-up on its review).
+    previous: tuple[int, ...] = ()
 
 
 def plan_threads(heads: list[Message], version: int | None) -> tuple[list[ThreadPlan], list[str]]:
@@ -284,6 +327,7 @@ def plan_threads(heads: list[Message], version: int | None) -> tuple[list[Thread
             groups[(title, k)] = series
     group_of = {n: key for key, members in groups.items() for n in members}
     chosen: dict[int, tuple[str, ...]] = {}
+    earlier: dict[int, tuple[int, ...]] = {}
     notes: list[str] = []
     for n, v in enumerate(info):
         if v.title is None or len(groups[group_of[n]]) == 1:
@@ -302,7 +346,12 @@ def plan_threads(heads: list[Message], version: int | None) -> tuple[list[Thread
                 f"{'the same author' if info[n].author == info[keep].author else 'another version'})"
                 for n in members if n != keep]
         chosen[keep] = (f"other postings of this series in the input, not reviewed: {', '.join(left)}",)
-    plans = [ThreadPlan(threads[n], chosen[n]) for n in sorted(chosen)]
+        reviewed = version if version in info[keep].seen else max(info[keep].seen)
+        older = [n for n in members if n != keep and min(info[n].seen) < reviewed]
+        if older:
+            prev = max(older, key=lambda n: (max(v for v in info[n].seen if v < reviewed), n))
+            earlier[keep] = tuple(threads[prev])
+    plans = [ThreadPlan(threads[n], chosen[n], earlier.get(n, ())) for n in sorted(chosen)]
     return plans, notes
 
 

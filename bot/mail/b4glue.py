@@ -266,10 +266,17 @@ class SeriesPlan(NamedTuple):
 def plan_series(messages: list[Message], version: int | None, where: str) -> SeriesPlan | None:
     """Let b4 pick the series: the version asked for, else the newest
     complete one, else the newest. None when b4 finds no series."""
+    return plan_series_and_previous(messages, version, where, previous=False)[0]
+
+
+def plan_series_and_previous(messages: list[Message], version: int | None, where: str,
+                             previous: bool = True) -> tuple[SeriesPlan | None, SeriesPlan | None]:
+    """plan_series, and (with previous) the plan of the newest version below
+    the chosen one that the thread holds, from one b4 mailbox."""
     box = mailbox(messages)
     found = revisions(box)
     if not found:
-        return None
+        return None, None
     if version is not None:
         if version not in found:
             have = ", ".join(f"v{r}" for r in found)
@@ -278,7 +285,10 @@ def plan_series(messages: list[Message], version: int | None, where: str) -> Ser
     else:
         complete = [r for r in found if box.series[r].complete]
         chosen = complete[-1] if complete else found[-1]
-    return plan_revision(box, messages, chosen)
+    plan = plan_revision(box, messages, chosen)
+    lower = [r for r in found if r < chosen]
+    earlier = plan_revision(box, messages, lower[-1]) if previous and lower and plan is not None else None
+    return plan, earlier
 
 
 def plan_revision(box, messages: list[Message], revision: int) -> SeriesPlan | None:
@@ -309,14 +319,16 @@ def plan_revisions(messages: list[Message]) -> list[tuple[SeriesPlan, bool]]:
 
 
 def plan_series_in_child(messages: list[Message], version: int | None, where: str):
-    """Start plan_series in a forked child and return a function that waits
-    for its SeriesPlan. b4's parse of every mail is the costliest step of a
-    big review; meanwhile the caller can parse and check the patches. Where
-    fork is missing, or the child dies, the plan is made in this process."""
+    """Start plan_series_and_previous in a forked child and return a
+    function that waits for its two SeriesPlans (the series, and the
+    version before it in the thread). b4's parse of every mail is the
+    costliest step of a big review; meanwhile the caller can parse and
+    check the patches. Where fork is missing, or the child dies, the plans
+    are made in this process."""
     import json
 
     if not hasattr(os, "fork"):
-        return lambda: plan_series(messages, version, where)
+        return lambda: plan_series_and_previous(messages, version, where)
     read_end, write_end = os.pipe()
     sys.stdout.flush()
     sys.stderr.flush()
@@ -326,8 +338,9 @@ def plan_series_in_child(messages: list[Message], version: int | None, where: st
         try:
             os.close(read_end)
             try:
-                plan = plan_series(messages, version, where)
-                reply = {"plan": list(plan) if plan is not None else None}
+                plan, earlier = plan_series_and_previous(messages, version, where)
+                reply = {"plan": list(plan) if plan is not None else None,
+                         "previous": list(earlier) if earlier is not None else None}
             except UserError as exc:
                 reply = {"error": str(exc)}
             with os.fdopen(write_end, "w", encoding="utf-8") as out:
@@ -338,22 +351,25 @@ def plan_series_in_child(messages: list[Message], version: int | None, where: st
             os._exit(status)
     os.close(write_end)
 
-    def wait() -> SeriesPlan | None:
+    def wait() -> tuple[SeriesPlan | None, SeriesPlan | None]:
         with os.fdopen(read_end, "r", encoding="utf-8") as pipe:
             text = pipe.read()
         os.waitpid(pid, 0)
         try:
             reply = json.loads(text)
         except ValueError:
-            return plan_series(messages, version, where)
+            return plan_series_and_previous(messages, version, where)
         if "error" in reply:
             raise UserError(reply["error"])
-        plan = reply.get("plan")
-        if plan is None:
-            return None
-        version_, expected, cover, patches = plan
-        return SeriesPlan(version_, expected, cover, tuple(patches))
+        return _plan_of(reply.get("plan")), _plan_of(reply.get("previous"))
     return wait
+
+
+def _plan_of(fields) -> SeriesPlan | None:
+    if fields is None:
+        return None
+    version_, expected, cover, patches = fields
+    return SeriesPlan(version_, expected, cover, tuple(patches))
 
 
 # -- git ---------------------------------------------------------------------------

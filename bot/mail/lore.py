@@ -270,13 +270,14 @@ class _Fetch:
             self.auth = "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
         self.tls = None
 
-    def request(self, method: str, url: str):
+    def request(self, method: str, url: str, body: bytes = b""):
         """(response, final URL) after same-origin redirects, the response's
-        headers read; close() the response."""
+        headers read; close() the response. A body goes with a POST (and
+        again with a 307 or 308; a 301, 302 or 303 turns it into a GET)."""
         import urllib.parse
 
         for _ in range(MAX_REDIRECTS + 1):
-            resp = self._one(method, url)
+            resp = self._one(method, url, body if method == "POST" else b"")
             if resp.status not in _REDIRECTS:
                 return resp, url
             location = resp.getheader("Location") or ""
@@ -300,10 +301,12 @@ class _Fetch:
                     raise UserError(f"{_origin(url)}: redirect to another server ({_origin(new)}); "
                                     "refusing it (git config tdxbot.follow-redirects true allows it)")
             self.clock.doing = "following redirects"
+            if resp.status in (301, 302, 303) and method == "POST":
+                method = "GET"
             url = new
         raise UserError(f"{_origin(url)}: more than {MAX_REDIRECTS} redirects; refusing them")
 
-    def _one(self, method: str, url: str):
+    def _one(self, method: str, url: str, body: bytes = b""):
         import urllib.parse
 
         import http.client
@@ -338,8 +341,10 @@ class _Fetch:
                 lines.append(f"Authorization: {self.auth}")
             if proxy and scheme == "http":
                 lines += _proxy_auth(proxy)
+            if method == "POST":
+                lines += ["Content-Type: application/x-www-form-urlencoded", f"Content-Length: {len(body)}"]
             clock.doing = "sending the request"
-            wire.sendall(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"))
+            wire.sendall(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body)
             clock.doing = "reading the response headers"
             resp = http.client.HTTPResponse(wire, method=method)
             resp.begin()
@@ -622,6 +627,40 @@ def stream_thread_mbox(base_url: str, msgid: str, sink: Callable[[bytes], None],
                 raise UserError(f"{shown}: server answered HTTP {resp.status} for {msgid}")
             in_body = True
             _download(fetch, resp, sink, where)
+    except UserError:
+        raise
+    except _failures() as exc:
+        raise _failed(fetch, exc, in_body) from None
+
+
+def stream_search_mbox(base_url: str, query: str, sink: Callable[[bytes], None], timeout: float = 30.0,
+                       follow_redirects: bool | None = None) -> bool:
+    """Hand the messages a public-inbox search finds (the query language
+    of lore: s:, f:, nq:, d:) to sink as decompressed mbox bytes, as b4
+    asks for them: POST {base}/?x=m&q=QUERY. False when nothing matched
+    (the server's 404); every other failure is a UserError, as for a
+    thread."""
+    import urllib.parse
+
+    base = base_url.rstrip("/")
+    parts = urllib.parse.urlsplit(base)
+    shown = shown_url(base)
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        raise UserError(f"not an http(s) URL: {shown!r}")
+    _endpoint(base)
+    where = f"{shown} search {query[:80]!r}"
+    fetch = _Fetch(base, timeout, follow_redirects)
+    in_body = False
+    try:
+        resp, _ = fetch.request("POST", f"{base}/?x=m&q={urllib.parse.quote_plus(query)}", b"x=m")
+        with resp:
+            if resp.status == 404:
+                return False
+            if resp.status != 200:
+                raise UserError(f"{shown}: server answered HTTP {resp.status} to a search")
+            in_body = True
+            _download(fetch, resp, sink, where)
+        return True
     except UserError:
         raise
     except _failures() as exc:

@@ -193,6 +193,12 @@ class Series(NamedTuple):
     # What reviewers in the thread wrote below quoted lines (mail.remarks):
     # a finding does not repeat a point a human already made.
     remarks: tuple = ()  # of Remark
+    # The thread's other mails (the review, the author's answers), as Patches,
+    # for the follow-up on this version when a later one is reviewed.
+    replies: tuple = ()  # of Patch
+    # The version before this one, with its review, when it is known
+    # (lint.followup compares the two; series rules may read it).
+    previous: "Series | None" = None
 
     @property
     def message_id(self) -> str | None:

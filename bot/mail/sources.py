@@ -336,6 +336,20 @@ def fetch_thread(msgid: str, lore_url: str, timeout: float = 30.0) -> list[Messa
     return messages
 
 
+def search_archive(query: str, lore_url: str, timeout: float = 30.0) -> list[Message]:
+    """The messages a search of a public-inbox archive finds (none when it
+    finds nothing), split and checked as a fetched thread is."""
+    from .lore import shown_url, stream_search_mbox  # see fetch_thread
+
+    where = f"{shown_url(lore_url)} search"
+    splitter = MboxSplitter(MAX_THREAD_MESSAGES, where, MAX_MESSAGE_BYTES)
+    if not stream_search_mbox(lore_url, query, splitter.feed, timeout):
+        return []
+    raws = [raw for raw in splitter.close() if raw.strip()]
+    _check_headers(raws, where)
+    return [parse_message(raw, where) for raw in raws]
+
+
 def _check_headers(raws: list[bytes], where: str) -> None:
     """Refuse a thread whose headers would cost the parser too much."""
     lines = words = 0

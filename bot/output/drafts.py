@@ -331,6 +331,56 @@ def _slug(text: str) -> str:
     return text[:52].rstrip("-") or "patch"
 
 
+def follow_up_summary(review: Review) -> list[str]:
+    """The follow-up on the previous version's review as a reviewer would
+    put it at the top of a reply: the open points first (not addressed,
+    then unclear), each with who made it, where, and why it looks open;
+    the addressed ones counted; tags given then and not carried now. No
+    lines when every point looks addressed and every tag is carried."""
+    report = review.follow_up
+    if report is None:
+        return []
+    items = report.open_first()
+    open_items = [f for f in items if f.status != "addressed"]
+    dropped = [t for t in report.tags if t.carried is False]
+    if not open_items and not dropped:
+        return []
+    prev = f"v{report.previous_version}"
+    looks = "looks" if len(open_items) == 1 else "look"
+    lines = wrap(f"Follow-up on the {prev} review: {len(open_items)} of {len(items)} point"
+                 f"{'s' * (len(items) != 1)} raised there still {looks} open.") + [""]
+    for status, head in (("not addressed", "Not addressed:"), ("unclear", "Unclear:")):
+        mine = [f for f in items if f.status == status]
+        if not mine:
+            continue
+        lines.append(head)
+        for f in mine:
+            where = "the cover letter" if f.patch_index == 0 else f"{f.patch_index}/{report.previous_total}"
+            if f.path is not None:
+                where += f" ({f.path}{':' + str(f.line) if f.line is not None else ''})"
+            remark = f.remark if len(f.remark) <= 90 else f.remark[:87].rstrip() + "..."
+            text = f'{f.reviewer} on {where}: "{remark}" - {f.why[:1].upper() + f.why[1:]}.'
+            lines += _bullet(text)
+        lines.append("")
+    done = len(items) - len(open_items)
+    if done:
+        lines += wrap(f"The other {done} look addressed.") + [""]
+    if dropped:
+        lines += wrap(f"Tags given on {prev} that this version does not carry: " + "; ".join(
+            f"{t.tag} ({'the cover letter' if not t.patch_index else f'{t.patch_index}/{report.previous_total}'})"
+            for t in dropped) + ".") + [""]
+    while lines and not lines[-1]:
+        lines.pop()
+    return lines
+
+
+def _bullet(text: str) -> list[str]:
+    import textwrap
+
+    return textwrap.wrap(printable(text), WRAP, initial_indent="- ", subsequent_indent="  ",
+                         break_long_words=False, break_on_hyphens=False)
+
+
 def draft_replies(review: Review, sender: Address, date, extra_headers=()) -> list[Draft]:
     series = review.series
     by_patch: dict[int | None, list[Finding]] = {}
@@ -344,15 +394,21 @@ def draft_replies(review: Review, sender: Address, date, extra_headers=()) -> li
         by_patch[first] = series_level + by_patch.get(first, [])
         series_level = []
     targets: list[tuple[Patch, list[Finding]]] = []
-    if series_level and series.cover is not None:
+    summary = follow_up_summary(review)
+    # The follow-up goes to the cover letter, else to the first patch (the
+    # single patch of a one-patch series).
+    summary_to = series.cover if series.cover is not None else (series.patches[0] if series.patches else None)
+    if (series_level or summary) and series.cover is not None:
         targets.append((series.cover, series_level))
     for patch in series.patches:
-        if patch.index in by_patch:
-            targets.append((patch, by_patch[patch.index]))
+        if patch.index in by_patch or (summary and patch is summary_to):
+            targets.append((patch, by_patch.get(patch.index, [])))
     for patch, findings in targets:
         extra = findings[MAX_COMMENTS:]
         findings = findings[:MAX_COMMENTS]
         body_lines = quote_body(patch, findings)
+        if summary and patch is summary_to:
+            body_lines = summary + ([""] if body_lines else []) + body_lines
         # "X wrote:" only above something quoted (a cover letter's reply may
         # be general remarks only).
         lines = ([_attribution(patch)] if any(ln.startswith(">") for ln in body_lines) else []) + body_lines

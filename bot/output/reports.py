@@ -32,7 +32,7 @@ def _where(f: Finding) -> str:
         return "subject"
     if f.changelog_line is not None:
         return f"changelog:{f.changelog_line + 1}"
-    return "series"
+    return "patch" if f.patch_index is not None else "series"
 
 
 def render_text(review: Review, colour: bool = False) -> str:
@@ -63,6 +63,9 @@ def render_text(review: Review, colour: bool = False) -> str:
         if not found:
             out.append(c("dim", "  no findings"))
         out.extend(_finding_lines(found, c))
+    if review.follow_up is not None:
+        out.append("")
+        out.extend(follow_up_text(review, c))
     counts = {s: sum(1 for f in review.findings if f.severity == s) for s in ("error", "warning", "info")}
     raised = sum(1 for f in review.findings if f.already_raised)
     out.append("")
@@ -81,6 +84,64 @@ def _finding_lines(findings: list[Finding], c) -> list[str]:
         if f.source_text is not None:
             out.append(c("dim", "      " + printable(f.source_text.expandtabs(8).rstrip())))
     return out
+
+
+_STATUS_COLOUR = {"not addressed": "warning", "unclear": "info", "addressed": "dim"}
+
+
+def _place(report, f) -> str:
+    where = "cover letter" if f.patch_index == 0 else (
+        f"[{f.patch_index}/{report.previous_total}]" if f.patch_index is not None else "[?]")
+    if f.path is not None:
+        where += f" {printable(f.path)}" + (f":{f.line}" if f.line is not None else "")
+    elif f.anchor == "changelog":
+        where += " changelog"
+    return where
+
+
+def follow_up_text(review: Review, c=lambda _name, text: text) -> list[str]:
+    """The follow-up on the previous version's review, for the text report:
+    each point with its status and why, open points first; then the tags
+    given on that version and whether this one carries them."""
+    report = review.follow_up
+    items = report.open_first()
+    counts = {s: sum(1 for f in items if f.status == s) for s in ("not addressed", "unclear", "addressed")}
+    head = (f"Follow-up on the v{report.previous_version} review: {len(items)} point"
+            f"{'s' * (len(items) != 1)}, {counts['not addressed']} not addressed, {counts['unclear']} unclear, "
+            f"{counts['addressed']} addressed")
+    out = [c("bold", head)]
+    for f in items:
+        agreed = " (the author agreed)" if f.author_agreed and f.status != "addressed" else ""
+        out.append(f"  {_place(report, f)}: {c(_STATUS_COLOUR[f.status], f.status)}: {printable(f.reviewer)}: "
+                   f"\"{printable(_short(f.remark, 100))}\"{agreed}")
+        out.append(c("dim", f"      {printable(f.why)}"))
+    dropped = [t for t in report.tags if t.carried is False]
+    if report.tags:
+        kept = sum(1 for t in report.tags if t.carried)
+        out.append(f"  tags given on v{report.previous_version}: {len(report.tags)}, {kept} carried, "
+                   f"{len(dropped)} not carried")
+        for t in dropped:
+            on = "the cover letter" if not t.patch_index else f"{t.patch_index}/{report.previous_total}"
+            out.append(f"    not carried: {printable(t.tag)} (given on {on} of v{report.previous_version})")
+    return out
+
+
+def _short(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[:limit - 3].rstrip() + "..."
+
+
+def follow_up_json(review: Review, series_index: int = 0) -> tuple[list, list]:
+    """The "follow_up" and "tags_given" entries of a review."""
+    report = review.follow_up
+    items = [{"version": f.version, "reviewer": f.reviewer, "message_id": f.message_id,
+              "patch_index": f.patch_index, "path": f.path, "line": f.line, "remark": f.remark,
+              "status": f.status, "why": f.why, "author_agreed": f.author_agreed,
+              "next_patch_index": f.next_patch_index, "series_index": series_index}
+             for f in report.open_first()]
+    tags = [{"version": t.version, "patch_index": t.patch_index, "tag": t.tag, "giver": t.giver,
+             "message_id": t.message_id, "carried": t.carried, "next_patch_index": t.next_patch_index,
+             "series_index": series_index} for t in report.tags]
+    return items, tags
 
 
 def to_json_obj(review: Review, series_index: int = 0) -> dict:
@@ -114,7 +175,16 @@ def to_json_obj(review: Review, series_index: int = 0) -> dict:
             "already_raised": f.already_raised,
             "fix": [e.as_json() for e in f.fix],
         } for f in review.findings],
-    }
+    } | _follow_up_keys(review, series_index)
+
+
+def _follow_up_keys(review: Review, series_index: int) -> dict:
+    """"follow_up" and "tags_given", only for a review that had a previous
+    version to compare with: every other output stays as it was."""
+    if review.follow_up is None:
+        return {}
+    items, tags = follow_up_json(review, series_index)
+    return {"follow_up": items, "tags_given": tags}
 
 
 def render_json(review: Review) -> str:
@@ -217,6 +287,9 @@ def render(reviews: list[Review], fmt: str, colour: bool = False, rules=(),
         merged = dict(objs[0])
         merged["series"] = [s for o in objs for s in o["series"]]
         merged["findings"] = [f for o in objs for f in o["findings"]]
+        if any("follow_up" in o for o in objs):
+            merged["follow_up"] = [f for o in objs for f in o.get("follow_up", [])]
+            merged["tags_given"] = [t for o in objs for t in o.get("tags_given", [])]
         return json.dumps(merged, indent=2) + "\n"
     if fmt == "sarif":
         # Imported here: the b4 check command prints checkpatch lines only.

@@ -47,7 +47,9 @@ def run(args) -> int:
         raise UserError("no usable sender: pass --from 'Name <bot@example.org>' or set git config tdxbot.from")
     opt_out = {_opt_out_key(a) for a in (args.opt_out or []) + settings.get_all("tdxbot.opt-out") if a.strip()}
     conf = responder.Settings(sender=sender, scope=tuple(args.scope) if args.scope else TDX_SCOPE,
-                              settle=args.settle * 60, opt_out=frozenset(opt_out), options=options)
+                              settle=args.settle * 60, opt_out=frozenset(opt_out), options=options,
+                              archive=args.inbox.rstrip("/") if args.inbox.startswith(("http://", "https://"))
+                              else None)
     send = delivery.smtp_sender(settings) if args.send else None
     logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(asctime)s %(message)s",
                         datefmt="%Y-%m-%d %H:%M:%S")

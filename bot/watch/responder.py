@@ -24,6 +24,7 @@ from collections.abc import Callable
 
 from .. import __version__
 from ..common import NamedTuple, UserError
+from ..flow import PreviousLookup, attach_previous
 from ..lint import OUT_OF_TIME_ID, path_matches, review_series
 from ..mail import (Address, UnsafeReply, build_series, envelope, message_id, parse_message, plan_revisions,
                     printable, split_addresses)
@@ -41,6 +42,7 @@ class Settings(NamedTuple):
     settle: float  # seconds a partial series waits
     opt_out: frozenset[str]  # triage.address_key of each opted-out address
     options: object  # lint.Options
+    archive: str | None = None  # the inbox's URL: where earlier versions are looked up, as b4 does
 
 
 class Start(NamedTuple):
@@ -236,6 +238,7 @@ def _decide_series(state: State, root: str, messages, raws, plan, settings: Sett
         return "skipped", next(iter(quiet.values())), []
     if not any(path_matches(f.path, settings.scope) for p in series.patches for f in p.files):
         return "skipped", f"out of scope ({series.title[:80]})", []
+    series = _with_previous(series, messages, root, settings)
     review = review_series(series, settings.options)
     ran_out = [f.message for f in review.findings if f.rule == OUT_OF_TIME_ID]
     if ran_out:
@@ -279,6 +282,18 @@ def _decide_series(state: State, root: str, messages, raws, plan, settings: Sett
     if refused:
         reason += "; " + "; ".join(refused[:3]) + (f"; and {len(refused) - 3} more" if len(refused) > 3 else "")
     return "reviewed", reason, planned
+
+
+def _with_previous(series, messages, root: str, settings: Settings):
+    """series with its previous version and that version's review, for
+    the follow-up in the replies: from the thread (a v2 sent in reply to
+    v1), else from the archive the way b4 finds it (a "Link to vN" in the
+    notes, the change-id, the subject and sender), when the inbox is one
+    we can search."""
+    if series.version < 2:
+        return series
+    lookup = PreviousLookup(lore_url=settings.archive)
+    return attach_previous(series, messages, lookup, root, remote_base=settings.archive)
 
 
 def _without_opted_out(series, opt_out: frozenset[str]):
