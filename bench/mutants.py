@@ -723,9 +723,13 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--tree", help="an unpacked kernel tree (default: fetch linux-source-6.12)")
     ap.add_argument("--show", metavar="RULE", help="print the mutants RULE misses or wrongly flags")
+    ap.add_argument("--rule", action="append", metavar="RULE",
+                    help="measure only this rule (may be given more than once)")
     args = ap.parse_args()
     tree = args.tree or fetch_tree()
     known = {r.id for r in all_rules()}
+    if args.rule:
+        known &= set(args.rule)
     files = [rel for rel in tdx_files(tree)]
     texts = {rel: open(os.path.join(tree, rel), encoding="utf-8", errors="surrogateescape").read()
              for rel in files}
