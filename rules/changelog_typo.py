@@ -53,9 +53,9 @@ _ESCAPE = lazy_re(r"\\[nrt\\\"']|%[-+ #0]*+\d*+(?:\.\d++)?+[hlLzjt]{0,2}[a-zA-Z]
 _IDENT = lazy_re(r"[A-Za-z_][A-Za-z0-9_]*")
 _DOC_SUFFIXES = (".rst", ".txt")
 _NAME_NODES = ("identifier", "field_identifier", "type_identifier", "statement_identifier")
-# (A string is taken as one only within 400 characters of its quote: a line
+# (A string is taken as one only within 200 characters of its quote: a line
 # of unclosed quotes must not be read again from each of them.)
-_NOT_CODE = lazy_re(r"/\*.*?(?:\*/|$)|//.*$|\"(?:\\.|[^\"\\]){0,400}+\"")
+_NOT_CODE = lazy_re(r"/\*.*?(?:\*/|$)|//.*$|\"(?:\\.|[^\"\\]){0,200}+\"")
 
 
 class Misspelled(Violation):

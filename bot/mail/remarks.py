@@ -81,7 +81,7 @@ def _comments_below_quotes(body: tuple[str, ...]) -> list[tuple[str, str]]:
     return out
 
 
-_ACK = lazy_re(r"^\W*(ok(ay)?|yes|yep|sure|right|agreed|ack(ed)?|nod|fine|good|thanks?|"
+_ACK = lazy_re(r"^[^\w+]*+(ok(ay)?|yes|yep|sure|right|agreed|ack(ed)?|nod|fine|good|thanks?|"
                r"looks (good|fine|ok)|lgtm|\+1|same here)\W*$", re.I)
 
 

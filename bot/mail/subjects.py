@@ -13,7 +13,9 @@ from ..common import lazy_re
 
 # No real series comes near these; larger numbers are read as plain words.
 MAX_DIGITS = 4
-_BRACKETS = lazy_re(r"\s*+\[([^\]]*+)\]\s*+")  # with match(subject, pos)
+# With match(subject, pos): the subject has no leading space, and each
+# match takes the spaces after its bracket.
+_BRACKETS = lazy_re(r"\[([^][]*+)\]\s*+")
 # The reply and forward prefixes mail programs put before a subject, in the
 # languages seen on the lists: English (Re, Fwd, Fw), German (AW, WG), the
 # Nordic languages (SV, VS, VB, VL), Italian (R, RIF, I), Dutch (Antw,
