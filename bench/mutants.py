@@ -80,6 +80,9 @@ _STATEMENTS = ("expression_statement", "declaration", "return_statement", "if_st
 _ERRNO_TO_RAW = {"seamcall_prerr": "seamcall", "seamcall_prerr_ret": "seamcall_ret"}
 
 
+_UNBRACED_PARENTS = ("while_statement", "for_statement", "do_statement", "if_statement", "else_clause")
+
+
 def status_sites(text: str) -> list[Site]:
     region = _region(text)
     out = []
@@ -94,6 +97,8 @@ def status_sites(text: str) -> list[Site]:
             continue
         if stmt.type == "if_statement" and call.start_byte >= stmt.child_by_field_name("condition").end_byte:
             continue  # a call in the branch: its own statement is the site
+        if stmt.parent is not None and stmt.parent.type in _UNBRACED_PARENTS:
+            continue  # the body of a loop or branch with no braces: no room for code before it
         text_call = region.text(call)
         out.append(Site(stmt.start_byte, call.start_byte, call.end_byte,
                         raw + text_call[len(name):], kind, region.return_type(func) or "void",

@@ -243,14 +243,17 @@ _SEED_LOOP = """
 		ret = seamcall(TDH_SYS_DISABLE, &args);
 	} while (ret == TDX_INTERRUPTED_RESUMABLE || ret == TDX_SYS_BUSY);
 """
-# The real review of that loop: https://lore.kernel.org/all/20260323-fuller_tdx_kexec_support-v2-3-87a36409e051@intel.com/
+# The real review of that loop (TDH.SYS.DISABLE v2, March 2026).
+_SEED_URL = "https://lore.kernel.org/all/20260323-fuller_tdx_kexec_support-v2-3-87a36409e051@intel.com/"
 
 INVALID = [
-    Case(code=_SEED_LOOP, at=("2:0: Don't loop forever.",), why="the seed's comment, a command the loop does not obey"),
+    Case(code=_SEED_LOOP, at=("2:0: Don't loop forever.",),
+         why="the seed's comment, a command the loop does not obey (" + _SEED_URL + ")"),
     Case(code=_SEED_LOOP,
-         changelog="Retry on both codes.\n\nSo loop infinitely on either of these error codes, until success or other\nerror.",
+         changelog="Retry on both codes.\n\nSo loop infinitely on either of these error codes, until success or "
+                   "other\nerror.",
          at=("2:0: Don't loop forever.", 'changelog:3: So loop infinitely'),
-         why="the seed's changelog contradicts its comment"),
+         why="the seed's changelog contradicts its comment (" + _SEED_URL + ")"),
     Case(path="arch/x86/kvm/vmx/tdx.c", code="""
         	/* Retry once after kicking the vCPUs; the second retry succeeds. */
         	do {
@@ -372,6 +375,20 @@ INVALID = [
         		ret = seamcall(TDH_SYS_KEY_CONFIG, &args);
         	} while (ret == TDX_RND_NO_ENTROPY && --tries);
         """, at=('3:0: Keep retrying until it succeeds.',), why="'until it succeeds' over a loop that gives up"),
+    Case(changelog="Retry while the VMM asks for it. The retry cannot loop forever.",
+         path="arch/x86/coco/tdx/tdx.c", code="""
+        	do {
+        		ret = __tdx_hypercall(&args);
+        	} while (ret == TDVMCALL_STATUS_RETRY);
+        """, at=('changelog:1: The retry cannot loop forever.',),
+         why="a denial inside the claim ('cannot loop forever') over a loop with no bound"),
+    Case(path="arch/x86/virt/vmx/tdx/tdx.c", code="""
+        	/* Bounded by RDRAND_RETRY_LOOPS. */
+        	do {
+        		ret = seamcall(TDH_SYS_KEY_CONFIG, &args);
+        	} while (ret == TDX_RND_NO_ENTROPY);
+        """, at=('1:0: Bounded by RDRAND_RETRY_LOOPS.',),
+         why="a comment with no subject at a loop speaks of that loop"),
 ]
 
 VALID = [
@@ -484,4 +501,12 @@ VALID = [
         		len -= copy_chunk(dst, src, len);
         	}
         """, why="'bounded' about something other than looping"),
+    Case(code="""
+        	int retry = RDRAND_RETRY_LOOPS;
+
+        	/* Bounded by RDRAND_RETRY_LOOPS. */
+        	do {
+        		ret = seamcall(TDH_SYS_KEY_CONFIG, &args);
+        	} while (ret == TDX_RND_NO_ENTROPY && --retry);
+        """, why="the subjectless claim and the counter agree"),
 ]

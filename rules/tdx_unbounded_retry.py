@@ -277,6 +277,27 @@ INVALID = [
         at=('3:9: } while (ret == TDX_INTERRUPTED_RESUMABLE',),
         why="the changelog argues for one status only",
     ),
+    Case(
+        code="""
+        	/* Keep calling tdh_sys_disable() until it completes. */
+        	do {
+        		ret = seamcall(TDH_SYS_DISABLE, &args);
+        	} while (ret == TDX_INTERRUPTED_RESUMABLE);
+        """,
+        at=('4:9: } while (ret == TDX_INTERRUPTED_RESUMABLE);',),
+        why="'until it completes' about the retried call itself says what, not why",
+    ),
+    Case(
+        path="arch/x86/kvm/vmx/tdx.c",
+        code="""
+        	/* Retry only while tdh_mem_track() says the operand is busy. */
+        	do {
+        		err = tdh_mem_track(&kvm_tdx->td);
+        	} while (IS_TDX_OPERAND_BUSY(err));
+        """,
+        at=('4:9: } while (IS_TDX_OPERAND_BUSY(err));',),
+        why="'only while' that restates the loop's condition is no contention argument",
+    ),
 ]
 
 VALID = [
@@ -527,5 +548,18 @@ VALID = [
         """,
         why="the seed's changelog argues for both statuses, the code has no comment "
             "(https://lore.kernel.org/all/20260323-fuller_tdx_kexec_support-v2-3-87a36409e051@intel.com/)",
+    ),
+    Case(
+        path="arch/x86/kvm/vmx/tdx.c",
+        code="""
+        	/*
+        	 * The operand stays busy until the vCPU that holds it returns from
+        	 * tdh_vp_enter(), and no vCPU can enter again after the kick.
+        	 */
+        	do {
+        		err = tdh_mem_track(&kvm_tdx->td);
+        	} while (IS_TDX_OPERAND_BUSY(err));
+        """,
+        why="contention that lasts until another named call returns",
     ),
 ]

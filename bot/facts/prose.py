@@ -461,12 +461,16 @@ _PROGRESS = lazy_re(
     r"\bless (?:work|of the work) (?:is )?(?:left|remains|remaining)\b", re.I)
 # Contention that lasts only while another call runs (the call must be named).
 _CONTENTION = lazy_re(
-    r"\bonly (?:\w+ ){0,2}?(?:while|as long as|during|when)\b|"
+    r"(?<!retry )(?<!retrying )(?<!loop )(?<!looping )(?<!call )(?<!calling )(?<!spin )(?<!try )"
+    r"\bonly (?:\w+ ){0,2}?(?:while|as long as|during)\b|"
     r"\b(?:lasts?|persists?|happens?|comes? back|is returned|returns?) only (?:while|as long as|during|until)\b|"
     r"\b(?:lasts?|persists?) (?:while|as long as|until)\b|"
-    r"\buntil (?:[\w'.*-]+ ){0,5}?(?:finishes|finish|completes|complete|returns|return|is done|are done|ends|"
-    r"exits|drains|releases)\b|"
-    r"\b(?:ends|clears|goes away|stops|disappears|is over|resolves|is gone) (?:as soon as|once|when|after)\b|"
+    # "held until", "stays busy until": the state lasts until another
+    # call ends (a bare "retry until it completes" says what, not why)
+    r"\b(?:held|holds?|busy|contended|contends?|conflicts?|competes?|remains?|stays?|blocked|locked) "
+    r"(?:\w+ ){0,3}?until (?:[\w'.*-]+ ){0,5}?(?:finishes|finish|completes|complete|returns|return|is done|"
+    r"are done|ends|exits|drains|releases)\b|"
+    r"\b(?:clears|goes away|disappears|is over|resolves|is gone) (?:as soon as|once|when|after)\b|"
     r"\bno longer than\b|\bfor the duration of\b|\bat most as long as\b", re.I)
 # The call itself shuts competitors out, so contention lasts only while the
 # ones already running finish.
@@ -620,22 +624,34 @@ _IMPERATIVE_OPENING = lazy_re(r"^(?:don'?t|do not|never|avoid|prevent|make sure|
                               r"retry|try|loop|give up|limit|cap|bail|stop|keep|call)\b", re.I)
 
 
-def loop_claims(sentence: str) -> tuple[LoopClaim, ...]:
+def loop_claims(sentence: str, at_loop: bool = False) -> tuple[LoopClaim, ...]:
     """What a sentence about looping claims about how the loop ends. A
     denied claim turns round ("don't loop forever" claims an end, "never
     gives up" claims none); a sentence that names a bound and also says
-    "until it succeeds" claims the bound."""
-    return _loop_claims(sentence)
+    "until it succeeds" claims the bound. at_loop: the sentence is in a
+    comment at a loop, where one with no subject ("Bounded by
+    RETRY_LOOPS.") speaks of that loop."""
+    return _loop_claims(sentence, at_loop)
+
+
+# A sentence with no subject that says the loop it sits at is bounded.
+_ELIDED_BOUND = lazy_re(r"^(?:bounded|limited|capped) (?:by|to|at)\b", re.I)
 
 
 @lru_cache(maxsize=2048)
-def _loop_claims(sentence: str) -> tuple[LoopClaim, ...]:
-    if sentence.rstrip().endswith("?") or not LOOP_WORDS.search(sentence):
+def _loop_claims(sentence: str, at_loop: bool) -> tuple[LoopClaim, ...]:
+    if sentence.rstrip().endswith("?"):
+        return ()
+    if not LOOP_WORDS.search(sentence):
+        if at_loop and _ELIDED_BOUND.match(sentence.lstrip("-*> \t")):
+            return (LoopClaim("finite", None, 0, False),)
         return ()
     imperative = bool(_IMPERATIVE_OPENING.match(sentence.lstrip("-*> \t")))
     found: list[LoopClaim] = []
     for m in _FOREVER.finditer(sentence):
-        kind = "finite" if denied(sentence, m.start()) else "forever"
+        # the denial may stand inside the match: "the retry cannot loop forever"
+        last = sentence.rfind(" ", m.start(), m.end()) + 1 or m.start()
+        kind = "finite" if denied(sentence, max(last, m.start())) else "forever"
         found.append(LoopClaim(kind, None, m.start(), imperative))
     for m in _FINITE.finditer(sentence):
         kind = "forever" if denied(sentence, m.start()) else "finite"

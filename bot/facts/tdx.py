@@ -849,7 +849,7 @@ class Loop:
         out = []
         for comment in self._sweep.claim_comments(self.index):
             for sentence in comment_sentences(comment):
-                for claim in loop_claims(sentence.text):
+                for claim in loop_claims(sentence.text, at_loop=True):
                     out.append(ClaimAt(claim, sentence.key_at(claim.start), sentence.text,
                                        bool(termination_reasons(sentence.text))))
         return out
