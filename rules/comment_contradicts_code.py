@@ -389,6 +389,14 @@ INVALID = [
         	} while (ret == TDX_RND_NO_ENTROPY);
         """, at=('1:0: Bounded by RDRAND_RETRY_LOOPS.',),
          why="a comment with no subject at a loop speaks of that loop"),
+    Case(code="""
+        	/* Loop forever if the module says it is busy. */
+        	for (i = 0; i < 8; i++) {
+        		ret = seamcall(TDH_SYS_SHUTDOWN, &args);
+        		if (ret != TDX_SYS_BUSY)
+        			break;
+        	}
+        """, at=('1:0: Loop forever if the module',), why="a condition on the status does not make 'forever' a hazard"),
 ]
 
 VALID = [
@@ -509,4 +517,35 @@ VALID = [
         		ret = seamcall(TDH_SYS_KEY_CONFIG, &args);
         	} while (ret == TDX_RND_NO_ENTROPY && --retry);
         """, why="the subjectless claim and the counter agree"),
+    Case(path="arch/x86/coco/tdx/tdx.c", code="""
+        	do {
+        		/*
+        		 * A zero length must end the walk here; we would have an
+        		 * endless loop if it did not.
+        		 */
+        		if (!len)
+        			break;
+        		addr += len;
+        		len = next_len(addr);
+        	} while (addr < end);
+        """, why="an endless loop named as a hazard the code avoids, not as what it does"),
+    Case(path="arch/x86/virt/vmx/tdx/tdx.c", code="""
+        	while (1) {
+        		/*
+        		 * Keeping the generation strictly increasing ensures this
+        		 * cannot spin forever.
+        		 */
+        		gen = READ_ONCE(tdx_gen);
+        		if (try_publish(gen))
+        			break;
+        	}
+        """, why="the claim of an end names its own cause"),
+    Case(code="""
+        	/* Give up after 3 tries; otherwise the caller could be stuck retrying forever. */
+        	for (i = 0; i < 3; i++) {
+        		ret = seamcall(TDH_SYS_LP_INIT, &args);
+        		if (ret != TDX_RND_NO_ENTROPY)
+        			break;
+        	}
+        """, why="'could ... forever' motivates the bound; it does not describe the loop"),
 ]

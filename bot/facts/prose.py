@@ -574,6 +574,7 @@ class LoopClaim(NamedTuple):
     count: int | None  # the number of tries a "count" claim names, when it names one
     start: int  # where in the sentence the claim is
     imperative: bool  # said as a command ("Don't loop forever."), not a description
+    caused: bool = False  # the sentence says what makes it so ("X ensures it won't loop forever")
 
 
 # Words that make a sentence about looping.
@@ -638,6 +639,51 @@ def loop_claims(sentence: str, at_loop: bool = False) -> tuple[LoopClaim, ...]:
 _ELIDED_BOUND = lazy_re(r"^(?:bounded|limited|capped) (?:by|to|at)\b", re.I)
 
 
+# A loop forever named as a hazard, not as what the loop does: "we would
+# get stuck in an infinite loop if the page came back", "otherwise ...".
+# A condition ("if", "unless") makes a hazard only of a loop named as a
+# thing ("an infinite loop if ..."): "retry forever if it is busy" is a claim.
+_HYPOTHETICAL = lazy_re(r"\b(?:otherwise|would|could|might|risks?)\b", re.I)
+_CONDITION = lazy_re(r"\b(?:if|unless|whenever|in case)\b", re.I)
+_HAZARD_NOUN = frozenset("infinite endless unbounded unlimited open-ended never-ending".split())
+# What makes a loop end, said as the subject of the sentence: "Disallowing
+# max_id from shrinking ensures KVM won't get stuck in an infinite loop".
+_CAUSE = lazy_re(r"\b(?:ensures?|guarantees?|makes? sure|means?)\b|\bso that\b", re.I)
+_EMPTY_SUBJECT = frozenset("this it that which the loop code here also will so and then".split())
+
+
+def _clause(text: str, at: int) -> tuple[int, int]:
+    """The clause around offset at: from the last clause break before it
+    to the next one after it."""
+    begin, end = 0, len(text)
+    for m in _CLAUSE_BREAK.finditer(text):
+        if m.end() <= at:
+            begin = m.end()
+        elif m.start() > at:
+            end = m.start()
+            break
+    return begin, end
+
+
+def _hypothetical(sentence: str, at: int) -> bool:
+    begin, end = _clause(sentence, at)
+    if _HYPOTHETICAL.search(sentence, begin, end):
+        return True
+    first = _TOKEN.match(sentence, at)
+    return bool(first and first.group(0).lower() in _HAZARD_NOUN and _CONDITION.search(sentence, begin, end))
+
+
+def _caused(sentence: str, at: int) -> bool:
+    """Whether the clause of a denied "forever" names what ends the loop,
+    as a subject of its own before "ensures" (not just "this ensures")."""
+    begin, _end = _clause(sentence, at)
+    m = _CAUSE.search(sentence, begin, at)
+    if m is None:
+        return False
+    subject = [w.lower() for w in _TOKEN.findall(sentence, begin, m.start())]
+    return any(w not in _EMPTY_SUBJECT for w in subject)
+
+
 @lru_cache(maxsize=2048)
 def _loop_claims(sentence: str, at_loop: bool) -> tuple[LoopClaim, ...]:
     if sentence.rstrip().endswith("?"):
@@ -651,11 +697,15 @@ def _loop_claims(sentence: str, at_loop: bool) -> tuple[LoopClaim, ...]:
     for m in _FOREVER.finditer(sentence):
         # the denial may stand inside the match: "the retry cannot loop forever"
         last = sentence.rfind(" ", m.start(), m.end()) + 1 or m.start()
-        kind = "finite" if denied(sentence, max(last, m.start())) else "forever"
-        found.append(LoopClaim(kind, None, m.start(), imperative))
+        if denied(sentence, max(last, m.start())):
+            found.append(LoopClaim("finite", None, m.start(), imperative, _caused(sentence, m.start())))
+        elif not _hypothetical(sentence, m.start()):
+            found.append(LoopClaim("forever", None, m.start(), imperative))
     for m in _FINITE.finditer(sentence):
-        kind = "forever" if denied(sentence, m.start()) else "finite"
-        found.append(LoopClaim(kind, None, m.start(), imperative))
+        if not denied(sentence, m.start()):
+            found.append(LoopClaim("finite", None, m.start(), imperative))
+        elif not _hypothetical(sentence, m.start()):
+            found.append(LoopClaim("forever", None, m.start(), imperative))
     for m in _COUNT.finditer(sentence):
         if denied(sentence, m.start()):
             continue

@@ -315,7 +315,7 @@ class TdxPatchFacts:
     def changelog_claims(self) -> list["ClaimAt"]:
         """What the changelog claims about how a loop ends (each at its
         changelog line index)."""
-        return [ClaimAt(c, s.key_at(c.start), s.text, bool(termination_reasons(s.text)))
+        return [ClaimAt(c, s.key_at(c.start), s.text, c.caused or bool(termination_reasons(s.text)))
                 for s in self.changelog for c in loop_claims(s.text)]
 
     @cached_property
@@ -851,7 +851,7 @@ class Loop:
             for sentence in comment_sentences(comment):
                 for claim in loop_claims(sentence.text, at_loop=True):
                     out.append(ClaimAt(claim, sentence.key_at(claim.start), sentence.text,
-                                       bool(termination_reasons(sentence.text))))
+                                       claim.caused or bool(termination_reasons(sentence.text))))
         return out
 
 
