@@ -562,4 +562,18 @@ VALID = [
         """,
         why="contention that lasts until another named call returns",
     ),
+    Case(
+        code="""
+        	/*
+        	 * Each TDH.PHYMEM.CACHE.WB call writes back part of the cache and
+        	 * the module records how far it got, so the next call resumes
+        	 * from there.
+        	 */
+        	do {
+        		ret = seamcall(TDH_PHYMEM_CACHE_WB, &args);
+        		args.rcx = 1;
+        	} while (ret == TDX_INTERRUPTED_RESUMABLE);
+        """,
+        why="progress kept across calls, in words that name neither 'progress' nor the status",
+    ),
 ]

@@ -455,9 +455,11 @@ _PROGRESS = lazy_re(
     r"\b(?:kept|saved|preserved|retained|remembered) (?:across|between) (?:calls|retries|attempts|rounds)\b|"
     r"\b(?:work|progress) (?:already )?(?:done|made|completed)? ?(?:so far )?(?:is|are|stays?) "
     r"(?:kept|saved|preserved|not lost|never lost|not repeated|not redone)\b|"
-    r"\b(?:each|every) (?:call|round|retry|attempt|iteration|pass) (?:\w+ ){0,3}(?:completes|finishes|"
-    r"handles|processes|initiali[sz]es|frees|clears|advances|moves|retires) (?:\w+ ){0,2}"
-    r"(?:more|some|another|part|a chunk|a batch|at least)\b|"
+    r"\b(?:each|every) (?:[\w.*]+ ){0,2}?(?:call|round|retry|attempt|iteration|pass|invocation|seamcall) "
+    r"(?:\w+ ){0,3}?(?:completes|finishes|handles|processes|initiali[sz]es|frees|clears|advances|moves|retires|"
+    r"writes(?: back)?|flushes|reclaims|does|converts|removes|covers|zeroes|resets) (?:\w+ ){0,2}?"
+    r"(?:more|some|another|part|a part|a chunk|a batch|a bit|a portion|at least)\b|"
+    r"\brecords? how far\b|\b(?:resumes?|continues?|carries on|picks? up) (?:from )?(?:there|that point)\b|"
     r"\bless (?:work|of the work) (?:is )?(?:left|remains|remaining)\b", re.I)
 # Contention that lasts only while another call runs (the call must be named).
 _CONTENTION = lazy_re(
