@@ -463,7 +463,6 @@ _PROGRESS = lazy_re(
     r"\bless (?:work|of the work) (?:is )?(?:left|remains|remaining)\b", re.I)
 # Contention that lasts only while another call runs (the call must be named).
 _CONTENTION = lazy_re(
-    r"(?<!retry )(?<!retrying )(?<!loop )(?<!looping )(?<!call )(?<!calling )(?<!spin )(?<!try )"
     r"\bonly (?:\w+ ){0,2}?(?:while|as long as|during)\b|"
     r"\b(?:lasts?|persists?|happens?|comes? back|is returned|returns?) only (?:while|as long as|during|until)\b|"
     r"\b(?:lasts?|persists?) (?:while|as long as|until)\b|"
@@ -534,6 +533,17 @@ def denied(text: str, start: int) -> bool:
     return neg
 
 
+# Verbs of looping: "retry only while X returns BUSY" restates the loop's
+# condition, it does not say the contention lasts only while X runs.
+_LOOP_VERBS = frozenset("retry retrying loop looping call calling spin spinning try trying repeat "
+                        "repeating poll polling".split())
+
+
+def _restates_loop(sentence: str, start: int) -> bool:
+    before = _TOKEN.findall(sentence, max(0, start - 24), start)
+    return bool(before) and before[-1].lower() in _LOOP_VERBS
+
+
 def termination_reasons(sentence: str) -> tuple[Reason, ...]:
     """The reasons a sentence gives for a retry ending, in order (none for
     a question, or where every reason is denied)."""
@@ -549,7 +559,8 @@ def _termination_reasons(sentence: str) -> tuple[Reason, ...]:
         found.append(Reason("progress", m.start(), m.end()))
     if _NAMED_CALL.search(sentence):
         for m in _CONTENTION.finditer(sentence):
-            found.append(Reason("contention", m.start(), m.end()))
+            if not _restates_loop(sentence, m.start()):
+                found.append(Reason("contention", m.start(), m.end()))
     for m in _EXCLUSION.finditer(sentence):
         found.append(Reason("contention", m.start(), m.end()))
     lock = _LOCK_NAME.search(sentence)
