@@ -462,6 +462,19 @@ ARGUMENT_OPS: list[tuple] = [
     ("not argued: the changelog says what, not why", False, ("host", "guest", "hypercall"),
      lambda s, n: _argue_loop(s, _code(s, n)),
      lambda s, n: f"Call it again while it returns {_code(s, n)}, until it works."),
+    ("argued: resumes from where the module recorded (near miss)", True, ("host", "guest"),
+     lambda s, n: _argue_loop(s, "TDX_INTERRUPTED_RESUMABLE",
+                              "/*\n * The module records how far the call got, and the next call\n"
+                              " * resumes from there.\n */"), None),
+    ("argued: each call does part of the work (near miss)", True, ("host", "guest", "hypercall"),
+     lambda s, n: _argue_loop(s, _code(s, n), "/* Each call handles another batch of pages, so this ends. */"),
+     None),
+    ("not argued: until the call itself completes", False, ("host", "guest", "hypercall"),
+     lambda s, n: _argue_loop(s, _code(s, n), f"/* Keep calling {s.call.split('(')[0]}() until it completes. */"),
+     None),
+    ("not argued: 'only while' restates the condition", False, ("host", "guest", "hypercall"),
+     lambda s, n: _argue_loop(s, _code(s, n), f"/* Retry only while {s.call.split('(')[0]}() returns "
+                                              f"{_code(s, n)}. */"), None),
 ]
 SITE_OPS += [("tdx-unbounded-retry", op, good, kinds, build, changelog)
              for op, good, kinds, build, changelog in ARGUMENT_OPS]
@@ -552,6 +565,15 @@ mut_again_{n}:
 		mut_retried_{n} = true;
 		goto mut_again_{n};
 	}}"""),
+    ("comment-contradicts-code", "forever as a hazard the bound avoids (near miss)", True, _ALL_KINDS,
+     lambda s, n: _bounded_shape(_SHAPES[n % 5], s, n, "/* Give up after 3 tries: otherwise this could spin "
+                                                       "forever. */")),
+    ("comment-contradicts-code", "an endless loop if ..., over a loop that ends (near miss)", True, _ALL_KINDS,
+     lambda s, n: _bounded_shape(_SHAPES[n % 5], s, n, "/* We would have an endless loop if the counter "
+                                                       "were dropped. */")),
+    ("comment-contradicts-code", "not forever, with its cause (near miss)", True, _ALL_KINDS,
+     lambda s, n: _unbounded_shape(_SHAPES[n % 5], s, n, "/* Kicking the vCPUs first ensures this cannot "
+                                                         "loop forever. */")),
     ("comment-contradicts-code", "not forever, with its reason (near miss)", True, ("host", "guest"),
      lambda s, n: f"""
 /* This can't spin forever: an interrupted call picks up where it left off. */
