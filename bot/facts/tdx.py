@@ -31,7 +31,7 @@ from ..common import cached_property
 from ..common import lazy_re
 from .c import (LOOP_TYPES, Region, ancestor, call_args, call_name, function_name, strip_comment_markers,
                 unparen, unwrap)
-from .prose import (LOOP_WORDS, WORD, LoopClaim, ProseSentence, Reason, loop_claims, prose_sentences,
+from .prose import (LOOP_WORDS, WORD, LoopClaim, ProseSentence, loop_claims, prose_sentences,
                     termination_reasons)
 
 # ---- status codes ---------------------------------------------------------------
