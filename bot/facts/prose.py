@@ -591,9 +591,10 @@ class LoopClaim(NamedTuple):
 
 
 # Words that make a sentence about looping.
-LOOP_WORDS = lazy_re(r"\b(?:loop\w*|retr(?:y|ies|ied|ying)|re-?tr(?:y|ies|ied|ying)|spin\w*|tries|try|trying|"
-                     r"attempts?|iterat\w*|again|repeat\w*|rounds?|calls?|forever|infinite\w*|endless\w*|"
-                     r"indefinitely|give up|gives up)\b", re.I)
+_LOOP_WORD_LIST = (r"loop\w*|retr(?:y|ies|ied|ying)|re-?tr(?:y|ies|ied|ying)|spin\w*|tries|try|trying|"
+                   r"attempts?|iterat\w*|again|repeat\w*|rounds?|calls?|forever|infinite\w*|endless\w*|"
+                   r"indefinitely|give up|gives up")
+LOOP_WORDS = lazy_re(r"\b(?:" + _LOOP_WORD_LIST + r")\b", re.I)
 _NUMBER = r"(?:\d+|one|two|three|four|five|six|seven|eight|nine|ten|a few|a handful of|several|a couple of)"
 _UNITS = r"(?:times|retries|re-tries|tries|attempts|rounds|iterations|calls|loops|passes)"
 # Loops forever: a verb of looping and a word of no end, a noun phrase, or
@@ -697,11 +698,17 @@ def _caused(sentence: str, at: int) -> bool:
     return any(w not in _EMPTY_SUBJECT for w in subject)
 
 
+# The first look at a sentence before the claim patterns: it finds a word
+# of each claim ("until it succeeds" and "as long as it takes" have no
+# loop word of their own).
+CLAIM_FIRST_LOOK = lazy_re(r"\b(?:" + _LOOP_WORD_LIST + r"|until|takes)\b", re.I)
+
+
 @lru_cache(maxsize=2048)
 def _loop_claims(sentence: str, at_loop: bool) -> tuple[LoopClaim, ...]:
     if sentence.rstrip().endswith("?"):
         return ()
-    if not LOOP_WORDS.search(sentence):
+    if not CLAIM_FIRST_LOOK.search(sentence):
         if at_loop and _ELIDED_BOUND.match(sentence.lstrip("-*> \t")):
             return (LoopClaim("finite", None, 0, False),)
         return ()
