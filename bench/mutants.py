@@ -64,6 +64,8 @@ class Mutant(NamedTuple):
     path: str
     text: str  # the mutated file
     good: bool  # a near miss: the rule must stay quiet
+    changelog: str = "Change the code."
+    base: str | None = None  # what the patch changes (None: the real file)
 
 
 # ---- finding sites ----------------------------------------------------------------
@@ -76,6 +78,9 @@ def _region(text: str) -> Region:
 
 _STATEMENTS = ("expression_statement", "declaration", "return_statement", "if_statement")
 _ERRNO_TO_RAW = {"seamcall_prerr": "seamcall", "seamcall_prerr_ret": "seamcall_ret"}
+
+
+_UNBRACED_PARENTS = ("while_statement", "for_statement", "do_statement", "if_statement", "else_clause")
 
 
 def status_sites(text: str) -> list[Site]:
@@ -92,6 +97,8 @@ def status_sites(text: str) -> list[Site]:
             continue
         if stmt.type == "if_statement" and call.start_byte >= stmt.child_by_field_name("condition").end_byte:
             continue  # a call in the branch: its own statement is the site
+        if stmt.parent is not None and stmt.parent.type in _UNBRACED_PARENTS:
+            continue  # the body of a loop or branch with no braces: no room for code before it
         text_call = region.text(call)
         out.append(Site(stmt.start_byte, call.start_byte, call.end_byte,
                         raw + text_call[len(name):], kind, region.return_type(func) or "void",
@@ -398,6 +405,206 @@ do {{
 }} while ({s.var} == TDX_INTERRUPTED_RESUMABLE);"""),
 ]
 
+# ---- termination arguments (tdx-unbounded-retry) ---------------------------------
+#
+# The same unbounded loop under a comment (or a changelog) that argues why the
+# retry ends, in several wordings, and under one that argues nothing. The
+# status the loop retries on matches what the wording speaks of.
+
+def _argue_loop(s: Site, code: str, above: str = "", inside: str = "") -> str:
+    head = f"{above}\n" if above else ""
+    inner = f"\t{inside}\n" if inside else ""
+    return f"\n{head}do {{\n{inner}\t{s.var} = {s.call};\n}} while ({s.var} == {code});"
+
+
+def _other_code(s: Site) -> str:
+    return {"host": "TDX_SYS_BUSY", "guest": "TDX_RND_NO_ENTROPY", "hypercall": "TDVMCALL_STATUS_RETRY"}[s.kind]
+
+
+ARGUMENT_OPS: list[tuple] = [
+    # (operator, good?, kinds, code builder, changelog builder or None)
+    ("argued: picks up where it left off (near miss)", True, ("host", "guest"), lambda s, n: _argue_loop(
+        s, "TDX_INTERRUPTED_RESUMABLE",
+        "/* An interrupted call picks up where it left off, so this loop ends. */"), None),
+    ("argued: keeps its place, inside the loop (near miss)", True, ("host", "guest", "hypercall"),
+     lambda s, n: _argue_loop(s, _code(s, n), inside="/* The module keeps its place between calls. */"), None),
+    ("argued: busy only while a named call runs (near miss)", True, ("host",), lambda s, n: _argue_loop(
+        s, "TDX_SYS_BUSY", "/* TDX_SYS_BUSY comes back only while another TDH.SYS.* SEAMCALL runs. */"), None),
+    ("argued: shuts new callers out (near miss)", True, ("host",), lambda s, n: _argue_loop(
+        s, "TDX_SYS_BUSY", "/*\n * TDX_SYS_BUSY: once this call starts, it keeps new TDH.SYS.* calls\n * out.\n */"),
+     None),
+    ("argued: callers hold a named lock (near miss)", True, ("host", "guest", "hypercall"),
+     lambda s, n: _argue_loop(s, _code(s, n), "/* Callers hold tdx_module_lock, so no other call runs beside "
+                                              "this one. */"), None),
+    ("argued: the caller's deadline (near miss)", True, ("host", "guest", "hypercall"),
+     lambda s, n: _argue_loop(s, _code(s, n), "/* The caller's watchdog gives up on this after 10 seconds. */"),
+     None),
+    ("argued: a bound the module keeps (near miss)", True, ("host", "guest"), lambda s, n: _argue_loop(
+        s, _code(s, n), "/* The TDX module returns this status at most a few times per call. */"), None),
+    ("argued: in the changelog (near miss)", True, ("host", "guest", "hypercall"),
+     lambda s, n: _argue_loop(s, _code(s, n)),
+     lambda s, n: f"Retry while the call returns {_code(s, n)}: callers hold tdx_module_lock,\n"
+                  "so no other call competes with this one."),
+    ("not argued: says what, not why", False, ("host", "guest", "hypercall"),
+     lambda s, n: _argue_loop(s, _code(s, n), "/* Keep calling it until it works. */"), None),
+    ("not argued: try again, inside the loop", False, ("host", "guest", "hypercall"),
+     lambda s, n: _argue_loop(s, _code(s, n), inside="/* Try again if it did not finish. */"), None),
+    ("not argued: the reason is denied", False, ("host", "guest", "hypercall"), lambda s, n: _argue_loop(
+        s, _code(s, n), f"/* {_code(s, n)} does not guarantee forward progress, but it is rare. */"), None),
+    ("not argued: short-lived, no reason", False, ("host", "guest", "hypercall"), lambda s, n: _argue_loop(
+        s, _code(s, n), f"/* {_code(s, n)} is short-lived. */"), None),
+    ("not argued: serialized by no named lock", False, ("host", "guest", "hypercall"), lambda s, n: _argue_loop(
+        s, _code(s, n), "/* Callers are serialized, so this is fine. */"), None),
+    ("not argued: argues for another status", False, ("host", "guest", "hypercall"), lambda s, n: _argue_loop(
+        s, _other_code(s), "/* TDX_INTERRUPTED_RESUMABLE guarantees forward progress. */"), None),
+    ("not argued: a question", False, ("host", "guest", "hypercall"), lambda s, n: _argue_loop(
+        s, _code(s, n), f"/* Does {_code(s, n)} guarantee forward progress? */"), None),
+    ("not argued: the changelog says what, not why", False, ("host", "guest", "hypercall"),
+     lambda s, n: _argue_loop(s, _code(s, n)),
+     lambda s, n: f"Call it again while it returns {_code(s, n)}, until it works."),
+    ("argued: resumes from where the module recorded (near miss)", True, ("host", "guest"),
+     lambda s, n: _argue_loop(s, "TDX_INTERRUPTED_RESUMABLE",
+                              "/*\n * The module records how far the call got, and the next call\n"
+                              " * resumes from there.\n */"), None),
+    ("argued: each call does part of the work (near miss)", True, ("host", "guest", "hypercall"),
+     lambda s, n: _argue_loop(s, _code(s, n), "/* Each call handles another batch of pages, so this ends. */"),
+     None),
+    ("not argued: until the call itself completes", False, ("host", "guest", "hypercall"),
+     lambda s, n: _argue_loop(s, _code(s, n), f"/* Keep calling {s.call.split('(')[0]}() until it completes. */"),
+     None),
+    ("not argued: 'only while' restates the condition", False, ("host", "guest", "hypercall"),
+     lambda s, n: _argue_loop(s, _code(s, n), f"/* Retry only while {s.call.split('(')[0]}() returns "
+                                              f"{_code(s, n)}. */"), None),
+]
+SITE_OPS += [("tdx-unbounded-retry", op, good, kinds, build, changelog)
+             for op, good, kinds, build, changelog in ARGUMENT_OPS]
+
+
+# ---- claims about how a loop ends (comment-contradicts-code) -----------------------
+#
+# Each kind of claim, in a few wordings (taken in turn at the sites), on each
+# loop shape: a do/while, `while (1)` and `for (;;)` left by a break, a goto
+# back-edge, and a loop that issues no TDX call at all (polling a flag). The
+# claims of an end sit on loops that have none, "forever" on loops that give
+# up; the near misses put each claim on a loop that agrees with it.
+
+_CLAIMS = {
+    "doesn't loop forever": ("Don't loop forever.", "This loop can't spin forever.",
+                             "Avoid an endless loop here.", "Never loop indefinitely."),
+    "bounded": ("Bounded retry.", "The number of retries is limited.",
+                "Retry a limited number of times.", "This loop is bounded."),
+    "gives up after N": ("Give up after 3 tries.", "Retry at most 3 times.",
+                         "Bail out after five attempts.", "Stop retrying after 4 calls."),
+    "gives up after a few": ("Give up after a few tries.", "Retry only a handful of times.",
+                             "Only a few attempts are made.", "Stop after several retries."),
+    "retries once": ("Retry only once.", "A single retry is enough.",
+                     "The second attempt always succeeds.", "Retry it once and give up."),
+    "loops forever": ("Loop until the call succeeds.", "Keep retrying forever.",
+                      "Retry indefinitely: it always completes.", "This never gives up."),
+}
+
+
+def _claim(kind: str, n: int) -> str:
+    words = _CLAIMS[kind]
+    return "/* " + words[n % len(words)] + " */"
+
+
+def _unbounded_shape(shape: str, s: Site, n: int, comment: str) -> str:
+    code = _code(s, n)
+    if shape == "do/while":
+        return f"\n{comment}\ndo {{\n\t{s.var} = {s.call};\n}} while ({s.var} == {code});"
+    if shape in ("while (1)", "for (;;)"):
+        head = "while (1)" if shape == "while (1)" else "for (;;)"
+        return (f"\n{comment}\n{head} {{\n\t{s.var} = {s.call};\n\tif ({s.var} != {code})\n"
+                f"\t\tbreak;\n}}")
+    if shape == "goto":
+        return f"\n{comment}\nmut_again_{n}:\n\t{s.var} = {s.call};\n\tif ({s.var} == {code})\n\t\tgoto mut_again_{n};"
+    # a loop that issues no TDX call: it polls a flag
+    return (f"\n{comment}\nwhile (1) {{\n\tif (READ_ONCE(mut_ready_{n}))\n\t\tbreak;\n\tcpu_relax();\n}}\n"
+            f"{s.var} = {s.call};")
+
+
+def _bounded_shape(shape: str, s: Site, n: int, comment: str, tries: int = 3) -> str:
+    code = _code(s, n)
+    if shape == "do/while":
+        return (f"\nint mut_tries_{n} = {tries};\n\n{comment}\ndo {{\n\t{s.var} = {s.call};\n}} while "
+                f"({s.var} == {code} && --mut_tries_{n});")
+    if shape == "while (1)":
+        return (f"\n{comment}\nwhile (1) {{\n\t{s.var} = {s.call};\n\tif ({s.var} != {code} || "
+                f"++mut_tries_{n} >= {tries})\n\t\tbreak;\n}}")
+    if shape == "for (;;)":
+        return (f"\n{comment}\nfor (mut_i = 0; mut_i < {tries}; mut_i++) {{\n\t{s.var} = {s.call};\n"
+                f"\tif ({s.var} != {code})\n\t\tbreak;\n}}")
+    if shape == "goto":
+        return (f"\n{comment}\nmut_again_{n}:\n\t{s.var} = {s.call};\n\tif ({s.var} == {code} && "
+                f"++mut_tries_{n} < {tries})\n\t\tgoto mut_again_{n};")
+    return (f"\n{comment}\nfor (mut_i = 0; mut_i < {tries}; mut_i++) {{\n\tif (READ_ONCE(mut_ready_{n}))\n"
+            f"\t\tbreak;\n\tcpu_relax();\n}}\n{s.var} = {s.call};")
+
+
+_SHAPES = ("do/while", "while (1)", "for (;;)", "goto", "no TDX call")
+_ALL_KINDS = ("host", "guest", "hypercall")
+for _kind in ("doesn't loop forever", "bounded", "gives up after N", "gives up after a few", "retries once"):
+    for _shape in _SHAPES:
+        SITE_OPS.append(("comment-contradicts-code", f"{_kind} / {_shape}", False, _ALL_KINDS,
+                         lambda s, n, k=_kind, sh=_shape: _unbounded_shape(sh, s, n, _claim(k, n))))
+for _shape in _SHAPES:
+    SITE_OPS.append(("comment-contradicts-code", f"loops forever / {_shape}, bounded", False, _ALL_KINDS,
+                     lambda s, n, sh=_shape: _bounded_shape(sh, s, n, _claim("loops forever", n))))
+    SITE_OPS.append(("comment-contradicts-code", f"claimed count agrees / {_shape} (near miss)", True,
+                     _ALL_KINDS, lambda s, n, sh=_shape: _bounded_shape(
+                         sh, s, n, _claim("gives up after N", 0), tries=3)))
+    SITE_OPS.append(("comment-contradicts-code", f"loops forever agrees / {_shape} (near miss)", True,
+                     _ALL_KINDS, lambda s, n, sh=_shape: _unbounded_shape(sh, s, n, _claim("loops forever", n))))
+SITE_OPS += [
+    ("comment-contradicts-code", "retries once, with a flag (near miss)", True, _ALL_KINDS, lambda s, n: f"""
+/* Retry once. */
+mut_again_{n}:
+	{s.var} = {s.call};
+	if ({s.var} == {_code(s, n)} && !mut_retried_{n}) {{
+		mut_retried_{n} = true;
+		goto mut_again_{n};
+	}}"""),
+    ("comment-contradicts-code", "forever as a hazard the bound avoids (near miss)", True, _ALL_KINDS,
+     lambda s, n: _bounded_shape(_SHAPES[n % 5], s, n, "/* Give up after 3 tries: otherwise this could spin "
+                                                       "forever. */")),
+    ("comment-contradicts-code", "an endless loop if ..., over a loop that ends (near miss)", True, _ALL_KINDS,
+     lambda s, n: _bounded_shape(_SHAPES[n % 5], s, n, "/* We would have an endless loop if the counter "
+                                                       "were dropped. */")),
+    ("comment-contradicts-code", "not forever, with its cause (near miss)", True, _ALL_KINDS,
+     lambda s, n: _unbounded_shape(_SHAPES[n % 5], s, n, "/* Kicking the vCPUs first ensures this cannot "
+                                                         "loop forever. */")),
+    ("comment-contradicts-code", "not forever, with its reason (near miss)", True, ("host", "guest"),
+     lambda s, n: f"""
+/* This can't spin forever: an interrupted call picks up where it left off. */
+do {{
+	{s.var} = {s.call};
+}} while ({s.var} == TDX_INTERRUPTED_RESUMABLE);"""),
+    ("comment-contradicts-code", "changelog: until success / counted loop", False, _ALL_KINDS,
+     lambda s, n: _bounded_shape(_SHAPES[n % 4], s, n, ""),
+     lambda s, n: "Retry the call until it succeeds."),
+    ("comment-contradicts-code", "changelog: gives up / unbounded loop", False, _ALL_KINDS,
+     lambda s, n: _unbounded_shape(_SHAPES[n % 4], s, n, ""),
+     lambda s, n: ("The loop gives up after three attempts.", "Retry a bounded number of times.",
+                   "Retry the call once.", "The retry cannot loop forever.")[n % 4]),
+    ("comment-contradicts-code", "changelog: forever / comment: bounded", False, ("host", "guest"),
+     lambda s, n: f"""
+/* This cannot spin forever: each call picks up where the last one stopped. */
+do {{
+	{s.var} = {s.call};
+}} while ({s.var} == TDX_INTERRUPTED_RESUMABLE);""",
+     lambda s, n: "So loop infinitely on TDX_INTERRUPTED_RESUMABLE, until success or another error."),
+    ("comment-contradicts-code", "changelog: bounded / comment: forever", False, _ALL_KINDS,
+     lambda s, n: _unbounded_shape(_SHAPES[n % 4], s, n, "/* Loop until the call succeeds. */"),
+     lambda s, n: "Retry the call a limited number of times."),
+    ("comment-contradicts-code", "changelog: until success / unbounded (near miss)", True, _ALL_KINDS,
+     lambda s, n: _unbounded_shape(_SHAPES[n % 4], s, n, ""),
+     lambda s, n: "Keep calling it until it succeeds; the module keeps its place between calls."),
+    ("comment-contradicts-code", "changelog: gives up / counted (near miss)", True, _ALL_KINDS,
+     lambda s, n: _bounded_shape(_SHAPES[n % 4], s, n, ""),
+     lambda s, n: "Give up after three attempts."),
+]
+
 
 def define_mutants(path: str, text: str) -> list[Mutant]:
     """tdx-errno-define: a status code with no ULL, with contradicting class
@@ -446,7 +653,7 @@ def existing_mutants(path: str, text: str) -> list[Mutant]:
 def site_mutants(path: str, text: str) -> list[Mutant]:
     out = []
     for n, site in enumerate(status_sites(text)):
-        for rule, op, good, kinds, build in SITE_OPS:
+        for rule, op, good, kinds, build, *changelog in SITE_OPS:
             if site.kind not in kinds:
                 continue
             snippet = build(site, n)
@@ -461,7 +668,41 @@ def site_mutants(path: str, text: str) -> list[Mutant]:
             if helper:
                 at = site.function_start
                 mutated = mutated[:at] + helper.strip("\n") + "\n\n" + mutated[at:]
-            out.append(Mutant(rule, op, path, mutated, good))
+            if changelog and changelog[0] is not None:
+                out.append(Mutant(rule, op, path, mutated, good, changelog[0](site, n)))
+            else:
+                out.append(Mutant(rule, op, path, mutated, good))
+    return out
+
+
+# A bound dropped from a loop whose comment stays: the patch changes only the
+# loop's line, and the comment above it is context.
+_DROPPED = (
+    ("do/while", "while ({v} == {code} && --mut_tries_{n});", "while ({v} == {code});"),
+    ("for (;;)", "for (mut_i = 0; mut_i < 3; mut_i++) {{", "for (;;) {{"),
+    ("goto", "if ({v} == {code} && ++mut_tries_{n} < 3)", "if ({v} == {code})"),
+)
+_KEPT_COMMENTS = ("/* Give up after 3 tries. */", "/* Don't loop forever: at most three attempts. */",
+                  "/* Bounded by mut_tries. */", "/* Retry a few times, then give up. */")
+
+
+def dropped_bound_mutants(path: str, text: str) -> list[Mutant]:
+    out = []
+    for n, site in enumerate(status_sites(text)):
+        code, v = _code(site, n), site.var
+        for shape, bounded, dropped in _DROPPED:
+            bounded, dropped = bounded.format(v=v, code=code, n=n), dropped.format(v=v, code=code, n=n)
+            comment = _KEPT_COMMENTS[n % len(_KEPT_COMMENTS)]
+            if shape == "do/while":
+                loop = f"int mut_tries_{n} = 3;\n\n{comment}\ndo {{\n\t{v} = {site.call};\n}} {bounded}"
+            elif shape == "for (;;)":
+                loop = f"{comment}\n{bounded}\n\t{v} = {site.call};\n\tif ({v} != {code})\n\t\tbreak;\n}}"
+            else:
+                loop = f"{comment}\nmut_again_{n}:\n\t{v} = {site.call};\n\t{bounded}\n\t\tgoto mut_again_{n};"
+            before = _mutate(text, site, f"u64 {v};\n\n" + loop, v)
+            after = before.replace(bounded, dropped, 1)
+            out.append(Mutant("comment-contradicts-code", f"bound dropped, comment kept / {shape}", path,
+                              after, False, base=before))
     return out
 
 
@@ -678,7 +919,7 @@ def abi_mutants(path: str, text: str) -> list[Mutant]:
 # ---- presenting and judging ---------------------------------------------------------
 
 
-def mutant_patch(path: str, before: str, after: str, whole: bool):
+def mutant_patch(path: str, before: str, after: str, whole: bool, changelog: str = "Change the code."):
     old_lines = before.split("\n")
     diff = list(difflib.unified_diff(old_lines, after.split("\n"), lineterm="", n=3))
     if not diff:
@@ -687,7 +928,7 @@ def mutant_patch(path: str, before: str, after: str, whole: bool):
     lines = [f"diff --git a/{path} b/{path}", "index 1111111..2222222 100644",
              f"--- a/{path}", f"+++ b/{path}"] + diff[2:]
     mail = ("From: Mutant <mutant@example.org>\nSubject: [PATCH] x86/virt/tdx: Change "
-            f"{os.path.basename(path)}\nMessage-ID: <mutant@bench>\n\nChange the code.\n\n"
+            f"{os.path.basename(path)}\nMessage-ID: <mutant@bench>\n\n{changelog}\n\n"
             "Signed-off-by: Mutant <mutant@example.org>\n---\n" + "\n".join(lines) + "\n")
     msg = BytesParser(policy=compat32).parsebytes(mail.encode("utf-8", "surrogateescape"))
     patch = patch_from_message(msg, path)
@@ -719,15 +960,20 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--tree", help="an unpacked kernel tree (default: fetch linux-source-6.12)")
     ap.add_argument("--show", metavar="RULE", help="print the mutants RULE misses or wrongly flags")
+    ap.add_argument("--rule", action="append", metavar="RULE",
+                    help="measure only this rule (may be given more than once)")
     args = ap.parse_args()
     tree = args.tree or fetch_tree()
     known = {r.id for r in all_rules()}
+    if args.rule:
+        known &= set(args.rule)
     files = [rel for rel in tdx_files(tree)]
     texts = {rel: open(os.path.join(tree, rel), encoding="utf-8", errors="surrogateescape").read()
              for rel in files}
     mutants = []
     for rel, text in texts.items():
-        mutants += site_mutants(rel, text) + existing_mutants(rel, text) + define_mutants(rel, text)
+        mutants += site_mutants(rel, text) + existing_mutants(rel, text) + define_mutants(rel, text) \
+            + dropped_bound_mutants(rel, text)
         mutants += abi_mutants(rel, text)
     score: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0, 0])  # caught hunk, caught whole, n
     wrong: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0, 0])
@@ -739,14 +985,16 @@ def main() -> int:
         entry = counts[(m.rule, m.operator)]
         entry[2] += 1
         for slot, whole in ((0, False), (1, True)):
-            patch = mutant_patch(m.path, texts[m.path], m.text, whole)
+            patch = mutant_patch(m.path, m.base or texts[m.path], m.text, whole, m.changelog)
             hit = patch is not None and bool(findings(patch, m.rule))
             entry[slot] += hit
             if args.show == m.rule and hit == m.good and shown < 12:
                 shown += 1
                 what = "false alarm" if m.good else "miss"
                 print(f"--- {what}: {m.rule} / {m.operator} ({'whole file' if whole else 'hunks'})")
-                print("\n".join(ln for ln in difflib.unified_diff(texts[m.path].split("\n"),
+                if m.changelog != "Change the code.":
+                    print("changelog: " + m.changelog)
+                print("\n".join(ln for ln in difflib.unified_diff((m.base or texts[m.path]).split("\n"),
                                                                   m.text.split("\n"), lineterm="", n=2))[:1500])
     print(f"{len(mutants)} mutants of {len(files)} files ({sum(t.count(chr(10)) for t in texts.values())} "
           "lines) of real TDX code\n")

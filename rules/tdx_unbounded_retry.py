@@ -1,13 +1,30 @@
 """A loop re-issues a SEAMCALL on a TDX status with no bound and no reason it ends.
 
-What it flags: a while/do/for loop on added lines that calls a SEAMCALL or
-TDCALL (seamcall*(), __seamcall*(), sc_retry(), tdh_*(), tdg_*(),
-__tdcall*(), __tdx_hypercall*()) and goes round again while the result
-matches a TDX status, when nothing bounds it (no counter that is both
-updated and tested, no deadline, no progress variable, no signal/event
-exit) and no comment near the loop names every retried status and says why
-retrying ends ("forward progress", "guarantee", "locks out", ...). A comment
-that only restates the loop ("retry on BUSY") is not a justification.
+What it flags: a while/do/for loop (or a goto back to an earlier label) on
+added lines that calls a SEAMCALL or TDCALL (seamcall*(), __seamcall*(),
+sc_retry(), tdh_*(), tdg_*(), __tdcall*(), __tdx_hypercall*(), or a helper
+of the patch around one) and goes round again while the result matches a
+TDX status, when nothing bounds it (no counter or flag that is both updated
+and tested, no deadline, no progress variable, no signal/event exit) and
+nothing argues why retrying on each such status ends.
+
+An argument is read by what it says, in a comment at or above the loop or
+in the changelog, and names why the retry ends:
+- progress kept across calls ("an interrupted call picks up where it left
+  off", "guarantees forward progress", "the module keeps its place");
+- contention that lasts only while another named call runs ("TDX_SYS_BUSY
+  comes back only while another TDH.SYS.* call runs"), or a call that shuts
+  new competitors out ("once it runs it keeps new ones out");
+- callers serialized by a named lock ("callers hold kvm->mmu_lock");
+- a deadline or a bound that something else keeps ("the caller's watchdog
+  gives up after 10 seconds", "the TDX module returns it at most once per
+  page").
+A sentence argues for the statuses it names, by name or by what they mean
+("an interrupted call", "this contention"); one that names none speaks for
+what its paragraph named before, else for the loop as a whole. Words that
+argue nothing do not count: "keep calling it until it works", "try again
+if it did not finish", "retry on BUSY", a denied reason ("does not
+guarantee progress") or a question.
 
 Why: an unbounded SEAMCALL loop is a lockup waiting for a TDX-module bug or
 a contention pattern nobody thought of. Reviewers ask for the termination
@@ -15,13 +32,16 @@ argument in the code: Sean on blind retries ("then there are effectively no
 rules whatsoever"), Kiryl on TDX_SYS_BUSY ("Is it TDX module contract?").
 
 Fires on:
+    /* Keep calling it until it works. */
     do {
         ret = seamcall(TDH_SYS_SHUTDOWN, &args);
     } while (ret == TDX_SYS_SHUTDOWN_BUSY);
 Must not fire on sc_retry()'s `while (ret == TDX_RND_NO_ENTROPY && --retry)`,
 init_tdmr()'s `while (next < end)` progress loop, tdx_map_gpa()'s retry
-counter, or tdx_sys_disable()'s loop whose comment argues forward progress
-for both retried codes.
+counter, tdx_sys_disable()'s loop whose comment (or changelog) argues why
+retrying ends for both retried codes, or "An interrupted call picks up
+where it left off when it is made again, so this loop terminates" over a
+loop on TDX_INTERRUPTED_RESUMABLE.
 """
 from __future__ import annotations
 
@@ -34,13 +54,19 @@ TOPICS = ("loop", "forever", "retry", "bound", "terminat", "progress", "lock")
 
 
 class _Retry(Violation):
-    comment = ("This retries on {codes} with no bound. Please say in a comment why {guarantees} "
-               "that a later call makes progress (and where the TDX module documents that), or "
-               "bound the loop and handle running out of retries.")
+    comment = ("This retries on {codes} with no bound{commented}. Please say why retrying on "
+               "{them} ends (progress the TDX module keeps between calls, contention that lasts "
+               "only while a named call runs, a lock that serializes the callers, a deadline), and "
+               "where the TDX module documents that, or bound the loop and handle running out of "
+               "retries.")
 
     @property
-    def guarantees(self) -> str:
-        return "this status guarantees" if "," not in self.codes else "each of these statuses guarantees"
+    def them(self) -> str:
+        return "it" if "," not in self.codes else "each of them"
+
+    @property
+    def commented(self) -> str:
+        return ", and the comment at the loop does not say why it ends" if self.has_comment else ""
 
 
 class Unbounded(_Retry):
@@ -48,8 +74,17 @@ class Unbounded(_Retry):
 
 
 class PartlyArgued(_Retry):
-    message = ("the comment argues why retrying on {argued} ends, but not on {codes}, and nothing "
+    message = ("the {where} argues why retrying on {argued} ends, but not on {codes}, and nothing "
                "bounds the loop")
+    comment = ("The {where} says why retrying on {argued} ends, but not why retrying on {codes} "
+               "does, and nothing bounds the loop. Please say why {them_too} ends as well (progress "
+               "the TDX module keeps between calls, contention that lasts only while a named call "
+               "runs, a lock that serializes the callers, a deadline), or bound the loop and handle "
+               "running out of retries.")
+
+    @property
+    def them_too(self) -> str:
+        return "that one" if "," not in self.codes else "each of those"
 
 
 def check_file(file):
@@ -57,12 +92,16 @@ def check_file(file):
         for loop in code.loops.retry_loops():
             if loop.bound is not None:
                 continue
-            argued = [c for c in loop.codes if loop.justification(c)]
-            unargued = ", ".join(c for c in loop.codes if c not in argued)
+            arguments = {c: loop.justification(c) for c in loop.codes}
+            argued = [c for c in loop.codes if arguments[c]]
+            unargued = ", ".join(c for c in loop.codes if not arguments[c])
+            commented = bool(loop.comments())
             if argued and unargued:
-                code.report(loop.report_node, PartlyArgued(argued=", ".join(argued), codes=unargued))
+                code.report(loop.report_node, PartlyArgued(argued=", ".join(argued), codes=unargued,
+                                                           where=arguments[argued[0]].source,
+                                                           has_comment=commented))
             elif unargued:
-                code.report(loop.report_node, Unbounded(codes=unargued))
+                code.report(loop.report_node, Unbounded(codes=unargued, has_comment=commented))
 
 
 INVALID = [
@@ -165,6 +204,99 @@ INVALID = [
         """,
         at=('3:9: } while (ret);',),
         why="retries on every failure",
+    ),
+    Case(
+        code="""
+        	/* Keep calling it until it works. */
+        	do {
+        		ret = seamcall(TDH_SYS_SHUTDOWN, &args);
+        	} while (ret == TDX_SYS_SHUTDOWN_BUSY);
+        """,
+        at=('4:9: } while (ret == TDX_SYS_SHUTDOWN_BUSY);',),
+        why="a comment that says what the loop does, not why it ends",
+    ),
+    Case(
+        path="arch/x86/kvm/vmx/tdx.c",
+        code="""
+        	for (;;) {
+        		err = tdh_vp_flush(&tdx->vp);
+        		/* Try again if it did not finish. */
+        		if (err != TDX_INTERRUPTED_RESUMABLE)
+        			break;
+        	}
+        """,
+        at=('1:1: for (;;) {',),
+        why="a comment inside the loop that argues nothing",
+    ),
+    Case(
+        code="""
+        	/*
+        	 * TDX_INTERRUPTED_RESUMABLE does not guarantee forward progress, but
+        	 * it is rare enough.
+        	 */
+        	do {
+        		ret = seamcall(TDH_SYS_DISABLE, &args);
+        	} while (ret == TDX_INTERRUPTED_RESUMABLE);
+        """,
+        at=('7:9: } while (ret == TDX_INTERRUPTED_RESUMABLE);',),
+        why="a reason the comment denies",
+    ),
+    Case(
+        code="""
+        	/* TDX_SYS_BUSY contention is short-lived. */
+        	do {
+        		ret = seamcall(TDH_SYS_SHUTDOWN, &args);
+        	} while (ret == TDX_SYS_BUSY);
+        """,
+        at=('4:9: } while (ret == TDX_SYS_BUSY);',),
+        why="says the contention is short without saying what ends it",
+    ),
+    Case(
+        path="arch/x86/kvm/vmx/tdx.c",
+        code="""
+        	/* Callers are serialized, so this cannot livelock. */
+        	do {
+        		err = tdh_mem_sept_add(&kvm_tdx->td, gpa, level, page, &entry, &state);
+        	} while (err == TDX_INTERRUPTED_RESUMABLE);
+        """,
+        at=('4:9: } while (err == TDX_INTERRUPTED_RESUMABLE);',),
+        why="serialized, but by no lock the comment names",
+    ),
+    Case(
+        changelog="""
+        TDH.SYS.DISABLE may be interrupted or find other TDH.SYS.* calls running.
+
+        An interrupted call picks up where it left off, so retry it. When the
+        module is busy, retry as well.
+        """,
+        code="""
+        	do {
+        		ret = seamcall(TDH_SYS_DISABLE, &args);
+        	} while (ret == TDX_INTERRUPTED_RESUMABLE || ret == TDX_SYS_BUSY);
+        """,
+        at=('3:9: } while (ret == TDX_INTERRUPTED_RESUMABLE',),
+        why="the changelog argues for one status only",
+    ),
+    Case(
+        code="""
+        	/* Keep calling tdh_sys_disable() until it completes. */
+        	do {
+        		ret = seamcall(TDH_SYS_DISABLE, &args);
+        	} while (ret == TDX_INTERRUPTED_RESUMABLE);
+        """,
+        at=('4:9: } while (ret == TDX_INTERRUPTED_RESUMABLE);',),
+        why="'until it completes' about the retried call itself says what, not why",
+    ),
+    Case(
+        path="arch/x86/kvm/vmx/tdx.c",
+        code="""
+        	/* Retry only while tdh_mem_track() says the operand is busy. */
+        	do {
+        		err = tdh_mem_track(&kvm_tdx->td);
+        	} while (IS_TDX_OPERAND_BUSY(err));
+        """,
+        at=('4:9: } while (IS_TDX_OPERAND_BUSY(err));',),
+        why="'only while' that restates the loop's condition is no contention argument",
     ),
 ]
 
@@ -321,5 +453,127 @@ VALID = [
         	} while (ret == TDX_INTERRUPTED_RESUMABLE || ret == TDX_SYS_BUSY);
         """,
         why="'keeps new ones out' argues the busy case too (whether the module promises it is for a human)",
+    ),
+    Case(
+        code="""
+        	/*
+        	 * An interrupted call picks up where it left off when it is made
+        	 * again, so this loop terminates.
+        	 */
+        	do {
+        		ret = seamcall(TDH_SYS_DISABLE, &args);
+        	} while (ret == TDX_INTERRUPTED_RESUMABLE);
+        """,
+        why="progress kept across calls, said without naming the status",
+    ),
+    Case(
+        path="arch/x86/kvm/vmx/tdx.c",
+        code="""
+        	do {
+        		/* Each call resumes from the position the last one saved. */
+        		err = tdh_phymem_cache_wb(resume);
+        		resume = true;
+        	} while (err == TDX_INTERRUPTED_RESUMABLE);
+        """,
+        why="progress kept across calls, in a comment inside the loop",
+    ),
+    Case(
+        code="""
+        	/* TDX_SYS_BUSY comes back only while another TDH.SYS.* SEAMCALL runs. */
+        	do {
+        		ret = seamcall(TDH_SYS_SHUTDOWN, &args);
+        	} while (ret == TDX_SYS_BUSY);
+        """,
+        why="contention that lasts only while a named call runs",
+    ),
+    Case(
+        code="""
+        	/*
+        	 * The module keeps its place in the walk between calls, so the
+        	 * loop ends.
+        	 */
+        	do {
+        		ret = seamcall(TDH_SYS_DISABLE, &args);
+        	} while (ret == TDX_INTERRUPTED_RESUMABLE || ret == TDX_SYS_BUSY);
+        """,
+        why="an argument with no status name covers every retried status",
+    ),
+    Case(
+        path="arch/x86/kvm/vmx/tdx.c",
+        code="""
+        	/*
+        	 * Callers hold kvm->mmu_lock for write, so no other TDH.MEM.* call
+        	 * can be running on this TD.
+        	 */
+        	do {
+        		err = tdh_mem_page_aug(&kvm_tdx->td, gpa, level, page, &entry, &state);
+        	} while (err == TDX_INTERRUPTED_RESUMABLE);
+        """,
+        why="callers serialized by a named lock",
+    ),
+    Case(
+        code="""
+        	/* The caller's watchdog gives up on the shutdown after 10 seconds. */
+        	do {
+        		ret = seamcall(TDH_SYS_SHUTDOWN, &args);
+        	} while (ret == TDX_SYS_BUSY);
+        """,
+        why="a deadline kept by the caller",
+    ),
+    Case(
+        code="""
+        	/* The TDX module returns TDX_INTERRUPTED_RESUMABLE at most once per page. */
+        	do {
+        		ret = seamcall(TDH_PHYMEM_PAGE_RECLAIM, &args);
+        	} while (ret == TDX_INTERRUPTED_RESUMABLE);
+        """,
+        why="a bound the TDX module keeps",
+    ),
+    Case(
+        changelog="""
+        The SEAMCALL can return two different error codes that expect a retry.
+         - TDX_INTERRUPTED_RESUMABLE can be returned in the case of a host
+           interrupt. However, it will not return until it makes some forward
+           progress.
+         - TDX_SYS_BUSY will be returned on contention with other TDH.SYS.*
+           SEAMCALLs, however a side effect of TDH.SYS.DISABLE is that it will
+           block other SEAMCALLs once it gets going.
+
+        So loop on either of these error codes, until success or other error.
+        """,
+        code="""
+        	do {
+        		ret = seamcall(TDH_SYS_DISABLE, &args);
+        	} while (ret == TDX_INTERRUPTED_RESUMABLE || ret == TDX_SYS_BUSY);
+        """,
+        why="the seed's changelog argues for both statuses, the code has no comment "
+            "(https://lore.kernel.org/all/20260323-fuller_tdx_kexec_support-v2-3-87a36409e051@intel.com/)",
+    ),
+    Case(
+        path="arch/x86/kvm/vmx/tdx.c",
+        code="""
+        	/*
+        	 * The operand stays busy until the vCPU that holds it returns from
+        	 * tdh_vp_enter(), and no vCPU can enter again after the kick.
+        	 */
+        	do {
+        		err = tdh_mem_track(&kvm_tdx->td);
+        	} while (IS_TDX_OPERAND_BUSY(err));
+        """,
+        why="contention that lasts until another named call returns",
+    ),
+    Case(
+        code="""
+        	/*
+        	 * Each TDH.PHYMEM.CACHE.WB call writes back part of the cache and
+        	 * the module records how far it got, so the next call resumes
+        	 * from there.
+        	 */
+        	do {
+        		ret = seamcall(TDH_PHYMEM_CACHE_WB, &args);
+        		args.rcx = 1;
+        	} while (ret == TDX_INTERRUPTED_RESUMABLE);
+        """,
+        why="progress kept across calls, in words that name neither 'progress' nor the status",
     ),
 ]

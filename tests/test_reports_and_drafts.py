@@ -161,3 +161,37 @@ def test_a_series_level_finding_goes_to_the_cover_letter(tmp_path):
     body = to_cover[0].message.get_content()
     assert "Changes in v2" in body and "[version-notes-missing]" in body
     assert to_cover[0].message["In-Reply-To"] == f"<{cover_id}>"
+
+
+def test_a_remark_below_a_long_comment_quotes_the_comment_whole(tmp_path):
+    """Issue 24: a remark on a loop under a long comment used to quote its
+    last few lines only, so the draft seemed to ask for a comment that was
+    there. The quote now reaches back to the comment's '/*'."""
+    from mails import patch_mail
+    code = "\n".join([
+        "static void f(void)",
+        "{",
+        "\tu64 ret;",
+        "",
+        "\t/*",
+        "\t * Keep calling TDH.SYS.SHUTDOWN while the module says it is",
+        "\t * busy. The module is busy now and then, and it is not known",
+        "\t * for how long, nor what else might be running at the time;",
+        "\t * this was seen in testing on a large machine, and calling it",
+        "\t * again made it go through.",
+        "\t */",
+        "\tdo {",
+        "\t\tret = seamcall(TDH_SYS_SHUTDOWN, &args);",
+        "\t} while (ret == TDX_SYS_BUSY);",
+        "}",
+    ])
+    mail = tmp_path / "p.eml"
+    mail.write_text(patch_mail("[PATCH] x86/virt/tdx: Shut down", "s@example.org", code=code))
+    review = review_series(assemble(load_local(str(mail)), None, "s"))
+    assert "tdx-unbounded-retry" in {f.rule for f in review.findings}
+    (draft,) = draft_replies(review, SENDER, WHEN)
+    body = draft.message.get_content()
+    quoted = [ln for ln in body.splitlines() if ln.startswith(">")]
+    assert "> +\t/*" in quoted and "> +\t * Keep calling TDH.SYS.SHUTDOWN while the module says it is" in quoted
+    assert "> +\t} while (ret == TDX_SYS_BUSY);" in quoted
+    assert "and the comment at the loop does not say why it ends" in " ".join(body.split())

@@ -29,8 +29,10 @@ from functools import lru_cache
 from itertools import takewhile
 
 from ..common import NamedTuple, cached_property, lazy_re
-from .c import (LOOP_TYPES, Region, ancestor, call_args, call_name, function_name, iter_nodes, unparen,
-                unwrap)
+from .c import (LOOP_TYPES, Region, ancestor, call_args, call_name, function_name, iter_nodes,
+                strip_comment_markers, unparen, unwrap)
+from .prose import (LOOP_WORDS, WORD, LoopClaim, ProseSentence, loop_claims, prose_sentences,
+                    termination_reasons)
 
 # ---- status codes ---------------------------------------------------------------
 
@@ -400,7 +402,10 @@ class TdxPatchFacts:
     calls, what it returns); wrappers of wrappers are then resolved on those
     records, not by reading the trees again."""
 
-    def __init__(self, regions: list[Region]):
+    def __init__(self, regions: list[Region], prose: tuple = ()):
+        # The changelog as (index, text) lines: it may argue why a loop
+        # ends, or claim how it ends, as well as a comment can.
+        self.prose = tuple(prose)
         self.wrappers: dict[str, str] = {}
         self.issuers: set[str] = set()  # functions and macros that issue a TDX call at all
         self.helpers: dict[str, Helper] = {}
@@ -416,6 +421,18 @@ class TdxPatchFacts:
         for _ in range(4):  # wrappers of wrappers, a few levels deep
             if not self._resolve(records):
                 break
+
+    @cached_property
+    def changelog(self) -> tuple[ProseSentence, ...]:
+        """The changelog's sentences (their keys: changelog line indices)."""
+        return prose_sentences(self.prose)
+
+    @cached_property
+    def changelog_claims(self) -> list["ClaimAt"]:
+        """What the changelog claims about how a loop ends (each at its
+        changelog line index)."""
+        return [ClaimAt(c, s.key_at(c.start), s.text, c.caused or bool(termination_reasons(s.text)))
+                for s in self.changelog for c in loop_claims(s.text)]
 
     @cached_property
     def masking_in_sight(self) -> tuple[frozenset[str], str | None]:
@@ -915,6 +932,9 @@ class Loop:
         for name in sorted(names):
             if self._sweep.updated_within(name, *self.span):
                 return Bound("counter", name, self._counter_value(name))
+        flag = self._flag(names)
+        if flag is not None:
+            return Bound("flag", flag, 1)
         joined = " ".join(texts)
         if _DEADLINE.search(joined):
             return Bound("deadline", None, None)
@@ -923,6 +943,30 @@ class Loop:
         cond = region.text(self.condition) if self.condition is not None else ""
         if _RELATIONAL.search(cond):
             return Bound("progress", None, None)
+        return None
+
+    def _flag(self, names: set[str]) -> str | None:
+        """A flag that lets the loop go round once more and no further: a
+        tested name set to a constant on every round (at the top of the
+        loop's body) or on the way back of a goto loop (`retried = true;
+        goto again;`)."""
+        region = self._sweep.region
+        if self.kind == "goto":
+            guard = ancestor(self.back_edge, ("if_statement",), stop=self.node)
+            scopes = [guard.child_by_field_name("consequence")] if guard is not None else []
+        else:
+            body = self.node.child_by_field_name("body")
+            scopes = [body] if body is not None else []
+        for scope in scopes:
+            for a in region.assignments(within=scope):
+                stmt = ancestor(a.node, ("expression_statement", "declaration"))
+                if a.target is None or a.is_init or stmt is None or stmt.parent != scope:
+                    continue
+                value = unwrap(a.value)
+                if region.text(a.target) in names and value is not None and (
+                        value.type in ("true", "false", "number_literal")
+                        or region.text(value) in ("true", "false")):
+                    return region.text(a.target)
         return None
 
     def _counter_value(self, name: str) -> int | None:
@@ -963,59 +1007,171 @@ class Loop:
                   if self._sweep.innermost(c.node.start_byte) == self.index]
         return above + inside
 
-    def justification(self, code: str) -> str | None:
-        """The comment text that argues why retrying on code ends, if any."""
+    def justification(self, code: str | None) -> "Argument | None":
+        """Why retrying on code ends, as the prose argues it: a comment at
+        or above the loop, else the changelog. code None asks for an
+        argument about the loop as a whole (one that names no status)."""
+        return self._arguments.get(code)
+
+    @cached_property
+    def _arguments(self) -> dict:
+        codes = self.codes
+        found: dict = {}
         for comment in self.comments():
-            text = justifying_text(comment.prose(), code)
-            if text:
-                return text
-        return None
+            for code, (reason, sentence) in _argued(comment_sentences(comment), codes, True).items():
+                found.setdefault(code, Argument(reason.kind, sentence.text, "comment",
+                                                sentence.key_at(reason.start)))
+        changelog = self._sweep.tdx.patch.changelog
+        if changelog and not all(c in found for c in codes + [None]):
+            for code, (reason, sentence) in _argued(changelog, codes, False).items():
+                found.setdefault(code, Argument(reason.kind, sentence.text, "changelog",
+                                                sentence.key_at(reason.start)))
+        return found
+
+    def bound_argued(self) -> bool:
+        """Does the prose argue that something other than the loop bounds
+        it (a deadline or a count kept by the caller, the TDX module, ...),
+        for every status it retries on (or for the loop as a whole)?"""
+        return all((a := self.justification(c)) is not None and a.kind in ("deadline", "bound")
+                   for c in (self.codes or [None]))
+
+    def claims(self) -> list["ClaimAt"]:
+        """What the comments that speak for the loop claim about how it ends
+        (the comment right above it, with at most a few lines of setup in
+        between, and the ones inside it), each at its line."""
+        out = []
+        for comment in self._sweep.claim_comments(self.index):
+            for sentence in comment_sentences(comment):
+                for claim in loop_claims(sentence.text, at_loop=True):
+                    out.append(ClaimAt(claim, sentence.key_at(claim.start), sentence.text,
+                                       claim.caused or bool(termination_reasons(sentence.text))))
+        return out
 
 
 class Bound(NamedTuple):
-    kind: str  # "counter", "deadline", "event" or "progress"
+    kind: str  # "counter", "flag", "deadline", "event" or "progress"
     name: str | None  # the counter
     value: int | None  # the rounds a counter allows, when constant
 
 
-_JUSTIFICATION = lazy_re(
-    r"forward progress|guarantee|lock(?:s|ed)? (?:\w+ )?out|terminat|will (?:eventually )?succeed|"
-    r"(?:keep|shut)s? (?:\w+ ){0,2}out|(?:block|prevent)s? (?:new|other|later|further)|"
-    r"bounded by|cannot livelock|can'?t livelock|never return|short[- ]lived|serializ|"
-    r"makes? progress|always (?:completes|succeeds)|ends? (?:when|once|after)|"
-    r"is done|finish(?:es)? within|at most", re.I)
+class Argument(NamedTuple):
+    """A sentence that argues why a retry ends."""
+    kind: str  # "progress", "contention", "lock", "deadline" or "bound" (see prose.Reason)
+    sentence: str
+    source: str  # "comment" or "changelog"
+    line: int  # the comment's post-image line, or the changelog line index
+
+
+class ClaimAt(NamedTuple):
+    """A claim about how a loop ends, where it is made."""
+    claim: LoopClaim
+    line: int  # post-image line of the comment (changelog line index for the changelog)
+    sentence: str
+    reasoned: bool  # the sentence also gives a reason the loop ends
+
+
+def comment_sentences(comment) -> tuple[ProseSentence, ...]:
+    """A comment's sentences, keyed by post-image line."""
+    rows = comment.raw.split("\n")
+    entries = comment.lines
+    rows = rows[len(rows) - len(entries):] if len(entries) <= len(rows) else rows
+    return prose_sentences((no, strip_comment_markers(row)) for (no, _line), row in zip(entries, rows))
+
+
+# Words of a status name that say nothing of what it means.
+_STATUS_WORD_STOP = frozenset("tdx tdvmcall tdcall status error sys no not operand retry success previous "
+                              "code sw hw".split())
+# What prose calls a status by (a busy status is contention, ...).
+_STATUS_SYNONYMS = {"busy": ("busy", "contention", "contend", "conflict"),
+                    "entropy": ("entropy", "random", "rdrand", "rdseed"),
+                    "interrupted": ("interrupt",), "resumable": ("resum",)}
+_CODE_NAME = lazy_re(r"^[A-Z][A-Z0-9_]+$")
+_UPPER_NAME = lazy_re(r"\b[A-Z][A-Z0-9_]{3,}\b")
 _CLAUSE_JOINER = lazy_re(r"^[\s,/]*+(?:and/or|and|or|&)?+[\s,/]*+$", re.I)
-_SENTENCE = lazy_re(r"(?<=[.!?])\s++(?=[A-Z*-])|(?<!\s)\s++(?=(?:- |\* |\d[.)] ))")
 
 
-def justifying_text(prose: str, code: str) -> str | None:
-    """The sentence of prose that names code and argues why retrying on it
-    ends. A sentence that names several codes justifies a code only with a
-    phrase in that code's own part, or in a part shared by codes that are
-    merely listed together ("A and B guarantee forward progress")."""
-    short = code.replace("TDX_", "", 1)
-    names = (code, short) if short != code else (code,)
-    for sentence in _SENTENCE.split(prose):
-        hits = [m for m in re.finditer(r"\b[A-Z][A-Z0-9_]{3,}\b", sentence)
-                if m.group(0) in names or is_status_name(m.group(0))
-                or ("_" in m.group(0) and is_status_name("TDX_" + m.group(0)))]
-        mine = [i for i, m in enumerate(hits) if m.group(0) in names]
-        if not mine:
+@lru_cache(maxsize=512)
+def status_stems(code: str) -> tuple[str, ...]:
+    """The beginnings of the words prose uses for a status:
+    TDX_INTERRUPTED_RESUMABLE -> interrupt..., resum...; *_BUSY -> busy,
+    contention, ..."""
+    if not _CODE_NAME.match(code):
+        return ()
+    out: list[str] = []
+    for part in code.lower().split("_"):
+        if part not in _STATUS_WORD_STOP and len(part) >= 4:
+            out += _STATUS_SYNONYMS.get(part, (part,))
+    return tuple(out)
+
+
+def _mentions(text: str, codes: list[str]) -> list[tuple[int, int, frozenset]]:
+    """Where a sentence names a status, by name or by what it means, with
+    the retried codes each mention stands for (none: another status)."""
+    out = []
+    for m in _UPPER_NAME.finditer(text):
+        name = m.group(0)
+        named = frozenset(c for c in codes if name == c or name == c.replace("TDX_", "", 1))
+        if named or is_status_name(name) or ("_" in name and is_status_name("TDX_" + name)):
+            out.append((m.start(), m.end(), named))
+    stems = [(c, status_stems(c)) for c in codes]
+    if any(st for _c, st in stems):
+        for m in WORD.finditer(text):
+            word = m.group(0).lower()
+            named = frozenset(c for c, st in stems if any(word.startswith(x) for x in st))
+            if named:
+                out.append((m.start(), m.end(), named))
+    out.sort()
+    return out
+
+
+def _argued(sentences, codes: list[str], generic: bool) -> dict:
+    """code -> (reason, sentence) for each retried code (and None for the
+    loop as a whole) that the sentences argue ends.
+
+    A sentence argues for the codes it names, by name or by meaning ("an
+    interrupted call", "this contention"). Where it names several, a code
+    gets a reason only from its own part of the sentence, or from a part
+    it shares with codes merely listed with it ("A and B guarantee
+    forward progress"). A sentence that names none speaks of what the
+    sentences before it in its paragraph named; with nothing named yet,
+    of the loop as a whole (in a changelog, only when it speaks of
+    looping or retrying: generic=False)."""
+    out: dict = {}
+    paragraph, referent = None, None
+    for sentence in sentences:
+        if sentence.paragraph != paragraph:
+            paragraph, referent = sentence.paragraph, None
+        text = sentence.text
+        mentions = _mentions(text, codes)
+        if mentions:
+            referent = frozenset().union(*(m[2] for m in mentions))
+        reasons = termination_reasons(text)
+        if not reasons:
             continue
-        i = mine[0]
-        # The part of the sentence that belongs to this code: from it to the
-        # next code, stretched over codes that are only listed with it.
-        end = i
-        while end + 1 < len(hits) and _CLAUSE_JOINER.match(
-                sentence[hits[end].end():hits[end + 1].start()]):
-            end += 1
-        part = sentence[hits[i].start():hits[end + 1].start() if end + 1 < len(hits) else len(sentence)]
-        lead = sentence[:hits[0].start()] if all(
-            _CLAUSE_JOINER.match(sentence[hits[k].end():hits[k + 1].start()])
-            for k in range(len(hits) - 1)) else ""
-        if _JUSTIFICATION.search(part) or _JUSTIFICATION.search(lead):
-            return sentence.strip()
-    return None
+        if not mentions:
+            if referent is not None:
+                targets = referent
+            elif generic or LOOP_WORDS.search(text):
+                targets = list(codes) + [None]
+            else:
+                targets = ()
+            for code in targets:
+                out.setdefault(code, (reasons[0], sentence))
+            continue
+        joined = [bool(_CLAUSE_JOINER.match(text[a[1]:b[0]])) for a, b in zip(mentions, mentions[1:])]
+        lead = [r for r in reasons if r.start < mentions[0][0]] if all(joined) else []
+        for i, (start, _end, named) in enumerate(mentions):
+            if not named:
+                continue
+            j = i
+            while j < len(joined) and joined[j]:
+                j += 1
+            stop = mentions[j + 1][0] if j + 1 < len(mentions) else len(text)
+            mine = [r for r in reasons if start <= r.start < stop] or lead
+            if mine:
+                for code in named:
+                    out.setdefault(code, (mine[0], sentence))
+    return out
 
 
 def _identifiers(node):
@@ -1119,6 +1275,35 @@ class _LoopSweep:
             found = i if byte < span[1] else found
         return found
 
+    @cached_property
+    def _claim_comments(self) -> dict[int, list]:
+        """loop index -> the comments that speak for it when it comes to
+        how it ends: the comment right above it (at most CLAIM_GAP rows of
+        setup in between, and no other loop) and those directly inside it.
+        Each comment speaks for one loop."""
+        region = self.region
+        out: dict[int, list] = {}
+        taken: set[int] = set()
+        starts = [span[0] for _kind, span, _node in self._loops]
+        for index, (_kind, span, node) in enumerate(self._loops):
+            for c in region.comment_above(node, CLAIM_GAP):
+                if c.node.start_byte >= span[0] or c.node.start_byte in taken:
+                    continue
+                if any(c.node.end_byte <= other < span[0] for other in starts):
+                    break  # another loop stands between
+                out.setdefault(index, []).append(c)
+                taken.add(c.node.start_byte)
+                break
+        for index, (_kind, span, _node) in enumerate(self._loops):
+            for c in region.comments_between(*span):
+                if c.node.start_byte not in taken and self.innermost(c.node.start_byte) == index:
+                    out.setdefault(index, []).append(c)
+                    taken.add(c.node.start_byte)
+        return out
+
+    def claim_comments(self, index: int) -> list:
+        return self._claim_comments.get(index, [])
+
     def _attribute_jumps(self) -> None:
         """Give each loop the if-tests (and switch cases) that leave it or
         go round again, in one sweep over the jump statements."""
@@ -1210,6 +1395,11 @@ class _LoopSweep:
             return False
         i = bisect_left(positions, start)
         return i < len(positions) and positions[i] < end
+
+
+# Rows of setup (a counter's declaration, a blank line) that may stand
+# between a loop and the comment that claims how it ends.
+CLAIM_GAP = 4
 
 
 class _CaseValue(NamedTuple):

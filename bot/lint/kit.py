@@ -267,8 +267,9 @@ class _ParsedPatch:
 
     @cached_property
     def tdx_patch(self) -> TdxPatchFacts:
-        """What every C file of the patch says about TDX wrappers and helpers."""
-        return TdxPatchFacts([r for d in c_files(self.patch) for r in self.regions(d)])
+        """What every C file of the patch says about TDX wrappers and
+        helpers, and what its changelog says about loops."""
+        return TdxPatchFacts([r for d in c_files(self.patch) for r in self.regions(d)], self.patch.prose_lines)
 
     def tdx(self, region: Region) -> TdxFacts:
         found = self._tdx.get(id(region))

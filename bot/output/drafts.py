@@ -19,6 +19,8 @@ from ..mail import (MAX_NAME, MAX_SUBJECT, Address, Intended, Patch, UnsafeReply
                     header_text, printable, trim_references, valid_msgid, verify_reply)
 
 CONTEXT = 5
+# The longest block comment stretched into a quote so that it is not cut.
+COMMENT_REACH = 20
 WRAP = 72
 # A reviewer stops well before commenting on every line of a huge patch;
 # the rest is summed up in one line and left to the report.
@@ -91,6 +93,27 @@ def _context_start(quoted: list[str], index: int, floor: int, in_diff: bool) -> 
                 break
             if _FUNCTION_START.match(quoted[i][1:]):
                 return i
+        start = _comment_start(quoted, start, floor, stop)
+    return start
+
+
+def _comment_start(quoted: list[str], start: int, floor: int, stop) -> int:
+    """start, moved up to the '/*' of a block comment the quote would
+    otherwise cut (it starts inside one, or one ends right above it): a
+    remark about the code below a comment must show the comment whole."""
+    first = quoted[start][1:].strip()
+    inside = first.startswith("*") and not first.startswith("*/") or first == "*/"
+    above = start - 1 > floor and not stop(start - 1) and quoted[start - 1][1:].rstrip().endswith("*/")
+    if not inside and not above:
+        return start
+    for i in range(start - 1, max(floor, start - COMMENT_REACH - 1), -1):
+        if stop(i):
+            break
+        text = quoted[i][1:].strip()
+        if text.startswith("/*"):
+            return i
+        if not text.startswith("*") and not (i == start - 1 and text.endswith("*/")):
+            break
     return start
 
 
