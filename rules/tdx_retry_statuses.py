@@ -103,16 +103,11 @@ def _check_loop(code, loop):
     codes = set(retried.codes) - {"0", "TDX_SUCCESS"}
     known = {c for c in codes if is_module_status(c)}
     name = _names(leaves)
-    for c in sorted(known):
-        # "Never" only for a mix-up: the leaf returns another status of the
-        # same kind in its place (a busy status of the other kind, say). A
-        # status with nothing in its place (TDX_INTERRUPTED_RESUMABLE on a
-        # leaf that is not interrupted in this module version) may come with
-        # a newer module: quiet.
-        instead = module_abi().instead_of(leaves, c)
-        if instead and all(leaf.never_returns(c) for leaf in leaves):
-            at = next((t.node for t in tests if t.code == c), loop.report_node)
-            code.report(at, RetriesUnreturned(leaf=name, code=c, instead="; it returns " + " and ".join(instead)))
+    # "Never" only for a mix-up (see AbiFacts.mixed_up_retries):
+    # tdx-unbounded-retry leaves these statuses to this rule.
+    for c, instead in code.abi.mixed_up_retries(loop).items():
+        at = next((t.node for t in tests if t.code == c), loop.report_node)
+        code.report(at, RetriesUnreturned(leaf=name, code=c, instead="; it returns " + " and ".join(instead)))
     returned = {c for c in known if any(leaf.returns(c) for leaf in leaves)}
     if not returned & TRANSIENT or known != codes:
         return  # not a wait for a transient status, or it waits for one the data does not know

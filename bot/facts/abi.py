@@ -550,6 +550,33 @@ class AbiFacts:
                     out.append(t)
         return out
 
+    def mixed_up_retries(self, loop) -> dict[str, list[str]]:
+        """The statuses a retry loop goes round on that its leaf never
+        returns while it returns another of the same kind in their place
+        (TDX_OPERAND_BUSY on a TDH.SYS.* leaf, whose busy status is
+        TDX_SYS_BUSY): each with what the leaf returns instead. A status
+        with nothing in its place may come with a newer module, and a leaf
+        newer than the data says nothing: both are left out. Such a status
+        is a mix-up to name, not a retry whose end needs arguing."""
+        retried = loop.retried
+        if retried is None or retried.negated:
+            return {}
+        within = loop.node if loop.kind != "goto" else None
+        tests = self.deciding_tests(loop.deciding(), within)
+        if not tests:
+            return {}
+        leaves = resolve_all(frozenset().union(*(t.refs for t in tests)))
+        if leaves is None:
+            return {}
+        out = {}
+        for code in sorted(set(retried.codes) - {"0", "TDX_SUCCESS"}):
+            if not is_module_status(code):
+                continue
+            instead = module_abi().instead_of(leaves, code)
+            if instead and all(leaf.never_returns(code) for leaf in leaves):
+                out[code] = instead
+        return out
+
     def tested_elsewhere(self, code: str, refs: frozenset, node) -> bool:
         """Does the function around node test code on a status of one of
         the same leaves, outside node?"""
