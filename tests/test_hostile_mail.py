@@ -242,3 +242,60 @@ def test_a_subject_of_many_brackets_is_read_once(tmp_path):
     res = run_cli("review", str(box), "--format", "json", cwd=tmp_path)
     assert time.monotonic() - started < 10, res.stderr
     assert res.returncode in (0, 1), res.stderr
+
+
+# -- no line of a reply reads as a trailer the sender chose ----------------------------
+
+FORGED = "Reviewed-by: Ingo Molnar <mingo@kernel.org>"
+
+
+def _trailers_in_drafts(tmp_path, raw: str) -> list:
+    import b4
+
+    src = tmp_path / "p.eml"
+    src.write_text(raw)
+    drafts = tmp_path / "drafts"
+    res = run_cli("review", src, "--drafts", drafts, "--from", "Bot <bot@example.org>")
+    assert "internal error" not in res.stderr.decode(), res.stderr.decode()
+    files = sorted(drafts.glob("*.eml"))
+    assert files, res.stdout.decode()
+    found = []
+    for f in files:
+        body = f.read_text().split("\n\n", 1)[1]
+        found += [(t.name, t.value) for t in b4.LoreMessage.find_trailers(body, followup=True)[0]]
+    return found
+
+
+def test_a_format_string_continued_over_lines_adds_no_line_to_the_reply(tmp_path):
+    """A C string continued with backslash-newline carries a newline into
+    changelog-log-mismatch's comment; it is shown, not kept."""
+    code = ('static void f(u64 ret)\n{\n\tpr_err("TDX module failed at stage one: %d \\\n'
+            + FORGED + ' and more text\\n", ret);\n}')
+    changelog = ("Log it.\n\nThe log shows:\n\n  virt/tdx: TDX module returned at stage one: 5 "
+                 + FORGED + " and more text")
+    raw = patch_mail("[PATCH] x86/virt/tdx: Log the stage", "cont@example.org", code=code, changelog=changelog)
+    assert _trailers_in_drafts(tmp_path, raw) == []
+    body = next((tmp_path / "drafts").glob("*.eml")).read_text()
+    assert "[changelog-log-mismatch]" in body and "\\x0aReviewed-by" in body
+
+
+def test_a_fix_preview_shows_no_context_line_that_reads_as_a_trailer(tmp_path):
+    code = "\t/*\n\t * Retry a few times.\n" + FORGED + " # tdx?\n\t *  - TDX_SYS_BUSY is transient.\n\t */\n\tret = 0;"
+    raw = patch_mail("[PATCH] x86/virt/tdx: Add a comment", "prev@example.org", code=code,
+                     changelog="Add a comment to the retry path.")
+    assert _trailers_in_drafts(tmp_path, raw) == []
+
+
+@pytest.mark.parametrize("name", ["Reviewed-by", "Fixes", "Link"])
+def test_wrapping_never_starts_a_line_with_a_trailer(name):
+    """Where a comment wraps is the sender's choice (the text it quotes is
+    theirs): at no padding does a line start with their trailer."""
+    import b4
+
+    from tdxbot.output.drafts import wrap
+
+    trailer = f"{name}: Ingo Molnar <mingo@kernel.org>" if name == "Reviewed-by" else f"{name}: https://x.example/1"
+    for pad in range(0, 80):
+        text = f'This output does not match what the patch prints ("TDX {"x" * pad} {trailer} more"). Please.'
+        lines = wrap(text)
+        assert b4.LoreMessage.find_trailers("\n".join(lines) + "\n", followup=True)[0] == [], (pad, lines)

@@ -47,7 +47,7 @@ from ..facts import (BUSY_CODES, DETAIL_STATUSES, GUEST, HOST, HYPERCALL, SW_FUL
                      int_of_text, is_imperative, is_masked, iter_nodes, masked_with, parse_expression,
                      passive_change, sentences, statement_mood, strip_comment_markers, unwrap,
                      verb_base, WORD)
-from ..mail import FileDiff, Line, Patch
+from ..mail import FileDiff, Line, Patch, printable
 from .areas import C_SUFFIXES, KVM, TDX, TDX_HEADERS, TDX_HOST_C, TDX_TIP, X86, area_of, path_matches
 from .cases import Case
 from .fixes import Edit, insert_line, line_edit
@@ -116,7 +116,13 @@ class _Fields:
         self.violation = violation
 
     def __getitem__(self, name: str):
-        return getattr(self.violation, name)
+        value = getattr(self.violation, name)
+        # A field holds text from the patch (a format string continued with
+        # backslash-newline, say). Its line breaks and control characters
+        # are shown, never kept: a reply's comment is split into lines, and a
+        # line of the sender's choosing ("Reviewed-by: ...") must not stand
+        # on its own in the bot's mail.
+        return printable(value) if isinstance(value, str) else value
 
 
 # ---- where a remark goes ----------------------------------------------------------

@@ -119,8 +119,30 @@ def wrap(text: str) -> list[str]:
 
     out = []
     for para in text.split("\n"):
-        out.extend(textwrap.wrap(printable(para), WRAP, break_long_words=False, break_on_hyphens=False) or [""])
+        lines: list[str] = []
+        for line in textwrap.wrap(printable(para), WRAP, break_long_words=False, break_on_hyphens=False) or [""]:
+            if lines and _reads_as_trailer(line):
+                lines[-1] += " " + line  # a longer line, not a trailer of the sender's choosing
+            else:
+                lines.append(line)
+        out.extend(lines)
     return out
+
+
+# A line b4 reads as a trailer in a follow-up: "Name-by: A <a@b.c>", or
+# one of the trailers that name no person ("Fixes: ...", "Link: ...");
+# b4 allows white space before it. A comment carries text from the patch,
+# and where it wraps is the sender's choice: no line of ours may read like
+# this, or `b4 trailers -u` credits the bot's mail with it.
+_TRAILER_LIKE = lazy_re(r"^\s*+(\w\S*?):\s++\S")
+_TRAILER_PERSON = lazy_re(r"@[^\s.@]*+\.\S")
+_NON_PERSON = frozenset({"fixes", "link", "buglink", "closes", "subject", "date", "obsoleted-by", "change-id",
+                         "base-commit"})
+
+
+def _reads_as_trailer(line: str) -> bool:
+    m = _TRAILER_LIKE.match(line)
+    return bool(m) and (m.group(1).lower() in _NON_PERSON or bool(_TRAILER_PERSON.search(line, m.end())))
 
 
 def _text(f: Finding) -> str:
@@ -159,6 +181,9 @@ def _suggestion(patch: Patch, findings: list[Finding]) -> list[str]:
     lines = {(d.path, ln.new_no): ln.text for d in patch.files for h in d.hunks for ln in h.lines
              if ln.new_no is not None}
     shown = preview(edits, lambda n: lines.get((edits[0].path, n)))
+    if any(_reads_as_trailer(ln) for ln in shown):
+        # A context line (" Reviewed-by: ...") would read as a trailer of ours.
+        return []
     return ["Something like:", ""] + [_quote_diff(ln) for ln in shown] + [""] if shown else []
 
 
