@@ -135,6 +135,31 @@ def test_a_rule_that_runs_away_leaves_a_note(monkeypatch):
     assert "tdx-sw-code-as-mask ran out of time" in note.message and note.severity == "info"
 
 
+def test_the_rules_together_have_one_budget_per_patch(monkeypatch):
+    """A patch slow for every rule alike (39,000 one-line hunks, each a
+    region to parse) once cost each rule its whole budget in turn: twenty
+    rules, twenty budgets, 200 s. The rules together stop at PATCH_SECONDS;
+    the ones not run are out of time too."""
+    from tdxbot.lint import Options, engine
+    from tdxbot.lint.cases import Case, case_patch
+
+    plan = engine._patch_plan(Options())
+
+    def slow(_ctx):
+        while True:
+            pass
+
+    monkeypatch.setattr(limits, "RULE_SECONDS", 0.4)
+    monkeypatch.setattr(limits, "PATCH_SECONDS", 1.0)
+    monkeypatch.setattr(engine, "_patch_plan", lambda options: tuple((r, slow, p, k) for r, _, p, k in plan))
+    patch = case_patch(Case(code="\tif (ret & TDX_SW_ERROR)\n\t\treturn;"))
+    started = time.monotonic()
+    findings = engine.check_patch(patch, Options())
+    took = time.monotonic() - started
+    out = [f for f in findings if f.rule == "out-of-time"]
+    assert len(out) >= 10 and took < 3, (len(out), took)
+
+
 def test_a_backtracking_pattern_is_stopped_by_the_budget(monkeypatch):
     """The budget also stops a regular expression inside the re module."""
     import re

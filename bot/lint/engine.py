@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 import os
 import re
+import time
 from functools import lru_cache
 from types import ModuleType
 from typing import Iterable, NamedTuple
@@ -201,6 +202,7 @@ def check_patch(patch: Patch, options: Options = Options()) -> list[Finding]:
     context = PatchCheck(patch)
     sink = context._sink
     covers: dict[tuple[int, bool], list] = {}  # the files each (PATHS, C only) covers
+    deadline = time.monotonic() + limits.PATCH_SECONDS
     for rule, check, paths, key in _patch_plan(options):
         files = covers.get(key)
         if files is None:  # few rules' PATHS differ: each is matched once
@@ -208,8 +210,12 @@ def check_patch(patch: Patch, options: Options = Options()) -> list[Finding]:
                                    if path_matches(d.path, paths)]
         if not key[1] and paths is not None and not files:
             continue
+        left = deadline - time.monotonic()
+        if left <= 0:
+            findings.append(out_of_time(patch, rule.id))
+            continue
         try:
-            with time_budget(limits.RULE_SECONDS):
+            with time_budget(min(limits.RULE_SECONDS, left)):
                 if not key[1]:
                     check(context)
                 else:
