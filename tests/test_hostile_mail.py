@@ -324,3 +324,35 @@ def test_wrapping_never_starts_a_line_with_a_trailer(name):
         text = f'This output does not match what the patch prints ("TDX {"x" * pad} {trailer} more"). Please.'
         lines = wrap(text)
         assert b4.LoreMessage.find_trailers("\n".join(lines) + "\n", followup=True)[0] == [], (pad, lines)
+
+
+def test_a_second_patch_of_the_same_number_gets_no_review_of_the_other(tmp_path):
+    """Eve answers Alice's cover letter with her own "[PATCH 1/1]". Both
+    are patch 1 of the series; the reply to Eve once carried the review of
+    Alice's code, because drafts grouped findings by number."""
+    import email
+    from email import policy
+
+    from mails import plain_mail
+
+    loop = ("static int shut(void)\n{\n\tu64 ret;\n\n\tdo {\n\t\tret = seamcall(TDH_SYS_SHUTDOWN, &args);\n"
+            "\t} while (ret == TDX_SYS_SHUTDOWN_BUSY);\n\treturn 0;\n}")
+    alice = "Alice Example <alice@example.org>"
+    doc = ("diff --git a/Documentation/a.txt b/Documentation/a.txt\nindex 1111111..2222222 100644\n"
+           "--- a/Documentation/a.txt\n+++ b/Documentation/a.txt\n@@ -1,2 +1,3 @@\n a\n+fixed\n b")
+    box = tmp_path / "thread.mbox"
+    box.write_bytes(mbox(
+        plain_mail("[PATCH 0/1] x86/virt/tdx: Shut down", "d-0@example.org", "One.", author=alice),
+        patch_mail("[PATCH 1/1] Documentation: fix a typo", "d-eve@example.org", diff=doc,
+                   author="Eve <eve@evil.example>", in_reply_to="d-0@example.org"),
+        patch_mail("[PATCH 1/1] x86/virt/tdx: Shut down", "d-1@example.org", code=loop, author=alice,
+                   in_reply_to="d-0@example.org")))
+    drafts = tmp_path / "drafts"
+    res = run_cli("review", box, "--drafts", drafts, "--from", "Bot <bot@example.org>")
+    assert "internal error" not in res.stderr.decode(), res.stderr.decode()
+    replies = {}
+    for f in drafts.glob("*.eml"):
+        msg = email.message_from_bytes(f.read_bytes(), policy=policy.default)
+        replies[str(msg["In-Reply-To"]).strip("<>")] = msg.get_content()
+    assert "[tdx-unbounded-retry]" in replies.get("d-1@example.org", ""), replies
+    assert "tdx-unbounded-retry" not in replies.get("d-eve@example.org", ""), replies

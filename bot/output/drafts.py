@@ -359,22 +359,32 @@ def _slug(text: str) -> str:
 
 def draft_replies(review: Review, sender: Address, date, extra_headers=()) -> list[Draft]:
     series = review.series
-    by_patch: dict[int | None, list[Finding]] = {}
+    # Findings go to their patch by its Message-ID where there is one: two
+    # mails of a thread can carry the same number (anyone can answer a
+    # cover letter with a "[PATCH 1/1]" of their own), and a reply to one
+    # must not carry the review of the other.
+    by_patch: dict[tuple, list[Finding]] = {}
     for f in review.findings:
         if not f.already_raised and f.severity != "info":
-            by_patch.setdefault(f.patch_index, []).append(f)
+            key = ("id", f.message_id) if f.message_id and f.patch_index is not None else ("index", f.patch_index)
+            by_patch.setdefault(key, []).append(f)
     drafts = []
-    series_level = by_patch.pop(None, [])
+    series_level = by_patch.pop(("index", None), [])
+
+    def mine(patch: Patch) -> list[Finding]:
+        return (by_patch.get(("id", patch.message_id), []) if patch.message_id else []) \
+            + by_patch.get(("index", patch.index), [])
+
     if series_level and series.cover is None and series.patches:
-        first = series.patches[0].index
-        by_patch[first] = series_level + by_patch.get(first, [])
+        first = series.patches[0]
+        by_patch[("index", first.index)] = series_level + by_patch.get(("index", first.index), [])
         series_level = []
     targets: list[tuple[Patch, list[Finding]]] = []
     if series_level and series.cover is not None:
         targets.append((series.cover, series_level))
     for patch in series.patches:
-        if patch.index in by_patch:
-            targets.append((patch, by_patch[patch.index]))
+        if found := mine(patch):
+            targets.append((patch, found))
     for patch, findings in targets:
         extra = findings[MAX_COMMENTS:]
         findings = findings[:MAX_COMMENTS]
