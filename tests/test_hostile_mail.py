@@ -356,3 +356,20 @@ def test_a_second_patch_of_the_same_number_gets_no_review_of_the_other(tmp_path)
         replies[str(msg["In-Reply-To"]).strip("<>")] = msg.get_content()
     assert "[tdx-unbounded-retry]" in replies.get("d-1@example.org", ""), replies
     assert "tdx-unbounded-retry" not in replies.get("d-eve@example.org", ""), replies
+
+
+def test_tabs_inside_a_format_string_are_read_one_way(monkeypatch):
+    """A raw tab in a format string was a word of its own between lazy
+    white-space runs: 24 of them against a changelog line of tabs took
+    changelog-log-mismatch past its budget on a 1 KB mail."""
+    from tdxbot.lint import Options, engine
+    from tdxbot.lint.cases import Case, case_patch
+
+    monkeypatch.setattr(limits, "RULE_SECONDS", 3.0)
+    fmt = "TDX module stage " + "\t " * 24 + "failed %d\\n"
+    patch = case_patch(Case(code=f'\tpr_err("{fmt}", ret);',
+                            changelog="The log shows:\n\n  virt/tdx: TDX module stage" + "\t" * 72 + "gone 5"))
+    started = time.monotonic()
+    findings = engine.check_patch(patch, Options(select=frozenset({"changelog-log-mismatch"})))
+    assert time.monotonic() - started < 2
+    assert not [f for f in findings if f.rule == "out-of-time"], findings
