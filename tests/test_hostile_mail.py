@@ -210,10 +210,11 @@ def test_the_responder_skips_a_series_whose_review_ran_out_of_time(tmp_path, cap
     assert "Poison" not in again or "ran out of time" not in again
 
 
-def test_a_stalling_patch_posted_into_someone_elses_series_costs_only_its_own_reply(tmp_path, caplog, monkeypatch):
+def test_a_stalling_patch_costs_only_its_own_reply(tmp_path, caplog, monkeypatch):
     """Anyone can answer a cover letter with a "[PATCH 2/2]" of their own,
-    and b4 takes it into the series. Its rule running out of time once cost
-    the whole series its replies; now only its own."""
+    and b4 may take it into the series (redteam/w02_timeout_hijack.py). A
+    rule running out of time on one patch once cost the whole series its
+    replies; now only that patch's."""
     from test_hostile_watch import LOOP, drafts, one_pass
     from mails import plain_mail
     from pi_server import Inbox, require_public_inbox
@@ -236,22 +237,19 @@ def test_a_stalling_patch_posted_into_someone_elses_series_costs_only_its_own_re
     monkeypatch.setattr(rule.module, "check_file", stalls_on_poison)
     engine._patch_plan.cache_clear()
     alice = "Alice Example <alice@example.org>"
-    mails = [plain_mail("[PATCH 0/2] x86/virt/tdx: Shut down", "h-0@example.org", "Two.", author=alice)]
-    for i in (1, 2):
-        mails.append(patch_mail(f"[PATCH {i}/2] x86/virt/tdx: Part {i}", f"h-{i}@example.org", code=LOOP,
-                                in_reply_to="h-0@example.org"))
-    mails.insert(2, patch_mail("[PATCH 2/2] x86/virt/tdx: Part 2", "eve-2@example.org",
-                               code=LOOP + "\n/* poison */", author="Eve <eve@evil.example>",
-                               in_reply_to="h-0@example.org"))
+    mails = [plain_mail("[PATCH 0/2] x86/virt/tdx: Shut down", "h-0@example.org", "Two.", author=alice),
+             patch_mail("[PATCH 1/2] x86/virt/tdx: Part 1", "h-1@example.org", code=LOOP, in_reply_to="h-0@example.org"),
+             patch_mail("[PATCH 2/2] x86/virt/tdx: Part 2", "h-2@example.org", code=LOOP + "\n/* poison */",
+                        in_reply_to="h-0@example.org")]
     try:
         for m in mails:
             inbox.deliver(m.encode())
         log = one_pass(inbox, tmp_path, caplog)
     finally:
         engine._patch_plan.cache_clear()
-    answered = drafts(tmp_path / "drafts")
-    assert "h-1@example.org" in answered and "eve-2@example.org" not in answered, log
-    assert "none to <eve-2@example.org> (review ran out of time: tdx-unbounded-retry ran out of time" in log, log
+    assert drafts(tmp_path / "drafts") == ["h-1@example.org"], log
+    assert "reviewed h-0@example.org#v1" in log and "tdx-unbounded-retry ran out of time" not in log.split(
+        "reviewed h-0@example.org#v1")[0], log
 
 
 def test_a_subject_of_many_brackets_is_read_once(tmp_path):
