@@ -278,7 +278,9 @@ def _dedupe(findings: list[Finding]) -> list[Finding]:
     seen = set()
     out = []
     for f in findings:
-        key = (f.rule, f.patch_index, f.path, f.line, f.changelog_line, f.on_subject, f.message)
+        # The Message-ID too: two mails can carry one number (a "[PATCH 2/2]"
+        # posted into someone else's series), and each keeps its findings.
+        key = (f.rule, f.patch_index, f.message_id, f.path, f.line, f.changelog_line, f.on_subject, f.message)
         if key not in seen:
             seen.add(key)
             out.append(f)

@@ -180,7 +180,7 @@ def _suggestion(patch: Patch, findings: list[Finding]) -> list[str]:
         return []
     lines = {(d.path, ln.new_no): ln.text for d in patch.files for h in d.hunks for ln in h.lines
              if ln.new_no is not None}
-    shown = preview(edits, lambda n: lines.get((edits[0].path, n)))
+    shown = preview(edits, lambda n: lines.get((edits[0].path, n))) or []
     if any(_reads_as_trailer(ln) for ln in shown):
         # A context line (" Reviewed-by: ...") would read as a trailer of ours.
         return []
