@@ -156,9 +156,12 @@ class _Printed:
 
 
 def _piece(text: str):
-    """A literal piece as a pattern: spaces match any whitespace, lazily,
-    so that a piece ends as early as it can."""
-    return re.compile(r"\s*?".join(re.escape(word) for word in re.split(r" +", text)))
+    """A literal piece as a pattern: a run of white space matches any (or
+    none). The words hold no white space at all (a raw tab in a string is
+    white space too), so each run is read one way only: a word of tabs
+    between lazy runs once let a pattern split a run of tabs in
+    exponentially many ways."""
+    return re.compile(r"\s*+".join(re.escape(word) for word in re.split(r"\s+", text)))
 
 
 def _words(text: str) -> set[str]:

@@ -189,6 +189,25 @@ def test_fix_does_not_write_beyond_a_folder_turned_into_a_link(repo, tmp_path):
     assert not list(outside.glob(".tdxbot-fix-*"))
 
 
+@pytest.mark.parametrize("sep", ["\u2028", "\x85", "\x1c", "\n"], ids=["U+2028", "U+0085", "FS", "LF"])
+def test_a_line_separator_in_the_work_tree_name_does_not_fix_the_tree_next_door(tmp_path, sep):
+    """git prints the top folder as it is; cut at a separator Python
+    counts as a line end, it named the repository next door ("linux"
+    beside "linux<sep>evil"), which was then checked and fixed instead."""
+    _ready("tdx_sw_error_mask")
+    victim = _make(tmp_path)
+    _bad_commit(victim)
+    mine = _make(tmp_path, name="linux" + sep + "evil")
+    _bad_commit(mine)
+    assert mine.git("rev-parse", "--show-toplevel") == str(mine.path)
+    before = _digest(victim.path)
+    res = mine.check("HEAD^!", "--fix", "--select", "tdx-sw-error-mask")
+    _no_internal_error(res)
+    assert "1 fix(es) applied" in res.stderr.decode(), res.stderr.decode()
+    assert _digest(victim.path) == before, "the repository next door is left alone"
+    assert FIXED_SW.encode() in mine.read(TDX_C)
+
+
 @pytest.mark.parametrize("target", ["outside", "inside"])
 def test_fix_never_turns_a_linked_file_into_a_regular_one(repo, tmp_path, target):
     _ready("tdx_sw_error_mask")

@@ -739,3 +739,63 @@ def test_address_key(addr, key):
     from tdxbot.watch.triage import address_key
 
     assert address_key(addr) == key
+
+
+# -- a mirror that trickles ---------------------------------------------------------------
+
+
+def test_a_mirror_that_trickles_refs_forever_ends_at_the_deadline(tmp_path, monkeypatch):
+    """A server that answers git's ref request and then sends a valid ref
+    line a few bytes at a time stays above git's low-speed limit forever;
+    each clone or fetch of an epoch has one deadline, and its git
+    processes go with it."""
+    import socket
+    import threading
+
+    from tdxbot.common import UserError
+    from tdxbot.watch import inbox as inbox_mod
+
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(4)
+    stop = []
+
+    def pkt(t: bytes) -> bytes:
+        return b"%04x" % (len(t) + 4) + t
+
+    def handle(conn):
+        try:
+            conn.recv(65536)
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/x-git-upload-pack-advertisement\r\n\r\n")
+            data, i = pkt(b"# service=git-upload-pack\n") + b"0000", 0
+            while not stop:
+                while len(data) < 4:
+                    i += 1
+                    data += pkt(b"%040x refs/heads/b%d" % (i, i) + (b"\0multi_ack\n" if i == 1 else b"\n"))
+                conn.sendall(data[:4])
+                data = data[4:]
+                time.sleep(0.05)
+        except OSError:
+            pass
+        finally:
+            conn.close()
+
+    def serve():
+        while not stop:
+            try:
+                conn, _ = srv.accept()
+            except OSError:
+                return
+            threading.Thread(target=handle, args=(conn,), daemon=True).start()
+
+    threading.Thread(target=serve, daemon=True).start()
+    monkeypatch.setattr(inbox_mod, "MIRROR_SECONDS", 2.0)
+    started = time.monotonic()
+    try:
+        with pytest.raises(UserError, match=r"cannot mirror the inbox \(timed out after 2s\)"):
+            inbox_mod.mirror(f"http://127.0.0.1:{srv.getsockname()[1]}/lkml", str(tmp_path / "cache"))
+    finally:
+        stop.append(True)
+        srv.close()
+    assert time.monotonic() - started < 15
+    assert not list((tmp_path / "cache").glob("*/git/0.git")), "a cut clone is no mirror"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import importlib
 import os
-import re
+import time
 from functools import lru_cache
 from types import ModuleType
 from collections.abc import Iterable
@@ -212,6 +212,7 @@ def check_patch(patch: Patch, options: Options = Options()) -> list[Finding]:
     sink = context._sink
     covers: dict[tuple[int, bool], list] = {}  # the files each (PATHS, C only) covers
     taken_by = None  # the tree that takes the patch, asked once
+    deadline = time.monotonic() + limits.PATCH_SECONDS
     for rule, check, paths, key, trees in _patch_plan(options):
         files = covers.get(key)
         if files is None:  # few rules' PATHS differ: each is matched once
@@ -226,8 +227,12 @@ def check_patch(patch: Patch, options: Options = Options()) -> list[Finding]:
                 taken_by = taken_by or patch_tree(patch)
                 if taken_by.name not in trees:
                     continue
+        left = deadline - time.monotonic()
+        if left <= 0:
+            findings.append(out_of_time(patch, rule.id))
+            continue
         try:
-            with time_budget(limits.RULE_SECONDS):
+            with time_budget(min(limits.RULE_SECONDS, left)):
                 if not key[1]:
                     check(context)
                 else:
@@ -342,7 +347,9 @@ def _dedupe(findings: list[Finding]) -> list[Finding]:
     seen = set()
     out = []
     for f in findings:
-        key = (f.rule, f.patch_index, f.path, f.line, f.changelog_line, f.on_subject, f.message)
+        # The Message-ID too: two mails can carry one number (a "[PATCH 2/2]"
+        # posted into someone else's series), and each keeps its findings.
+        key = (f.rule, f.patch_index, f.message_id, f.path, f.line, f.changelog_line, f.on_subject, f.message)
         if key not in seen:
             seen.add(key)
             out.append(f)

@@ -64,7 +64,7 @@ from ..facts import (BUSY_CODES, BUSY_STATUSES, DETAIL_STATUSES, GUEST, HOST, HY
                      int_of_text, is_imperative, is_masked, iter_nodes, masked_with, parse_expression,
                      passive_change, personal_change, sentences, statement_mood, strip_comment_markers, unwrap,
                      verb_base, WORD)
-from ..mail import FileDiff, Line, Patch, notes_text, patch_notes_lines, successors, version_notes
+from ..mail import FileDiff, Line, Patch, notes_text, patch_notes_lines, printable, successors, version_notes
 from .areas import (C_SUFFIXES, GENERIC, KVM, KVM_X86, TDX, TDX_HEADERS, TDX_HOST_C, TDX_TIP, TIP, X86, Tree,
                     area_of, patch_tree, path_matches, tree_of)
 from .cases import Case, Commit, SeriesCase
@@ -141,7 +141,13 @@ class _Fields:
         self.violation = violation
 
     def __getitem__(self, name: str):
-        return getattr(self.violation, name)
+        value = getattr(self.violation, name)
+        # A field holds text from the patch (a format string continued with
+        # backslash-newline, say). Its line breaks and control characters
+        # are shown, never kept: a reply's comment is split into lines, and a
+        # line of the sender's choosing ("Reviewed-by: ...") must not stand
+        # on its own in the bot's mail.
+        return printable(value) if isinstance(value, str) else value
 
 
 # ---- where a remark goes ----------------------------------------------------------

@@ -32,6 +32,12 @@ NOTE_ID = "too-large-to-review"
 # is meant to be linear; this is the guard for the one that is not, so that
 # a hostile mail costs a note, never a stall of the responder.
 RULE_SECONDS = 10.0
+# Seconds all the rules together may spend on one patch. A patch that is
+# linear but slow to read as a whole (tens of thousands of one-line hunks,
+# each its own region to parse) ran every rule into RULE_SECONDS in turn,
+# each starting the reading over: twenty rules, twenty budgets. Once this
+# is spent, the rules not yet run are out of time too.
+PATCH_SECONDS = 30.0
 OUT_OF_TIME_ID = "out-of-time"
 # A file of a checked commit that git takes for binary (a NUL byte in it).
 BINARY_NOT_READ = "binary-not-read"

@@ -83,7 +83,7 @@ def _toplevel(cwd: str) -> str:
 
     proc = subprocess.run(["git", "rev-parse", "--is-bare-repository", "--show-toplevel"], cwd=cwd,
                           capture_output=True)
-    out = proc.stdout.decode("utf-8", "surrogateescape").splitlines()
+    out = _answer_and_path(proc.stdout.decode("utf-8", "surrogateescape"))
     if proc.returncode or not out:
         if out and out[0] == "true":
             raise UserError("a bare repository has no work tree to check")
@@ -93,6 +93,17 @@ def _toplevel(cwd: str) -> str:
     if out[0] == "true" or len(out) < 2:
         raise UserError("a bare repository has no work tree to check")
     return out[1]
+
+
+def _answer_and_path(out: str) -> list[str]:
+    """`git rev-parse --is-...-repository --<path option>` output: the
+    answer, then the path as git prints it, unquoted. Only a newline ends
+    either; a folder name may hold U+2028, U+0085, a file separator or a
+    newline, where str.splitlines() would cut it and name another folder."""
+    if not out:
+        return []
+    answer, _, rest = out.partition("\n")
+    return [answer] + ([rest.removesuffix("\n")] if rest else [])
 
 
 def load_git_series(revs: list[str] | None = None, paths: list[str] | None = None,
@@ -200,8 +211,8 @@ def _shallow_commits(root: str) -> set[str]:
     import subprocess
 
     proc = subprocess.run(["git", "rev-parse", "--is-shallow-repository", "--git-path", "shallow"],
-                          cwd=root, capture_output=True, text=True, errors="replace")
-    out = proc.stdout.splitlines()
+                          cwd=root, capture_output=True)
+    out = _answer_and_path(proc.stdout.decode("utf-8", "surrogateescape"))
     if proc.returncode or not out or out[0] != "true" or len(out) < 2:
         return set()
     try:

@@ -141,8 +141,30 @@ def wrap(text: str) -> list[str]:
 
     out = []
     for para in text.split("\n"):
-        out.extend(textwrap.wrap(printable(para), WRAP, break_long_words=False, break_on_hyphens=False) or [""])
+        lines: list[str] = []
+        for line in textwrap.wrap(printable(para), WRAP, break_long_words=False, break_on_hyphens=False) or [""]:
+            if lines and _reads_as_trailer(line):
+                lines[-1] += " " + line  # a longer line, not a trailer of the sender's choosing
+            else:
+                lines.append(line)
+        out.extend(lines)
     return out
+
+
+# A line b4 reads as a trailer in a follow-up: "Name-by: A <a@b.c>", or
+# one of the trailers that name no person ("Fixes: ...", "Link: ...");
+# b4 allows white space before it. A comment carries text from the patch,
+# and where it wraps is the sender's choice: no line of ours may read like
+# this, or `b4 trailers -u` credits the bot's mail with it.
+_TRAILER_LIKE = lazy_re(r"^\s*+(\w\S*?):\s++\S")
+_TRAILER_PERSON = lazy_re(r"@[^\s.@]*+\.\S")
+_NON_PERSON = frozenset({"fixes", "link", "buglink", "closes", "subject", "date", "obsoleted-by", "change-id",
+                         "base-commit"})
+
+
+def _reads_as_trailer(line: str) -> bool:
+    m = _TRAILER_LIKE.match(line)
+    return bool(m) and (m.group(1).lower() in _NON_PERSON or bool(_TRAILER_PERSON.search(line, m.end())))
 
 
 def _text(f: Finding) -> str:
@@ -180,7 +202,10 @@ def _suggestion(patch: Patch, findings: list[Finding]) -> list[str]:
         return []
     lines = {(d.path, ln.new_no): ln.text for d in patch.files for h in d.hunks for ln in h.lines
              if ln.new_no is not None}
-    shown = preview(edits, lambda n: lines.get((edits[0].path, n)))
+    shown = preview(edits, lambda n: lines.get((edits[0].path, n))) or []
+    if any(_reads_as_trailer(ln) for ln in shown):
+        # A context line (" Reviewed-by: ...") would read as a trailer of ours.
+        return []
     return ["Something like:", ""] + [_quote_diff(ln) for ln in shown] + [""] if shown else []
 
 
@@ -406,15 +431,25 @@ def _bullet(text: str) -> list[str]:
 
 def draft_replies(review: Review, sender: Address, date, extra_headers=()) -> list[Draft]:
     series = review.series
-    by_patch: dict[int | None, list[Finding]] = {}
+    # Findings go to their patch by its Message-ID where there is one: two
+    # mails of a thread can carry the same number (anyone can answer a
+    # cover letter with a "[PATCH 1/1]" of their own), and a reply to one
+    # must not carry the review of the other.
+    by_patch: dict[tuple, list[Finding]] = {}
     for f in review.findings:
         if not f.already_raised and f.severity != "info":
-            by_patch.setdefault(f.patch_index, []).append(f)
+            key = ("id", f.message_id) if f.message_id and f.patch_index is not None else ("index", f.patch_index)
+            by_patch.setdefault(key, []).append(f)
     drafts = []
-    series_level = by_patch.pop(None, [])
+    series_level = by_patch.pop(("index", None), [])
+
+    def mine(patch: Patch) -> list[Finding]:
+        return (by_patch.get(("id", patch.message_id), []) if patch.message_id else []) \
+            + by_patch.get(("index", patch.index), [])
+
     if series_level and series.cover is None and series.patches:
-        first = series.patches[0].index
-        by_patch[first] = series_level + by_patch.get(first, [])
+        first = series.patches[0]
+        by_patch[("index", first.index)] = series_level + by_patch.get(("index", first.index), [])
         series_level = []
     targets: list[tuple[Patch, list[Finding]]] = []
     summary = follow_up_summary(review)
@@ -424,8 +459,9 @@ def draft_replies(review: Review, sender: Address, date, extra_headers=()) -> li
     if (series_level or summary) and series.cover is not None:
         targets.append((series.cover, series_level))
     for patch in series.patches:
-        if patch.index in by_patch or (summary and patch is summary_to):
-            targets.append((patch, by_patch.get(patch.index, [])))
+        found = mine(patch)
+        if found or (summary and patch is summary_to):
+            targets.append((patch, found))
     for patch, findings in targets:
         extra = findings[MAX_COMMENTS:]
         findings = findings[:MAX_COMMENTS]

@@ -268,10 +268,34 @@ def redact(text: str) -> str:
     return re.sub(r"(//)[^/@\s]*@", r"\1", text)
 
 
+# One git clone or fetch of an epoch, start to end. git's own low-speed
+# check (GIT_HTTP_LOW_SPEED_*) ends a transfer that stops, but not one that
+# trickles: a server sending a few bytes a second of endless refs keeps it
+# above any low-speed limit forever, and the watcher (holding its lock)
+# with it. A first clone of a large lore epoch takes minutes, not hours.
+MIRROR_SECONDS = 3600.0
+
+
+def _git_transfer(args: list[str], env: dict, deadline: float) -> tuple[int, str]:
+    """Run git (clone or fetch) to its end or to the deadline; (status,
+    stderr). Its whole process group goes at the deadline: the transfer
+    itself runs in git-remote-http, a child of git."""
+    import signal
+    import subprocess
+
+    proc = subprocess.Popen(["git", *args], env={**os.environ, **env}, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+    try:
+        _, err = proc.communicate(timeout=deadline)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        return -1, f"timed out after {deadline:g}s"
+    return proc.returncode, err.decode("utf-8", "replace")
+
+
 def mirror(url: str, cache: str, timeout: float = 120.0) -> str:
     """Mirror a remote inbox's epochs into cache; return the local inbox path."""
-    import git
-
     parts = urllib.parse.urlsplit(url.rstrip("/"))
     if parts.scheme not in ("http", "https", "file") or not parts.path:
         raise UserError(f"not an inbox URL: {redact(url)!r}")
@@ -286,17 +310,24 @@ def mirror(url: str, cache: str, timeout: float = 120.0) -> str:
     while True:
         remote = f"{url.rstrip('/')}/git/{number}.git"
         target = os.path.join(local, "git", f"{number}.git")
-        try:
-            if os.path.isdir(target):
-                git.Repo(target).git.fetch("--quiet", "--prune", "origin", env=env)
-            else:
-                git.Repo.clone_from(remote, target, mirror=True, env=env)
-        except git.exc.GitCommandError as exc:
-            if os.path.isdir(target) or number == 0:
-                if number == 0 and not os.path.isdir(target):
-                    reason = redact((exc.stderr or str(exc)).strip().splitlines()[-1][:160])
-                    raise UserError(f"{redact(url)}: cannot mirror the inbox ({reason})") from None
-                raise UserError(f"{redact(url)}: fetching epoch {number} failed") from None
+        exists = os.path.isdir(target)
+        if exists:
+            status, err = _git_transfer(["-C", target, "fetch", "--quiet", "--prune", "origin"], env,
+                                        MIRROR_SECONDS)
+        else:
+            status, err = _git_transfer(["clone", "--quiet", "--mirror", "--", remote, target], env, MIRROR_SECONDS)
+        if status:
+            timed_out = status == -1
+            if not exists and os.path.isdir(target):
+                import shutil
+
+                shutil.rmtree(target, ignore_errors=True)  # a cut clone is no mirror
+            if exists or number == 0 or timed_out:
+                lines = [ln for ln in err.strip().splitlines() if ln.strip()]
+                reason = redact(printable(lines[-1][:160])) if lines else f"git exited with status {status}"
+                if number == 0 and not exists:
+                    raise UserError(f"{redact(url)}: cannot mirror the inbox ({reason})")
+                raise UserError(f"{redact(url)}: fetching epoch {number} failed ({reason})")
             break  # no such epoch yet: we have them all
         number += 1
     return local

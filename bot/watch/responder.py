@@ -240,11 +240,18 @@ def _decide_series(state: State, root: str, messages, raws, plan, settings: Sett
         return "skipped", f"out of scope ({series.title[:80]})", []
     series = _with_previous(series, messages, root, settings)
     review = review_series(series, settings.options)
-    ran_out = [f.message for f in review.findings if f.rule == OUT_OF_TIME_ID]
-    if ran_out:
-        # A review with a rule cut short is not one to send: skip the series
-        # (with the reason) and go on with the next.
-        return "skipped", f"review ran out of time: {ran_out[0]}", []
+    ran_out = [f for f in review.findings if f.rule == OUT_OF_TIME_ID]
+    if any(f.message_id is None for f in ran_out):
+        # A series rule cut short: no reply of the series is one to send.
+        # Skip the series (with the reason) and go on with the next.
+        return "skipped", f"review ran out of time: {ran_out[0].message}", []
+    # A rule cut short on one patch costs that patch its reply, not the
+    # others theirs: anyone can post a "[PATCH 2/2]" into someone else's
+    # thread, and b4 may take it into the series.
+    for f in ran_out:
+        quiet.setdefault(f.message_id, f"review ran out of time: {f.message}")
+    if ran_out and len(quiet) >= mails:
+        return "skipped", f"review ran out of time: {ran_out[0].message}", []
     if settings.opt_out:
         import copy
 
