@@ -527,6 +527,41 @@ def test_a_hijacked_series_is_still_answered(box, tmp_path, caplog):
     assert "none to <fake-out@example.org> (victim+x@example.org opted out)" in log, log
 
 
+def test_a_squatted_next_version_is_still_answered(box, tmp_path, caplog):
+    """Eve answers Alice's v1 with a "[PATCH v2 0/1]" cover and a patch of
+    her own outside the scope, before Alice posts her real v2 (no cover,
+    in reply to v1). b4 puts Alice's v2 under Eve's cover, so the series
+    key (cover and version) was already decided: Alice's v2 was never
+    answered. A patch that joins a decided series gets it decided again,
+    and nothing is answered twice. (redteam/w01_v2_cover_squat.py)"""
+    from mails import plain_mail
+
+    now = time.time()
+    alice = "Alice Example <alice@example.org>"
+    v1 = patch_mail("[PATCH] x86/virt/tdx: Shut down the module", "a-v1@example.org", code=LOOP,
+                    author=alice, date=formatdate(now - 600)).encode()
+    deliver_all(box, [v1], tmp_path / "m")
+    one_pass(box, tmp_path, caplog)
+    assert drafts(tmp_path / "drafts") == ids("a-v1")
+    cover = plain_mail("[PATCH v2 0/1] x86/virt/tdx: Shut down the module", "e-v2-0@example.org", "Here is v2.",
+                       in_reply_to="a-v1@example.org", author="Eve <eve@evil.example>").encode()
+    eves = patch_mail("[PATCH v2 1/1] Documentation: fix a typo", "e-v2-1@example.org", code="fixed",
+                      path="Documentation/a.txt", in_reply_to="e-v2-0@example.org",
+                      author="Eve <eve@evil.example>", date=formatdate(now - 500)).encode()
+    deliver_all(box, [cover, eves], tmp_path / "m")
+    one_pass(box, tmp_path, caplog)
+    v2 = patch_mail("[PATCH v2] x86/virt/tdx: Shut down the module", "a-v2@example.org", code=LOOP,
+                    author=alice, in_reply_to="a-v1@example.org", date=formatdate(now - 60),
+                    changelog="Shut it down.\n\nChanges in v2:\n- reworded").encode()
+    deliver_all(box, [v2], tmp_path / "m")
+    log = one_pass(box, tmp_path, caplog)
+    answered = drafts(tmp_path / "drafts")
+    assert "a-v2@example.org" in answered and len(answered) == len(set(answered)), log
+    assert "e-v2-1@example.org" not in answered, log  # Eve's own patch is outside the scope
+    log = one_pass(box, tmp_path, caplog)  # and once only
+    assert drafts(tmp_path / "drafts") == answered, log
+
+
 # -- the age of a mail ---------------------------------------------------------------------
 
 

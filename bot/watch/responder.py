@@ -170,6 +170,21 @@ def _series_key(root: str, messages, plan) -> str:
     return f"{anchor}#v{plan.version}"
 
 
+def _undecided_key(state: State, key: str, patches: set[str]) -> str | None:
+    """The key to decide this series under, or None when it is decided.
+    A series keeps its key (its cover letter and version) while its
+    patches stay those already decided; a patch that joins it later gets
+    the series decided again under key+<that patch>. Anyone can post a
+    "[PATCH v2 0/1]" into someone else's thread before the author's v2
+    arrives: b4 then puts the author's v2 under that cover, and the v2
+    must still be answered. Replies stay one per patch (State.decide)."""
+    decided = state.decided_patches(key)
+    if decided is None:
+        return key
+    new = sorted(patches - decided) if "*" not in decided else []
+    return f"{key}+{new[0]}" if new else None
+
+
 def _reply_name(patch_msgid: str) -> str:
     return "tdxbot-" + hashlib.sha1(patch_msgid.encode("utf-8", "replace")).hexdigest()[:20]
 
@@ -195,8 +210,9 @@ def decide_thread(state: State, root: str, first_seen: float, settings: Settings
             log.warning("skipped thread <%s>: %s", printable(root), printable(reason))
     waiting = False
     for plan, complete in plans:
-        key = _series_key(root, messages, plan)
-        if state.series_status(key) is not None:
+        patches = {message_id(messages[i]) for i in plan.patches} - {None}
+        key = _undecided_key(state, _series_key(root, messages, plan), patches)
+        if key is None:
             continue
         if not complete and now - first_seen < settings.settle:
             waiting = True
@@ -207,7 +223,7 @@ def decide_thread(state: State, root: str, first_seen: float, settings: Settings
             raise  # the state's trouble (a busy lock, say), not the series': it is decided later
         except BaseException as exc:  # noqa: BLE001 - one series never stops the others
             status, reason, planned = "skipped", f"could not be reviewed ({_why(exc)})", []
-        state.decide(key, root, status, reason, planned)
+        state.decide(key, root, status, reason, planned, patches)
         log.info("%s %s: %s%s", status, printable(key), printable(reason),
                  f", {len(planned)} replies planned" if status == "reviewed" else "")
     return waiting

@@ -57,7 +57,7 @@ CREATE TABLE IF NOT EXISTS read_blobs (blob TEXT PRIMARY KEY, msgid TEXT);
 # Columns added after the first release; an older state file gets them.
 ADDED_COLUMNS = (("messages", "archived", "REAL"), ("replies", "attempts", "INTEGER NOT NULL DEFAULT 0"),
                  ("replies", "next_try", "REAL"), ("replies", "reason", "TEXT"),
-                 ("marks", "depth", "INTEGER"), ("marks", "entry", "TEXT"))
+                 ("marks", "depth", "INTEGER"), ("marks", "entry", "TEXT"), ("series", "patches", "TEXT"))
 REPLY_STATES = ("planned", "drafted", "sending", "sent", "maybe-sent", "failed", "expired", "withdrawn")
 # How long one statement waits for another process's lock on the database.
 BUSY_TIMEOUT = 30.0
@@ -374,15 +374,30 @@ class State:
         row = self.db.execute("SELECT status FROM series WHERE key = ?", (key,)).fetchone()
         return row[0] if row else None
 
+    def decided_patches(self, key: str) -> set[str] | None:
+        """The patches (Message-IDs) the decisions on series key and its
+        later parts (key+...) covered; None when it is not decided. A
+        decision recorded before the patches were kept covers all (it
+        stands for whatever the series held)."""
+        rows = self.db.execute("SELECT key, patches FROM series WHERE key = ? OR "
+                               "(key > ? AND key < ?)", (key, key + "+", key + "," )).fetchall()
+        if not rows:
+            return None
+        if any(patches is None for _, patches in rows):
+            return {"*"}
+        return {p for _, patches in rows for p in patches.split()}
+
     def decide(self, key: str, root: str, status: str, reason: str,
-               replies: list[tuple[str, str, bytes]] = ()) -> None:
+               replies: list[tuple[str, str, bytes]] = (), patches=()) -> None:
         """Record a decision and the replies it plans, in one transaction.
         A patch that already has a reply keeps it: never a second one."""
         with self.db:
             self.db.execute("BEGIN IMMEDIATE")
-            self.db.execute("INSERT INTO series VALUES (?, ?, ?, ?, ?) ON CONFLICT(key) DO UPDATE "
-                            "SET status = excluded.status, reason = excluded.reason, decided = excluded.decided",
-                            (key, root, status, reason, time.time()))
+            self.db.execute("INSERT INTO series (key, root, status, reason, decided, patches) "
+                            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(key) DO UPDATE "
+                            "SET status = excluded.status, reason = excluded.reason, decided = excluded.decided, "
+                            "patches = excluded.patches",
+                            (key, root, status, reason, time.time(), " ".join(sorted(patches))))
             for patch_msgid, name, raw in replies:
                 self.db.execute("INSERT OR IGNORE INTO replies (patch_msgid, series_key, name, raw, state) "
                                 "VALUES (?, ?, ?, ?, 'planned')", (patch_msgid, key, name, raw))
