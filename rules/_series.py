@@ -5,9 +5,8 @@ lines show, and the "substantial" lines worth following across patches."""
 from __future__ import annotations
 
 import re
-from typing import NamedTuple
 
-from ..lint.kit import ancestor, call_name, function_name, iter_nodes, lazy_re
+from ..lint.kit import NamedTuple, ancestor, call_name, function_name, iter_nodes, lazy_re
 
 C_FILES = (".c", ".h")
 

@@ -41,10 +41,9 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from typing import NamedTuple
 
-from ..lint.kit import (C_SUFFIXES, ChangelogLine, CodeLine, Commit, PatchAt, SeriesCase, Violation,
-                        function_name, iter_nodes, lazy_re, successors, version_notes)
+from ..lint.kit import (C_SUFFIXES, ChangelogLine, CodeLine, Commit, NamedTuple, PatchAt, SeriesCase,
+                        Violation, function_name, iter_nodes, lazy_re, successors, version_notes)
 
 ID = "version-notes-mismatch"
 SEVERITY = "info"

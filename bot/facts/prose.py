@@ -3,11 +3,10 @@ sentence states a change, and which words make up a review topic."""
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import NamedTuple
 
 import re
 
-from ..common import lazy_re
+from ..common import NamedTuple, lazy_re
 
 # Verbs that open an imperative changelog sentence or subject line.
 IMPERATIVE_VERBS = frozenset("""

@@ -20,7 +20,6 @@ from ..facts import on_topic, topic_terms
 from ..mail import Patch, Series, quote_key
 from .areas import Tree, patch_tree, path_matches, tree_of
 from .findings import SEVERITIES, SEVERITY_RANK, Finding, Options, Review
-from .followup import follow_up
 from .kit import SUBJECT, ChangelogLine, CodeLine, Hit, PatchAt, PatchCheck, SeriesCheck, Violation, c_files
 from . import limits
 from .limits import OutOfTime, note, out_of_time, time_budget, too_large
@@ -288,6 +287,9 @@ def review_series(series: Series, options: Options = Options(),
     findings.sort(key=lambda f: _order(f, file_order))
     review = Review(series=series, findings=findings)
     if series.previous is not None:
+        # Imported here: most reviews (every b4-check) have no previous version.
+        from .followup import follow_up
+
         review.follow_up = follow_up(series, series.previous)
     if series.missing:
         review.notes.append("missing patches: " + ", ".join(

@@ -71,6 +71,7 @@ from .cases import Case, Commit, SeriesCase
 from .fixes import Edit, insert_line, line_edit
 
 __all__ = [
+    "NamedTuple",
     # the contract
     "Violation", "CodeLine", "ChangelogLine", "SUBJECT", "PatchAt", "Case", "SeriesCase", "Commit", "Edit",
     "insert_line", "line_edit", "Code", "FileCheck", "PatchCheck", "SeriesCheck",
