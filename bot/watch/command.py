@@ -92,17 +92,21 @@ def _open(path: str, wait: float, once: bool) -> State:
     import time
 
     pause = 5.0
-    told = False
+    told = None  # when the wait was first told
     while True:
         try:
-            return State(path, busy_timeout=wait)
+            state = State(path, busy_timeout=wait)
+            if told is not None:  # the wait's end is told too, as the daemon's loop does
+                logging.getLogger("tdxbot.watch").info(
+                    "the state database is free again after %.0f s", time.monotonic() - told)
+            return state
         except StateBusy:
             if once:
                 raise StateBusy(f"{path}: the state database stayed locked by another process (waited {wait:g} s); "
                                 "nothing was lost, run again later") from None
-            if not told:
+            if told is None:
                 logging.getLogger("tdxbot.watch").warning(
                     "the state database is locked by another process; trying again with backoff")
-                told = True
+                told = time.monotonic()
             time.sleep(pause)
             pause = min(pause * 2, 600.0)
