@@ -135,6 +135,39 @@ def test_a_rule_that_runs_away_leaves_a_note(monkeypatch):
     assert "tdx-sw-code-as-mask ran out of time" in note.message and note.severity == "info"
 
 
+def test_a_series_has_one_budget_for_all_its_patches(monkeypatch):
+    """A posted series of N slow patches, each under the patch budget, held
+    the responder N times that budget. Past SERIES_SECONDS the patches not
+    yet read get one note each and the series rules do not run, so the
+    responder skips the series with the reason."""
+    from tdxbot.lint import Options, engine, review_series
+    from tdxbot.lint.cases import Case, case_patch
+    from tdxbot.mail import Series
+
+    plan = engine._patch_plan(Options())
+
+    def slow(_ctx):
+        while True:
+            pass
+
+    monkeypatch.setattr(limits, "RULE_SECONDS", 0.2)
+    monkeypatch.setattr(limits, "PATCH_SECONDS", 0.5)
+    monkeypatch.setattr(limits, "SERIES_SECONDS", 1.2)
+    monkeypatch.setattr(engine, "_patch_plan", lambda options: tuple((r, slow, p, k, t) for r, _, p, k, t in plan))
+    patches = tuple(case_patch(Case(code="\tif (ret & TDX_SW_ERROR)\n\t\treturn;"))._replace(index=i, total=8)
+                    for i in range(1, 9))
+    series = Series(title="x86/virt/tdx: Slow", version=1, total=8, cover=None, patches=patches)
+    started = time.monotonic()
+    review = review_series(series, Options())
+    took = time.monotonic() - started
+    assert took < 3, took  # eight patches at 0.5 s each would be 4 s, and more with the series rules
+    late = [f for f in review.findings if f.rule == "out-of-time" and "the review of this series" in f.message]
+    assert late and all(f.patch_index is not None for f in late), [f.message for f in review.findings]
+    assert len({f.patch_index for f in late}) == len(late)  # one note per patch
+    series_rules = [f for f in review.findings if f.rule == "out-of-time" and f.patch_index is None]
+    assert series_rules, [f.message for f in review.findings]
+
+
 def test_the_rules_together_have_one_budget_per_patch(monkeypatch):
     """A patch slow for every rule alike (39,000 one-line hunks, each a
     region to parse) once cost each rule its whole budget in turn: twenty

@@ -6,10 +6,11 @@ cli.py parses arguments and calls these; tests call them directly.
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable
 
 from ..common import NamedTuple, UserError
-from ..lint import (BINARY_NOT_READ, NOT_READ, Finding, Options, Review, check_patch,
+from ..lint import (BINARY_NOT_READ, NOT_READ, SERIES_SECONDS, Finding, Options, Review, check_patch,
                     review_series, split_by_scope)
 from ..mail import (DEFAULT_LORE_URL, assemble, build_series, fetch_thread, is_standalone_patch,
                     LinesAtHead, load_git_series, load_raw, needs_b4, parse_all,
@@ -130,7 +131,8 @@ def review_messages(messages, version: int | None, where: str, options: Options,
     parsed = parse_all(messages, where)
     standalone = [p for p in parsed if p is not None and is_standalone_patch(p)]
     with collector_resting():
-        findings = work_shared(standalone, lambda patch: check_patch(patch, options))
+        until = time.monotonic() + SERIES_SECONDS  # the budget of the whole input, as in review_series
+        findings = work_shared(standalone, lambda patch: check_patch(patch, options, until))
     checked = {id(p): (p, found) for p, found in zip(standalone, findings)}
     plan, earlier_plan = wait_for_plan()
     series = build_series(messages, version, where, plan, parsed)

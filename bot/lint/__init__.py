@@ -16,8 +16,8 @@ from ..common import lazy_door
 
 __all__ = [
     "BINARY_NOT_READ", "CarriedTag", "Edit", "Finding", "FollowUp", "FollowUpReport",
-    "NOT_READ", "OUT_OF_TIME_ID", "Options", "Review", "STATUSES", "TDX_SCOPE", "active_rules",
-    "all_rules", "apply", "check_patch", "describe_unknown", "exit_status", "follow_up",
+    "NOT_READ", "OUT_OF_TIME_ID", "Options", "Review", "SERIES_SECONDS", "STATUSES", "TDX_SCOPE",
+    "active_rules", "all_rules", "apply", "check_patch", "describe_unknown", "exit_status", "follow_up",
     "path_matches", "preview", "review_series", "sarif_fix", "split_by_scope", "still_parses",
     "unknown_rule_ids", "validate_rule_ids", "without_overlaps",
 ]
@@ -31,7 +31,7 @@ __getattr__, __dir__ = lazy_door(globals(), {
     "findings": ("Finding", "Options", "Review"),
     "fixes": ("Edit", "apply", "preview", "sarif_fix", "still_parses", "without_overlaps"),
     "followup": ("CarriedTag", "FollowUp", "FollowUpReport", "STATUSES", "follow_up"),
-    "limits": ("BINARY_NOT_READ", "NOT_READ", "OUT_OF_TIME_ID"),
+    "limits": ("BINARY_NOT_READ", "NOT_READ", "OUT_OF_TIME_ID", "SERIES_SECONDS"),
 })
 
 TYPE_CHECKING = False  # typing's constant, without importing typing
@@ -42,4 +42,4 @@ if TYPE_CHECKING:
     from .findings import Finding, Options, Review
     from .fixes import Edit, apply, preview, sarif_fix, still_parses, without_overlaps
     from .followup import CarriedTag, FollowUp, FollowUpReport, STATUSES, follow_up
-    from .limits import BINARY_NOT_READ, NOT_READ, OUT_OF_TIME_ID
+    from .limits import BINARY_NOT_READ, NOT_READ, OUT_OF_TIME_ID, SERIES_SECONDS

@@ -196,11 +196,14 @@ def _patch_plan(options: Options) -> tuple:
                  for rule in active_rules(options) if rule.kind in ("patch", "file"))
 
 
-def check_patch(patch: Patch, options: Options = Options()) -> list[Finding]:
+def check_patch(patch: Patch, options: Options = Options(), until: float | None = None) -> list[Finding]:
     """The findings of the file and patch rules on one patch. They depend on
-    the patch alone, so they can be worked out before the series is known."""
+    the patch alone, so they can be worked out before the series is known.
+    until: the series' deadline (time.monotonic()), see SERIES_SECONDS."""
     if (why := too_large(patch)) is not None:
         return [note(patch, why)]
+    if until is not None and time.monotonic() >= until:
+        return [out_of_time(patch, "", limits.SERIES_SECONDS, what="the review of this series")]
     severity = dict(options.severity)
     findings: list[Finding] = []
     added_by_path = _AddedLines(patch)
@@ -212,6 +215,8 @@ def check_patch(patch: Patch, options: Options = Options()) -> list[Finding]:
     covers: dict[tuple[int, bool], list] = {}  # the files each (PATHS, C only) covers
     taken_by = None  # the tree that takes the patch, asked once
     deadline = time.monotonic() + limits.PATCH_SECONDS
+    if until is not None:
+        deadline = min(deadline, until)
     for rule, check, paths, key, trees in _patch_plan(options):
         files = covers.get(key)
         if files is None:  # few rules' PATHS differ: each is matched once
@@ -263,18 +268,23 @@ def review_series(series: Series, options: Options = Options(),
     severity = dict(options.severity)
     rules = active_rules(options)
     findings: list[Finding] = []
+    until = time.monotonic() + limits.SERIES_SECONDS
     for patch in series.patches:
         earlier = checked.get(id(patch)) if checked else None
         if earlier is not None and earlier[0] is patch:
             findings.extend(earlier[1])
         else:
-            findings.extend(check_patch(patch, options))
+            findings.extend(check_patch(patch, options, until))
     parsed: dict = {}  # the series rules share each patch's parse
     for rule in rules:
         if rule.kind == "series":
+            left = until - time.monotonic()
+            if left <= 0:
+                findings.append(out_of_time(None, rule.id, limits.SERIES_SECONDS))
+                continue
             context = SeriesCheck(series, parsed)
             try:
-                with time_budget(limits.RULE_SECONDS):
+                with time_budget(min(limits.RULE_SECONDS, left)):
                     rule.module.check_series(context)
             except OutOfTime:
                 findings.append(out_of_time(None, rule.id))

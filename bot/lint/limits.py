@@ -38,6 +38,11 @@ RULE_SECONDS = 10.0
 # each starting the reading over: twenty rules, twenty budgets. Once this
 # is spent, the rules not yet run are out of time too.
 PATCH_SECONDS = 30.0
+# Seconds the rules may spend on a whole series. A thread of N slow patches,
+# each under PATCH_SECONDS, held the responder N times as long; past this,
+# each patch not yet read gets one out-of-time note, the series rules do not
+# run, and the responder skips the series with the reason.
+SERIES_SECONDS = 120.0
 OUT_OF_TIME_ID = "out-of-time"
 # A file of a checked commit that git takes for binary (a NUL byte in it).
 BINARY_NOT_READ = "binary-not-read"
@@ -144,15 +149,17 @@ def time_budget(seconds: float | None):
         signal.signal(signal.SIGALRM, earlier)
 
 
-def out_of_time(patch: Patch | None, rule_id: str) -> Finding:
+def out_of_time(patch: Patch | None, rule_id: str, seconds: float | None = None,
+                what: str | None = None) -> Finding:
     """The finding that stands in for what a rule would have said, had it
     not run out of time on a patch (or on the series, patch None)."""
     where = "this patch" if patch is not None else "this series"
+    who = what or rule_id
     return Finding(rule=OUT_OF_TIME_ID, severity="info",
                    patch_index=patch.index if patch is not None else None,
                    message_id=patch.message_id if patch is not None else None,
-                   message=f"{rule_id} ran out of time ({RULE_SECONDS:g} s) on {where}; "
-                           "what it would have said is left out")
+                   message=f"{who} ran out of time ({RULE_SECONDS if seconds is None else seconds:g} s) "
+                           f"on {where}; what it would have said is left out")
 
 
 def note(patch: Patch, why: str) -> Finding:
