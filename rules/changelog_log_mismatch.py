@@ -24,6 +24,7 @@ Must not fire when the changelog shows
 from __future__ import annotations
 
 import re
+from collections import Counter
 
 from ..lint.kit import Case, ChangelogLine, Violation, lazy_re
 
@@ -57,11 +58,20 @@ def check_patch(ctx):
     if not added:
         return
     old = [p for p in map(_Printed.of, _old_formats(ctx)) if p]
-    new = [(f, _Printed.of(f)) for f in added]
+    # Each format's words once, and an index from word to format, so that
+    # a changelog line meets only the formats it shares words with (a patch
+    # of many formats and many quoted lines is not read pair by pair).
+    new = [(f, p, _format_words(f)) for f, p in ((f, _Printed.of(f)) for f in added) if p is not None]
+    new = [entry for entry in new if len(entry[2]) >= 2]
+    having: dict[str, list[int]] = {}
+    for i, (_, _, words) in enumerate(new):
+        for word in words:
+            having.setdefault(word, []).append(i)
     for index, text in quoted:
         line = _TIMESTAMP.sub("", text).strip()
-        near = [(f, p) for f, p in new if p is not None and _resembles(line, f)]
-        if near and not any(p.prints(line) for _, p in near) and not any(p.prints(line) for p in old):
+        shared = Counter(i for word in _words(line) for i in having.get(word, ()))
+        near = [new[i] for i in sorted(shared) if shared[i] >= 0.6 * len(new[i][2])]
+        if near and not any(p.prints(line) for _, p, _ in near) and not any(p.prints(line) for p in old):
             ctx.report(ChangelogLine(index), LogNotPrintable(fmt=near[0][0]))
 
 
@@ -168,9 +178,10 @@ def _words(text: str) -> set[str]:
     return {w.lower() for w in _WORDS.findall(text)}
 
 
-def _resembles(line: str, fmt: str) -> bool:
-    wanted = _words(_CONVERSION.sub(" ", _ESCAPE.sub(" ", fmt)))
-    return len(wanted) >= 2 and len(wanted & _words(line)) >= 0.6 * len(wanted)
+def _format_words(fmt: str) -> set[str]:
+    """The words of a format without its escapes and conversions: a quoted
+    line resembles the format when it has 60% of them."""
+    return _words(_CONVERSION.sub(" ", _ESCAPE.sub(" ", fmt)))
 
 
 def _quoted_output(patch) -> list[tuple[int, str]]:
