@@ -38,6 +38,20 @@ def test_every_entry_is_found_by_the_binary_search():
     assert _codespell.entry("zzzzzz") is None and _codespell.entry("0") is None
 
 
+def test_the_block_search_finds_what_a_full_table_holds():
+    """Every word of the dictionary, and near misses of each, against a
+    dict built from all its lines."""
+    table = {}
+    for line in _codespell._data().decode("utf-8").split("\n"):
+        if "->" in line:
+            word, fix = line.split("->", 1)
+            table.setdefault(word.lower(), fix.strip())
+    assert len(table) > 30000
+    assert all(_codespell.entry(word) == fix for word, fix in table.items())
+    misses = [w + "q" for w in list(table)[::7]] + [w[:-1] for w in list(table)[::11]] + ["", "a", "\xff" * 3]
+    assert all(_codespell.entry(w) == table.get(w) for w in misses)
+
+
 def test_corrections_skip_entries_codespell_will_not_fix_itself(monkeypatch):
     assert _codespell.correction("recieve") == "receive"
     assert _codespell.correction("migratin") == "migrating or migration"
