@@ -197,6 +197,9 @@ _TRUTH_STATEMENTS = ("if_statement", "while_statement", "do_statement", "for_sta
 _ANNOTATION = lazy_re(r"\b(__init|__ref|__meminit|__init_or_module|noinstr|__always_inline|"
                       r"inline|static|__must_check|__cold|notrace|__flatten)\b")
 _MUST_HOLD = lazy_re(r"\b__must_hold\s*+\(\s*+([^()]*+(?:\([^()]*+\))?+[^()]*+)\)")
+# Past this many declarations in one scope, a type is looked up in an index
+# of the scope's names made once, not by reading the declarations again.
+_MANY_DECLARATIONS = 64
 _BIT_MACROS = {"BIT": 1, "BIT_ULL": 1, "_BITUL": 1, "_BITULL": 1, "BIT_U64": 1}
 
 
@@ -389,6 +392,22 @@ class Region:
         return self.tree.root_node
 
     # ---- lines ------------------------------------------------------------
+
+    @cached_property
+    def _newlines(self) -> list[int]:
+        source, found, at = self.source, [], self.source.find(b"\n")
+        while at >= 0:
+            found.append(at)
+            at = source.find(b"\n", at + 1)
+        return found
+
+    def row_and_column(self, byte: int) -> tuple[int, int]:
+        """Tree row and byte column of a byte of the source, by bisection
+        (a rule reporting thousands of fixes in one file asks thousands of
+        times)."""
+        newlines = self._newlines
+        row = bisect_left(newlines, byte)
+        return row, byte - (newlines[row - 1] + 1 if row else 0)
 
     def line_no(self, row: int) -> int | None:
         """Post-image number of a tree row (None for the synthetic line)."""
@@ -719,19 +738,53 @@ class Region:
     def _type_declared_in(self, scope, name: str) -> str | None:
         """The type the first declaration of name in scope gives it. Only
         the declarations whose text holds the name are read: a function
-        declares many names, and a rule asks about one or two."""
+        declares many names, and a rule asks about one or two. (A scope of
+        more than _MANY_DECLARATIONS gets an index of all its names.)"""
+        key = (scope.start_byte, scope.end_byte) if scope is not None else None
+        memo = self.__dict__.setdefault("_declarations_memo", {})
+        decls = memo.get(key)
+        if decls is None:
+            decls = memo[key] = self.find("declaration", "parameter_declaration", within=scope)
+        if len(decls) > _MANY_DECLARATIONS:
+            return self._declared_types(key, decls).get(name)
         wanted = name.encode("utf-8") if "\ufffd" not in name else b""
         source = self.source
-        for decl in self.find("declaration", "parameter_declaration", within=scope):
+        for decl in decls:
             if wanted not in source[decl.start_byte:decl.end_byte]:
                 continue
-            type_text = declaration_type(self, decl)
-            if type_text is None:
-                continue
-            for d in decl.children_by_field_name("declarator"):
-                if _inner_function(d) is None and declared_name(d) == name:  # not a prototype
-                    return type_text + (" *" if _declares_pointer(d) else "")
+            found = self._declared_type(decl, name)
+            if found is not None:
+                return found
         return None
+
+    def _declared_type(self, decl, name: str) -> str | None:
+        """The type decl gives name, if it declares it."""
+        type_text = declaration_type(self, decl)
+        if type_text is None:
+            return None
+        for d in decl.children_by_field_name("declarator"):
+            if _inner_function(d) is None and declared_name(d) == name:  # not a prototype
+                return type_text + (" *" if _declares_pointer(d) else "")
+        return None
+
+    def _declared_types(self, key, decls) -> dict[str, str]:
+        """Every name the declarations of scope declare, with the type its
+        first declaration gives it; made once per scope. For a scope of
+        hundreds of declarations, where looking through all of them for
+        each name asked about would cost their square."""
+        memo = self.__dict__.setdefault("_declared_types_memo", {})
+        if key not in memo:
+            types: dict[str, str] = {}
+            for decl in decls:
+                type_text = declaration_type(self, decl)
+                if type_text is None:
+                    continue
+                for d in decl.children_by_field_name("declarator"):
+                    name = declared_name(d)
+                    if name is not None and _inner_function(d) is None:
+                        types.setdefault(name, type_text + (" *" if _declares_pointer(d) else ""))
+            memo[key] = types
+        return memo[key]
 
     @cached_property
     def _globals(self) -> dict[str, str]:
@@ -851,16 +904,27 @@ class Region:
     def reads(self, name: str, start: int, end: int):
         """The identifiers that read name between the bytes start and end,
         in order (an assignment's target is a write, not a read)."""
-        starts, nodes = self._identifiers.get(name, ([], []))
+        starts, nodes = self._reads_of(name)
         for i in range(bisect_left(starts, start), len(starts)):
             if starts[i] >= end:
                 return
-            ident = nodes[i]
-            parent = ident.parent
-            if parent is not None and parent.type == "assignment_expression" and \
-                    parent.child_by_field_name("left") == ident and self.op(parent) == "=":
-                continue
-            yield ident
+            yield nodes[i]
+
+    def _reads_of(self, name: str) -> tuple[list[int], list]:
+        """Start bytes and nodes of the identifiers that read name, sorted:
+        worked out once per name, so that asking for the first read after
+        each of a thousand writes does not walk the writes again each time."""
+        memo = self.__dict__.setdefault("_reads_memo", {})
+        if name not in memo:
+            starts, nodes = self._identifiers.get(name, ([], []))
+            kept = [(at, ident) for at, ident in zip(starts, nodes) if not self._is_plain_write(ident)]
+            memo[name] = ([at for at, _ in kept], [ident for _, ident in kept])
+        return memo[name]
+
+    def _is_plain_write(self, ident) -> bool:
+        parent = ident.parent
+        return parent is not None and parent.type == "assignment_expression" and \
+            parent.child_by_field_name("left") == ident and self.op(parent) == "="
 
     # ---- functions --------------------------------------------------------
 

@@ -347,9 +347,7 @@ class Code(_Reporter):
 
     def _point(self, byte: int):
         """(post-image line, byte column) of a byte of the region's source."""
-        source = self.c.source
-        row = source.count(b"\n", 0, byte)
-        column = byte - (source.rfind(b"\n", 0, byte) + 1)
+        row, column = self.c.row_and_column(byte)
         line = self.c.line_no(row)
         return (line, column) if line is not None else None
 
