@@ -8,6 +8,10 @@ from pathlib import Path
 
 import pytest
 
+# The resident b4-check worker (bot/resident.py) stays off unless a test
+# turns it on: tests/test_resident.py does, with a runtime folder of its own.
+os.environ["TDXBOT_B4_SERVER"] = "0"
+
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"
 SEEDS = ROOT.parent / "shared" / "seeds"

@@ -70,6 +70,39 @@ def test_b4_am_check_shows_findings_under_the_right_patches(lore, tmp_path):
     assert list(out.glob("*.mbx")), "b4 still writes the am-ready mbox"
 
 
+def test_b4_am_check_through_the_resident_worker_prints_the_same(lore, tmp_path):
+    """b4 starting tdxbot per patch with the worker running (bot/resident.py)
+    shows what it shows with the worker off, and the worker served each patch."""
+    from test_resident import Runtime
+
+    b4 = _b4()
+    run = tmp_path / "run"
+    run.mkdir(mode=0o700)
+    worker = Runtime(run)
+
+    def am(env: dict, name: str) -> dict:
+        cmd = [b4, "-c", f"b4.midmask={lore.url}/%s", "-c", f"b4.linkmask={lore.url}/%s",
+               "-c", "b4.attestation-policy=off",
+               "-c", f"b4.am-perpatch-check-cmd={_tdxbot_cmd()} b4-check",
+               "am", "-k", "-C", "-o", str(tmp_path / name), COVER]
+        res = subprocess.run(cmd, capture_output=True, env=env, cwd=tmp_path, timeout=300)
+        text = res.stdout.decode() + res.stderr.decode()
+        assert res.returncode == 0, text
+        return _sections(text)
+
+    with_worker = {**_env(tmp_path), **worker.env}
+    try:
+        subprocess.run([*_tdxbot_cmd().split(), "b4-check"], input=b"", env=with_worker, timeout=120,
+                       capture_output=True)  # starts the worker
+        worker.wait_listening()
+        served = am(with_worker, "on")
+        assert worker.served() == 4, worker.logs()
+    finally:
+        worker.stop()
+    assert any("[tdx-status-unmasked]" in line for lines in served.values() for line in lines), served
+    assert served == am(_env(tmp_path), "off")
+
+
 def test_b4_prep_check_on_a_prep_branch(tmp_path):
     b4 = _b4()
     env = _env(tmp_path)

@@ -16,8 +16,9 @@ BOT = ROOT / "bot"
 RULES = ROOT / "rules"
 # Bottom to top: a layer may use the layers before it, never those after.
 LAYERS = ("common", "mail", "facts", "lint", "output", "flow", "watch")
-# What sits above every layer: the command line.
-TOP = ("cli", "argspec", "__main__")
+# What sits above every layer: the command line, and the command's first
+# step with the resident b4-check worker behind it.
+TOP = ("cli", "argspec", "__main__", "entry", "resident")
 RULE_DOOR = "tdxbot.lint.kit"
 
 

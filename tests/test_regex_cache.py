@@ -134,3 +134,21 @@ def test_only_the_b4_commands_keep_patterns(cache_home):
     subprocess.run([sys.executable, "-m", "tdxbot", "b4-check"], input=mail.read_bytes(),
                    capture_output=True, env=env)
     assert [n for n in os.listdir(cache_home / "tdxbot") if n.startswith("regex-")]
+
+
+def test_compile_all_leaves_no_pattern_to_compile():
+    """What the resident b4 worker does before it forks: afterwards no
+    pattern of any module compiles again, and each is what re gives."""
+    code = ("import re\n"
+            "from tdxbot.lint import all_rules\n"
+            "from tdxbot.common.lazyre import LazyPattern, compile_all\n"
+            "import tdxbot.flow.b4check, tdxbot.mail, tdxbot.facts\n"
+            "all_rules()\n"
+            "count = compile_all()\n"
+            "made = LazyPattern.made\n"
+            "assert count == len(made) > 150, count\n"
+            "assert all(p._compiled is not None for p in made)\n"
+            "assert all(p._compiled == re.compile(*p._args) for p in made)\n")
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env=dict(os.environ, TDXBOT_REGEX_CACHE="0"))
+    assert res.returncode == 0, res.stderr

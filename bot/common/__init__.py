@@ -5,8 +5,8 @@ import a layer's modules when a name is first asked for."""
 from .doors import lazy_door
 from .errors import UserError
 from .kept import cached_property
-from .lazyre import keep_programs, lazy_re, re_lower
+from .lazyre import compile_all, keep_programs, lazy_re, re_lower
 from .records import NamedTuple
 
-__all__ = ["NamedTuple", "UserError", "cached_property", "keep_programs", "lazy_door",
+__all__ = ["NamedTuple", "UserError", "cached_property", "compile_all", "keep_programs", "lazy_door",
            "lazy_re", "re_lower"]

@@ -20,10 +20,12 @@ import sys
 class LazyPattern:
     """Compiles on the first attribute asked for, then keeps each method it
     hands out as an instance attribute, so later calls skip __getattr__."""
+    made: list[LazyPattern] = []  # every one so far, for compile_all
 
     def __init__(self, pattern: str, flags: int = 0):
         self._args = (pattern, flags)
         self._compiled = None
+        LazyPattern.made.append(self)
 
     def __getattr__(self, name: str):
         compiled = self._compiled
@@ -36,6 +38,19 @@ class LazyPattern:
 
 def lazy_re(pattern: str, flags: int = 0) -> LazyPattern:
     return LazyPattern(pattern, flags)
+
+
+def compile_all() -> int:
+    """Compile every pattern made so far; for a process that forks a child
+    per patch (the b4 worker, bot/resident.py), so no child compiles one
+    itself. Returns how many there are."""
+    for pattern in LazyPattern.made:
+        if pattern._compiled is None:
+            try:
+                pattern._compiled = _PROGRAMS.compile(*pattern._args)
+            except re.error:
+                pass  # a bad pattern fails where it is used, as before
+    return len(LazyPattern.made)
 
 
 class _Programs:

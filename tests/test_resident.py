@@ -1,0 +1,457 @@
+"""The resident b4-check worker (bot/resident.py): what b4 sees through it
+is what it sees from a plain run, byte for byte and status for status; a
+worker that is stale, dead, hung or not ours never answers in its place.
+
+Every test has its own XDG_RUNTIME_DIR and stops its workers at the end.
+The other test modules run with the worker off (conftest.py)."""
+import mailbox
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+import hostile
+from conftest import FIXTURES, ROOT, SEEDS, git_tree, run_cli
+
+ON = {"TDXBOT_B4_SERVER": "1"}
+OFF = {"TDXBOT_B4_SERVER": "0"}
+
+
+class Runtime:
+    """A private XDG_RUNTIME_DIR and what the worker leaves in it."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.folder = path / "tdxbot"
+        self.env = {**ON, "XDG_RUNTIME_DIR": str(path)}
+
+    def logs(self) -> str:
+        return "".join(p.read_text() for p in sorted(self.folder.glob("*.log"))) if self.folder.is_dir() else ""
+
+    def served(self) -> int:
+        return self.logs().count(": child ")
+
+    def sockets(self) -> list[Path]:
+        return sorted(self.folder.glob("*.sock")) if self.folder.is_dir() else []
+
+    def pids(self) -> list[int]:
+        out = []
+        for lock in self.folder.glob("*.sock.lock") if self.folder.is_dir() else []:
+            text = lock.read_text().strip()
+            if text.isdigit() and _alive(int(text)):
+                out.append(int(text))
+        return out
+
+    def wait_listening(self, count: int = 1, timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if len(self.sockets()) >= count and len(self.pids()) >= count:
+                return
+            time.sleep(0.05)
+        raise AssertionError(f"no worker listening; log:\n{self.logs()}")
+
+    def stop(self) -> None:
+        for pid in self.pids():
+            try:
+                os.kill(pid, signal.SIGTERM)
+            except OSError:
+                continue
+            deadline = time.monotonic() + 10
+            while _alive(pid) and time.monotonic() < deadline:
+                time.sleep(0.05)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except OSError:
+        return False
+    try:  # a zombie of ours is not alive
+        return os.waitpid(pid, os.WNOHANG) == (0, 0)
+    except ChildProcessError:
+        return True
+
+
+@pytest.fixture
+def runtime(tmp_path):
+    run = tmp_path / "run"
+    run.mkdir(mode=0o700)
+    rt = Runtime(run)
+    yield rt
+    rt.stop()
+
+
+def _messages(path: Path) -> list[bytes]:
+    return [m.as_bytes() for m in mailbox.mbox(str(path))]
+
+
+def _inputs() -> dict[str, bytes]:
+    """Mails of every kind b4 passes: real seed patches and their review,
+    the example series, labelled eval mails and hostile ones (the big ones
+    left out: they only take longer)."""
+    out: dict[str, bytes] = {}
+    for i, raw in enumerate(_messages(FIXTURES / "example-series.mbox")):
+        out[f"example-{i}"] = raw
+    for path in sorted((FIXTURES / "eval").glob("*.eml")):
+        out[f"eval-{path.stem}"] = path.read_bytes()
+    for name, raw in hostile.corpus().items():
+        if len(raw) < 64_000:
+            out[f"hostile-{name}"] = raw
+    if SEEDS.is_dir():
+        for i, raw in enumerate(_messages(SEEDS / "tdh-sys-disable-v2-3-thread.mbox")):
+            out[f"seed-{i}"] = raw
+    out["empty"] = b""
+    out["not-a-mail"] = bytes(range(256)) * 4
+    return out
+
+
+def _run(args, stdin, env, cwd=None):
+    res = run_cli(*args, stdin=stdin, env=env, cwd=cwd)
+    return res.returncode, res.stdout, res.stderr
+
+
+def test_worker_answers_exactly_as_a_plain_run(runtime):
+    inputs = _inputs()
+    assert len(inputs) > 40
+    first = _run(["b4-check"], inputs["example-2"], runtime.env)  # no worker yet: runs itself, starts one
+    assert first == _run(["b4-check"], inputs["example-2"], OFF)
+    runtime.wait_listening()
+    calls = [(["b4-check"], name) for name in inputs]
+    calls += [(["b4-check", "--all"], "example-1"), (["b4-check", "--ignore", "tdx-status-unmasked"], "example-2"),
+              (["b4-check", "--ignore=no-such-rule"], "example-2"), (["b4-review-check"], "example-2"),
+              (["b4-review-check"], "example-0")]
+    differ = []
+    for args, name in calls:
+        plain = _run(args, inputs[name], OFF)
+        served = _run(args, inputs[name], runtime.env)
+        if plain != served:
+            differ.append((args, name, plain, served))
+    assert not differ, differ[:3]
+    assert runtime.served() == len(calls), runtime.logs()
+    # What the comparison covers: findings, silence, and a one-line error.
+    assert b"[tdx-status-unmasked]" in _run(["b4-check"], inputs["example-2"], runtime.env)[1]
+    assert _run(["b4-check"], inputs["example-0"], runtime.env) == (0, b"", b"")  # the cover letter
+    bad = _run(["b4-check", "--ignore=no-such-rule"], inputs["example-2"], runtime.env)
+    assert bad[0] == 2 and bad[2].count(b"\n") == 1 and b"Traceback" not in bad[2]
+
+
+def test_worker_uses_the_callers_directory_and_environment(runtime, tmp_path):
+    """git config is read where b4 runs, with b4's environment."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    env = dict(os.environ, GIT_CONFIG_NOSYSTEM="1", HOME=str(tmp_path))
+    git = git_tree(repo, env, {"README": "x\n"})
+    patch = _messages(FIXTURES / "example-series.mbox")[2]
+    run_cli("b4-check", stdin=patch, env=runtime.env)
+    runtime.wait_listening()
+    before = _run(["b4-check"], patch, {**runtime.env, "HOME": str(tmp_path)}, cwd=repo)
+    assert b"[tdx-status-unmasked]" in before[1]
+    git("config", "tdxbot.ignore", "tdx-status-unmasked")
+    plain = _run(["b4-check"], patch, {**OFF, "HOME": str(tmp_path)}, cwd=repo)
+    served = _run(["b4-check"], patch, {**runtime.env, "HOME": str(tmp_path)}, cwd=repo)
+    assert served == plain and b"[tdx-status-unmasked]" not in served[1]
+    # The environment too: a global config named by the caller's GIT_CONFIG_GLOBAL.
+    global_config = tmp_path / "global.gitconfig"
+    global_config.write_text("[tdxbot]\n\tignore = tdx-errno-define\n")
+    other = _messages(FIXTURES / "example-series.mbox")[1]
+    caller = {"HOME": str(tmp_path), "GIT_CONFIG_GLOBAL": str(global_config)}
+    plain = _run(["b4-check"], other, {**OFF, **caller})
+    served = _run(["b4-check"], other, {**runtime.env, **caller})
+    assert served == plain and b"[tdx-errno-define]" not in served[1]
+    assert b"[tdx-errno-define]" in _run(["b4-check"], other, runtime.env)[1]
+    assert runtime.served() == 4, runtime.logs()
+
+
+def test_patches_at_once_each_get_their_own_answer(runtime):
+    mails = _messages(FIXTURES / "example-series.mbox")
+    run_cli("b4-check", stdin=mails[1], env=runtime.env)
+    runtime.wait_listening()
+    expected = {i: _run(["b4-check"], m, OFF) for i, m in enumerate(mails)}
+    results: dict[int, tuple] = {}
+
+    def one(i):
+        results[i] = _run(["b4-check"], mails[i % len(mails)], runtime.env)
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(12)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert all(results[i] == expected[i % len(mails)] for i in range(12))
+    assert runtime.served() == 12
+
+
+def _copied_package(tmp_path) -> tuple[Path, dict]:
+    """tdxbot as installed, copied to a folder of its own (first on
+    PYTHONPATH), so a test may change its files."""
+    import tdxbot
+
+    site = tmp_path / "site"
+    shutil.copytree(Path(tdxbot.__file__).parent, site / "tdxbot",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    path = os.pathsep.join([str(site)] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p])
+    return site / "tdxbot", {"PYTHONPATH": path}
+
+
+def test_a_changed_installation_is_never_served_by_the_old_worker(runtime, tmp_path):
+    package, pythonpath = _copied_package(tmp_path)
+    env = {**runtime.env, **pythonpath}
+    mail = _messages(FIXTURES / "example-series.mbox")[2]
+    run_cli("b4-check", stdin=mail, env=env)
+    runtime.wait_listening()
+    assert b"[tdx-status-unmasked]" in _run(["b4-check"], mail, env)[1] and runtime.served() == 1
+    # An edit of a rule, as in an editable install: its message changes.
+    rule = package / "rules" / "tdx_status_unmasked.py"
+    text = rule.read_text()
+    assert "\nID = " in text
+    rule.write_text(text.replace('ID = "tdx-status-unmasked"', 'ID = "tdx-status-unmasked-edited"'))
+    answer = _run(["b4-check"], mail, env)
+    assert b"[tdx-status-unmasked-edited]" in answer[1], answer
+    # The old worker took the connection, saw the change and handed the
+    # patch back: the answer above came from the edited code.
+    assert runtime.served() == 2 and "files changed" in runtime.logs(), runtime.logs()
+    # The new worker starts with the new code and serves the next patch.
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and runtime.logs().count("started") < 2:
+        time.sleep(0.05)
+    runtime.wait_listening()
+    again = _run(["b4-check"], mail, env)
+    assert again == answer and runtime.served() == 3, runtime.logs()
+
+
+def test_the_worker_leaves_when_idle(runtime):
+    env = {**runtime.env, "TDXBOT_B4_SERVER_IDLE": "1"}
+    run_cli("b4-check", stdin=b"", env=env)
+    runtime.wait_listening()
+    pids = runtime.pids()
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and any(_alive(p) for p in pids):
+        time.sleep(0.1)
+    assert not any(_alive(p) for p in pids)
+    assert not runtime.sockets() and "stopped after 0 patch(es): idle" in runtime.logs()
+
+
+def test_no_worker_in_a_folder_others_may_enter(runtime):
+    runtime.folder.mkdir(mode=0o755)
+    os.chmod(runtime.folder, 0o755)
+    mail = _messages(FIXTURES / "example-series.mbox")[2]
+    for _ in range(2):
+        assert _run(["b4-check"], mail, runtime.env) == _run(["b4-check"], mail, OFF)
+    time.sleep(1.0)
+    assert not runtime.sockets() and not runtime.pids()
+
+
+def test_no_worker_through_a_symlinked_folder(runtime, tmp_path):
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir(mode=0o700)
+    runtime.folder.symlink_to(elsewhere)
+    mail = _messages(FIXTURES / "example-series.mbox")[2]
+    assert _run(["b4-check"], mail, runtime.env) == _run(["b4-check"], mail, OFF)
+    time.sleep(1.0)
+    assert not list(elsewhere.iterdir())
+
+
+def test_off_means_off(runtime):
+    mail = _messages(FIXTURES / "example-series.mbox")[2]
+    _run(["b4-check"], mail, {**runtime.env, **OFF})
+    time.sleep(1.0)
+    assert not runtime.folder.exists()
+
+
+class _FakeWorker:
+    """Something else listening on the worker's socket: it answers each
+    connection with `answer` (after reading the request) and closes, or
+    says nothing at all."""
+
+    def __init__(self, path: Path, answer: bytes | None):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.bind(str(path))
+        self.sock.listen(4)
+        self.answer, self.held = answer, []
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self):
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            conn.recv(1 << 20)
+            if self.answer is None:
+                self.held.append(conn)  # never answers
+                continue
+            conn.sendall(self.answer)
+            if len(self.answer) == 5:  # "ready" and a pid: take the go-ahead, then die
+                conn.recv(1)
+            conn.close()
+
+    def close(self):
+        self.sock.close()
+        for conn in self.held:
+            conn.close()
+
+
+def _socket_path(runtime: Runtime) -> Path:
+    """Where the worker of this Python and installation listens."""
+    from tdxbot import resident
+
+    old = os.environ.get("XDG_RUNTIME_DIR")
+    os.environ["XDG_RUNTIME_DIR"] = str(runtime.path)
+    try:
+        return Path(resident.socket_path())
+    finally:
+        if old is None:
+            del os.environ["XDG_RUNTIME_DIR"]
+        else:
+            os.environ["XDG_RUNTIME_DIR"] = old
+
+
+@pytest.mark.parametrize("answer", [b"", b"?", b"S", b"R"])
+def test_a_worker_that_does_not_take_the_patch_costs_nothing(runtime, answer):
+    """Closed at once, a wrong byte, "stale", or "ready" and gone before
+    the caller's go-ahead: the caller checks the patch itself, with the
+    same output."""
+    fake = _FakeWorker(_socket_path(runtime), answer)
+    try:
+        mail = _messages(FIXTURES / "example-series.mbox")[2]
+        assert _run(["b4-check"], mail, runtime.env) == _run(["b4-check"], mail, OFF)
+    finally:
+        fake.close()
+
+
+def test_a_worker_that_dies_after_taking_the_patch_is_one_line(runtime):
+    fake = _FakeWorker(_socket_path(runtime), b"R" + (4242).to_bytes(4, "big"))
+    try:
+        status, out, err = _run(["b4-check"], _messages(FIXTURES / "example-series.mbox")[2], runtime.env)
+    finally:
+        fake.close()
+    assert status == 2 and out == b""
+    assert err.count(b"\n") == 1 and b"worker stopped before it finished" in err and b"Traceback" not in err
+
+
+@pytest.mark.slow
+def test_a_hung_worker_is_waited_for_only_a_moment(runtime):
+    from tdxbot import resident
+
+    fake = _FakeWorker(_socket_path(runtime), None)
+    try:
+        mail = _messages(FIXTURES / "example-series.mbox")[2]
+        started = time.monotonic()
+        served = _run(["b4-check"], mail, runtime.env)
+        took = time.monotonic() - started
+    finally:
+        fake.close()
+    assert served == _run(["b4-check"], mail, OFF)
+    assert resident.READY_SECONDS <= took < resident.READY_SECONDS + 30
+
+
+def test_the_caller_imports_nothing_heavy(runtime):
+    """With a worker running, a b4-check process loads neither the rules
+    nor the parser: that is where the time goes."""
+    mail = _messages(FIXTURES / "example-series.mbox")[2]
+    run_cli("b4-check", stdin=mail, env=runtime.env)
+    runtime.wait_listening()
+    probe = ("import sys, runpy\n"
+             "sys.argv = ['tdxbot', 'b4-check']\n"
+             "try:\n    runpy.run_module('tdxbot', run_name='__main__')\n"
+             "except SystemExit:\n    pass\n"
+             "loaded = sorted(m for m in sys.modules if m.startswith(('tdxbot', 'tree_sitter', 'unidiff')))\n"
+             "sys.stderr.write(repr(loaded))\n")
+    env = dict(os.environ, **runtime.env)
+    env.pop("TDXBOT_DEBUG", None)
+    res = subprocess.run([sys.executable, "-c", probe], input=mail, capture_output=True, env=env, cwd=ROOT,
+                         timeout=60)
+    loaded = eval(res.stderr.decode().strip().splitlines()[-1])
+    assert b"[tdx-" in res.stdout
+    assert loaded == ["tdxbot", "tdxbot.entry", "tdxbot.resident"], loaded
+
+
+def _many_hunks(count: int) -> bytes:
+    """A patch that takes the rules seconds: one added line per hunk."""
+    hunks = "".join(f"@@ -{i * 10},0 +{i * 11},1 @@\n+\tx{i} = seamcall(TDH_SYS_DISABLE, &args);\n"
+                    for i in range(1, count))
+    return ("From: Ada Slow <ada@example.org>\nSubject: [PATCH] x86/virt/tdx: Add many calls\n"
+            "Message-ID: <slow@example.org>\n\nMany calls.\n\nSigned-off-by: Ada Slow <ada@example.org>\n"
+            "---\ndiff --git a/arch/x86/virt/vmx/tdx/tdx.c b/arch/x86/virt/vmx/tdx/tdx.c\n"
+            "--- a/arch/x86/virt/vmx/tdx/tdx.c\n+++ b/arch/x86/virt/vmx/tdx/tdx.c\n" + hunks).encode()
+
+
+@pytest.mark.parametrize("signum, status", [(signal.SIGINT, 130), (signal.SIGTERM, -signal.SIGTERM)])
+def test_a_signal_to_the_caller_reaches_the_child(runtime, signum, status):
+    """Ctrl-C or a kill of the b4-check process stops the check the worker
+    runs for it, as it would stop a plain run: nothing is printed after."""
+    run_cli("b4-check", stdin=b"", env=runtime.env)
+    runtime.wait_listening()
+    env = dict(os.environ, **runtime.env)
+    proc = subprocess.Popen([sys.executable, "-m", "tdxbot", "b4-check"], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=ROOT)
+    proc.stdin.write(_many_hunks(12000))
+    proc.stdin.close()
+    deadline = time.monotonic() + 30
+    while ": child " not in runtime.logs() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    child = int(runtime.logs().split(": child ")[1].split()[0])
+    time.sleep(0.3)
+    proc.send_signal(signum)
+    proc.wait(timeout=30)
+    out, err = proc.stdout.read(), proc.stderr.read()
+    assert proc.returncode == status, err
+    assert out == b""
+    if signum == signal.SIGINT:
+        assert err == b"tdxbot: interrupted\n"
+    deadline = time.monotonic() + 10
+    while _alive(child) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _alive(child)
+
+
+def _children(pid: int) -> list[int]:
+    out = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                out.append(int(entry.name))
+    return out
+
+
+@pytest.mark.slow
+def test_a_stopped_worker_neither_holds_b4_nor_checks_twice(runtime):
+    """The worker's waiting child is stopped (SIGSTOP: a debugger, a
+    swapping machine). The caller checks the patch itself after a moment,
+    its output ends when it does (no pipe of b4's is left in the socket),
+    and the child, let go afterwards, prints nothing."""
+    from tdxbot import resident
+
+    mail = _messages(FIXTURES / "example-series.mbox")[2]
+    run_cli("b4-check", stdin=b"", env=runtime.env)
+    runtime.wait_listening()
+    worker = runtime.pids()[0]
+    deadline = time.monotonic() + 30
+    while not _children(worker) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    spare = _children(worker)[0]
+    time.sleep(0.5)  # its rehearsal done
+    os.kill(spare, signal.SIGSTOP)
+    try:
+        started = time.monotonic()
+        served = _run(["b4-check"], mail, runtime.env)
+        took = time.monotonic() - started
+    finally:
+        os.kill(spare, signal.SIGCONT)
+    assert served == _run(["b4-check"], mail, OFF) and served[1]
+    assert resident.READY_SECONDS <= took < resident.READY_SECONDS + 30
+    deadline = time.monotonic() + 10
+    while _alive(spare) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _alive(spare), "the stopped child, let go, found its caller gone and left"
