@@ -10,8 +10,9 @@ arguments, and runs the same `cli.main` a plain run would; the caller
 exits with the child's status. So b4 sees what it would have seen, sooner.
 
 The caller side (run_by_worker) imports nothing but what Python has loaded
-at start and the built-in _socket, marshal and zlib: it is the whole of a
-b4-check's start once a worker runs.
+at start, the built-in _socket, marshal and zlib, and the rules package's
+empty __init__ (for the stamp): it is the whole of a b4-check's start once
+a worker runs.
 
 The worker:
 - starts on the first b4 check command that finds none; that command runs
@@ -44,7 +45,7 @@ IDLE_SECONDS = 600.0
 READY_SECONDS = 5.0
 MAX_CHILDREN = 8  # patches checked at once; more wait in the socket's queue
 MAX_REQUEST = 1 << 20  # bytes: arguments and environment
-PROTOCOL = 1
+PROTOCOL = 2
 # The caller sends its request; one byte answers it: a child has taken it
 # (READY, then the child's pid in 4 bytes), or the worker's code is not
 # what is installed now (STALE). After READY the caller sends GO with its
@@ -66,11 +67,17 @@ def run_by_worker(argv: list[str]) -> int | None:
 
         if not hasattr(_socket, "SO_PEERCRED"):
             return None  # Linux's way of knowing who calls; elsewhere no worker
+        for fd in (0, 1, 2):
+            # A closed standard stream: a plain run says so; a socket opened
+            # now would take its number and be handed over as the stream.
+            os.fstat(fd)
         where = socket_path()
         if where is None:
             return None
-        request = marshal.dumps((PROTOCOL, installed_stamp(), argv, os.getcwd(), dict(os.environ),
-                                 _umask(), _stream_settings()))
+        # The environment and the directory as bytes, as git will see them;
+        # arguments as this process decoded them, as cli will see them.
+        request = marshal.dumps((PROTOCOL, installed_stamp(), argv, os.getcwdb(), dict(os.environb),
+                                 _umask(), _stream_settings(), _encodings()))
     except (ImportError, OSError, ValueError):
         return None
     if len(request) > MAX_REQUEST:
@@ -83,6 +90,8 @@ def run_by_worker(argv: list[str]) -> int | None:
         except OSError:
             start_worker(where)
             return None
+        if _peer_uid(sock) != os.getuid():
+            return None  # not our worker: tell it nothing
         try:
             sock.sendall(len(request).to_bytes(4, "big") + request)
             answer = sock.recv(1)
@@ -155,6 +164,12 @@ def _umask() -> int:
     return mask
 
 
+def _encodings() -> tuple:
+    """How this Python turns bytes from the system into text: a child of a
+    worker started under another locale would read names otherwise."""
+    return sys.getfilesystemencoding(), sys.getfilesystemencodeerrors(), sys.flags.utf8_mode
+
+
 def _stream_settings() -> tuple:
     """Encoding and error handler of the caller's three text streams, and
     whether stdout is a terminal: the child's streams are made the same."""
@@ -169,18 +184,27 @@ def run_folder() -> str | None:
     is a real folder of this user that nobody else may enter."""
     base = os.environ.get("XDG_RUNTIME_DIR")
     if base and os.path.isabs(base):
-        folder = os.path.join(base, "tdxbot")
+        parts = ("tdxbot",)
     else:
-        cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-        folder = os.path.join(cache, "tdxbot", "run")
+        base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+        parts = ("tdxbot", "run")
+    uid = os.getuid()
     try:
+        # Whoever may rename what is in base could swap our folder for one of
+        # theirs (an XDG_RUNTIME_DIR kept across `su`): base must be ours or
+        # root's, and nobody else may write to it.
+        info = os.stat(base)
+        if info.st_uid not in (uid, 0) or info.st_mode & 0o022:
+            return None
+        folder = os.path.join(base, *parts)
         os.makedirs(folder, mode=0o700, exist_ok=True)
-        info = os.lstat(folder)
+        for depth in range(1, len(parts) + 1):
+            info = os.lstat(os.path.join(base, *parts[:depth]))
+            if (info.st_mode & 0o170000) != 0o040000 or info.st_uid != uid or info.st_mode & 0o022:
+                return None
     except (OSError, ValueError):
         return None
-    private = (info.st_mode & 0o170000) == 0o040000 and info.st_uid == os.getuid() \
-        and not info.st_mode & 0o077
-    return folder if private else None
+    return folder if not info.st_mode & 0o077 else None
 
 
 def socket_path() -> str | None:
@@ -203,13 +227,17 @@ def _package_folder() -> str:
 
 
 def installed_stamp() -> tuple:
-    """What tdxbot's installed files are: each file's name, size and change
-    time, folded into two checksums. A worker whose stamp differs from its
+    """What tdxbot's installed files are (the package's folder, and the
+    rules' if an editable install keeps them elsewhere): each file's name,
+    size and change time, folded into two checksums. A worker whose stamp differs from its
     caller's runs old code and must not answer."""
     import zlib
 
+    from . import rules
+
     names = []
-    folders = [_package_folder()]
+    top = _package_folder()
+    folders = [top] + [p for p in rules.__path__ if not os.path.abspath(p).startswith(top + os.sep)]
     while folders:
         with os.scandir(folders.pop()) as entries:
             for entry in entries:
@@ -233,16 +261,28 @@ def start_worker(where: str, replacing: bool = False) -> None:
     waits for it to leave)."""
     if not replacing and _lock_is_held(where):
         return
+    # -P: nothing is imported from the working directory (a tdxbot.py where
+    # b4 runs). Only the three streams, on /dev/null, reach the worker: a
+    # descriptor the caller inherited (a shell's `flock 9`) must not stay
+    # open for the worker's ten minutes.
+    code = "import sys; from tdxbot.resident import serve; serve(sys.argv[1])"
+    argv = [sys.executable, "-P", "-c", code, where]
     try:
-        devnull = os.devnull
-        actions = [(os.POSIX_SPAWN_OPEN, 0, devnull, os.O_RDONLY, 0),
-                   (os.POSIX_SPAWN_OPEN, 1, devnull, os.O_WRONLY, 0),
-                   (os.POSIX_SPAWN_OPEN, 2, devnull, os.O_WRONLY, 0)]
-        code = "import sys; from tdxbot.resident import serve; serve(sys.argv[1])"
-        os.posix_spawn(sys.executable, [sys.executable, "-c", code, where], dict(os.environ),
-                       file_actions=actions, setsid=True)
-    except (AttributeError, OSError, ValueError):
-        pass
+        pid = os.fork()
+    except OSError:
+        return
+    if pid:
+        return
+    try:
+        os.setsid()
+        null = os.open(os.devnull, os.O_RDWR)
+        for fd in (0, 1, 2):
+            os.dup2(null, fd)
+        os.closerange(3, os.sysconf("SC_OPEN_MAX"))
+        os.chdir("/")
+        os.execv(sys.executable, argv)
+    finally:
+        os._exit(127)
 
 
 def _lock_is_held(where: str) -> bool:
@@ -408,15 +448,16 @@ def _idle_seconds() -> float:
     return min(max(value, 1.0), 86400.0) if value == value else IDLE_SECONDS
 
 
-def _peer_uid(conn) -> int | None:
-    import socket
-    import struct
+def _peer_uid(sock) -> int | None:
+    """The uid of the process at the other end of a Unix socket (struct
+    ucred: pid, uid, gid as C ints)."""
+    import _socket
 
     try:
-        creds = conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+        creds = sock.getsockopt(_socket.SOL_SOCKET, _socket.SO_PEERCRED, 12)
     except OSError:
         return None
-    return struct.unpack("3i", creds)[1]
+    return int.from_bytes(creds[4:8], sys.byteorder) if len(creds) == 12 else None
 
 
 def _reap(children: set[int]) -> int | None:
@@ -545,7 +586,7 @@ def _child(conn, stamp: tuple, log: _Log) -> None:
         request = _read_request(conn)
         if request is None:
             os._exit(0)  # the caller runs the check itself
-        protocol, their_stamp, argv, cwd, env, umask, streams = request
+        protocol, their_stamp, argv, cwd, env, umask, streams, encodings = request
         if tuple(their_stamp) != stamp:
             # The caller sees other files than this worker loaded: an
             # upgrade or an edit. It runs the check itself and starts a new
@@ -554,11 +595,12 @@ def _child(conn, stamp: tuple, log: _Log) -> None:
             log.say("tdxbot's files changed since this worker started: leaving")
             os.kill(os.getppid(), signal.SIGTERM)
             os._exit(0)
-        if protocol != PROTOCOL or not argv or argv[0] not in COMMANDS:
+        if protocol != PROTOCOL or not argv or argv[0] not in COMMANDS or encodings != _encodings():
+            log.say("not served: another protocol, command or text encoding; the caller checks it")
             os._exit(0)
         os.chdir(cwd)
         os.environ.clear()
-        os.environ.update(env)
+        os.environb.update(env)
         os.umask(umask)
         sys.argv = ["tdxbot", *argv]
         conn.sendall(READY + os.getpid().to_bytes(4, "big"))
@@ -616,7 +658,7 @@ def _read_request(conn):
         fields = marshal.loads(body)
     except (EOFError, ValueError, TypeError):
         return None
-    if not isinstance(fields, tuple) or len(fields) != 7:
+    if not isinstance(fields, tuple) or len(fields) != 8:
         return None
     return fields
 

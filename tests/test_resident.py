@@ -370,7 +370,7 @@ def test_the_caller_imports_nothing_heavy(runtime):
                          timeout=60)
     loaded = eval(res.stderr.decode().strip().splitlines()[-1])
     assert b"[tdx-" in res.stdout
-    assert loaded == ["tdxbot", "tdxbot.entry", "tdxbot.resident"], loaded
+    assert loaded == ["tdxbot", "tdxbot.entry", "tdxbot.resident", "tdxbot.rules"], loaded
 
 
 def _many_hunks(count: int) -> bytes:
@@ -455,3 +455,138 @@ def test_a_stopped_worker_neither_holds_b4_nor_checks_twice(runtime):
     while _alive(spare) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not _alive(spare), "the stopped child, let go, found its caller gone and left"
+
+
+# Red-team round on the worker (stop 29): each break, then its fix.
+
+def _shell(command: str, env: dict, stdin: bytes | None = None, cwd=None):
+    full = dict(os.environ, **env)
+    full.pop("TDXBOT_DEBUG", None)
+    res = subprocess.run(["sh", "-c", command], input=stdin, capture_output=True, env=full,
+                         cwd=cwd or ROOT, timeout=60)
+    return res.returncode, res.stdout, res.stderr
+
+
+@pytest.mark.parametrize("closed", ["0<&-", ">&-", "2>&-"])
+def test_a_closed_standard_stream_gets_what_a_plain_run_gets(runtime, closed, tmp_path):
+    """A closed stream must not be replaced by the caller's socket: the
+    child would read its own socket as the patch (a hang) or write the
+    findings into it (lost)."""
+    mail = tmp_path / "patch.eml"
+    mail.write_bytes(_messages(FIXTURES / "example-series.mbox")[2])
+    run_cli("b4-check", stdin=b"", env=runtime.env)
+    runtime.wait_listening()
+    source = "" if closed == "0<&-" else f" < {mail}"
+    command = f"exec {sys.executable} -m tdxbot b4-check{source} {closed}"
+    assert _shell(command, runtime.env) == _shell(command, OFF)
+    assert runtime.served() == 0
+
+
+def test_the_worker_imports_nothing_from_where_b4_runs(runtime, tmp_path):
+    """The first call starts the worker from b4's directory: a tdxbot.py
+    there must not run (a plain console-script run never imports it)."""
+    evil = tmp_path / "evil"
+    evil.mkdir()
+    marker = tmp_path / "ran"
+    (evil / "tdxbot.py").write_text(f"open({str(marker)!r}, 'w').write('ran')\n")
+    script = Path(sys.executable).parent / "tdxbot"
+    if not script.exists():
+        pytest.skip("needs the installed tdxbot script (python -m puts the directory on sys.path)")
+    mail = _messages(FIXTURES / "example-series.mbox")[2]
+    env = dict(os.environ, **runtime.env)
+    subprocess.run([str(script), "b4-check"], input=mail, capture_output=True, env=env, cwd=evil, timeout=60)
+    runtime.wait_listening()
+    served = subprocess.run([str(script), "b4-check"], input=mail, capture_output=True, env=env, cwd=evil,
+                            timeout=60)
+    assert not marker.exists()
+    assert b"[tdx-status-unmasked]" in served.stdout and runtime.served() == 1
+
+
+def test_the_worker_holds_no_descriptor_of_its_first_caller(runtime, tmp_path):
+    """A script serialising b4 runs with flock(1) on fd 9: the lock is
+    free again as soon as the script ends, not when the worker does."""
+    import fcntl
+
+    lockfile = tmp_path / "lock"
+    command = (f"( flock 9 && exec {sys.executable} -m tdxbot b4-check < /dev/null ) "
+               f"9>{lockfile}")
+    _shell(command, runtime.env)
+    runtime.wait_listening()
+    with open(lockfile) as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)  # raises if the worker kept it
+
+
+def test_an_edit_of_rules_kept_outside_the_package_is_seen(runtime, tmp_path):
+    """An editable install maps tdxbot.rules to the source tree's rules/,
+    outside the package folder: an edit there makes the worker stale too."""
+    package, pythonpath = _copied_package(tmp_path)
+    elsewhere = tmp_path / "rules-elsewhere"
+    shutil.move(str(package / "rules"), str(elsewhere))
+    (package / "rules").mkdir()
+    (package / "rules" / "__init__.py").write_text(
+        f'"""Rules kept elsewhere, as an editable install maps them."""\n__path__ = [{str(elsewhere)!r}]\n')
+    env = {**runtime.env, **pythonpath}
+    mail = _messages(FIXTURES / "example-series.mbox")[2]
+    run_cli("b4-check", stdin=mail, env=env)
+    runtime.wait_listening()
+    assert b"[tdx-status-unmasked]" in _run(["b4-check"], mail, env)[1] and runtime.served() == 1
+    rule = elsewhere / "tdx_status_unmasked.py"
+    rule.write_text(rule.read_text().replace('ID = "tdx-status-unmasked"', 'ID = "tdx-status-unmasked-edited"'))
+    assert b"[tdx-status-unmasked-edited]" in _run(["b4-check"], mail, env)[1]
+    assert "files changed" in runtime.logs()
+
+
+def test_no_worker_under_a_runtime_folder_others_may_write(runtime):
+    """Whoever may rename entries of XDG_RUNTIME_DIR could swap the worker's
+    folder for one of theirs: such a base gets no worker."""
+    os.chmod(runtime.path, 0o777)
+    mail = _messages(FIXTURES / "example-series.mbox")[2]
+    assert _run(["b4-check"], mail, runtime.env) == _run(["b4-check"], mail, OFF)
+    time.sleep(1.0)
+    assert not runtime.folder.exists()
+
+
+@pytest.mark.skipif(os.getuid() != 0, reason="needs root to listen as another user")
+def test_a_listener_of_another_user_is_told_nothing(runtime):
+    """An impostor's socket where the worker's should be (a folder swapped
+    under a shared XDG_RUNTIME_DIR): the caller sees the listener is not its
+    own user's, sends nothing, and checks the patch itself."""
+    path = _socket_path(runtime)
+    got = tmp_read = None
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            listener.bind(str(path))
+            os.setgid(65534)
+            os.setuid(65534)
+            listener.listen(1)
+            os.write(write_end, b"L")
+            conn, _ = listener.accept()
+            conn.settimeout(10)
+            data = conn.recv(1 << 20)
+            os.write(write_end, b"%d" % len(data))
+        finally:
+            os._exit(0)
+    os.close(write_end)
+    assert os.read(read_end, 1) == b"L"
+    try:
+        mail = _messages(FIXTURES / "example-series.mbox")[2]
+        assert _run(["b4-check"], mail, {**runtime.env, "SECRET_TOKEN": "hunter2"}) == _run(["b4-check"], mail, OFF)
+    finally:
+        os.waitpid(pid, 0)
+    got = os.read(read_end, 32)
+    os.close(read_end)
+    assert got == b"0", "the impostor received bytes"
+
+
+def test_a_caller_under_another_text_encoding_checks_its_patch_itself(runtime):
+    mail = _messages(FIXTURES / "example-series.mbox")[2]
+    run_cli("b4-check", stdin=b"", env={**runtime.env, "PYTHONUTF8": "1"})
+    runtime.wait_listening()
+    other = {**runtime.env, "PYTHONUTF8": "0"}
+    assert _run(["b4-check"], mail, other) == _run(["b4-check"], mail, {**OFF, "PYTHONUTF8": "0"})
+    assert runtime.logs().count("not served") == 1
+    assert _run(["b4-check"], mail, {**runtime.env, "PYTHONUTF8": "1"})[1]
+    assert runtime.logs().count("not served") == 1 and runtime.served() == 2
