@@ -197,6 +197,9 @@ def main(argv: list[str] | None = None) -> int:
         keep_programs()
     try:
         status = HANDLERS[args.command](args)
+        # A report that cannot be written (a full disk) is this run's error,
+        # said in one line, not a message of the interpreter at exit.
+        sys.stdout.flush()
         if own_process and args.command == "review":
             _leave(status)
         return status

@@ -193,18 +193,43 @@ def run_folder() -> str | None:
         # Whoever may rename what is in base could swap our folder for one of
         # theirs (an XDG_RUNTIME_DIR kept across `su`): base must be ours or
         # root's, and nobody else may write to it.
+        if len(parts) > 1:
+            os.makedirs(base, mode=0o700, exist_ok=True)  # a new account has no ~/.cache yet
         info = os.stat(base)
-        if info.st_uid not in (uid, 0) or info.st_mode & 0o022:
+        if info.st_uid not in (uid, 0) or not _only_ours_may_write(info):
             return None
-        folder = os.path.join(base, *parts)
-        os.makedirs(folder, mode=0o700, exist_ok=True)
-        for depth in range(1, len(parts) + 1):
-            info = os.lstat(os.path.join(base, *parts[:depth]))
-            if (info.st_mode & 0o170000) != 0o040000 or info.st_uid != uid or info.st_mode & 0o022:
+        folder = base
+        for part in parts:
+            folder = os.path.join(folder, part)
+            try:
+                os.mkdir(folder, 0o700)  # each level: makedirs gives the upper ones the umask's mode
+            except FileExistsError:
+                pass
+            info = os.lstat(folder)
+            if (info.st_mode & 0o170000) != 0o040000 or info.st_uid != uid or not _only_ours_may_write(info):
                 return None
     except (OSError, ValueError):
         return None
     return folder if not info.st_mode & 0o077 else None
+
+
+def _only_ours_may_write(info) -> bool:
+    """Nobody but this user may write to the folder: no write bit for
+    others, and a group write bit only for the user's own private group
+    (umask 002 with one group per user, as Debian sets up)."""
+    if info.st_mode & 0o002:
+        return False
+    if not info.st_mode & 0o020:
+        return True
+    try:
+        import grp
+        import pwd
+
+        user = pwd.getpwuid(os.getuid()).pw_name
+        group = grp.getgrgid(info.st_gid)
+    except (ImportError, KeyError, OSError):
+        return False
+    return info.st_gid == os.getgid() and group.gr_name == user and set(group.gr_mem) <= {user}
 
 
 def socket_path() -> str | None:
@@ -216,10 +241,34 @@ def socket_path() -> str | None:
     if folder is None:
         return None
     # python and python3 of one virtual environment are one installation.
+    # What bounds a check (resource limits, niceness, cgroup, groups) is
+    # inherited by the worker from the call that started it: a caller under
+    # other bounds (`ulimit -v`, `nice`, `systemd-run -p MemoryMax=`) gets
+    # a worker of its own.
     where_from = "\0".join((sys.prefix, os.path.realpath(sys.executable), _package_folder()))
-    key = zlib.crc32(os.fsencode(where_from))
+    key = zlib.crc32(os.fsencode(where_from) + _bounds())
     path = os.path.join(folder, f"b4-{key:08x}.sock")
     return path if len(os.fsencode(path)) < 100 else None
+
+
+def _bounds() -> bytes:
+    """This process's resource limits, niceness, cgroup, groups and Python
+    settings from the environment, as bytes."""
+    parts = []
+    for name in ("/proc/self/limits", "/proc/self/cgroup"):
+        try:
+            fd = os.open(name, os.O_RDONLY | os.O_CLOEXEC)
+            try:
+                parts.append(os.read(fd, 1 << 16))
+            finally:
+                os.close(fd)
+        except OSError:
+            parts.append(b"?")
+    ids = (os.getpriority(os.PRIO_PROCESS, 0), os.getgid(), os.geteuid(), os.getegid(), sorted(os.getgroups()))
+    # The interpreter's settings from the environment (PYTHONPATH,
+    # PYTHONWARNINGS, ...) are read once, at the worker's start.
+    python = sorted((k, v) for k, v in os.environb.items() if k.startswith(b"PYTHON"))
+    return b"\0".join(parts) + repr((ids, python)).encode()
 
 
 def _package_folder() -> str:
@@ -229,7 +278,8 @@ def _package_folder() -> str:
 def installed_stamp() -> tuple:
     """What tdxbot's installed files are (the package's folder, and the
     rules' if an editable install keeps them elsewhere): each file's name,
-    size and change time, folded into two checksums. A worker whose stamp differs from its
+    size and change time, and the change times of the site-packages
+    folders, folded into two checksums. A worker whose stamp differs from its
     caller's runs old code and must not answer."""
     import zlib
 
@@ -247,6 +297,14 @@ def installed_stamp() -> tuple:
                     continue
                 info = entry.stat(follow_symlinks=False)
                 names.append(f"{entry.path}\0{info.st_size}\0{info.st_mtime_ns}\0{info.st_ino}")
+    # An upgrade of a dependency (codespell's dictionary, tree-sitter-c's
+    # grammar) adds and removes folders in its site-packages folder.
+    for folder in sys.path:
+        if os.path.basename(folder) in ("site-packages", "dist-packages"):
+            try:
+                names.append(f"{folder}\0{os.stat(folder).st_mtime_ns}")
+            except OSError:
+                pass
     names.sort()
     data = "\n".join(names + [sys.version]).encode("utf-8", "surrogateescape")
     return zlib.crc32(data), zlib.adler32(data), len(names)
@@ -622,7 +680,10 @@ def _child(conn, stamp: tuple, log: _Log) -> None:
         status = main()
     except SystemExit as exc:
         status = exc.code if isinstance(exc.code, int) else 1
-    except BaseException:  # noqa: BLE001 - cli.main answers every error; this is the last guard
+    except BaseException:  # noqa: BLE001 - cli.main answers every error but with TDXBOT_DEBUG
+        import traceback
+
+        traceback.print_exc()  # what the interpreter prints for an uncaught exception
         status = 1
     for stream in (sys.stdout, sys.stderr):
         try:

@@ -583,10 +583,84 @@ def test_a_listener_of_another_user_is_told_nothing(runtime):
 
 def test_a_caller_under_another_text_encoding_checks_its_patch_itself(runtime):
     mail = _messages(FIXTURES / "example-series.mbox")[2]
-    run_cli("b4-check", stdin=b"", env={**runtime.env, "PYTHONUTF8": "1"})
+    # Python turns on its UTF-8 mode in the C locale, and not in C.UTF-8.
+    run_cli("b4-check", stdin=b"", env={**runtime.env, "LC_ALL": "C.UTF-8"})
     runtime.wait_listening()
-    other = {**runtime.env, "PYTHONUTF8": "0"}
-    assert _run(["b4-check"], mail, other) == _run(["b4-check"], mail, {**OFF, "PYTHONUTF8": "0"})
+    other = {**runtime.env, "LC_ALL": "C"}
+    assert _run(["b4-check"], mail, other) == _run(["b4-check"], mail, {**OFF, "LC_ALL": "C"})
     assert runtime.logs().count("not served") == 1
-    assert _run(["b4-check"], mail, {**runtime.env, "PYTHONUTF8": "1"})[1]
+    assert _run(["b4-check"], mail, {**runtime.env, "LC_ALL": "C.UTF-8"})[1]
     assert runtime.logs().count("not served") == 1 and runtime.served() == 2
+
+
+def test_a_report_that_cannot_be_written_is_an_error_either_way(runtime, tmp_path):
+    mail = tmp_path / "patch.eml"
+    mail.write_bytes(_messages(FIXTURES / "example-series.mbox")[2])
+    run_cli("b4-check", stdin=b"", env=runtime.env)
+    runtime.wait_listening()
+    command = f"exec {sys.executable} -m tdxbot b4-check < {mail} > /dev/full"
+    plain = _shell(command, OFF)
+    assert plain[0] == 2 and b"No space left" in plain[2] and plain[2].count(b"\n") == 1
+    assert _shell(command, runtime.env) == plain and runtime.served() == 1
+
+
+def test_a_caller_under_other_limits_gets_a_worker_of_its_own(runtime, tmp_path):
+    """The child that checks a patch has its worker's limits, niceness and
+    cgroup: a caller bounded otherwise (`ulimit`, `nice`) is not served by
+    a worker started without those bounds."""
+    mail = tmp_path / "patch.eml"
+    mail.write_bytes(_messages(FIXTURES / "example-series.mbox")[2])
+    run_cli("b4-check", stdin=b"", env=runtime.env)
+    runtime.wait_listening()
+    bounded = f"ulimit -n 300; exec nice -n 3 {sys.executable} -m tdxbot b4-check < {mail}"
+    first = _shell(bounded, runtime.env)
+    assert first == _shell(bounded, OFF) and runtime.served() == 0
+    runtime.wait_listening(count=2)
+    assert _shell(bounded, runtime.env) == first and runtime.served() == 1
+
+
+def test_an_upgraded_dependency_makes_the_worker_stale(runtime):
+    """pip adds and removes folders in site-packages when it upgrades
+    codespell or tree-sitter-c: the worker leaves instead of answering with
+    what it loaded before."""
+    import site
+
+    folders = [f for f in sys.path if os.path.basename(f) in ("site-packages", "dist-packages")
+               and os.access(f, os.W_OK)]
+    if not folders:
+        pytest.skip("no writable site-packages folder")
+    mail = _messages(FIXTURES / "example-series.mbox")[2]
+    run_cli("b4-check", stdin=b"", env=runtime.env)
+    runtime.wait_listening()
+    assert _run(["b4-check"], mail, runtime.env)[1] and runtime.served() == 1
+    marker = Path(folders[0]) / "tdxbot-test-upgrade.dist-info"
+    marker.mkdir()
+    try:
+        answer = _run(["b4-check"], mail, runtime.env)
+    finally:
+        marker.rmdir()
+    assert answer == _run(["b4-check"], mail, OFF)
+    assert "files changed" in runtime.logs()
+    del site
+
+
+def test_umask_002_without_a_runtime_folder_still_gets_a_worker(tmp_path):
+    """No XDG_RUNTIME_DIR (cron, ssh without pam_systemd) and umask 002: the
+    folders under ~/.cache are made 0700 level by level, not refused as
+    group-writable."""
+    import tempfile
+
+    home = Path(tempfile.mkdtemp(prefix="tdx-", dir="/tmp"))  # a socket's path has 107 bytes at most
+    rt = Runtime(home / ".cache")
+    rt.folder = home / ".cache" / "tdxbot" / "run"
+    env = {**ON, "HOME": str(home), "XDG_RUNTIME_DIR": "", "XDG_CACHE_HOME": ""}
+    mail = tmp_path / "patch.eml"
+    mail.write_bytes(_messages(FIXTURES / "example-series.mbox")[2])
+    command = f"umask 002; exec {sys.executable} -m tdxbot b4-check < {mail}"
+    try:
+        first = _shell(command, env)
+        rt.wait_listening()
+        assert _shell(command, env) == first and rt.served() == 1
+    finally:
+        rt.stop()
+        shutil.rmtree(home, ignore_errors=True)
