@@ -753,3 +753,10 @@ def _new_streams(settings: tuple, stdout_tty: bool) -> None:
         sys.stdout.reconfigure(line_buffering=True)
     sys.stderr = open(2, "w", encoding=err_enc, errors=err_err, closefd=False)
     sys.stderr.reconfigure(line_buffering=True)
+    if os.environ.get("PYTHONUNBUFFERED"):  # as `python -u`: each write goes out at once
+        import io
+
+        sys.stdout = io.TextIOWrapper(open(1, "wb", buffering=0, closefd=False), encoding=out_enc,
+                                      errors=out_err, write_through=True)
+        sys.stderr = io.TextIOWrapper(open(2, "wb", buffering=0, closefd=False), encoding=err_enc,
+                                      errors=err_err, write_through=True)

@@ -664,3 +664,18 @@ def test_umask_002_without_a_runtime_folder_still_gets_a_worker(tmp_path):
     finally:
         rt.stop()
         shutil.rmtree(home, ignore_errors=True)
+
+
+def test_pythonunbuffered_reaches_the_child(runtime, tmp_path):
+    """With PYTHONUNBUFFERED set, the child's stdout is unbuffered as a
+    plain run's is (b4 would see each line as it is written)."""
+    probe = ("import sys, os\n"
+             "from tdxbot import resident\n"
+             "resident._new_streams((('utf-8', 'strict'),) * 3, False)\n"
+             "print(type(sys.stdout.buffer).__name__, sys.stdout.write_through)\n")
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    res = subprocess.run([sys.executable, "-c", probe], capture_output=True, env=env, timeout=60)
+    assert res.stdout.split() == [b"FileIO", b"True"], res.stderr
+    env.pop("PYTHONUNBUFFERED")
+    res = subprocess.run([sys.executable, "-c", probe], capture_output=True, env=env, timeout=60)
+    assert res.stdout.split() == [b"BufferedWriter", b"False"], res.stderr
