@@ -700,21 +700,13 @@ def _child(conn, stamp: tuple, log: _Log) -> None:
 def _read_request(conn):
     """The caller's request, or None when it is not a well-formed one."""
     conn.settimeout(READY_SECONDS)
-    head = b""
-    while len(head) < 4:
-        chunk = conn.recv(4 - len(head))
-        if not chunk:
-            return None
-        head += chunk
+    head = _receive(conn, 4)
     size = int.from_bytes(head, "big")
-    if size > MAX_REQUEST:
+    if len(head) < 4 or size > MAX_REQUEST:
         return None
-    body = b""
-    while len(body) < size:
-        chunk = conn.recv(min(size - len(body), 1 << 16))
-        if not chunk:
-            return None
-        body += chunk
+    body = _receive(conn, size)
+    if len(body) < size:
+        return None
     try:
         fields = marshal.loads(body)
     except (EOFError, ValueError, TypeError):

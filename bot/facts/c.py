@@ -759,13 +759,16 @@ class Region:
 
     def _declared_type(self, decl, name: str) -> str | None:
         """The type decl gives name, if it declares it."""
+        return next((typed for declared, typed in self._declarations_of(decl) if declared == name), None)
+
+    def _declarations_of(self, decl):
+        """(name, type) of each variable decl declares (not prototypes)."""
         type_text = declaration_type(self, decl)
         if type_text is None:
-            return None
+            return
         for d in decl.children_by_field_name("declarator"):
-            if _inner_function(d) is None and declared_name(d) == name:  # not a prototype
-                return type_text + (" *" if _declares_pointer(d) else "")
-        return None
+            if _inner_function(d) is None:
+                yield declared_name(d), type_text + (" *" if _declares_pointer(d) else "")
 
     def _declared_types(self, key, decls) -> dict[str, str]:
         """Every name the declarations of scope declare, with the type its
@@ -776,13 +779,9 @@ class Region:
         if key not in memo:
             types: dict[str, str] = {}
             for decl in decls:
-                type_text = declaration_type(self, decl)
-                if type_text is None:
-                    continue
-                for d in decl.children_by_field_name("declarator"):
-                    name = declared_name(d)
-                    if name is not None and _inner_function(d) is None:
-                        types.setdefault(name, type_text + (" *" if _declares_pointer(d) else ""))
+                for name, typed in self._declarations_of(decl):
+                    if name is not None:
+                        types.setdefault(name, typed)
             memo[key] = types
         return memo[key]
 
